@@ -1,0 +1,118 @@
+"""The interface every lip-sync engine implements.
+
+The render pipeline owns decoding, face tracks, alignment and blending. An engine sees only
+face crops aligned to a canonical square (``crop_size`` pixels) and the audio features of the
+frames to produce, and returns new crops; the pipeline pastes their lower face back with a
+feathered mask. Per segment the call order is::
+
+    engine.prepare(source)            # once per clip+track: library / weights / reference frame
+    engine.begin_segment(drive)       # whole-segment audio, lets an engine plan over time
+    for batch in ...: engine.generate(batch) -> (B, S, S, 3) uint8 BGR crops
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from dataclasses import dataclass
+from fractions import Fraction
+
+import numpy as np
+
+from lipcore.progress import Progress
+
+
+@dataclass
+class SourceFootage:
+    """The chosen face in footage whose audio matches its mouth (the clip itself, extra footage).
+
+    Attributes:
+        crops: ``(N, S, S, 3)`` uint8 BGR aligned face crops, one per usable frame.
+        landmarks: ``(N, 478, 2)`` float32 FaceMesh points in crop coordinates.
+        frames: ``(N,)`` source frame indices of the crops.
+        fps: Frame rate of the footage.
+        audio_16k: The footage's own audio, mono float32 at 16 kHz, first sample = first frame.
+        mel: ``(80, T)`` Wav2Lip mel of ``audio_16k``.
+    """
+
+    crops: np.ndarray
+    landmarks: np.ndarray
+    frames: np.ndarray
+    fps: Fraction
+    audio_16k: np.ndarray
+    mel: np.ndarray
+
+
+@dataclass
+class SegmentDrive:
+    """The new audio for a whole segment, one row per output frame.
+
+    Attributes:
+        frames: ``(N,)`` output frame indices.
+        mel_windows: ``(N, 80, 16)`` float32 Wav2Lip mel window of each frame.
+        voiced: ``(N,)`` bool, False where the new audio is silent or absent (mouth rests).
+        fps: Output frame rate.
+        audio_16k: The segment's new audio, mono float32 at 16 kHz, aligned with ``frames[0]``.
+    """
+
+    frames: np.ndarray
+    mel_windows: np.ndarray
+    voiced: np.ndarray
+    fps: Fraction
+    audio_16k: np.ndarray
+
+
+@dataclass
+class CropBatch:
+    """A batch of target frames to re-mouth.
+
+    Attributes:
+        rows: ``(B,)`` row numbers into the current :class:`SegmentDrive`.
+        crops: ``(B, S, S, 3)`` uint8 BGR aligned crops of the target frames.
+        landmarks: ``(B, 478, 2)`` float32 target landmarks in crop coordinates.
+    """
+
+    rows: np.ndarray
+    crops: np.ndarray
+    landmarks: np.ndarray
+
+
+@dataclass(frozen=True)
+class EngineOptions:
+    """Per-segment options every engine understands.
+
+    Attributes:
+        mouth_strength: 1.0 = engine as is; below 1 blends toward the original mouth, above 1
+            exaggerates opening where the engine supports it.
+        reference: "self" (the target frame is the reference, as in Wav2Lip) or "neutral" (a
+            chosen resting frame, stops the original mouth leaking through silence).
+        neutral_frame: Source frame to use as the neutral reference (None = picked automatically).
+    """
+
+    mouth_strength: float = 1.0
+    reference: str = "neutral"
+    neutral_frame: int | None = None
+
+
+class Engine(ABC):
+    """Turns aligned face crops plus new audio into crops with a new lower face."""
+
+    #: Short name used on the command line and in project files.
+    name: str = ""
+    #: Side of the square aligned crop the engine works on, in pixels.
+    crop_size: int = 256
+
+    def __init__(self, options: EngineOptions | None = None):
+        self.options = options or EngineOptions()
+
+    @abstractmethod
+    def prepare(self, source: SourceFootage) -> Iterator[Progress]:
+        """Learn/load what the engine needs from the footage (may yield progress)."""
+
+    @abstractmethod
+    def begin_segment(self, drive: SegmentDrive) -> None:
+        """Receive the whole segment's audio before :meth:`generate` is called for its frames."""
+
+    @abstractmethod
+    def generate(self, batch: CropBatch) -> np.ndarray:
+        """Return ``(B, S, S, 3)`` uint8 BGR crops whose lower face follows the new audio."""

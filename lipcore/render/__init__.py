@@ -1,0 +1,1 @@
+"""The segment renderer: decode, align, run an engine, blend, encode."""

@@ -1,0 +1,85 @@
+"""What to render: the clip, the new audio, the face, the segments and the options.
+
+Times are integer frames (video) and integer samples (audio at :data:`AUDIO_RATE`), never float
+seconds, so that project files and caches are exact.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from lipcore.engines.base import EngineOptions
+
+AUDIO_RATE = 16000  # every engine and meter works on 16 kHz mono
+
+#: How to handle new audio that is longer than the picture.
+LONG_AUDIO_POLICIES = ("cut", "hold", "loop", "pingpong")
+
+
+@dataclass(frozen=True)
+class SegmentSpec:
+    """A range of the clip to re-sync.
+
+    Attributes:
+        start_frame: First frame (inclusive).
+        end_frame: Last frame (exclusive).
+        audio_offset_samples: Extra shift of the new audio for this segment, at 16 kHz
+            (positive = the speech comes later).
+        engine: Engine name ("retime", "wav2lip").
+        options: Engine options (mouth strength, reference frame).
+        feather_px: Width of the soft edge of the lower-face mask, in crop pixels.
+    """
+
+    start_frame: int
+    end_frame: int
+    audio_offset_samples: int = 0
+    engine: str = "retime"
+    options: EngineOptions = field(default_factory=EngineOptions)
+    feather_px: int = 12
+
+
+@dataclass(frozen=True)
+class FaceChoice:
+    """Which face to re-sync: a track id, a point on a frame, or "auto" (the main speaker).
+
+    Attributes:
+        track_id: A track id from :func:`lipcore.face.track.track_faces`, or "auto".
+        point: ``(frame, x, y)``: the track whose box contains this point on that frame.
+        region: Optional ``(x0, y0, x1, y1)`` limiting edits to faces inside this box.
+    """
+
+    track_id: str = "auto"
+    point: tuple[int, float, float] | None = None
+    region: tuple[float, float, float, float] | None = None
+
+
+@dataclass(frozen=True)
+class RenderRequest:
+    """Everything the pipeline needs to write one output video.
+
+    Attributes:
+        video: Source clip (never overwritten).
+        audio: New speech (any format ffmpeg reads).
+        output: Output file (.mp4 = H.264/AAC, .mov = ProRes/PCM).
+        face: Which face to re-sync.
+        segments: Ranges to re-sync; empty = the whole clip.
+        audio_offset_samples: Where the new audio starts, at 16 kHz, relative to frame 0.
+        long_audio: What to do when the new audio outlasts the picture (see LONG_AUDIO_POLICIES).
+        footage: Extra footage of the same actor for engines that learn from footage.
+        checkpoint: Model checkpoint for neural engines.
+        audio_mix: "dub" (new audio only) or "mix" (new audio over the original, ducked).
+        crf: x264 quality (lower = better); the default keeps untouched pixels near-lossless.
+    """
+
+    video: Path
+    audio: Path
+    output: Path
+    face: FaceChoice = field(default_factory=FaceChoice)
+    segments: tuple[SegmentSpec, ...] = ()
+    audio_offset_samples: int = 0
+    long_audio: str = "cut"
+    footage: tuple[Path, ...] = ()
+    checkpoint: Path | None = None
+    audio_mix: str = "dub"
+    crf: int = 12

