@@ -1,3 +1,3 @@
-"""lipcore: the Qt-free lip-sync engine (media I/O, audio features, faces, engines, render, sync)."""
+"""lipcore: the Qt-free lip-sync engine (media, audio, faces, engines, render, sync)."""
 
 __version__ = "0.1.0"

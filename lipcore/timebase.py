@@ -1,4 +1,4 @@
-"""Exact time arithmetic: rational frame rates, frames <-> samples <-> mel steps, no float drift."""
+"""Exact time arithmetic: rational frame rates, frames <-> samples <-> mel steps."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ def as_fps(value: Fraction | float | str | tuple[int, int]) -> Fraction:
     """Return a frame rate as an exact fraction.
 
     Args:
-        value: ``Fraction``, ``(num, den)``, ``"30000/1001"`` or a float such as 29.97 (snapped to the
-            NTSC rational when it is one).
+        value: ``Fraction``, ``(num, den)``, ``"30000/1001"`` or a float such as 29.97
+            (snapped to the NTSC rational when it is one).
 
     Returns:
         The frame rate as a ``Fraction``.
@@ -52,7 +52,7 @@ def frame_to_mel_index(frame: int, fps: Fraction) -> int:
 
 
 def frames_in(duration_sec: Fraction | float, fps: Fraction) -> int:
-    """Number of whole frames that fit in ``duration_sec`` (ceil, so a partial last frame counts)."""
+    """Frames needed to cover ``duration_sec`` (ceil: a partial last frame counts)."""
     exact = Fraction(duration_sec) * fps
     return int(-(-exact // 1))
 

@@ -13,7 +13,7 @@ import sys
 from lipcore import __version__
 from lipcore.errors import LipsyncError
 
-#: Subcommand modules under ``lipcore.cli``; each defines ``add_parser(subparsers)`` and ``run(args)``.
+#: Subcommand modules in ``lipcore.cli``, each with ``add_parser(subparsers)`` and ``run(args)``.
 COMMANDS = ("probe", "faces", "sync", "preview", "score")
 
 

@@ -83,7 +83,8 @@ class FaceTrack:
         breaks = np.nonzero(np.diff(self.frames) > 1)[0]
         starts = np.concatenate([[0], breaks + 1])
         ends = np.concatenate([breaks, [len(self.frames) - 1]])
-        return [(int(self.frames[s]), int(self.frames[e])) for s, e in zip(starts, ends)]
+        pairs = zip(starts, ends, strict=True)
+        return [(int(self.frames[s]), int(self.frames[e])) for s, e in pairs]
 
 
 @dataclass

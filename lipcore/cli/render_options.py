@@ -1,0 +1,132 @@
+"""Options shared by ``lipsync sync`` and ``lipsync preview``, turned into a render request."""
+
+from __future__ import annotations
+
+import argparse
+from fractions import Fraction
+from pathlib import Path
+
+from lipcore.engines.base import EngineOptions
+from lipcore.errors import LipsyncError
+from lipcore.render.request import (
+    AUDIO_RATE,
+    LONG_AUDIO_POLICIES,
+    FaceChoice,
+    RenderRequest,
+    SegmentSpec,
+)
+
+
+def add_render_arguments(p: argparse.ArgumentParser) -> None:
+    """Add the clip, audio, face, segment and engine options to ``p``."""
+    p.add_argument("video", type=Path, help="the clip whose face is re-synced (never overwritten)")
+    p.add_argument("audio", type=Path, help="the new speech: wav, mp3, m4a, flac or a video file")
+    p.add_argument(
+        "--face",
+        default="auto",
+        help="face track id from 'lipsync faces' (default: auto = the main face), or "
+        "FRAME,X,Y = the face under that pixel on that frame",
+    )
+    p.add_argument(
+        "--segment",
+        action="append",
+        default=[],
+        metavar="START-END",
+        help="time range to re-sync, repeatable; times in seconds (1.5), mm:ss.ff, "
+        "HH:MM:SS:FF timecode or frames (f120); default: the whole clip",
+    )
+    p.add_argument("--engine", default="retime", choices=("retime", "wav2lip"))
+    p.add_argument("--checkpoint", type=Path, help="model checkpoint for --engine wav2lip")
+    p.add_argument(
+        "--footage",
+        type=Path,
+        action="append",
+        default=[],
+        help="extra footage of the same actor speaking (improves the built-in engine)",
+    )
+    p.add_argument(
+        "--audio-offset",
+        type=float,
+        default=0.0,
+        metavar="SEC",
+        help="start the new audio this many seconds after the first frame (negative = earlier)",
+    )
+    p.add_argument(
+        "--long-audio",
+        choices=LONG_AUDIO_POLICIES,
+        default="cut",
+        help="when the audio outlasts the picture: cut the audio (default), or hold the last "
+        "frame, loop the clip, or play it back and forth",
+    )
+    p.add_argument("--mouth-strength", type=float, default=1.0, help="0..2, 1 = as generated")
+    p.add_argument(
+        "--reference",
+        choices=("neutral", "self"),
+        default="neutral",
+        help="reference frame: a neutral resting frame (default) or each frame itself",
+    )
+    p.add_argument("--feather", type=int, default=12, help="mask edge width (px of a 256 crop)")
+
+
+def parse_time(text: str, fps: Fraction) -> int:
+    """A time given as seconds, ``mm:ss.s``, ``HH:MM:SS:FF`` or ``f<frame>`` -> frame index."""
+    text = text.strip()
+    try:
+        if text.startswith("f"):
+            return int(text[1:])
+        parts = text.split(":")
+        if len(parts) == 4:
+            h, m, s, ff = (int(x) for x in parts)
+            return (h * 3600 + m * 60 + s) * round(fps) + ff
+        sec = Fraction(0)
+        for part in parts:
+            sec = sec * 60 + Fraction(part)
+        return int(sec * fps)
+    except (ValueError, ZeroDivisionError) as exc:
+        raise LipsyncError(
+            f"cannot read the time {text!r}", fix="use seconds (1.5), mm:ss, HH:MM:SS:FF or f120"
+        ) from exc
+
+
+def build_request(args: argparse.Namespace, output: Path) -> RenderRequest:
+    """Turn parsed arguments into a :class:`RenderRequest` (probes the clip for its frame rate)."""
+    from lipcore.media.probe import probe, require_video
+
+    fps = require_video(probe(args.video)).fps
+    options = EngineOptions(mouth_strength=args.mouth_strength, reference=args.reference)
+    segments = []
+    for text in args.segment:
+        start, sep, end = text.partition("-")
+        if not sep:
+            raise LipsyncError(f"segment {text!r} has no END", fix="write START-END, e.g. 1.5-4")
+        segments.append(
+            SegmentSpec(
+                parse_time(start, fps),
+                parse_time(end, fps),
+                engine=args.engine,
+                options=options,
+                feather_px=args.feather,
+            )
+        )
+    if not segments:  # the whole clip; the renderer clips the end to the output's length
+        segments.append(
+            SegmentSpec(0, 1 << 40, engine=args.engine, options=options, feather_px=args.feather)
+        )
+    face = FaceChoice()
+    if args.face != "auto":
+        bits = args.face.split(",")
+        if len(bits) == 3:
+            face = FaceChoice(point=(int(bits[0]), float(bits[1]), float(bits[2])))
+        else:
+            face = FaceChoice(track_id=args.face)
+    return RenderRequest(
+        video=args.video,
+        audio=args.audio,
+        output=output,
+        face=face,
+        segments=tuple(segments),
+        audio_offset_samples=round(args.audio_offset * AUDIO_RATE),
+        long_audio=args.long_audio,
+        footage=tuple(args.footage),
+        checkpoint=args.checkpoint,
+    )

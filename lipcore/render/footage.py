@@ -1,0 +1,136 @@
+"""Aligned face crops of one track plus the clip's own audio: what engines learn from.
+
+Also computes the per-track alignment (canonical template and smoothed per-frame transforms) that
+the renderer uses to cut target crops, so footage and targets share one crop space.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from lipcore.engines.base import SourceFootage
+from lipcore.errors import MediaError
+from lipcore.face.types import FaceTrack
+from lipcore.progress import Progress
+from lipcore.render.align import (
+    apply_affine,
+    canonical_template,
+    frame_to_crop,
+    smooth_transforms,
+    warp_to_crop,
+)
+
+
+@dataclass
+class TrackAlignment:
+    """Per-frame transforms of one track into its canonical crop.
+
+    Attributes:
+        track: The face track.
+        size: Crop side in pixels.
+        template: Canonical positions of the stable points (crop pixels).
+        transforms: ``(N, 2, 3)`` frame->crop transforms, one per row of ``track.frames``.
+    """
+
+    track: FaceTrack
+    size: int
+    template: np.ndarray
+    transforms: np.ndarray
+
+    def at(self, frame: int, size: int | None = None) -> tuple[np.ndarray, np.ndarray] | None:
+        """Transform and crop-space landmarks of ``frame`` (scaled to ``size``), or None."""
+        row = self.track.index_of(frame)
+        if row is None:
+            return None
+        m = self.transforms[row].copy()
+        if size is not None and size != self.size:
+            m *= size / self.size
+        return m, apply_affine(m, self.track.landmarks[row])
+
+
+def align_track(
+    track: FaceTrack, size: int = 256, template: np.ndarray | None = None
+) -> TrackAlignment:
+    """Fit the canonical template of ``track`` and its smoothed per-frame transforms.
+
+    Args:
+        track: A face track with landmarks on every row.
+        size: Crop side in pixels.
+        template: Reuse another track's template (e.g. extra footage of the same actor).
+
+    Returns:
+        The track's alignment.
+    """
+    if template is None:
+        template = canonical_template(track.landmarks, size)
+    raw = frame_to_crop(track.landmarks, template)
+    smoothed = np.empty_like(raw)
+    # Smooth within contiguous runs only: a gap or a shot cut must not drag transforms across.
+    rows = np.arange(len(track.frames))
+    breaks = np.nonzero(np.diff(track.frames) > 1)[0] + 1
+    for run in np.split(rows, breaks):
+        smoothed[run] = smooth_transforms(raw[run], radius=2)
+    return TrackAlignment(track=track, size=size, template=template, transforms=smoothed)
+
+
+def iter_source_footage(
+    video: str | Path,
+    alignment: TrackAlignment,
+    audio_16k: np.ndarray | None,
+    max_frames: int = 3000,
+) -> Generator[Progress, None, SourceFootage]:
+    """Cut aligned crops of the track's detected (not interpolated) frames from ``video``.
+
+    Args:
+        video: The clip the track belongs to.
+        alignment: The track's alignment (crop size and transforms).
+        audio_16k: The clip's own audio on the video clock (None or empty when it has none).
+        max_frames: At most this many crops, evenly spread, so memory stays bounded on long clips.
+
+    Yields:
+        Progress while decoding.
+
+    Returns:
+        The footage, with landmarks in crop coordinates and the clip's Wav2Lip mel.
+    """
+    from lipcore.audio.mel import wav2lip_mel
+    from lipcore.media.decode import VideoReader
+
+    track = alignment.track
+    rows = np.nonzero(~track.interpolated)[0]
+    if len(rows) > max_frames:
+        rows = rows[np.linspace(0, len(rows) - 1, max_frames).round().astype(int)]
+    wanted = {int(track.frames[r]): int(r) for r in rows}
+    size = alignment.size
+    crops = np.empty((len(rows), size, size, 3), np.uint8)
+    landmarks = np.empty((len(rows), track.landmarks.shape[1], 2), np.float32)
+    frames = np.empty(len(rows), np.int64)
+    k = 0
+    with VideoReader(video) as reader:
+        fps = reader.fps
+        first = int(track.frames[rows[0]]) if len(rows) else 0
+        last = int(track.frames[rows[-1]]) if len(rows) else -1
+        for index, frame in reader.iter_frames(first, last + 1) if len(rows) else ():
+            r = wanted.get(index)
+            if r is None:
+                continue
+            m = alignment.transforms[r]
+            crops[k] = warp_to_crop(frame, m, size)
+            landmarks[k] = apply_affine(m, track.landmarks[r])
+            frames[k] = index
+            k += 1
+            if k % 25 == 0:
+                yield Progress(k, len(rows), "reading the actor's footage")
+    if k < len(rows):
+        raise MediaError(
+            f"could only decode {k} of {len(rows)} face frames", video, "the file may be truncated"
+        )
+    audio = np.zeros(0, np.float32) if audio_16k is None else np.asarray(audio_16k, np.float32)
+    mel = wav2lip_mel(audio) if len(audio) else np.zeros((80, 0), np.float32)
+    return SourceFootage(
+        crops=crops, landmarks=landmarks, frames=frames, fps=fps, audio_16k=audio, mel=mel
+    )

@@ -1,0 +1,422 @@
+"""The render pipeline: one output video from a clip, new audio, a face and segments.
+
+``iter_render`` is a generator (progress with preview frames; cancel = stop iterating, and the
+half-written output is removed); ``render`` drains it with a progress bar for the CLI;
+``iter_preview`` runs the same path without encoding and returns chosen frames side by side.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Generator, Iterator
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+
+from lipcore.engines.base import CropBatch, Engine, SegmentDrive
+from lipcore.errors import LipsyncError, MediaError
+from lipcore.face.types import FaceTrack, TrackSet
+from lipcore.progress import Progress, drain
+from lipcore.render.align import warp_to_crop
+from lipcore.render.blend import lower_face_mask, match_colour, paste_crop, skin_ring
+from lipcore.render.footage import TrackAlignment, align_track, iter_source_footage
+from lipcore.render.request import AUDIO_RATE, RenderRequest, SegmentSpec
+from lipcore.render.timeline import (
+    OutputTimeline,
+    clamp_segments,
+    place_audio,
+    plan_timeline,
+    timeline_samples,
+)
+from lipcore.timebase import frame_to_sample
+
+#: Side of the canonical crop in which masks are drawn and crops pasted (feather is in these px).
+PASTE_SIZE = 256
+#: Frames handed to the engine at once.
+BATCH_FRAMES = 16
+#: Output sample rate of the muxed audio.
+OUTPUT_AUDIO_RATE = 48000
+#: How much the original audio is lowered under the dub in "mix" mode (-12 dB).
+MIX_DUCK_GAIN = 0.25
+
+
+@dataclass
+class RenderResult:
+    """What a finished render produced.
+
+    Attributes:
+        output: The written file (None for previews).
+        frame_count: Frames in the output.
+        fps: Output frame rate.
+        track_id: The face track that was re-synced.
+        segments: The segments as rendered (clipped to the output).
+        frames_changed: Frames whose mouth was replaced.
+        warnings: Things the user should know (audio cut, frames without a face).
+    """
+
+    output: Path | None
+    frame_count: int
+    fps: Fraction
+    track_id: str
+    segments: list[SegmentSpec]
+    frames_changed: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Plan:
+    request: RenderRequest
+    timeline: OutputTimeline
+    track: FaceTrack
+    segments: list[SegmentSpec]
+    audio_16k: np.ndarray  # the new audio as loaded, before placing
+    warnings: list[str]
+
+
+class _FrameSource:
+    """Random-ish access to source frames for forward, held, looped and reversed output."""
+
+    def __init__(self, reader, chunk: int = 32):
+        self._reader = reader
+        self._chunk = chunk
+        self._cache: OrderedDict[int, np.ndarray] = OrderedDict()
+        self._it: Iterator[tuple[int, np.ndarray]] | None = None
+        self._next = -1
+
+    def get(self, index: int) -> np.ndarray:
+        if index in self._cache:
+            return self._cache[index]
+        if index != self._next or self._it is None:
+            # Going backwards (pingpong) decodes a chunk ending at ``index`` forward once.
+            back = bool(self._cache) and index < max(self._cache)
+            start = max(0, index - self._chunk + 1) if back else index
+            self._it = self._reader.iter_frames(start)
+            self._next = start
+        for i, frame in self._it:
+            self._next = i + 1
+            self._cache[i] = frame
+            while len(self._cache) > 2 * self._chunk:
+                self._cache.popitem(last=False)
+            if i == index:
+                return frame
+        raise MediaError(f"frame {index} could not be decoded", self._reader.path)
+
+
+def _load_inputs(request: RenderRequest) -> tuple:
+    from lipcore.media.audio import load_audio
+    from lipcore.media.probe import probe, require_audio, require_video
+
+    video_info = probe(request.video)
+    require_video(video_info)
+    audio_info = probe(request.audio)
+    require_audio(audio_info)
+    out = Path(request.output).resolve()
+    for src in (request.video, request.audio, *request.footage):
+        if out == Path(src).resolve():
+            raise MediaError(
+                "the output would overwrite a source file", out, "choose another output name"
+            )
+    audio = load_audio(request.audio, AUDIO_RATE, info=audio_info)
+    if len(audio) == 0:
+        raise MediaError("the audio track is empty", request.audio, "choose a file with speech")
+    return video_info, audio
+
+
+def _choose(request: RenderRequest, tracks: TrackSet) -> FaceTrack:
+    from lipcore.face.select import choose_track
+
+    return choose_track(tracks, request.face)
+
+
+def iter_render(
+    request: RenderRequest,
+    tracks: TrackSet | None = None,
+    engine: Engine | None = None,
+) -> Generator[Progress, None, RenderResult]:
+    """Render ``request`` to its output file.
+
+    Args:
+        request: What to render.
+        tracks: Face tracks of the clip when already known (else found, with the disk cache).
+        engine: A prepared-or-not engine instance (else built from the segments' engine name).
+
+    Yields:
+        Progress through the stages, with a preview frame now and then.
+
+    Returns:
+        The render result; the output file exists only once the generator has finished.
+    """
+    from lipcore.media.encode import VideoWriter
+
+    plan, engines, alignment = yield from _prepare(request, tracks, engine)
+    changed = 0
+    audio_out = _output_audio(plan)
+    with VideoWriter(
+        request.output,
+        *_display_size(request.video),
+        plan.timeline.fps,
+        audio=(audio_out, OUTPUT_AUDIO_RATE),
+        codec="prores" if Path(request.output).suffix.lower() == ".mov" else "h264",
+        crf=request.crf,
+        sources=(request.video, request.audio, *request.footage),
+    ) as writer:
+        for j, _original, result, touched in _iter_frames(plan, engines, alignment):
+            writer.write(result)
+            changed += touched
+            if j % 10 == 0 or j == plan.timeline.output_frames - 1:
+                yield Progress(
+                    j + 1,
+                    plan.timeline.output_frames,
+                    "rendering",
+                    preview_frame=result if j % 50 == 0 else None,
+                )
+    if changed == 0:
+        plan.warnings.append("no frame was changed: the chosen face is not in the segments")
+    return RenderResult(
+        output=Path(request.output),
+        frame_count=plan.timeline.output_frames,
+        fps=plan.timeline.fps,
+        track_id=plan.track.track_id,
+        segments=plan.segments,
+        frames_changed=changed,
+        warnings=plan.warnings,
+    )
+
+
+def render(request: RenderRequest, show_progress: bool = True, **kwargs) -> RenderResult:
+    """Run :func:`iter_render` to the end with a progress bar and return its result."""
+    return drain(iter_render(request, **kwargs), show=show_progress, desc="lipsync")
+
+
+def iter_preview(
+    request: RenderRequest,
+    frames: list[int] | None = None,
+    count: int = 4,
+    tracks: TrackSet | None = None,
+    engine: Engine | None = None,
+) -> Generator[Progress, None, list[tuple[int, np.ndarray, np.ndarray]]]:
+    """Render without encoding and return ``(frame, original, result)`` for chosen frames.
+
+    Args:
+        request: What to render (its output is not written).
+        frames: Output frames to return; default ``count`` frames spread over the voiced part
+            of the segments.
+        count: How many frames to pick when ``frames`` is None.
+        tracks: Known face tracks.
+        engine: An engine instance.
+
+    Returns:
+        The chosen frames, original beside result (BGR).
+    """
+    plan, engines, alignment = yield from _prepare(request, tracks, engine)
+    if frames is None:
+        candidates = [
+            f
+            for seg in plan.segments
+            for f in range(seg.start_frame, seg.end_frame)
+            if plan.track.index_of(plan.timeline.source_of(f)) is not None
+        ] or list(range(plan.timeline.output_frames))
+        picks = np.linspace(0, len(candidates) - 1, min(count, len(candidates)))
+        frames = sorted({candidates[int(round(p))] for p in picks})
+    wanted = set(frames)
+    last = max(wanted)
+    out = []
+    for j, original, result, _touched in _iter_frames(plan, engines, alignment):
+        if j in wanted:
+            out.append((j, original, result))
+        if j % 10 == 0:
+            yield Progress(j + 1, last + 1, "previewing")
+        if j >= last:
+            break
+    return out
+
+
+def _display_size(video: Path) -> tuple[int, int]:
+    from lipcore.media.probe import probe
+
+    info = probe(video).video
+    return info.width, info.height
+
+
+def _prepare(
+    request: RenderRequest, tracks: TrackSet | None, engine: Engine | None
+) -> Generator[Progress, None, tuple[_Plan, dict[str, Engine], TrackAlignment]]:
+    from lipcore.engines.registry import create_engine
+    from lipcore.face.track import iter_track_faces
+    from lipcore.media.audio import clip_audio
+
+    video_info, audio = _load_inputs(request)
+    if tracks is None:
+        tracks = yield from iter_track_faces(request.video)
+    track = _choose(request, tracks)
+    vinfo = video_info.video
+    timeline = plan_timeline(
+        vinfo.frame_count, vinfo.fps, len(audio), request.audio_offset_samples, request.long_audio
+    )
+    warnings: list[str] = []
+    audio_frames = len(audio) + request.audio_offset_samples
+    video_samples = frame_to_sample(vinfo.frame_count, vinfo.fps, AUDIO_RATE)
+    if audio_frames > video_samples and request.long_audio == "cut":
+        extra = (audio_frames - video_samples) / AUDIO_RATE
+        warnings.append(
+            f"the new audio is {extra:.2f} s longer than the picture and was cut "
+            "(--long-audio hold|loop|pingpong extends the picture instead)"
+        )
+    try:
+        segments = clamp_segments(request.segments, timeline)
+    except ValueError as exc:
+        raise LipsyncError(str(exc), request.video, "check the --segment ranges") from exc
+    plan = _Plan(request, timeline, track, segments, audio, warnings)
+    alignment = align_track(track, size=PASTE_SIZE)
+
+    try:
+        own_audio = clip_audio(request.video, AUDIO_RATE, info=video_info)
+    except MediaError:
+        own_audio = None  # a silent clip: engines that learn from footage say what they need
+    extras = []
+    for extra_path in request.footage:
+        extra_tracks = yield from iter_track_faces(extra_path)
+        if not extra_tracks.tracks:
+            warnings.append(f"{extra_path}: no face found, footage ignored")
+            continue
+        try:
+            extra_audio = clip_audio(extra_path, AUDIO_RATE)
+        except MediaError:
+            extra_audio = None
+        extras.append((extra_path, extra_tracks.tracks[0], extra_audio))
+
+    engines: dict[str, Engine] = {}
+    names = [engine.name] if engine is not None else sorted({s.engine for s in segments})
+    for name in names:
+        eng = engine
+        if eng is None:
+            first = next(s for s in segments if s.engine == name)
+            eng = create_engine(name, first.options, checkpoint=request.checkpoint)
+        size = eng.crop_size
+        own = yield from iter_source_footage(request.video, _scaled(alignment, size), own_audio)
+        footage = [own]
+        for path, extra_track, extra_audio in extras:
+            extra_align = align_track(extra_track, size=size)
+            footage.append((yield from iter_source_footage(path, extra_align, extra_audio)))
+        yield from eng.prepare(footage[0] if len(footage) == 1 else footage)
+        engines[name] = eng
+    if engine is not None:
+        engines = {s.engine: engine for s in segments}
+    return plan, engines, alignment
+
+
+def _scaled(alignment: TrackAlignment, size: int) -> TrackAlignment:
+    if size == alignment.size:
+        return alignment
+    k = size / alignment.size
+    return TrackAlignment(alignment.track, size, alignment.template * k, alignment.transforms * k)
+
+
+def _segment_drive(plan: _Plan, seg: SegmentSpec) -> SegmentDrive:
+    from lipcore.audio.mel import mel_windows, wav2lip_mel
+    from lipcore.audio.vad import voiced_frames
+
+    total = timeline_samples(plan.timeline)
+    placed = place_audio(
+        plan.audio_16k, plan.request.audio_offset_samples + seg.audio_offset_samples, total
+    )
+    fps = plan.timeline.fps
+    frames = np.arange(seg.start_frame, seg.end_frame)
+    mel = wav2lip_mel(placed)
+    voiced = voiced_frames(placed, fps, plan.timeline.output_frames)[frames]
+    s0 = frame_to_sample(seg.start_frame, fps, AUDIO_RATE)
+    s1 = frame_to_sample(seg.end_frame, fps, AUDIO_RATE)
+    return SegmentDrive(
+        frames=frames,
+        mel_windows=mel_windows(mel, frames, fps),
+        voiced=voiced,
+        fps=fps,
+        audio_16k=placed[s0:s1],
+    )
+
+
+def _iter_frames(
+    plan: _Plan, engines: dict[str, Engine], alignment: TrackAlignment
+) -> Iterator[tuple[int, np.ndarray, np.ndarray, bool]]:
+    """Yield ``(out_frame, original, result, changed)`` for every output frame, in order."""
+    from lipcore.media.decode import VideoReader
+
+    seg_of = np.full(plan.timeline.output_frames, -1, np.int64)
+    for k, seg in enumerate(plan.segments):
+        seg_of[seg.start_frame : seg.end_frame] = k
+    current = -1
+    pending: list[tuple[int, np.ndarray, int, np.ndarray, np.ndarray]] = []
+
+    def flush() -> Iterator[tuple[int, np.ndarray, np.ndarray, bool]]:
+        if not pending:
+            return
+        seg = plan.segments[current]
+        engine = engines[seg.engine]
+        engine_size = engine.crop_size
+        rows = np.array([p[2] for p in pending])
+        crops = np.stack(
+            [warp_to_crop(p[1], p[3] * (engine_size / PASTE_SIZE), engine_size) for p in pending]
+        )  # (B, S, S, 3)
+        lms = np.stack([p[4] * (engine_size / PASTE_SIZE) for p in pending]).astype(np.float32)
+        generated = engine.generate(CropBatch(rows=rows, crops=crops, landmarks=lms))
+        for (j, frame, _row, m, lm), gen in zip(pending, generated, strict=True):
+            yield j, frame, _paste(frame, gen, m, lm, seg.feather_px), True
+        pending.clear()
+
+    with VideoReader(plan.request.video) as reader:
+        source = _FrameSource(reader)
+        for j in range(plan.timeline.output_frames):
+            k = int(seg_of[j])
+            if k != current:
+                yield from flush()
+                if k >= 0:
+                    seg = plan.segments[k]
+                    engines[seg.engine].begin_segment(_segment_drive(plan, seg))
+                current = k
+            frame = source.get(plan.timeline.source_of(j))
+            at = alignment.at(plan.timeline.source_of(j)) if k >= 0 else None
+            if at is None:
+                yield from flush()
+                yield j, frame, frame, False
+                continue
+            row = j - plan.segments[k].start_frame
+            pending.append((j, frame, row, at[0], at[1]))
+            if len(pending) >= BATCH_FRAMES:
+                yield from flush()
+        yield from flush()
+
+
+def _paste(
+    frame: np.ndarray, generated: np.ndarray, m: np.ndarray, lm: np.ndarray, feather_px: int
+) -> np.ndarray:
+    """Paste an engine crop (any size) back with the feathered lower-face mask."""
+    import cv2
+
+    if generated.shape[0] != PASTE_SIZE:
+        generated = cv2.resize(generated, (PASTE_SIZE, PASTE_SIZE), interpolation=cv2.INTER_CUBIC)
+    mask = lower_face_mask(lm, PASTE_SIZE, feather_px)
+    original = warp_to_crop(frame, m, PASTE_SIZE)
+    generated = match_colour(generated, original, skin_ring(mask))
+    return paste_crop(frame, generated, mask, m)
+
+
+def _output_audio(plan: _Plan) -> np.ndarray:
+    """The audio track of the output at 48 kHz: the dub, or the dub over the ducked original."""
+    from lipcore.media.audio import clip_audio, load_audio
+
+    total = timeline_samples(plan.timeline, OUTPUT_AUDIO_RATE)
+    dub = load_audio(plan.request.audio, OUTPUT_AUDIO_RATE)
+    offset = plan.request.audio_offset_samples * OUTPUT_AUDIO_RATE // AUDIO_RATE
+    out = place_audio(dub, offset, total)
+    if plan.request.audio_mix == "mix":
+        try:
+            original = clip_audio(plan.request.video, OUTPUT_AUDIO_RATE)
+        except MediaError:
+            plan.warnings.append("the clip has no audio of its own: exported the dub alone")
+        else:
+            n = min(len(original), total)
+            out[:n] += MIX_DUCK_GAIN * original[:n]
+    peak = float(np.abs(out).max()) if len(out) else 0.0
+    return out / peak if peak > 1.0 else out

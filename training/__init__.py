@@ -1,0 +1,1 @@
+"""Training of the sync expert and the generator (depends on lipcore, never the reverse)."""
