@@ -1,0 +1,1045 @@
+"""The ``*.lsproj`` project file: schema, load/save, migrations and media relinking.
+
+A project is UTF-8 JSON with an integer ``schema_version``. In memory every media path is absolute;
+on disk it is stored relative to the project file (POSIX separators), so a project folder moved
+together with its media still opens. Each media reference carries a content fingerprint
+(:func:`lipcore.cache.file_fingerprint`) so a moved or replaced file can be relinked and checked.
+
+Units: video times are integer frames on the clip's rational frame rate (``fps`` stored as
+``{"num", "den"}``); audio times are integer samples at :data:`SAMPLE_RATE_HZ` (16 kHz, the rate
+every engine and meter works at, so project offsets feed
+:class:`lipcore.render.request.SegmentSpec` without conversion). Segment ranges are half-open:
+``start_frame`` inclusive, ``end_frame`` exclusive. Float seconds never appear in the file.
+
+Derived data (face tracks, waveforms, rendered segments) lives in the cache dir and is only
+*referenced* here (a cache key, a rendered file path, the params hash it was made with).
+
+Older files are upgraded by chained ``migrate_N_to_N1(dict) -> dict`` functions registered in
+:data:`MIGRATIONS`; a file newer than :data:`SCHEMA_VERSION` is refused with a message saying to
+update the application.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import hashlib
+import json
+import os
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+from lipcore import __version__
+from lipcore.errors import ProjectError
+from lipcore.render.request import AUDIO_RATE, RenderRequest, SegmentSpec
+
+#: Current schema written by :func:`save_project`.
+SCHEMA_VERSION = 1
+#: File suffix of project files.
+PROJECT_SUFFIX = ".lsproj"
+#: The ``format`` marker that tells a project file from any other JSON.
+FORMAT_NAME = "lipsync-project"
+#: Unit of every ``*_samples`` field in the project (same as the render pipeline).
+SAMPLE_RATE_HZ = AUDIO_RATE
+
+RENDER_STATUSES = ("none", "stale", "done", "failed")
+REFERENCES = ("self", "neutral")
+EXPORT_PRESETS = ("mp4_h264_aac", "mov_prores_pcm")
+AUDIO_MIXES = ("dub", "mix")
+
+
+def new_id() -> str:
+    """Return a new stable string id (12 hex characters of a uuid4)."""
+    return uuid.uuid4().hex[:12]
+
+
+# --------------------------------------------------------------------------------------- model
+
+
+@dataclass
+class MediaRef:
+    """A media file used by the project.
+
+    Attributes:
+        path: Absolute path in memory (stored relative to the project file on disk).
+        fingerprint: :func:`lipcore.cache.file_fingerprint` of the file when it was added.
+        size_bytes: File size when it was added.
+    """
+
+    path: Path
+    fingerprint: str
+    size_bytes: int
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> MediaRef:
+        """Reference an existing file, computing its fingerprint and size.
+
+        Args:
+            path: The media file.
+
+        Returns:
+            A :class:`MediaRef` with an absolute path.
+
+        Raises:
+            ProjectError: The file does not exist.
+        """
+        from lipcore.cache import file_fingerprint
+
+        p = Path(os.path.abspath(path))
+        if not p.is_file():
+            raise ProjectError("media file not found", p, "check the path")
+        return cls(path=p, fingerprint=file_fingerprint(p), size_bytes=p.stat().st_size)
+
+    def exists(self) -> bool:
+        """Whether the file is where the project expects it."""
+        return self.path.is_file()
+
+
+@dataclass
+class AudioTrack:
+    """One audio track on the timeline.
+
+    Attributes:
+        id: Stable string id.
+        name: Label shown on the track header.
+        media: The audio (or video-with-audio) file, or None for the clip's original audio.
+        offset_samples: Where the file's first sample plays, at 16 kHz, relative to frame 0
+            (negative = the file starts before the clip).
+        duration_samples: Length of the file's audio at 16 kHz (0 when unknown).
+        gain_db: Playback/export gain.
+        muted: Track is silent in preview and export.
+        solo: Only soloed tracks are heard when any track is soloed.
+        face_track_id: The face this speech drives (None = the main face / "auto").
+    """
+
+    id: str
+    name: str
+    media: MediaRef | None = None
+    offset_samples: int = 0
+    duration_samples: int = 0
+    gain_db: float = 0.0
+    muted: bool = False
+    solo: bool = False
+    face_track_id: str | None = None
+
+    @property
+    def is_original(self) -> bool:
+        """True for the clip's own audio track."""
+        return self.media is None
+
+
+@dataclass(frozen=True)
+class SegmentOptions:
+    """Per-segment render options (everything that changes the rendered pixels besides range).
+
+    Attributes:
+        feather_px: Soft edge of the lower-face mask, in crop pixels.
+        mouth_strength: 1.0 = engine as is; lower blends toward the original mouth.
+        reference: "self" or "neutral" reference frame (see :class:`EngineOptions`).
+        neutral_frame: Source frame used as neutral reference (None = automatic).
+        audio_offset_samples: Extra shift of the audio for this segment, 16 kHz samples.
+        region: Optional ``(x0, y0, x1, y1)`` box in frame pixels restricting the edit.
+    """
+
+    feather_px: int = 12
+    mouth_strength: float = 1.0
+    reference: str = "neutral"
+    neutral_frame: int | None = None
+    audio_offset_samples: int = 0
+    region: tuple[int, int, int, int] | None = None
+
+    def validate(self) -> None:
+        """Raise ValueError with a user-readable message when an option is out of range."""
+        if not isinstance(self.feather_px, int) or not 0 <= self.feather_px <= 256:
+            raise ValueError(f"feather_px must be an integer 0..256, got {self.feather_px!r}")
+        if not 0.0 <= float(self.mouth_strength) <= 2.0:
+            raise ValueError(f"mouth_strength must be within 0..2, got {self.mouth_strength!r}")
+        if self.reference not in REFERENCES:
+            raise ValueError(f"reference must be one of {REFERENCES}, got {self.reference!r}")
+        if self.neutral_frame is not None and (
+            not isinstance(self.neutral_frame, int) or self.neutral_frame < 0
+        ):
+            raise ValueError(
+                f"neutral_frame must be a frame index >= 0, got {self.neutral_frame!r}"
+            )
+        if not isinstance(self.audio_offset_samples, int):
+            raise ValueError("audio_offset_samples must be an integer number of 16 kHz samples")
+        if self.region is not None:
+            x0, y0, x1, y1 = self.region
+            if not (x1 > x0 and y1 > y0):
+                raise ValueError(
+                    f"region must be (x0, y0, x1, y1) with x1 > x0, y1 > y0: {self.region}"
+                )
+
+
+@dataclass
+class RenderState:
+    """What is known about a segment's rendered result.
+
+    Attributes:
+        status: "none" (never rendered), "stale" (rendered with other params), "done", "failed".
+        output_path: The rendered segment file (in the render cache), or None.
+        params_hash: :meth:`Project.segment_params_hash` at render time, or None.
+        message: Error text when ``status == "failed"``.
+    """
+
+    status: str = "none"
+    output_path: str | None = None
+    params_hash: str | None = None
+    message: str = ""
+
+
+@dataclass
+class Segment:
+    """A range of the clip to re-sync.
+
+    Attributes:
+        id: Stable string id.
+        start_frame: First frame (inclusive).
+        end_frame: End frame (exclusive).
+        audio_track_id: The audio track that drives it (None = no new audio: mouth rests).
+        face_track_id: The face to re-sync (None = the main face / "auto").
+        engine: Engine name ("retime", "wav2lip").
+        options: Render options.
+        label: Free text (e.g. the subtitle line the segment came from).
+        render: Render status.
+    """
+
+    id: str
+    start_frame: int
+    end_frame: int
+    audio_track_id: str | None = None
+    face_track_id: str | None = None
+    engine: str = "retime"
+    options: SegmentOptions = field(default_factory=SegmentOptions)
+    label: str = ""
+    render: RenderState = field(default_factory=RenderState)
+
+    @property
+    def duration_frames(self) -> int:
+        """Number of frames in the segment."""
+        return self.end_frame - self.start_frame
+
+    def render_params(self) -> dict[str, Any]:
+        """The segment's own fields that change its rendered pixels (JSON-ready)."""
+        return {
+            "start_frame": self.start_frame,
+            "end_frame": self.end_frame,
+            "audio_track_id": self.audio_track_id,
+            "face_track_id": self.face_track_id,
+            "engine": self.engine,
+            "options": _options_to_dict(self.options),
+        }
+
+    def params_hash(self, context: Mapping[str, Any] | None = None) -> str:
+        """Stable hash of the render parameters, optionally with project context.
+
+        Args:
+            context: Extra parameters outside the segment (source fingerprint, audio placement);
+                :meth:`Project.segment_params_hash` supplies them.
+
+        Returns:
+            A 16-character hex digest.
+        """
+        payload = {"segment": self.render_params(), "context": dict(context or {})}
+        text = json.dumps(payload, sort_keys=True, default=str)
+        return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
+
+
+@dataclass
+class FaceTracksRef:
+    """Where the clip's face tracks are cached (derived data, never stored in the project).
+
+    Attributes:
+        cache_key: Key of the face-track entry in the cache dir.
+        backend: Detector/tracker name and settings that made them.
+        track_ids: Ids of the tracks, main face first.
+    """
+
+    cache_key: str
+    backend: str = ""
+    track_ids: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ExportSettings:
+    """How the finished video is written.
+
+    Attributes:
+        output_path: Last export target (absolute in memory, relative on disk), or None.
+        preset: "mp4_h264_aac" (delivery) or "mov_prores_pcm" (mezzanine for editing suites).
+        audio_mix: "dub" (new audio only) or "mix" (new audio over the original, ducked).
+        crf: x264 quality for the mp4 preset (lower = better).
+    """
+
+    output_path: Path | None = None
+    preset: str = "mp4_h264_aac"
+    audio_mix: str = "dub"
+    crf: int = 12
+
+
+@dataclass
+class Project:
+    """Everything the user edits, saved as one ``*.lsproj`` file.
+
+    Attributes:
+        id: Stable project id (names the autosave of unsaved projects).
+        schema_version: Schema of the file it came from (always :data:`SCHEMA_VERSION` after load).
+        app_version: Version of the application that last saved it.
+        video: The source clip, or None before a clip is opened.
+        fps: Exact frame rate of the clip.
+        frame_count: Frames in the clip.
+        width: Displayed width in pixels.
+        height: Displayed height in pixels.
+        video_has_audio: Whether the clip has its own audio stream.
+        audio_tracks: Audio tracks, top to bottom.
+        face_tracks: Cached face tracks of the clip, or None before tracking.
+        segments: Segments sorted by ``(face_track_id, start_frame)`` is *not* guaranteed; use
+            :meth:`sorted_segments`.
+        export: Export settings.
+    """
+
+    id: str = field(default_factory=new_id)
+    schema_version: int = SCHEMA_VERSION
+    app_version: str = __version__
+    video: MediaRef | None = None
+    fps: Fraction = Fraction(25)
+    frame_count: int = 0
+    width: int = 0
+    height: int = 0
+    video_has_audio: bool = False
+    audio_tracks: list[AudioTrack] = field(default_factory=list)
+    face_tracks: FaceTracksRef | None = None
+    segments: list[Segment] = field(default_factory=list)
+    export: ExportSettings = field(default_factory=ExportSettings)
+
+    # -- lookups
+
+    def track(self, track_id: str) -> AudioTrack:
+        """Return the audio track with ``track_id`` (KeyError naming the known ids otherwise)."""
+        for t in self.audio_tracks:
+            if t.id == track_id:
+                return t
+        raise KeyError(f"no audio track {track_id!r}")
+
+    def segment(self, segment_id: str) -> Segment:
+        """Return the segment with ``segment_id`` (KeyError otherwise)."""
+        for s in self.segments:
+            if s.id == segment_id:
+                return s
+        raise KeyError(f"no segment {segment_id!r}")
+
+    def sorted_segments(self) -> list[Segment]:
+        """Segments in timeline order (start frame, then face track)."""
+        return sorted(self.segments, key=lambda s: (s.start_frame, s.face_track_id or ""))
+
+    def media_refs(self) -> list[MediaRef]:
+        """Every media reference of the project (video first)."""
+        refs = [self.video] if self.video is not None else []
+        refs += [t.media for t in self.audio_tracks if t.media is not None]
+        return refs
+
+    # -- render parameters
+
+    def segment_params_hash(self, segment: Segment) -> str:
+        """Hash of everything that changes a segment's rendered pixels.
+
+        Besides the segment's own fields this covers the source clip's fingerprint, the face
+        tracks it was tracked with, and the driving track's file and placement (moving a dub
+        track makes the segments it drives stale; muting or gain does not).
+
+        Args:
+            segment: A segment of this project.
+
+        Returns:
+            A 16-character hex digest.
+        """
+        context: dict[str, Any] = {
+            "video": self.video.fingerprint if self.video else None,
+            "fps": [self.fps.numerator, self.fps.denominator],
+            "face_tracks": self.face_tracks.cache_key if self.face_tracks else None,
+        }
+        if segment.audio_track_id is not None:
+            try:
+                t = self.track(segment.audio_track_id)
+            except KeyError:
+                context["audio"] = "missing"
+            else:
+                context["audio"] = {
+                    "media": t.media.fingerprint if t.media else "original",
+                    "offset_samples": t.offset_samples,
+                }
+        return segment.params_hash(context)
+
+    def segment_spec(self, segment: Segment) -> SegmentSpec:
+        """The render pipeline's description of ``segment``.
+
+        Its ``audio_offset_samples`` is the segment's own nudge only; the driving track's offset
+        goes into :attr:`RenderRequest.audio_offset_samples` (the pipeline adds the two), see
+        :meth:`render_request`.
+
+        Args:
+            segment: A segment of this project.
+
+        Returns:
+            A :class:`lipcore.render.request.SegmentSpec`.
+        """
+        from lipcore.engines.base import EngineOptions
+
+        opts = segment.options
+        return SegmentSpec(
+            start_frame=segment.start_frame,
+            end_frame=segment.end_frame,
+            audio_offset_samples=opts.audio_offset_samples,
+            engine=segment.engine,
+            options=EngineOptions(
+                mouth_strength=float(opts.mouth_strength),
+                reference=opts.reference,
+                neutral_frame=opts.neutral_frame,
+            ),
+            feather_px=opts.feather_px,
+        )
+
+    def render_request(
+        self,
+        segment_ids: list[str] | tuple[str, ...],
+        output: str | Path,
+        checkpoint: str | Path | None = None,
+    ) -> RenderRequest:
+        """A :class:`~lipcore.render.request.RenderRequest` rendering some segments.
+
+        The segments must share one audio track and one face (the pipeline drives one face with
+        one audio per request); render a multi-speaker project in one request per group.
+
+        Args:
+            segment_ids: Segments to render.
+            output: Output file (.mp4 or .mov).
+            checkpoint: Model checkpoint for neural engines.
+
+        Returns:
+            The request: the clip, the track's file (the clip itself for the original track)
+            placed at the track's offset, the face, the segments and the export mix/quality.
+
+        Raises:
+            ProjectError: No clip, no segments, a segment without audio track, or segments that
+                do not share one audio track, face and edit region.
+        """
+        from lipcore.render.request import FaceChoice, RenderRequest
+
+        if self.video is None:
+            raise ProjectError("the project has no clip", None, "open a video first")
+        segs = [self.segment(i) for i in segment_ids]
+        if not segs:
+            raise ProjectError("no segment to render", None, "select one or more segments")
+        keys = {(s.audio_track_id, s.face_track_id, s.options.region) for s in segs}
+        if len(keys) != 1:
+            raise ProjectError(
+                "the segments use different audio tracks, faces or edit regions",
+                None,
+                "render them separately",
+            )
+        track_id, face_id, region = keys.pop()
+        if track_id is None:
+            raise ProjectError(
+                "the segment has no audio track", None, "assign a dub track to the segment"
+            )
+        track = self.track(track_id)
+        audio = track.media.path if track.media is not None else self.video.path
+        return RenderRequest(
+            video=self.video.path,
+            audio=audio,
+            output=Path(output),
+            face=FaceChoice(
+                track_id=face_id or "auto",
+                region=tuple(float(v) for v in region) if region is not None else None,
+            ),
+            segments=tuple(
+                self.segment_spec(s) for s in sorted(segs, key=lambda s: s.start_frame)
+            ),
+            audio_offset_samples=track.offset_samples,
+            checkpoint=Path(checkpoint) if checkpoint is not None else None,
+            audio_mix=self.export.audio_mix,
+            crf=self.export.crf,
+        )
+
+
+# ------------------------------------------------------------------------------ serialisation
+
+
+def _rel(path: Path, base: Path | None) -> str:
+    """Path as stored: relative to ``base`` with '/' separators, absolute if impossible."""
+    if base is None:
+        return Path(path).as_posix()
+    try:
+        return Path(os.path.relpath(path, base)).as_posix()
+    except ValueError:  # another drive on Windows
+        return Path(path).as_posix()
+
+
+def _abs(stored: str, base: Path) -> Path:
+    p = Path(stored)
+    if p.is_absolute():
+        return p
+    return Path(os.path.normpath(base / p))
+
+
+def _media_to_dict(ref: MediaRef | None, base: Path | None) -> dict[str, Any] | None:
+    if ref is None:
+        return None
+    return {
+        "path": _rel(ref.path, base),
+        "fingerprint": ref.fingerprint,
+        "size_bytes": ref.size_bytes,
+    }
+
+
+def _options_to_dict(o: SegmentOptions) -> dict[str, Any]:
+    return {
+        "feather_px": o.feather_px,
+        "mouth_strength": o.mouth_strength,
+        "reference": o.reference,
+        "neutral_frame": o.neutral_frame,
+        "audio_offset_samples": o.audio_offset_samples,
+        "region": list(o.region) if o.region is not None else None,
+    }
+
+
+def project_to_dict(project: Project, base_dir: Path | None) -> dict[str, Any]:
+    """Serialise ``project`` to the current schema.
+
+    Args:
+        project: The project.
+        base_dir: Folder media paths are made relative to (the project file's folder), or None
+            to store absolute paths (autosaves of unsaved projects).
+
+    Returns:
+        A JSON-ready dict.
+    """
+    p = project
+    return {
+        "format": FORMAT_NAME,
+        "schema_version": SCHEMA_VERSION,
+        "app_version": __version__,
+        "id": p.id,
+        "video": _media_to_dict(p.video, base_dir),
+        "fps": {"num": p.fps.numerator, "den": p.fps.denominator},
+        "frame_count": p.frame_count,
+        "width": p.width,
+        "height": p.height,
+        "video_has_audio": p.video_has_audio,
+        "sample_rate_hz": SAMPLE_RATE_HZ,
+        "audio_tracks": [
+            {
+                "id": t.id,
+                "name": t.name,
+                "media": _media_to_dict(t.media, base_dir),
+                "offset_samples": t.offset_samples,
+                "duration_samples": t.duration_samples,
+                "gain_db": t.gain_db,
+                "muted": t.muted,
+                "solo": t.solo,
+                "face_track_id": t.face_track_id,
+            }
+            for t in p.audio_tracks
+        ],
+        "face_tracks": None
+        if p.face_tracks is None
+        else {
+            "cache_key": p.face_tracks.cache_key,
+            "backend": p.face_tracks.backend,
+            "track_ids": list(p.face_tracks.track_ids),
+        },
+        "segments": [
+            {
+                "id": s.id,
+                "start_frame": s.start_frame,
+                "end_frame": s.end_frame,
+                "audio_track_id": s.audio_track_id,
+                "face_track_id": s.face_track_id,
+                "engine": s.engine,
+                "label": s.label,
+                "options": _options_to_dict(s.options),
+                "params_hash": p.segment_params_hash(s),
+                "render": {
+                    "status": s.render.status,
+                    "output_path": s.render.output_path,
+                    "params_hash": s.render.params_hash,
+                    "message": s.render.message,
+                },
+            }
+            for s in p.segments
+        ],
+        "export": {
+            "output_path": None
+            if p.export.output_path is None
+            else _rel(p.export.output_path, base_dir),
+            "preset": p.export.preset,
+            "audio_mix": p.export.audio_mix,
+            "crf": p.export.crf,
+        },
+    }
+
+
+class _Reader:
+    """Typed field access that names the file, the field and the fix on any problem."""
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    def fail(self, where: str, what: str) -> ProjectError:
+        return ProjectError(
+            f"project file is damaged: {where} {what}",
+            self.path,
+            "restore it from the .autosave file next to it or from a backup",
+        )
+
+    def get(
+        self, d: Mapping[str, Any], key: str, types: type | tuple[type, ...], where: str
+    ) -> Any:
+        if not isinstance(d, Mapping):
+            raise self.fail(where, "is not an object")
+        if key not in d:
+            raise self.fail(f"{where}.{key}" if where else key, "is missing")
+        value = d[key]
+        # bool is an int subclass; an int field must not accept true/false
+        bad_bool = isinstance(value, bool) and bool not in (
+            types if isinstance(types, tuple) else (types,)
+        )
+        if not isinstance(value, types) or bad_bool:
+            name = (
+                types.__name__ if isinstance(types, type) else "/".join(t.__name__ for t in types)
+            )
+            raise self.fail(f"{where}.{key}" if where else key, f"should be {name}, not {value!r}")
+        return value
+
+    def opt(
+        self, d: Mapping[str, Any], key: str, types: type | tuple[type, ...], where: str
+    ) -> Any:
+        if d.get(key) is None:
+            return None
+        return self.get(d, key, types, where)
+
+
+def _media_from(r: _Reader, d: Any, base: Path, where: str) -> MediaRef | None:
+    if d is None:
+        return None
+    return MediaRef(
+        path=_abs(r.get(d, "path", str, where), base),
+        fingerprint=r.get(d, "fingerprint", str, where),
+        size_bytes=r.get(d, "size_bytes", int, where),
+    )
+
+
+def project_from_dict(data: Mapping[str, Any], path: Path) -> Project:
+    """Build a :class:`Project` from a dict in the *current* schema.
+
+    Args:
+        data: Parsed JSON (already migrated).
+        path: The project file (media paths are relative to its folder).
+
+    Returns:
+        The project, with absolute media paths.
+
+    Raises:
+        ProjectError: A field is missing or has the wrong type.
+    """
+    r = _Reader(path)
+    base = path.parent
+    fps_d = r.get(data, "fps", dict, "")
+    num, den = r.get(fps_d, "num", int, "fps"), r.get(fps_d, "den", int, "fps")
+    if num <= 0 or den <= 0:
+        raise r.fail("fps", f"must be positive, not {num}/{den}")
+    tracks = []
+    for i, td in enumerate(r.get(data, "audio_tracks", list, "")):
+        w = f"audio_tracks[{i}]"
+        tracks.append(
+            AudioTrack(
+                id=r.get(td, "id", str, w),
+                name=r.get(td, "name", str, w),
+                media=_media_from(r, td.get("media"), base, f"{w}.media"),
+                offset_samples=r.get(td, "offset_samples", int, w),
+                duration_samples=r.opt(td, "duration_samples", int, w) or 0,
+                gain_db=float(r.get(td, "gain_db", (int, float), w)),
+                muted=r.get(td, "muted", bool, w),
+                solo=r.get(td, "solo", bool, w),
+                face_track_id=r.opt(td, "face_track_id", str, w),
+            )
+        )
+    segments = []
+    for i, sd in enumerate(r.get(data, "segments", list, "")):
+        w = f"segments[{i}]"
+        od = r.get(sd, "options", dict, w)
+        ow = f"{w}.options"
+        region = r.opt(od, "region", list, ow)
+        if region is not None and (
+            len(region) != 4
+            or not all(isinstance(v, int) and not isinstance(v, bool) for v in region)
+        ):
+            raise r.fail(f"{ow}.region", f"should be 4 integers [x0, y0, x1, y1], not {region!r}")
+        options = SegmentOptions(
+            feather_px=r.get(od, "feather_px", int, ow),
+            mouth_strength=float(r.get(od, "mouth_strength", (int, float), ow)),
+            reference=r.get(od, "reference", str, ow),
+            neutral_frame=r.opt(od, "neutral_frame", int, ow),
+            audio_offset_samples=r.get(od, "audio_offset_samples", int, ow),
+            region=tuple(region) if region is not None else None,
+        )
+        try:
+            options.validate()
+        except ValueError as exc:
+            raise r.fail(ow, str(exc)) from None
+        rd = r.get(sd, "render", dict, w)
+        status = r.get(rd, "status", str, f"{w}.render")
+        if status not in RENDER_STATUSES:
+            raise r.fail(
+                f"{w}.render.status", f"should be one of {RENDER_STATUSES}, not {status!r}"
+            )
+        seg = Segment(
+            id=r.get(sd, "id", str, w),
+            start_frame=r.get(sd, "start_frame", int, w),
+            end_frame=r.get(sd, "end_frame", int, w),
+            audio_track_id=r.opt(sd, "audio_track_id", str, w),
+            face_track_id=r.opt(sd, "face_track_id", str, w),
+            engine=r.get(sd, "engine", str, w),
+            options=options,
+            label=r.opt(sd, "label", str, w) or "",
+            render=RenderState(
+                status=status,
+                output_path=r.opt(rd, "output_path", str, f"{w}.render"),
+                params_hash=r.opt(rd, "params_hash", str, f"{w}.render"),
+                message=r.opt(rd, "message", str, f"{w}.render") or "",
+            ),
+        )
+        if seg.end_frame <= seg.start_frame or seg.start_frame < 0:
+            raise r.fail(w, f"has an empty or negative range {seg.start_frame}..{seg.end_frame}")
+        segments.append(seg)
+    fd = data.get("face_tracks")
+    face_tracks = None
+    if fd is not None:
+        face_tracks = FaceTracksRef(
+            cache_key=r.get(fd, "cache_key", str, "face_tracks"),
+            backend=r.opt(fd, "backend", str, "face_tracks") or "",
+            track_ids=r.get(fd, "track_ids", list, "face_tracks"),
+        )
+    if face_tracks is not None and not all(isinstance(t, str) for t in face_tracks.track_ids):
+        raise r.fail("face_tracks.track_ids", "should be a list of strings")
+    track_ids = {t.id for t in tracks}
+    for i, seg in enumerate(segments):
+        if seg.audio_track_id is not None and seg.audio_track_id not in track_ids:
+            raise r.fail(
+                f"segments[{i}].audio_track_id",
+                f"refers to no audio track ({seg.audio_track_id!r})",
+            )
+    ed = r.get(data, "export", dict, "")
+    out = r.opt(ed, "output_path", str, "export")
+    export = ExportSettings(
+        output_path=_abs(out, base) if out is not None else None,
+        preset=r.get(ed, "preset", str, "export"),
+        audio_mix=r.get(ed, "audio_mix", str, "export"),
+        crf=r.get(ed, "crf", int, "export"),
+    )
+    if export.preset not in EXPORT_PRESETS:
+        raise r.fail("export.preset", f"should be one of {EXPORT_PRESETS}, not {export.preset!r}")
+    if export.audio_mix not in AUDIO_MIXES:
+        raise r.fail("export.audio_mix", f"should be one of {AUDIO_MIXES}")
+    if not 0 <= export.crf <= 51:
+        raise r.fail("export.crf", f"should be within 0..51, not {export.crf}")
+    for key in ("frame_count", "width", "height"):
+        if r.get(data, key, int, "") < 0:
+            raise r.fail(key, "must not be negative")
+    ids = [t.id for t in tracks] + [s.id for s in segments]
+    if len(ids) != len(set(ids)):
+        raise r.fail("ids", "are not unique")
+    return Project(
+        id=r.get(data, "id", str, ""),
+        schema_version=SCHEMA_VERSION,
+        app_version=r.get(data, "app_version", str, ""),
+        video=_media_from(r, data.get("video"), base, "video"),
+        fps=Fraction(num, den),
+        frame_count=r.get(data, "frame_count", int, ""),
+        width=r.get(data, "width", int, ""),
+        height=r.get(data, "height", int, ""),
+        video_has_audio=r.get(data, "video_has_audio", bool, ""),
+        audio_tracks=tracks,
+        face_tracks=face_tracks,
+        segments=segments,
+        export=export,
+    )
+
+
+# ------------------------------------------------------------------------------- migrations
+
+#: ``{N: migrate_N_to_N1}``: each upgrades a schema-N dict to schema N+1 (and sets the version).
+#: Schema 1 is the first public schema, so the chain is empty for now; the mechanism (and its
+#: test with a fake step) is what guarantees that a future schema 2 can still read 1.
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
+
+
+def migrate(data: dict[str, Any], path: Path) -> dict[str, Any]:
+    """Upgrade a parsed project dict to :data:`SCHEMA_VERSION` by chaining migrations.
+
+    Args:
+        data: Parsed JSON of any supported schema (not modified).
+        path: The file it came from (for messages).
+
+    Returns:
+        A dict in the current schema.
+
+    Raises:
+        ProjectError: The version is missing, not an integer, newer than supported, or has no
+            migration path.
+    """
+    version = data.get("schema_version")
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise ProjectError(
+            f"project file has no valid integer schema_version (found {version!r})",
+            path,
+            "it may not be a lipsync project; open the .lsproj file saved by the editor",
+        )
+    if version > SCHEMA_VERSION:
+        raise ProjectError(
+            f"project was saved by a newer lipsync (schema {version}; this version "
+            f"{__version__} reads up to schema {SCHEMA_VERSION})",
+            path,
+            "update lipsync to open it",
+        )
+    out = copy.deepcopy(data)
+    while out["schema_version"] < SCHEMA_VERSION:
+        n = out["schema_version"]
+        step = MIGRATIONS.get(n)
+        if step is None:
+            raise ProjectError(
+                f"no migration from project schema {n} to {n + 1}",
+                path,
+                "open it with the lipsync version that saved it and save it again",
+            )
+        out = step(out)
+        if out.get("schema_version") != n + 1:
+            raise RuntimeError(f"migration {step.__name__} did not set schema_version {n + 1}")
+    return out
+
+
+# ------------------------------------------------------------------------------- load / save
+
+
+def dumps_project(project: Project, base_dir: Path | None) -> str:
+    """The project as JSON text (sorted, indented, UTF-8 safe), paths relative to ``base_dir``."""
+    return json.dumps(project_to_dict(project, base_dir), indent=2, ensure_ascii=False) + "\n"
+
+
+def save_project(project: Project, path: str | Path, *, relative_paths: bool = True) -> Path:
+    """Write ``project`` to ``path`` atomically.
+
+    The JSON is written to a temp file in the same folder, flushed and fsynced, then renamed over
+    the target with :func:`os.replace`, so a crash or a full disk leaves the old file intact.
+
+    Args:
+        project: The project.
+        path: Target ``*.lsproj`` file (any suffix is accepted: autosaves use ``.autosave``).
+        relative_paths: Store media paths relative to the file's folder (False for autosaves
+            of unsaved projects kept in the user cache).
+
+    Returns:
+        The absolute path written.
+
+    Raises:
+        ProjectError: The file cannot be written (the previous file is kept).
+    """
+    path = Path(os.path.abspath(path))
+    text = dumps_project(project, path.parent if relative_paths else None)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "w", encoding="utf-8", newline="\n") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise ProjectError(
+            f"could not save the project ({exc.strerror or exc}); the previous file is unchanged",
+            path,
+            "check free disk space and write permission, or save under another name",
+        ) from exc
+    _fsync_dir(path.parent)
+    project.app_version = __version__
+    return path
+
+
+def _fsync_dir(folder: Path) -> None:
+    # Makes the rename itself durable on POSIX; not possible (nor needed) on Windows.
+    if os.name != "posix":
+        return
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def load_project(path: str | Path) -> Project:
+    """Read a project file, migrating older schemas.
+
+    Args:
+        path: A ``*.lsproj`` (or ``.autosave``) file.
+
+    Returns:
+        The project with absolute media paths resolved against the file's folder.
+
+    Raises:
+        ProjectError: The file is missing, not UTF-8 JSON, not a project, from a newer version,
+            or has missing/invalid fields. The message names the file and the fix.
+    """
+    path = Path(os.path.abspath(path))
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ProjectError("project file not found", path, "check the path") from None
+    except OSError as exc:
+        raise ProjectError(
+            f"cannot read project file ({exc.strerror})", path, "check permissions"
+        ) from exc
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ProjectError(
+            "project file is not UTF-8 text",
+            path,
+            "it is not a lipsync project or it is damaged; restore it from the .autosave file",
+        ) from None
+    except json.JSONDecodeError as exc:
+        raise ProjectError(
+            f"project file is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})",
+            path,
+            "it was probably cut short; restore it from the .autosave file next to it or a backup",
+        ) from None
+    if not isinstance(data, dict) or data.get("format") != FORMAT_NAME:
+        raise ProjectError(
+            "not a lipsync project file",
+            path,
+            "open a .lsproj file saved by the lipsync editor",
+        )
+    data = migrate(data, path)
+    return project_from_dict(data, path)
+
+
+# ---------------------------------------------------------------------------------- relinking
+
+
+@dataclass(frozen=True)
+class MissingMedia:
+    """A media file the project refers to but cannot find.
+
+    Attributes:
+        ref: The reference (its ``path`` is where the file was expected).
+        role: "video" or "audio".
+        owner_id: Track id for audio, "" for the video.
+    """
+
+    ref: MediaRef
+    role: str
+    owner_id: str
+
+
+@dataclass(frozen=True)
+class RelinkResult:
+    """Outcome of :func:`relink`.
+
+    Attributes:
+        updated: Number of references now pointing at the new file.
+        fingerprint_matches: Whether the new file has the same content fingerprint.
+        warning: User-facing text when the content differs (None when it matches).
+    """
+
+    updated: int
+    fingerprint_matches: bool
+    warning: str | None
+
+
+def find_missing_media(project: Project) -> list[MissingMedia]:
+    """List every media reference whose file is not at its expected path.
+
+    Args:
+        project: A loaded project.
+
+    Returns:
+        Missing files, the video first; the same file used twice is listed twice.
+    """
+    out = []
+    if project.video is not None and not project.video.exists():
+        out.append(MissingMedia(project.video, "video", ""))
+    for t in project.audio_tracks:
+        if t.media is not None and not t.media.exists():
+            out.append(MissingMedia(t.media, "audio", t.id))
+    return out
+
+
+def relink(project: Project, old: MediaRef | str | Path, new_path: str | Path) -> RelinkResult:
+    """Point every reference to ``old`` at ``new_path``, checking the content fingerprint.
+
+    A different fingerprint is allowed (the user may have re-encoded the file) but reported in
+    :attr:`RelinkResult.warning`, and the references take the new fingerprint, so segments
+    rendered from the old content become stale.
+
+    Args:
+        project: The project (modified in place).
+        old: The missing reference, or its expected path.
+        new_path: Where the file is now.
+
+    Returns:
+        A :class:`RelinkResult`.
+
+    Raises:
+        ProjectError: ``new_path`` does not exist, or nothing in the project refers to ``old``.
+    """
+    new_ref = MediaRef.from_file(new_path)
+    old_path = old.path if isinstance(old, MediaRef) else Path(os.path.abspath(old))
+    old_fp = old.fingerprint if isinstance(old, MediaRef) else None
+    matches: list[MediaRef] = [r for r in project.media_refs() if r.path == old_path]
+    if not matches:
+        raise ProjectError(
+            f"the project does not use {old_path}",
+            new_ref.path,
+            "pick one of the files listed as missing",
+        )
+    if old_fp is None:
+        old_fp = matches[0].fingerprint
+    same = old_fp == new_ref.fingerprint
+    for r in matches:
+        r.path, r.fingerprint, r.size_bytes = new_ref.path, new_ref.fingerprint, new_ref.size_bytes
+    warning = None
+    if not same:
+        warning = (
+            f"{new_ref.path.name} is not the same content as the missing {old_path.name} "
+            "(fingerprint differs); rendered segments that use it are marked stale"
+        )
+    return RelinkResult(updated=len(matches), fingerprint_matches=same, warning=warning)
+
+
+def relink_folder(project: Project, folder: str | Path) -> list[RelinkResult]:
+    """Relink every missing file whose name is found directly in ``folder``.
+
+    Args:
+        project: The project (modified in place).
+        folder: Where the media were moved.
+
+    Returns:
+        One :class:`RelinkResult` per relinked file.
+    """
+    folder = Path(folder)
+    results = []
+    seen: set[Path] = set()
+    for miss in find_missing_media(project):
+        if miss.ref.path in seen:
+            continue
+        seen.add(miss.ref.path)
+        candidate = folder / miss.ref.path.name
+        if candidate.is_file():
+            results.append(relink(project, replace(miss.ref), candidate))
+    return results
