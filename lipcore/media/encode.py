@@ -1,0 +1,503 @@
+"""Write rendered frames to a video file through an FFmpeg subprocess, and mux the new audio in.
+
+Safety rules, in order of importance:
+
+1. A source file is never overwritten: an output path equal to a source (or the audio) is refused.
+2. Nothing half-written ever sits at the output path: frames go to a hidden temp file in the same
+   folder, which is renamed over the output only when the encode (and the audio mux) succeeded. An
+   exception, :meth:`VideoWriter.abort`, or a wrong frame count removes the temp files and leaves
+   any old output untouched.
+3. The output keeps the exact size and rational frame rate it was given, and the written frame
+   count is verified with ffprobe before the rename.
+
+Codecs: ``"h264"`` (libx264, 4:2:0, CRF 12 by default, ``+faststart``; odd sizes, which 4:2:0
+cannot hold, switch to 4:4:4 so the displayed size still matches) with AAC 192k audio, or
+``"prores"`` (ProRes 422 HQ, 10-bit) with 16-bit PCM audio in a ``.mov``.
+
+Colour: frames are converted to YUV with FFmpeg's default matrix, the same one the decoder used to
+make them BGR, and the source's colour tags (primaries, transfer, matrix) are copied, so untouched
+pixels come back to the source's YUV values and players show them as they showed the source.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import tempfile
+import uuid
+from collections.abc import Iterable
+from fractions import Fraction
+from pathlib import Path
+from types import TracebackType
+from typing import IO
+
+import numpy as np
+
+from lipcore.errors import MediaError
+from lipcore.media.probe import ffmpeg_exe, probe
+
+#: Sample rate of muxed audio (AAC and PCM); 48 kHz is what editors and players expect.
+OUTPUT_SAMPLE_RATE = 48000
+CODECS = ("h264", "prores")
+_PRORES_SUFFIXES = (".mov",)
+_H264_SUFFIXES = (".mp4", ".mov", ".m4v", ".mkv")
+AudioSource = str | Path | tuple[np.ndarray, int] | None
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        if a.exists() and b.exists():
+            return os.path.samefile(a, b)
+    except OSError:
+        pass
+    return a.resolve() == b.resolve()
+
+
+def _stderr_tail(handle: IO[bytes] | None, lines: int = 3) -> str:
+    if handle is None:
+        return ""
+    handle.seek(0)
+    text = handle.read().decode(errors="replace").strip().splitlines()
+    return " | ".join(text[-lines:])
+
+
+class VideoWriter:
+    """Encode BGR frames into a video file, optionally with an audio track, atomically.
+
+    Use as a context manager::
+
+        with VideoWriter("out.mp4", 1280, 720, Fraction(30000, 1001), audio="dub.wav",
+                         sources=["clip.mp4"]) as writer:
+            for frame in frames:
+                writer.write(frame)
+        # out.mp4 now exists, complete; on an exception it does not (and an old one is kept).
+
+    Args:
+        output: The file to write (``.mp4``/``.mov``/``.mkv`` for H.264; ``.mov`` for ProRes).
+        width: Frame width in pixels (odd allowed).
+        height: Frame height in pixels (odd allowed).
+        fps: Exact frame rate (``Fraction``, ``"30000/1001"``, ``(num, den)`` or a float).
+        audio: Audio to mux: a file path (its first audio stream; if the file also has video, its
+            audio is placed on that video's clock), or ``(samples, sample_rate)`` with float32
+            ``(n,)`` or ``(n, channels)`` samples. Its first sample plays with the first frame;
+            it is padded with silence or cut to the video's duration.
+        codec: ``"h264"`` or ``"prores"``.
+        crf: libx264 constant-rate factor (lower is better; 12 is visually lossless).
+        preset: libx264 speed/size preset.
+        sources: Files that must never be overwritten (the source clip, its audio...); None
+            entries are ignored.
+        expected_frames: When given, finishing with another number of frames is an error and
+            nothing is written (guards against a loop that ended early).
+        color_from: A video whose colour tags the output copies; defaults to the first source
+            with a video stream.
+
+    Raises:
+        MediaError: The output is a source, its folder is missing, or the codec/extension pair is
+            not supported.
+    """
+
+    def __init__(
+        self,
+        output: str | Path,
+        width: int,
+        height: int,
+        fps: Fraction | float | str | tuple[int, int],
+        *,
+        audio: AudioSource = None,
+        codec: str = "h264",
+        crf: int = 12,
+        preset: str = "medium",
+        sources: Iterable[str | Path | None] = (),
+        expected_frames: int | None = None,
+        color_from: str | Path | None = None,
+    ):
+        from lipcore.timebase import as_fps
+
+        self.output = Path(output)
+        self.width, self.height = int(width), int(height)
+        self.fps: Fraction = as_fps(fps)
+        self.codec = codec
+        self.crf = int(crf)
+        self.preset = preset
+        self.audio = audio
+        self.expected_frames = expected_frames
+        self.sources = [Path(s) for s in sources if s is not None]
+        self.frames_written = 0
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._stderr: IO[bytes] | None = None
+        self._temps: list[Path] = []
+        self._done = False
+
+        if self.width <= 0 or self.height <= 0:
+            raise ValueError(f"frame size must be positive, got {width}x{height}")
+        if self.fps <= 0:
+            raise ValueError(f"fps must be positive, got {fps}")
+        if codec not in CODECS:
+            raise MediaError(
+                f"unknown codec {codec!r}", self.output, f"use one of {', '.join(CODECS)}"
+            )
+        self._check_output()
+        # Fail before minutes of rendering, not at the final mux.
+        self._audio_shift_sec = self._check_audio()
+        self._color_args = self._colour_tags(color_from)
+
+    # -- checks ------------------------------------------------------------------------------
+
+    def _check_output(self) -> None:
+        out = self.output
+        protected = list(self.sources)
+        if isinstance(self.audio, (str, Path)):
+            protected.append(Path(self.audio))
+        for src in protected:
+            if _same_file(out, src):
+                raise MediaError(
+                    "is one of the source files and would be overwritten",
+                    out,
+                    "choose another output name, e.g. add '_lipsync' before the extension",
+                )
+        if not out.parent.is_dir():
+            raise MediaError(
+                "cannot be written: its folder does not exist", out, "create the folder first"
+            )
+        if out.is_dir():
+            raise MediaError("is a folder", out, "give a file name such as out.mp4")
+        suffix = out.suffix.lower()
+        allowed = _PRORES_SUFFIXES if self.codec == "prores" else _H264_SUFFIXES
+        if suffix not in allowed:
+            raise MediaError(
+                f"cannot hold {self.codec} video with a '{suffix or 'no'}' extension",
+                out,
+                f"use {' or '.join(allowed)}",
+            )
+        if not os.access(out.parent, os.W_OK):
+            raise MediaError("cannot be written: folder is read-only", out, "pick another folder")
+
+    def _check_audio(self) -> float:
+        """Validate the audio; return the shift (sec) that puts it on the video clock."""
+        if self.audio is None:
+            return 0.0
+        if isinstance(self.audio, tuple):
+            samples, rate = self.audio
+            samples = np.asarray(samples)
+            if samples.ndim not in (1, 2) or samples.shape[0] == 0 or int(rate) <= 0:
+                raise ValueError(
+                    "audio must be (samples, sample_rate) with (n,) or (n, channels) samples, "
+                    f"got shape {samples.shape} at {rate} Hz"
+                )
+            return 0.0
+        path = Path(self.audio)
+        info = probe(path)
+        if info.audio is None:
+            raise MediaError(
+                "has no audio stream to mux", path, "pick an audio file (wav, mp3, m4a, flac)"
+            )
+        # A clip used as the audio source keeps its own A/V alignment; an audio file's first
+        # sample plays with the first frame.
+        if info.video is not None:
+            return info.audio.start_sec - info.video.start_sec
+        return 0.0
+
+    def _colour_tags(self, color_from: str | Path | None) -> list[str]:
+        candidates = [Path(color_from)] if color_from is not None else self.sources
+        for path in candidates:
+            try:
+                info = probe(path)
+            except MediaError:
+                continue
+            if info.video is None:
+                continue
+            proc = subprocess.run(
+                [
+                    ffmpeg_exe("ffprobe"), "-v", "error", "-select_streams", "v:0",
+                    "-show_entries", "stream=color_space,color_primaries,color_transfer",
+                    "-of", "default=nw=1", str(path),
+                ],
+                capture_output=True, text=True, check=False,
+            )  # fmt: skip
+            tags = dict(line.split("=", 1) for line in proc.stdout.splitlines() if "=" in line)
+            args: list[str] = []
+            for key, flag in (
+                ("color_primaries", "-color_primaries"),
+                ("color_transfer", "-color_trc"),
+                ("color_space", "-colorspace"),
+            ):
+                value = tags.get(key, "unknown")
+                if value not in ("unknown", "reserved", "", "N/A"):
+                    args += [flag, value]
+            return args
+        return []
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def __enter__(self) -> VideoWriter:
+        self.open()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc_type is not None:
+            self.abort()
+        else:
+            self.close()
+
+    def _temp_path(self, tag: str) -> Path:
+        # Hidden, in the same folder (the final rename stays on one filesystem), same extension so
+        # ffmpeg picks the same muxer.
+        path = self.output.parent / f".{self.output.stem}.{tag}-{uuid.uuid4().hex[:8]}.partial"
+        path = path.with_name(path.name + self.output.suffix)
+        self._temps.append(path)
+        return path
+
+    def _video_args(self) -> list[str]:
+        if self.codec == "prores":
+            return [
+                "-c:v", "prores_ks", "-profile:v", "3", "-pix_fmt", "yuv422p10le",
+                "-vendor", "apl0",
+            ]  # fmt: skip
+        odd = self.width % 2 or self.height % 2
+        # 4:2:0 needs even sizes; 4:4:4 keeps an odd size exact (players that need 4:2:0 are
+        # the price; the alternative, padding, would change the displayed size).
+        pix_fmt, profile = ("yuv444p", "high444") if odd else ("yuv420p", "high")
+        return [
+            "-c:v", "libx264", "-preset", self.preset, "-crf", str(self.crf),
+            "-pix_fmt", pix_fmt, "-profile:v", profile,
+        ]  # fmt: skip
+
+    def open(self) -> None:
+        """Start the encoder (called by ``with``)."""
+        if self._proc is not None or self._done:
+            raise RuntimeError("VideoWriter.open() called twice")
+        target = self._temp_path("video" if self.audio is not None else "out")
+        self._video_temp = target
+        cmd = [
+            ffmpeg_exe(), "-nostdin", "-hide_banner", "-v", "error", "-y",
+            "-f", "rawvideo", "-pix_fmt", "bgr24", "-s", f"{self.width}x{self.height}",
+            "-framerate", f"{self.fps.numerator}/{self.fps.denominator}", "-i", "pipe:0",
+            "-an", *self._video_args(), *self._color_args,
+        ]  # fmt: skip
+        if self.output.suffix.lower() in (".mp4", ".mov", ".m4v"):
+            if self.audio is None:  # otherwise the audio mux pass writes the final file
+                cmd += ["-movflags", "+faststart"]
+            # An exact timescale for rational rates (30000/1001 -> 30000 ticks per second).
+            cmd += ["-video_track_timescale", str(self._timescale())]
+        cmd.append(str(target))
+        self._stderr = tempfile.TemporaryFile()
+        try:
+            self._proc = subprocess.Popen(
+                cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=self._stderr
+            )
+        except OSError as exc:
+            self._cleanup()
+            raise MediaError(f"ffmpeg could not start ({exc})", self.output) from exc
+
+    def _timescale(self) -> int:
+        scale = self.fps.numerator
+        while scale < 10000:  # integer rates: keep sub-frame precision for the audio edit list
+            scale *= 2
+        return scale
+
+    def write(self, frame_bgr: np.ndarray) -> None:
+        """Append one frame.
+
+        Args:
+            frame_bgr: ``(height, width, 3)`` uint8 BGR image.
+
+        Raises:
+            ValueError: Wrong shape or dtype.
+            MediaError: The encoder stopped (disk full, killed...).
+        """
+        if self._proc is None or self._done:
+            raise RuntimeError("VideoWriter is not open; use it in a 'with' block")
+        if frame_bgr.shape != (self.height, self.width, 3) or frame_bgr.dtype != np.uint8:
+            raise ValueError(
+                f"frame must be ({self.height}, {self.width}, 3) uint8, "
+                f"got {frame_bgr.shape} {frame_bgr.dtype}"
+            )
+        assert self._proc.stdin is not None
+        try:
+            self._proc.stdin.write(np.ascontiguousarray(frame_bgr).data)
+        except (BrokenPipeError, OSError) as exc:
+            self._proc.wait()
+            reason = _stderr_tail(self._stderr)
+            self.abort()
+            raise MediaError(
+                f"the encoder stopped after {self.frames_written} frames ({reason or exc})",
+                self.output,
+                "check free disk space and that the folder is writable",
+            ) from exc
+        self.frames_written += 1
+
+    def abort(self) -> None:
+        """Stop encoding and remove every temp file; an existing output is left as it was."""
+        if self._proc is not None:
+            if self._proc.stdin is not None and not self._proc.stdin.closed:
+                try:
+                    self._proc.stdin.close()
+                except OSError:
+                    pass
+            if self._proc.poll() is None:
+                self._proc.kill()
+            self._proc.wait()
+            self._proc = None
+        self._done = True
+        self._cleanup()
+
+    def __del__(self) -> None:
+        # A writer dropped without close() (forgotten 'with') must not leave ffmpeg or temp files.
+        try:
+            if not self._done and (self._proc is not None or self._temps):
+                self.abort()
+        except Exception:  # noqa: BLE001 - interpreter shutdown; nothing to report to
+            pass
+
+    def _cleanup(self) -> None:
+        for path in self._temps:
+            try:
+                path.unlink(missing_ok=True)
+            except OSError:
+                pass
+        self._temps.clear()
+        if self._stderr is not None:
+            self._stderr.close()
+            self._stderr = None
+
+    def close(self) -> Path:
+        """Finish the file: flush the encoder, mux the audio, verify, rename into place.
+
+        Returns:
+            The output path.
+
+        Raises:
+            MediaError: Encoding or muxing failed, no frame was written, or the frame count is
+                not what was expected; nothing is left at the output path in that case.
+        """
+        if self._done:
+            return self.output
+        if self._proc is None:
+            raise RuntimeError("VideoWriter.close() before open()")
+        try:
+            self._finish()
+        except BaseException:
+            self.abort()
+            raise
+        self._done = True
+        self._cleanup()
+        return self.output
+
+    def _finish(self) -> None:
+        assert self._proc is not None and self._proc.stdin is not None
+        if self.expected_frames is not None and self.frames_written != self.expected_frames:
+            raise MediaError(
+                f"only {self.frames_written} of {self.expected_frames} frames were written; "
+                "the output was discarded",
+                self.output,
+                "render again",
+            )
+        if self.frames_written == 0:
+            raise MediaError("no frames were written; nothing was saved", self.output)
+        try:
+            self._proc.stdin.close()
+        except OSError:
+            pass
+        rc = self._proc.wait()
+        self._proc = None
+        if rc != 0:
+            raise MediaError(
+                f"encoding failed ({_stderr_tail(self._stderr) or f'ffmpeg exit {rc}'})",
+                self.output,
+                "check free disk space",
+            )
+        final = self._video_temp
+        if self.audio is not None:
+            final = self._temp_path("out")
+            self._mux_audio(self._video_temp, final)
+        info = probe(final)
+        if info.video is None or info.video.frame_count != self.frames_written:
+            got = info.video.frame_count if info.video else 0
+            raise MediaError(
+                f"the encoded file holds {got} frames instead of {self.frames_written}",
+                self.output,
+                "report this as a bug with the clip's frame rate",
+            )
+        os.replace(final, self.output)
+
+    def _audio_input(self) -> list[str]:
+        """FFmpeg input args for the audio."""
+        if isinstance(self.audio, tuple):
+            samples, rate = self.audio
+            samples = np.asarray(samples, dtype=np.float32)
+            if samples.ndim == 1:
+                samples = samples[:, None]
+            if samples.ndim != 2 or samples.shape[0] == 0:
+                raise ValueError("audio samples must be (n,) or (n, channels) with n > 0")
+            raw = self._temp_path("audio").with_suffix(".f32")
+            self._temps.append(raw)
+            samples.astype("<f4").tofile(raw)
+            return [
+                "-f", "f32le", "-ar", str(int(rate)), "-ac", str(samples.shape[1]),
+                "-i", str(raw),
+            ]  # fmt: skip
+        return ["-i", str(self.audio)]
+
+    def _mux_audio(self, video: Path, final: Path) -> None:
+        audio_args, shift_sec = self._audio_input(), self._audio_shift_sec
+        total = int(round(Fraction(self.frames_written) * OUTPUT_SAMPLE_RATE / self.fps))
+        shift = int(round(shift_sec * OUTPUT_SAMPLE_RATE))
+        chain = [f"aresample={OUTPUT_SAMPLE_RATE}", "asetpts=N/SR/TB"]
+        if shift < 0:
+            chain.append(f"atrim=start_sample={-shift}")
+            chain.append("asetpts=N/SR/TB")
+        elif shift > 0:
+            chain.append(f"adelay=delays={shift}S:all=1")
+        chain += [f"apad=whole_len={total}", f"atrim=end_sample={total}"]
+        audio_codec = (
+            ["-c:a", "pcm_s16le"] if self.codec == "prores" else ["-c:a", "aac", "-b:a", "192k"]
+        )
+        cmd = [
+            ffmpeg_exe(), "-nostdin", "-hide_banner", "-v", "error", "-y",
+            "-i", str(video), *audio_args,
+            "-map", "0:v:0", "-map", "1:a:0", "-c:v", "copy",
+            "-af", ",".join(chain), *audio_codec,
+        ]  # fmt: skip
+        if final.suffix.lower() in (".mp4", ".mov", ".m4v"):
+            cmd += ["-movflags", "+faststart"]
+        cmd.append(str(final))
+        proc = subprocess.run(cmd, capture_output=True, check=False)
+        if proc.returncode != 0:
+            reason = proc.stderr.decode(errors="replace").strip().splitlines()
+            raise MediaError(
+                f"muxing the audio failed ({reason[-1] if reason else 'ffmpeg error'})",
+                self.output,
+                "check that the audio file plays",
+            )
+
+
+def write_video(
+    output: str | Path,
+    frames,
+    width: int,
+    height: int,
+    fps: Fraction | float | str | tuple[int, int],
+    **kwargs,
+) -> Path:
+    """Write an iterable of BGR frames to ``output`` (see :class:`VideoWriter` for the options).
+
+    Args:
+        output: The file to write.
+        frames: Iterable of ``(height, width, 3)`` uint8 frames.
+        width: Frame width.
+        height: Frame height.
+        fps: Exact frame rate.
+        **kwargs: Passed to :class:`VideoWriter` (audio, codec, crf, sources...).
+
+    Returns:
+        The output path.
+    """
+    with VideoWriter(output, width, height, fps, **kwargs) as writer:
+        for frame in frames:
+            writer.write(frame)
+    return writer.output
