@@ -1,0 +1,499 @@
+"""The built-in engine: re-time the actor's own mouth (no downloaded weights).
+
+From footage where the face is seen speaking with its own audio (the clip itself, plus optional
+extra footage of the same actor) the engine builds a library of aligned crops with their mouth
+shapes and audio features, and fits a ridge map from audio to (per-speaker z-scored) mouth shape,
+blended with the project's speaker-independent opening regression (the sync meter's weights) in
+a share chosen on held-out footage, so a few seconds of footage still generalise to other voices
+and languages. For a segment of new audio it predicts the mouth shape of every output frame,
+rests the mouth where the new audio is silent, picks library frames by dynamic programming over
+the whole segment (shape match + temporal smoothness, see :mod:`lipcore.engines.retime_select`),
+cross-fades the remaining cuts, and composites the chosen lower face onto each target crop after
+a residual landmark alignment and a colour match (:mod:`lipcore.engines.retime_composite`).
+
+Extra footage: pass a list of :class:`SourceFootage` to :meth:`RetimeEngine.prepare` (the clip
+first), or call :meth:`RetimeEngine.add_footage` before :meth:`~RetimeEngine.prepare`; both end up
+in one library.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+
+from lipcore.engines.base import CropBatch, Engine, EngineOptions, SegmentDrive, SourceFootage
+from lipcore.engines.retime_composite import composite_lower_face
+from lipcore.engines.retime_library import (
+    CLOSED_GAP,
+    OPEN_GAP,
+    SHAPE_WEIGHTS,
+    ShapeModel,
+    audio_features,
+    fit_shape_model,
+    lip_gap,
+    shape_descriptor,
+    speech_frames,
+)
+from lipcore.engines.retime_select import SelectionCosts, crossfade_plan, select_frames
+from lipcore.errors import FootageError
+from lipcore.progress import Progress
+
+#: Least visible-face footage with speech that gives a usable library, in seconds.
+MIN_SPEECH_SEC = 3.0
+#: Footage length that gives good results (reported in the error message as advice).
+GOOD_SPEECH_SEC = 10.0
+#: Least frames with a closed and with a clearly open mouth.
+MIN_SHAPE_FRAMES = 3
+#: Library frames kept at most (the Viterbi step is quadratic in it).
+MAX_LIBRARY_FRAMES = 1500
+#: Frames a path cut is cross-faded over.
+FADE_FRAMES = 2
+#: Unary cost added to non-resting frames during silence: silence must close the mouth.
+SILENT_OPEN_PENALTY = 6.0
+#: Voiced output frames needed before a segment's own prediction statistics are trusted.
+MIN_SEGMENT_STATS_FRAMES = 50
+#: Unary cost per standard deviation of head-pose difference between a library frame and the
+#: target frame (when the target is a frame of the library's own clip): a lower face taken from
+#: another head turn shows as a skewed mouth and chin.
+POSE_WEIGHT = 0.6
+#: Pose difference (in standard deviations of the library's poses) that costs nothing.
+POSE_FREE_STD = 0.75
+#: Mouth-region patch used for the appearance distance (width, height in pixels).
+_PATCH_WH = (24, 16)
+
+
+@dataclass
+class RetimeLibrary:
+    """The footage library the engine picks frames from.
+
+    Attributes:
+        crops: ``(N, S, S, 3)`` uint8 BGR aligned crops.
+        landmarks: ``(N, 478, 2)`` float32 landmarks in crop pixels.
+        features: ``(N, D)`` audio features of each frame's own audio.
+        shapes: ``(N, K)`` mouth-shape descriptors.
+        shapes_z: ``(N, K)`` the same, z-scored for this speaker.
+        gaps: ``(N,)`` inner-lip gap per eye distance.
+        speech: ``(N,)`` bool, the frame's own audio carries speech.
+        run_ids: ``(N,)`` contiguous-run ids (a run = consecutive source frames of one footage).
+        appearance_dist: ``(N, N)`` mouth-region appearance distance (median 1).
+        rest: ``(N,)`` bool, typical resting (closed, quiet) frames.
+        rest_shape_z: ``(K,)`` z-scored shape of a resting mouth.
+        model: The audio->shape regression.
+        pose: ``(N, 3)`` head-pose proxies (see :func:`head_pose`).
+        clip_rows: Source frame index -> library row, for the first footage (the clip itself).
+        fps: Frame rate of the footage.
+        speech_sec: Seconds of visible face with speech.
+    """
+
+    crops: np.ndarray
+    landmarks: np.ndarray
+    features: np.ndarray
+    shapes: np.ndarray
+    shapes_z: np.ndarray
+    gaps: np.ndarray
+    speech: np.ndarray
+    run_ids: np.ndarray
+    appearance_dist: np.ndarray
+    rest: np.ndarray
+    rest_shape_z: np.ndarray
+    model: ShapeModel
+    pose: np.ndarray
+    clip_rows: dict[int, int]
+    fps: Fraction
+    speech_sec: float
+
+    def __len__(self) -> int:
+        return len(self.crops)
+
+
+@dataclass
+class SegmentPlan:
+    """What :meth:`RetimeEngine.begin_segment` decided for the current segment.
+
+    Attributes:
+        predicted_shape: ``(T, K)`` target mouth shape per output frame (descriptor units).
+        predicted_gap: ``(T,)`` its lip-gap column (inner-lip gap per eye distance).
+        path: ``(T,)`` chosen library frame per output frame.
+        blend: Per output frame, ``(library index, weight)`` pairs (cross-fades at cuts).
+        voiced: ``(T,)`` the drive's voiced flags.
+    """
+
+    predicted_shape: np.ndarray
+    predicted_gap: np.ndarray
+    path: np.ndarray
+    blend: list[list[tuple[int, float]]] = field(default_factory=list)
+    voiced: np.ndarray | None = None
+
+    @property
+    def cuts(self) -> int:
+        """Number of output frames where the path does not continue its run or hold."""
+        return sum(1 for b in self.blend if len(b) > 1 and b[1][1] > 0.5)
+
+
+def _runs(frames: np.ndarray) -> np.ndarray:
+    """Run id per frame: a new run wherever the source frame index does not step by one."""
+    if len(frames) == 0:
+        return np.zeros(0, np.int64)
+    return np.concatenate([[0], np.cumsum(np.diff(frames) != 1)]).astype(np.int64)
+
+
+def _mouth_patches(crops: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
+    """Small colour patches of the mouth region, ``(N, w*h*3)``, for the appearance cost.
+
+    Each patch's own mean colour is removed (the colour match takes care of overall lighting),
+    but the contrast is kept: lips that turn from pale to dark red across a cut are a visible
+    jump even when the mouth shape matches.
+    """
+    import cv2
+
+    size = crops.shape[1]
+    centre = np.median(landmarks[:, [13, 14, 61, 291]].reshape(-1, 2), axis=0)
+    half_w, half_h = 0.2 * size, 0.13 * size
+    x0, x1 = int(max(centre[0] - half_w, 0)), int(min(centre[0] + half_w, size))
+    y0, y1 = int(max(centre[1] - half_h, 0)), int(min(centre[1] + half_h, size))
+    out = np.zeros((len(crops), _PATCH_WH[0] * _PATCH_WH[1] * 3), np.float32)
+    for i, crop in enumerate(crops):
+        lab = cv2.cvtColor(crop[y0:y1, x0:x1], cv2.COLOR_BGR2LAB)
+        p = cv2.resize(lab, _PATCH_WH, interpolation=cv2.INTER_AREA).astype(np.float32)
+        out[i] = (p - p.mean(axis=(0, 1))).ravel()
+    return out
+
+
+def _appearance_distance(patches: np.ndarray) -> np.ndarray:
+    """Pairwise patch distance scaled so its median over pairs is 1, ``(N, N)`` float32."""
+    sq = (patches * patches).sum(axis=1)
+    d = np.sqrt(np.maximum(sq[:, None] + sq[None, :] - 2.0 * patches @ patches.T, 0.0))
+    off = d[~np.eye(len(d), dtype=bool)]
+    med = float(np.median(off)) if off.size else 1.0
+    return (d / max(med, 1e-6)).astype(np.float32)
+
+
+def head_pose(landmarks: np.ndarray) -> np.ndarray:
+    """Head-pose proxies in the aligned crop, ``(..., 3)``: yaw, pitch and cheek asymmetry.
+
+    Nose tip offset from the eye-corner midpoint and the difference of the nose-to-cheek
+    distances, all per eye distance; enough to tell a turned head from a frontal one.
+    """
+    lm = np.asarray(landmarks, np.float32)
+    eyes_mid = 0.5 * (lm[..., 33, :] + lm[..., 263, :])
+    ed = np.maximum(np.linalg.norm(lm[..., 263, :] - lm[..., 33, :], axis=-1), 1e-6)
+    nose = lm[..., 1, :]
+    yaw = (nose[..., 0] - eyes_mid[..., 0]) / ed
+    pitch = (nose[..., 1] - eyes_mid[..., 1]) / ed
+    cheeks = (
+        np.linalg.norm(nose - lm[..., 234, :], axis=-1)
+        - np.linalg.norm(nose - lm[..., 454, :], axis=-1)
+    ) / ed
+    return np.stack([yaw, pitch, cheeks], axis=-1).astype(np.float32)
+
+
+def _gaussian_smooth(x: np.ndarray, sigma_frames: float) -> np.ndarray:
+    """Smooth ``(T, K)`` along time with a small Gaussian (edges held)."""
+    if sigma_frames <= 0 or len(x) < 3:
+        return x
+    r = int(np.ceil(3 * sigma_frames))
+    k = np.exp(-0.5 * (np.arange(-r, r + 1) / sigma_frames) ** 2)
+    k /= k.sum()
+    padded = np.concatenate([np.repeat(x[:1], r, 0), x, np.repeat(x[-1:], r, 0)])
+    return np.stack([np.convolve(padded[:, j], k, mode="valid") for j in range(x.shape[1])], 1)
+
+
+class RetimeEngine(Engine):
+    """Lip-sync by re-timing the actor's own mouth from footage; needs no weights.
+
+    Args:
+        options: Per-segment engine options (``mouth_strength`` below 1 blends toward the target's
+            own mouth, above 1 exaggerates the predicted shapes; ``neutral_frame`` picks the
+            resting frame used in silence; ``reference`` does not apply: every new lower face
+            comes from the library).
+        footage_paths: Extra clips of the same actor, for the record (the pipeline builds their
+            :class:`SourceFootage` and passes them to :meth:`prepare` or :meth:`add_footage`).
+        crop_size: Side of the aligned crops, in pixels.
+        costs: Weights of the frame selection.
+    """
+
+    name = "retime"
+
+    def __init__(
+        self,
+        options: EngineOptions | None = None,
+        footage_paths: Sequence[str | Path] = (),
+        crop_size: int = 256,
+        costs: SelectionCosts | None = None,
+    ):
+        super().__init__(options)
+        self.footage_paths = tuple(Path(p) for p in footage_paths)
+        self.crop_size = int(crop_size)
+        self.costs = costs or SelectionCosts()
+        self.library: RetimeLibrary | None = None
+        self.plan: SegmentPlan | None = None
+        self._extra: list[SourceFootage] = []
+        self._drive: SegmentDrive | None = None
+
+    # --- library ----------------------------------------------------------------------------
+
+    def add_footage(self, source: SourceFootage) -> None:
+        """Queue extra footage of the same actor for the next :meth:`prepare`."""
+        self._extra.append(source)
+
+    def prepare(self, source: SourceFootage | Sequence[SourceFootage]) -> Iterator[Progress]:
+        """Build the library and fit the audio->shape map (a generator yielding progress).
+
+        Args:
+            source: The clip's own footage, or a list of footages (the clip first); footage
+                queued with :meth:`add_footage` is added to it.
+
+        Raises:
+            FootageError: Too little visible face with speech, or no closed / no open mouths.
+        """
+        sources = [source] if isinstance(source, SourceFootage) else list(source)
+        sources += self._extra
+        total = len(sources) + 2
+        parts = []
+        run_base = 0
+        for k, src in enumerate(sources):
+            yield Progress(k, total, "building mouth library")
+            parts.append(self._footage_part(src, run_base))
+            parts[-1]["source"] = np.full(len(parts[-1]["crops"]), k, np.int64)
+            if len(parts[-1]["run_ids"]):
+                run_base = int(parts[-1]["run_ids"].max()) + 1
+        cat = {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
+        fps = sources[0].fps
+        self._check_footage(cat, fps)
+        cat = self._cap(cat)
+        yield Progress(len(sources), total, "learning mouth shapes")
+        model = fit_shape_model(cat["features"], cat["shapes"], cat["speech"])
+        shapes_z = ((cat["shapes"] - model.shape_mean) / model.shape_std).astype(np.float32)
+        dist = _appearance_distance(_mouth_patches(cat["crops"], cat["landmarks"]))
+        rest = self._rest_frames(cat, cat["frames_src"])
+        self.library = RetimeLibrary(
+            crops=cat["crops"],
+            landmarks=cat["landmarks"].astype(np.float32),
+            features=cat["features"],
+            shapes=cat["shapes"],
+            shapes_z=shapes_z,
+            gaps=cat["gaps"],
+            speech=cat["speech"],
+            run_ids=cat["run_ids"],
+            appearance_dist=dist,
+            rest=rest,
+            rest_shape_z=np.median(shapes_z[rest], axis=0),
+            model=model,
+            pose=head_pose(cat["landmarks"]),
+            clip_rows={
+                int(f): i
+                for i, (f, k) in enumerate(zip(cat["frames_src"], cat["source"], strict=True))
+                if k == 0
+            },
+            fps=fps,
+            speech_sec=float(cat["speech"].sum() / float(fps)),
+        )
+        yield Progress(total, total, "learning mouth shapes")
+
+    def _footage_part(self, src: SourceFootage, run_base: int) -> dict[str, np.ndarray]:
+        crops = np.asarray(src.crops)
+        if crops.ndim != 4 or crops.shape[1] != crops.shape[2]:
+            raise ValueError(f"footage crops must be (N, S, S, 3), got {crops.shape}")
+        frames = np.asarray(src.frames, np.int64)
+        n_total = int(frames.max()) + 1 if len(frames) else 0
+        audio = np.zeros(0, np.float32) if src.audio_16k is None else src.audio_16k
+        audio = np.asarray(audio, np.float32).reshape(-1)
+        feats = audio_features(audio, src.fps, n_total)[frames]
+        speech = speech_frames(audio, src.fps, n_total)[frames]
+        # Frames past the end of the footage's audio have no sound to learn from
+        audio_frames = int(len(audio) * float(src.fps) / 16000)
+        speech &= frames < audio_frames
+        lm = np.asarray(src.landmarks, np.float32)
+        return {
+            "crops": crops,
+            "landmarks": lm,
+            "features": feats,
+            "shapes": shape_descriptor(lm),
+            "gaps": lip_gap(lm),
+            "speech": speech,
+            "run_ids": _runs(frames) + run_base,
+            "frames_src": frames,
+            "has_audio": np.full(len(frames), bool(np.any(audio != 0))),
+        }
+
+    def _check_footage(self, cat: dict[str, np.ndarray], fps: Fraction) -> None:
+        speech_sec = float(cat["speech"].sum() / float(fps))
+        where = ", ".join(str(p) for p in self.footage_paths) or None
+        if not cat["has_audio"].any():
+            raise FootageError(
+                "the footage has no audio, so the built-in engine cannot learn how this actor's "
+                f"mouth moves with speech (it needs at least {MIN_SPEECH_SEC:.0f} s of the face "
+                "speaking with its own sound)",
+                path=where,
+                fix="add footage of the same actor speaking with --footage, or use an engine "
+                "with a checkpoint (--engine wav2lip)",
+            )
+        if speech_sec < MIN_SPEECH_SEC:
+            raise FootageError(
+                f"only {speech_sec:.1f} s of footage shows the face while speaking; the built-in "
+                f"engine needs at least {MIN_SPEECH_SEC:.0f} s (about {GOOD_SPEECH_SEC:.0f} s or "
+                "more looks best)",
+                path=where,
+                fix="use a longer part of the clip, or add footage of the same actor speaking "
+                "with --footage",
+            )
+        gaps = cat["gaps"]
+        n_closed = int((gaps < CLOSED_GAP).sum())
+        n_open = int((gaps > OPEN_GAP).sum())
+        if n_closed < MIN_SHAPE_FRAMES or n_open < MIN_SHAPE_FRAMES:
+            lacking = "closed" if n_closed < MIN_SHAPE_FRAMES else "open"
+            raise FootageError(
+                f"the footage has no {lacking} mouth ({n_closed} closed and {n_open} open frames "
+                f"in {len(gaps) / float(fps):.1f} s); the built-in engine needs both, which "
+                f"usually takes at least {GOOD_SPEECH_SEC:.0f} s of the face speaking",
+                path=where,
+                fix="add footage of the same actor speaking, with pauses, with --footage",
+            )
+
+    @staticmethod
+    def _cap(cat: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Keep at most MAX_LIBRARY_FRAMES, as evenly spread blocks so runs stay playable."""
+        n = len(cat["crops"])
+        if n <= MAX_LIBRARY_FRAMES:
+            return cat
+        block = 50
+        n_blocks = MAX_LIBRARY_FRAMES // block
+        starts = np.linspace(0, n - block, n_blocks).astype(np.int64)
+        keep = np.unique(np.concatenate([np.arange(s, s + block) for s in starts]))
+        out = {k: v[keep] for k, v in cat.items()}
+        # A skipped stretch splits a run: renumber so successors stay true neighbours
+        step = np.concatenate([[0], (np.diff(keep) != 1) | (np.diff(out["run_ids"]) != 0)])
+        out["run_ids"] = np.cumsum(step).astype(np.int64)
+        return out
+
+    def _rest_frames(self, cat: dict[str, np.ndarray], frames_src: np.ndarray) -> np.ndarray:
+        """Typical resting frames: closed mouths, preferably while the actor is silent."""
+        gaps = cat["gaps"]
+        n = len(gaps)
+        neutral = self.options.neutral_frame
+        if neutral is not None:
+            hit = np.nonzero(frames_src == neutral)[0]
+            if len(hit):
+                rest = np.zeros(n, bool)
+                rest[hit[0]] = True
+                # Its closed neighbours too, so a long silence is not one frozen frame
+                close = np.abs(cat["shapes"] - cat["shapes"][hit[0]]).sum(axis=1)
+                rest |= (gaps < CLOSED_GAP) & (close < np.percentile(close, 20))
+                return rest
+        closed = gaps <= max(CLOSED_GAP, float(np.percentile(gaps, 15)))
+        quiet = closed & ~cat["speech"]
+        if quiet.sum() >= MIN_SHAPE_FRAMES:
+            return quiet
+        return closed
+
+    # --- segment ----------------------------------------------------------------------------
+
+    def begin_segment(self, drive: SegmentDrive) -> None:
+        """Predict the mouth shapes of the new audio and choose library frames for the segment."""
+        lib = self.library
+        if lib is None:
+            raise RuntimeError("RetimeEngine.prepare() must run before begin_segment()")
+        n_out = len(drive.frames)
+        voiced = np.asarray(drive.voiced, bool).reshape(-1)[:n_out]
+        if len(voiced) < n_out:
+            voiced = np.concatenate([voiced, np.zeros(n_out - len(voiced), bool)])
+        target_z = self._predict(drive, voiced)
+        unary = self._unary(target_z, voiced)
+        unary += self._pose_cost(np.asarray(drive.frames, np.int64)[:n_out])
+        path = select_frames(unary, lib.appearance_dist, lib.run_ids, ~voiced, self.costs)
+        blend = crossfade_plan(path, lib.run_ids, FADE_FRAMES)
+        model = lib.model
+        shape = target_z * model.shape_std + model.shape_mean
+        self.plan = SegmentPlan(
+            predicted_shape=shape.astype(np.float32),
+            predicted_gap=shape[:, 0].astype(np.float32),
+            path=path,
+            blend=blend,
+            voiced=voiced,
+        )
+        self._drive = drive
+
+    def _predict(self, drive: SegmentDrive, voiced: np.ndarray) -> np.ndarray:
+        """Target z-scored mouth shape per output frame, ``(T, K)``."""
+        lib = self.library
+        assert lib is not None
+        n_out = len(voiced)
+        feats = audio_features(drive.audio_16k, drive.fps, n_out)
+        z = lib.model.predict_z(feats)  # (T, K)
+        # Map the prediction's spread onto the speaker's own spread of speaking shapes: ridge
+        # predictions are shrunk toward the mean, and another voice has another level
+        lib_speech = lib.shapes_z[lib.speech] if lib.speech.sum() >= 10 else lib.shapes_z
+        want_mean, want_std = lib_speech.mean(axis=0), lib_speech.std(axis=0)
+        if voiced.sum() >= MIN_SEGMENT_STATS_FRAMES:
+            got_mean, got_std = z[voiced].mean(axis=0), np.maximum(z[voiced].std(axis=0), 1e-3)
+        else:
+            fit = lib.model.predict_z(lib.features)
+            sel = lib.speech if lib.speech.sum() >= 10 else np.ones(len(fit), bool)
+            got_mean, got_std = fit[sel].mean(axis=0), lib.model.pred_std
+        target = want_mean + (z - got_mean) / got_std * want_std
+        strength = float(self.options.mouth_strength)
+        if strength > 1.0:
+            target = want_mean + (target - want_mean) * strength
+        target = _gaussian_smooth(target, 0.8)
+        target[~voiced] = lib.rest_shape_z
+        return target
+
+    def _unary(self, target_z: np.ndarray, voiced: np.ndarray) -> np.ndarray:
+        """Shape cost ``(T, N)`` of each library frame at each output frame."""
+        lib = self.library
+        assert lib is not None
+        diff = np.abs(  # (T, N, K)
+            target_z.astype(np.float32)[:, None, :] - lib.shapes_z.astype(np.float32)[None, :, :]
+        )
+        unary = (diff * SHAPE_WEIGHTS).sum(axis=2) / SHAPE_WEIGHTS.sum()
+        # In silence only resting frames are acceptable; speaking frames prefer not to rest
+        silent = ~voiced
+        unary[silent] *= 2.0
+        unary[np.ix_(silent, ~lib.rest)] += SILENT_OPEN_PENALTY
+        return unary.astype(np.float32)
+
+    def _pose_cost(self, out_frames: np.ndarray) -> np.ndarray:
+        """Head-pose mismatch cost ``(T, N)``; zero for output frames not in the clip's library."""
+        lib = self.library
+        assert lib is not None
+        cost = np.zeros((len(out_frames), len(lib)), np.float32)
+        rows = np.array([lib.clip_rows.get(int(f), -1) for f in out_frames])
+        known = rows >= 0
+        if known.any():
+            scale = np.maximum(lib.pose.std(axis=0), 1e-3)
+            diff = np.abs(lib.pose[rows[known]][:, None, :] - lib.pose[None, :, :]) / scale
+            # Small pose differences are free: the residual warp absorbs them, and a cost there
+            # would favour the target's own neighbours and so leak its original mouth back in
+            cost[known] = POSE_WEIGHT * np.maximum(diff - POSE_FREE_STD, 0.0).mean(axis=2)
+        return cost
+
+    # --- frames -----------------------------------------------------------------------------
+
+    def generate(self, batch: CropBatch) -> np.ndarray:
+        """Return ``(B, S, S, 3)`` uint8 crops with the chosen library lower face composited in."""
+        lib, plan = self.library, self.plan
+        if lib is None or plan is None:
+            raise RuntimeError("RetimeEngine.begin_segment() must run before generate()")
+        crops = np.asarray(batch.crops)
+        if crops.shape[1:3] != lib.crops.shape[1:3]:
+            raise ValueError(
+                f"target crops are {crops.shape[1]}x{crops.shape[2]} but the library was built "
+                f"from {lib.crops.shape[1]}x{lib.crops.shape[2]} crops"
+            )
+        strength = min(float(self.options.mouth_strength), 1.0)
+        feather_px = 0.04 * crops.shape[1]
+        out = np.empty_like(crops)
+        for b, row in enumerate(np.asarray(batch.rows, np.int64)):
+            row = int(np.clip(row, 0, len(plan.blend) - 1))
+            sources = [(lib.crops[j], lib.landmarks[j], w) for j, w in plan.blend[row] if w > 0]
+            out[b] = composite_lower_face(
+                crops[b], batch.landmarks[b], sources, strength=strength, feather_px=feather_px
+            )
+        return out
+
+
+__all__ = ["MIN_SPEECH_SEC", "RetimeEngine", "RetimeLibrary", "SegmentPlan"]
