@@ -24,7 +24,7 @@ def test_importing_every_lipcore_module_loads_no_qt():
     code = (
         "import pkgutil, importlib, sys, lipcore\n"
         "for m in pkgutil.walk_packages(lipcore.__path__, 'lipcore.'):\n"
-        "    importlib.import_module(m.name)\n"
+        "    if not m.name.endswith('__main__'): importlib.import_module(m.name)\n"
         "bad = sorted(k for k in sys.modules if k.split('.')[0] in "
         "('PySide6', 'shiboken6', 'pyqtgraph', 'superqt', 'editor', 'training'))\n"
         "assert not bad, bad\n"

@@ -1,0 +1,1 @@
+"""pyqtgraph plots shown in the editor (the sync-confidence lane)."""

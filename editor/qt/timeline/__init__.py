@@ -1,0 +1,1 @@
+"""The timeline: painted lanes (thumbnails, waveforms, faces, segments) and the sync lane."""

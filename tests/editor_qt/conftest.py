@@ -1,0 +1,105 @@
+"""Fixtures for the Qt editor tests: offscreen Qt, a 3 s real clip, a ready main window.
+
+``QT_QPA_PLATFORM`` is set here, at import time, before pytest-qt creates the QApplication.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import subprocess  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def clip_3s(shared_media, tmp_path_factory) -> Path:
+    """The first 3 s (75 frames, 25 fps, 590x590, AAC) of the shared clip A05."""
+    src = next((shared_media / "video").glob("A05_*.mp4"))
+    out = tmp_path_factory.mktemp("clips") / "a05_3s.mp4"
+    subprocess.run(
+        [
+            "ffmpeg",
+            "-v",
+            "error",
+            "-y",
+            "-i",
+            str(src),
+            "-t",
+            "3",
+            "-c:v",
+            "libx264",
+            "-crf",
+            "16",
+            "-pix_fmt",
+            "yuv420p",
+            "-c:a",
+            "aac",
+            str(out),
+        ],
+        check=True,
+    )
+    return out
+
+
+@pytest.fixture(scope="session")
+def dub_wav(shared_media) -> Path:
+    """An English dub (B19, 48 kHz, 5 s) to import onto the clip."""
+    return next((shared_media / "audio").glob("B19_*.wav"))
+
+
+@pytest.fixture(autouse=True)
+def _no_leaked_top_level_widgets(qapp):
+    """Fail a test that leaves top-level widgets behind (napari's ``strict_qt``)."""
+    from PySide6.QtCore import QCoreApplication, QEvent
+
+    before = set(map(id, qapp.topLevelWidgets()))
+    yield
+    for _ in range(3):
+        QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+        qapp.processEvents()
+    leaked = [w for w in qapp.topLevelWidgets() if id(w) not in before]
+    names = [f"{type(w).__name__}({w.objectName()!r})" for w in leaked]
+    assert not leaked, f"leaked top-level widgets: {names}"
+
+
+@pytest.fixture
+def make_window(qtbot, tmp_path, monkeypatch):
+    """Factory for main windows with settings and autosaves in ``tmp_path``; closed at teardown."""
+    from PySide6.QtCore import Qt
+
+    from editor.qt.main_window import QtMainWindow
+    from editor.settings import Settings
+
+    monkeypatch.setenv("LIPSYNC_CONFIG_DIR", str(tmp_path / "config"))
+    windows = []
+
+    def make() -> QtMainWindow:
+        window = QtMainWindow(
+            settings=Settings(), autosave_dir=tmp_path / "autosave", save_settings_on_change=False
+        )
+        window.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        # No modal prompts in tests: unsaved changes are discarded, autosaves not restored.
+        window._ask_save_changes = lambda: "discard"
+        window._ask_restore = lambda recovery: False
+        window.resize(1400, 860)
+        window.show()
+        qtbot.waitExposed(window)
+        windows.append(window)
+        return window
+
+    yield make
+    for window in windows:
+        try:
+            window.close()
+        except RuntimeError:
+            pass  # already deleted by the test
+
+
+@pytest.fixture
+def window(make_window):
+    """One main window."""
+    return make_window()
