@@ -89,7 +89,8 @@ def iter_source_footage(
         video: The clip the track belongs to.
         alignment: The track's alignment (crop size and transforms).
         audio_16k: The clip's own audio on the video clock (None or empty when it has none).
-        max_frames: At most this many crops, evenly spread, so memory stays bounded on long clips.
+        max_frames: At most about this many crops (blocks of consecutive frames spread over the
+            track), so memory stays bounded on long clips.
 
     Yields:
         Progress while decoding.
@@ -103,7 +104,11 @@ def iter_source_footage(
     track = alignment.track
     rows = np.nonzero(~track.interpolated)[0]
     if len(rows) > max_frames:
-        rows = rows[np.linspace(0, len(rows) - 1, max_frames).round().astype(int)]
+        # Keep contiguous blocks rather than every k-th frame: engines that re-time the actor's
+        # footage need natural runs of consecutive frames to play.
+        block = 50
+        starts = np.linspace(0, len(rows) - block, max(1, max_frames // block)).astype(int)
+        rows = rows[np.unique((starts[:, None] + np.arange(block)[None, :]).ravel())]
     wanted = {int(track.frames[r]): int(r) for r in rows}
     size = alignment.size
     crops = np.empty((len(rows), size, size, 3), np.uint8)

@@ -113,8 +113,8 @@ def _load_inputs(request: RenderRequest) -> tuple:
     audio_info = probe(request.audio)
     require_audio(audio_info)
     out = Path(request.output).resolve()
-    for src in (request.video, request.audio, *request.footage):
-        if out == Path(src).resolve():
+    for src in (request.video, request.audio, request.output_audio, *request.footage):
+        if src is not None and out == Path(src).resolve():
             raise MediaError(
                 "the output would overwrite a source file", out, "choose another output name"
             )
@@ -160,7 +160,9 @@ def iter_render(
         audio=(audio_out, OUTPUT_AUDIO_RATE),
         codec="prores" if Path(request.output).suffix.lower() == ".mov" else "h264",
         crf=request.crf,
-        sources=(request.video, request.audio, *request.footage),
+        sources=(request.video, request.audio, request.output_audio, *request.footage),
+        expected_frames=plan.timeline.output_frames,
+        color_from=request.video,
     ) as writer:
         for j, _original, result, touched in _iter_frames(plan, engines, alignment):
             writer.write(result)
@@ -407,8 +409,11 @@ def _output_audio(plan: _Plan) -> np.ndarray:
     from lipcore.media.audio import clip_audio, load_audio
 
     total = timeline_samples(plan.timeline, OUTPUT_AUDIO_RATE)
-    dub = load_audio(plan.request.audio, OUTPUT_AUDIO_RATE)
+    dub = load_audio(plan.request.output_audio or plan.request.audio, OUTPUT_AUDIO_RATE)
+    # A separate output mix is already on the video clock; the dub is placed at its offset.
     offset = plan.request.audio_offset_samples * OUTPUT_AUDIO_RATE // AUDIO_RATE
+    if plan.request.output_audio:
+        offset = 0
     out = place_audio(dub, offset, total)
     if plan.request.audio_mix == "mix":
         try:

@@ -69,6 +69,9 @@ class RenderRequest:
         footage: Extra footage of the same actor for engines that learn from footage.
         checkpoint: Model checkpoint for neural engines.
         audio_mix: "dub" (new audio only) or "mix" (new audio over the original, ducked).
+        output_audio: Audio to mux instead of ``audio``, already on the video clock (its first
+            sample plays with frame 0), e.g. a mix of several dub tracks when each render pass
+            re-syncs one speaker; ``audio`` still drives the mouth.
         crf: x264 quality (lower = better); the default keeps untouched pixels near-lossless.
     """
 
@@ -82,4 +85,5 @@ class RenderRequest:
     footage: tuple[Path, ...] = ()
     checkpoint: Path | None = None
     audio_mix: str = "dub"
+    output_audio: Path | None = None
     crf: int = 12
