@@ -1,0 +1,1 @@
+"""Training presets as frozen dataclasses (nanoGPT-style ``config/*.py``, without exec)."""
