@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from lipcore.engines.base import CropBatch, Engine, SegmentDrive
+from lipcore.engines.base import CropBatch, Engine, EngineOptions, SegmentDrive
 from lipcore.errors import LipsyncError, MediaError
 from lipcore.face.types import FaceTrack, TrackSet
 from lipcore.progress import Progress, drain
@@ -40,6 +40,10 @@ BATCH_FRAMES = 16
 OUTPUT_AUDIO_RATE = 48000
 #: How much the original audio is lowered under the dub in "mix" mode (-12 dB).
 MIX_DUCK_GAIN = 0.25
+
+
+#: The engines of one render, by (engine name, options) of the segments they serve.
+_Engines = dict[tuple[str, EngineOptions], Engine]
 
 
 @dataclass
@@ -244,12 +248,22 @@ def _display_size(video: Path) -> tuple[int, int]:
 
 def _prepare(
     request: RenderRequest, tracks: TrackSet | None, engine: Engine | None
-) -> Generator[Progress, None, tuple[_Plan, dict[str, Engine], TrackAlignment]]:
+) -> Generator[Progress, None, tuple[_Plan, _Engines, TrackAlignment]]:
     from lipcore.engines.registry import create_engine
     from lipcore.face.track import iter_track_faces
     from lipcore.media.audio import clip_audio
 
     video_info, audio = _load_inputs(request)
+    # Engines come first, so a missing checkpoint is reported before minutes of face tracking.
+    # One engine per (name, options): each segment keeps its own mouth strength and reference.
+    built: dict[tuple[str, EngineOptions], Engine] = {}
+    if engine is None:
+        for spec in request.segments or (SegmentSpec(0, 0),):
+            key = (spec.engine, spec.options)
+            if key not in built:
+                built[key] = create_engine(
+                    spec.engine, spec.options, checkpoint=request.checkpoint
+                )
     if tracks is None:
         tracks = yield from iter_track_faces(request.video)
     track = _choose(request, tracks)
@@ -289,13 +303,7 @@ def _prepare(
             extra_audio = None
         extras.append((extra_path, extra_tracks.tracks[0], extra_audio))
 
-    engines: dict[str, Engine] = {}
-    names = [engine.name] if engine is not None else sorted({s.engine for s in segments})
-    for name in names:
-        eng = engine
-        if eng is None:
-            first = next(s for s in segments if s.engine == name)
-            eng = create_engine(name, first.options, checkpoint=request.checkpoint)
+    for eng in built.values() if engine is None else (engine,):
         size = eng.crop_size
         own = yield from iter_source_footage(request.video, _scaled(alignment, size), own_audio)
         footage = [own]
@@ -303,10 +311,9 @@ def _prepare(
             extra_align = align_track(extra_track, size=size)
             footage.append((yield from iter_source_footage(path, extra_align, extra_audio)))
         yield from eng.prepare(footage[0] if len(footage) == 1 else footage)
-        engines[name] = eng
     if engine is not None:
-        engines = {s.engine: engine for s in segments}
-    return plan, engines, alignment
+        built = {(s.engine, s.options): engine for s in segments}
+    return plan, built, alignment
 
 
 def _scaled(alignment: TrackAlignment, size: int) -> TrackAlignment:
@@ -340,7 +347,7 @@ def _segment_drive(plan: _Plan, seg: SegmentSpec) -> SegmentDrive:
 
 
 def _iter_frames(
-    plan: _Plan, engines: dict[str, Engine], alignment: TrackAlignment
+    plan: _Plan, engines: _Engines, alignment: TrackAlignment
 ) -> Iterator[tuple[int, np.ndarray, np.ndarray, bool]]:
     """Yield ``(out_frame, original, result, changed)`` for every output frame, in order."""
     from lipcore.media.decode import VideoReader
@@ -355,7 +362,7 @@ def _iter_frames(
         if not pending:
             return
         seg = plan.segments[current]
-        engine = engines[seg.engine]
+        engine = engines[(seg.engine, seg.options)]
         engine_size = engine.crop_size
         rows = np.array([p[2] for p in pending])
         crops = np.stack(
@@ -375,7 +382,7 @@ def _iter_frames(
                 yield from flush()
                 if k >= 0:
                     seg = plan.segments[k]
-                    engines[seg.engine].begin_segment(_segment_drive(plan, seg))
+                    engines[(seg.engine, seg.options)].begin_segment(_segment_drive(plan, seg))
                 current = k
             frame = source.get(plan.timeline.source_of(j))
             at = alignment.at(plan.timeline.source_of(j)) if k >= 0 else None
