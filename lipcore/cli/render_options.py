@@ -35,6 +35,11 @@ def add_render_arguments(p: argparse.ArgumentParser) -> None:
         help="time range to re-sync, repeatable; times in seconds (1.5), mm:ss.ff, "
         "HH:MM:SS:FF timecode or frames (f120); default: the whole clip",
     )
+    p.add_argument(
+        "--region",
+        metavar="X0,Y0,X1,Y1",
+        help="only re-sync a face inside this box (pixels of the displayed frame)",
+    )
     p.add_argument("--engine", default="retime", choices=("retime", "wav2lip"))
     p.add_argument("--checkpoint", type=Path, help="model checkpoint for --engine wav2lip")
     p.add_argument(
@@ -112,13 +117,22 @@ def build_request(args: argparse.Namespace, output: Path) -> RenderRequest:
         segments.append(
             SegmentSpec(0, 1 << 40, engine=args.engine, options=options, feather_px=args.feather)
         )
-    face = FaceChoice()
+    region = None
+    if args.region:
+        try:
+            x0, y0, x1, y1 = (float(v) for v in args.region.split(","))
+        except ValueError as exc:
+            raise LipsyncError(
+                f"cannot read the region {args.region!r}", fix="write X0,Y0,X1,Y1 in pixels"
+            ) from exc
+        region = (x0, y0, x1, y1)
+    face = FaceChoice(region=region)
     if args.face != "auto":
         bits = args.face.split(",")
         if len(bits) == 3:
-            face = FaceChoice(point=(int(bits[0]), float(bits[1]), float(bits[2])))
+            face = FaceChoice(point=(int(bits[0]), float(bits[1]), float(bits[2])), region=region)
         else:
-            face = FaceChoice(track_id=args.face)
+            face = FaceChoice(track_id=args.face, region=region)
     return RenderRequest(
         video=args.video,
         audio=args.audio,
