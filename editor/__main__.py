@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+from collections.abc import MutableMapping
 from pathlib import Path
+from typing import Any
 
 
 def _parse_args(argv: list[str]) -> argparse.Namespace:
@@ -19,6 +22,33 @@ def _parse_args(argv: list[str]) -> argparse.Namespace:
         help="a video clip or a .lsproj project, then optional dub audio files to import",
     )
     return parser.parse_args(argv)
+
+
+def apply_cache_dir(settings: Any, environ: MutableMapping[str, str] | None = None) -> Path | None:
+    """Point lipcore's on-disk cache at the "Cache folder" setting, when one is set.
+
+    lipcore has no settings object: it reads ``LIPSYNC_CACHE_DIR`` (see
+    :func:`lipcore.cache.cache_root`), so the setting is applied through that variable before
+    any lipcore work starts. The variable is also the setting's environment override, so when it
+    is already set it wins and is left alone.
+
+    Args:
+        settings: The editor settings (:class:`editor.settings.Settings`).
+        environ: Environment to update (default ``os.environ``).
+
+    Returns:
+        The cache folder in use when it comes from the setting or the variable, else None
+        (lipcore's default folder).
+    """
+    env = os.environ if environ is None else environ
+    if env.get("LIPSYNC_CACHE_DIR"):
+        return Path(env["LIPSYNC_CACHE_DIR"])
+    folder = str(getattr(settings, "cache_dir", "") or "").strip()
+    if not folder:
+        return None
+    path = Path(folder).expanduser().absolute()
+    env["LIPSYNC_CACHE_DIR"] = str(path)
+    return path
 
 
 def load_stylesheet() -> str:
@@ -54,6 +84,10 @@ def soft_dependency_notes() -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     """Start the editor window; returns the process exit code."""
     args = _parse_args(sys.argv[1:] if argv is None else argv)
+    from editor.settings import load_settings
+
+    settings = load_settings()
+    apply_cache_dir(settings)  # before anything computes or reads derived data
     from PySide6.QtWidgets import QApplication
 
     from editor.qt.main_window import QtMainWindow
@@ -65,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     app.setStyleSheet(load_stylesheet())
     from PySide6.QtCore import QTimer
 
-    window = QtMainWindow()
+    window = QtMainWindow(settings=settings)
     window.show()
 
     def _after_show() -> None:

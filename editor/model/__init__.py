@@ -19,7 +19,8 @@ API summary (units: frames are ints on ``project.fps``; samples are ints at 16 k
 
     # clip and tracks
     doc.open_video(path)                   # probes; adds an "Original" track if the clip has sound
-    doc.set_face_tracks(FaceTracksRef | None)
+    doc.set_face_tracks(FaceTracksRef | None)   # undoable
+    doc.record_face_tracks(FaceTracksRef | None) -> bool   # after tracking: not an undo step
     doc.add_audio_track(path, name=None, offset_samples=0, face_track_id=None) -> track_id
     doc.remove_audio_track(track_id)
     doc.set_track_offset(track_id, offset_samples, merge=True)   # consecutive calls merge

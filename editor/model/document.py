@@ -428,6 +428,28 @@ class Document:
         """Record where the clip's face tracks are cached (after a tracking job; undoable)."""
         self._push(SetFields(self, "Track faces", "project", None, {"face_tracks": ref}))
 
+    def record_face_tracks(self, ref: FaceTracksRef | None) -> bool:
+        """Record the face tracks a tracking job found (derived data: not an undo step).
+
+        Like :meth:`mark_rendered`, this makes the document dirty when the reference changes and
+        re-derives the render states (segments rendered against other tracks turn stale); an
+        identical reference changes nothing, so reopening a project does not dirty it.
+
+        Args:
+            ref: Where the tracks are cached and their ids, or None.
+
+        Returns:
+            True when the project's reference changed.
+        """
+        if ref == self.project.face_tracks:
+            return False
+        self.project.face_tracks = ref
+        self._extra_dirty = True
+        self._emit("project_changed", {"id": None, "fields": ["face_tracks"]})
+        self._refresh_render_states(emit=True)
+        self._check_dirty()
+        return True
+
     # ----------------------------------------------------------------- tracks
 
     def add_audio_track(

@@ -93,6 +93,25 @@ def _render_job(request: Any, tracks: Any) -> Iterator[Any]:
     return (yield from iter_render(request, tracks=tracks))
 
 
+def _export_job(
+    passes: list[Any],
+    output: Path,
+    mix_tracks: list[tuple[Path, int, float]],
+    original: Path | None,
+    original_gain: float,
+    total_samples: int,
+    tracks: Any,
+) -> Iterator[Any]:
+    """The export generator: mix the audible tracks, then one render pass per speaker."""
+    from lipcore.render.multi import iter_render_speakers, mix_audio_tracks
+
+    # Mixing reads every dub file: done here, in the worker, not on the GUI thread.
+    mix = mix_audio_tracks(
+        mix_tracks, total_samples, original=original, original_gain=original_gain
+    )
+    return (yield from iter_render_speakers(passes, output, mix, tracks=tracks))
+
+
 def _face_job(video: Path) -> Iterator[Any]:
     from lipcore.face.track import iter_track_faces
 
@@ -787,6 +806,7 @@ class QtMainWindow(QMainWindow):
             if p.video is None or key != p.video.fingerprint:
                 return
             self.trackset = result
+            self._record_face_tracks(result)
             self._refresh_faces()
             self._refresh_segments()
             self._show_frame(self.playback.position)
@@ -808,6 +828,22 @@ class QtMainWindow(QMainWindow):
             self._sync_results[segment_id] = result
             self._refresh_sync_plot()
             self.sync_curve_ready.emit(segment_id)
+
+    def _record_face_tracks(self, trackset: Any) -> None:
+        """Put the found track ids into the project (derived data: dirty, but no undo step)."""
+        from lipcore.project import FaceTracksRef
+
+        p = self.document.project
+        if p.video is None:
+            return
+        # The clip's content and the tracker that ran identify the tracks: the same clip
+        # tracked again gives the same reference, so reopening a project does not dirty it.
+        ref = FaceTracksRef(
+            cache_key=f"{p.video.fingerprint}:{trackset.backend}",
+            backend=trackset.backend,
+            track_ids=[t.track_id for t in trackset.tracks],
+        )
+        self.document.record_face_tracks(ref)
 
     def _on_background_job_failed(self, kind: str, key: str, exc: Any) -> None:
         what = {
@@ -1729,12 +1765,16 @@ class QtMainWindow(QMainWindow):
         crf: int = 12,
         show_dialog: bool = True,
     ) -> bool:
-        """Render the finished video with every segment of the main dub track and face.
+        """Render the finished video: every segment, each face with its own dub track.
+
+        Segments are grouped by (dub track, face, edit region); each group is one render pass
+        (:func:`lipcore.render.multi.iter_render_speakers`), and the output carries the mix of
+        the audible dub tracks (mute, solo, gain and offset applied).
 
         Args:
             output: Target file (its suffix follows the preset).
             preset: "mp4_h264_aac" or "mov_prores_pcm".
-            audio_mix: "dub" or "mix" (dub over the ducked original).
+            audio_mix: "dub" (the dub tracks only) or "mix" (the dubs over the ducked original).
             crf: x264 quality for MP4.
             show_dialog: Show a progress dialog with a cancel button.
 
@@ -1743,6 +1783,8 @@ class QtMainWindow(QMainWindow):
         """
         from lipcore.cache import settings_key
         from lipcore.errors import LipsyncError
+        from lipcore.render.pipeline import OUTPUT_AUDIO_RATE
+        from lipcore.timebase import frame_to_sample
 
         output = Path(output).with_suffix(EXPORT_PRESETS[preset][1])
         p = self.document.project
@@ -1752,14 +1794,10 @@ class QtMainWindow(QMainWindow):
                 "Create a segment driven by a dub track before exporting", "warning"
             )
             return False
-        group = (segments[0].audio_track_id, segments[0].face_track_id)
-        chosen = [s for s in segments if (s.audio_track_id, s.face_track_id) == group]
-        if len(chosen) < len(segments):
-            self.notifications.notify(
-                f"{len(segments) - len(chosen)} segment(s) use another dub track or face and are "
-                "not in this export (one speaker per export for now)",
-                "warning",
-            )
+        groups: dict[tuple[Any, ...], list[Any]] = {}
+        for seg in segments:
+            region = tuple(seg.options.region) if seg.options.region is not None else None
+            groups.setdefault((seg.audio_track_id, seg.face_track_id, region), []).append(seg)
         self._edit(
             self.document.set_export,
             output_path=output,
@@ -1768,13 +1806,24 @@ class QtMainWindow(QMainWindow):
             crf=crf,
         )
         try:
-            request = self._render_request(chosen, output, audio_mix, crf)
+            # The mix is muxed by the last pass; every pass only drives its face.
+            passes = [self._render_request(g, output, "dub", crf) for g in groups.values()]
         except LipsyncError as exc:
             self.notifications.notify(str(exc), "error")
             return False
+        mix_tracks, original_gain = self._export_mix(audio_mix)
+        if not mix_tracks and original_gain is None:
+            self.notifications.notify(
+                "Every dub track is muted: the export will be silent", "warning"
+            )
+        total_samples = frame_to_sample(p.frame_count, p.fps, OUTPUT_AUDIO_RATE)
+        original = p.video.path if original_gain is not None else None
+        job_args = (
+            passes, output, mix_tracks, original, original_gain or 0.0, total_samples,
+            self.trackset,
+        )  # fmt: skip
         key = settings_key([str(output), preset, audio_mix, crf, time.time()])
-        tracks = self.trackset
-        self.render_queue.request(EXPORT_KEY, key, lambda: _render_job(request, tracks), "Export")
+        self.render_queue.request(EXPORT_KEY, key, lambda: _export_job(*job_args), "Export")
         if show_dialog:
             dialog = QProgressDialog("Exporting…", "Cancel", 0, 1000, self)
             dialog.setWindowTitle("Export")
@@ -1784,6 +1833,26 @@ class QtMainWindow(QMainWindow):
             self._export_dialog = dialog
             dialog.show()
         return True
+
+    def _export_mix(self, audio_mix: str) -> tuple[list[tuple[Path, int, float]], float | None]:
+        """The export's sound: audible dub tracks ``(file, offset_16k, gain_db)``, and the
+        linear gain of the clip's own audio (None when it is not heard)."""
+        from lipcore.render.pipeline import MIX_DUCK_GAIN
+
+        p = self.document.project
+        audible = self.document.audible_tracks()
+        dubs = [
+            (t.media.path, t.offset_samples, t.gain_db) for t in audible if t.media is not None
+        ]
+        if audio_mix != "mix" or not p.video_has_audio:
+            return dubs, None
+        originals = [t for t in p.audio_tracks if t.is_original]
+        if not originals:
+            return dubs, MIX_DUCK_GAIN
+        heard = [t for t in originals if t in audible]
+        if not heard:
+            return dubs, None  # the user muted the original: "mix" keeps it silent
+        return dubs, MIX_DUCK_GAIN * 10.0 ** (heard[0].gain_db / 20.0)
 
     def _close_export_dialog(self) -> None:
         if self._export_dialog is not None:
