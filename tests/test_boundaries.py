@@ -29,5 +29,6 @@ def test_importing_every_lipcore_module_loads_no_qt():
         "('PySide6', 'shiboken6', 'pyqtgraph', 'superqt', 'editor', 'training'))\n"
         "assert not bad, bad\n"
     )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    cmd = [sys.executable, "-c", code]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr

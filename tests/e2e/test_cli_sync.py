@@ -1,8 +1,8 @@
 """End to end: ``lipsync sync`` on a real talking-face clip with the built-in engine, on CPU.
 
-What a user checks: the output plays at the source's size and frame rate for the whole clip, carries
-the new audio, leaves frames outside the segment and pixels away from the mouth as they were,
-changes the mouth inside the segment, and never touches the source.
+What a user checks: the output plays at the source's size and frame rate for the whole clip,
+carries the new audio, leaves frames outside the segment and pixels away from the mouth as
+they were, changes the mouth inside the segment, and never touches the source.
 """
 
 from __future__ import annotations

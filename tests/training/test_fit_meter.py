@@ -1,4 +1,4 @@
-"""Fitting the built-in meter: ridge recovers a known relation; the script writes loadable weights."""
+"""Fitting the built-in meter: ridge recovers a known relation; the script writes weights."""
 
 from __future__ import annotations
 
