@@ -38,6 +38,8 @@ PASTE_SIZE = 256
 BATCH_FRAMES = 16
 #: Output sample rate of the muxed audio.
 OUTPUT_AUDIO_RATE = 48000
+#: Frames over which a segment fades in from and out to the original mouth (inside the segment).
+EDGE_BLEND_FRAMES = 3
 #: How much the original audio is lowered under the dub in "mix" mode (-12 dB).
 MIX_DUCK_GAIN = 0.25
 
@@ -371,7 +373,8 @@ def _iter_frames(
         lms = np.stack([p[4] * (engine_size / PASTE_SIZE) for p in pending]).astype(np.float32)
         generated = engine.generate(CropBatch(rows=rows, crops=crops, landmarks=lms))
         for (j, frame, _row, m, lm), gen in zip(pending, generated, strict=True):
-            yield j, frame, _paste(frame, gen, m, lm, seg.feather_px), True
+            weight = _edge_weight(j, seg, plan.timeline.output_frames)
+            yield j, frame, _paste(frame, gen, m, lm, seg.feather_px, weight), True
         pending.clear()
 
     with VideoReader(plan.request.video) as reader:
@@ -397,10 +400,27 @@ def _iter_frames(
         yield from flush()
 
 
+def _edge_weight(frame: int, seg: SegmentSpec, output_frames: int) -> float:
+    """Blend weight ramping in and out over :data:`EDGE_BLEND_FRAMES` at a segment's edges.
+
+    A segment that starts or ends mid-shot would otherwise switch from the original mouth to the
+    new one in a single frame; the clip's own first and last frames need no ramp.
+    """
+    ramp = EDGE_BLEND_FRAMES + 1
+    w_in = 1.0 if seg.start_frame == 0 else (frame - seg.start_frame + 1) / ramp
+    w_out = 1.0 if seg.end_frame >= output_frames else (seg.end_frame - frame) / ramp
+    return float(min(1.0, w_in, w_out))
+
+
 def _paste(
-    frame: np.ndarray, generated: np.ndarray, m: np.ndarray, lm: np.ndarray, feather_px: int
+    frame: np.ndarray,
+    generated: np.ndarray,
+    m: np.ndarray,
+    lm: np.ndarray,
+    feather_px: int,
+    weight: float = 1.0,
 ) -> np.ndarray:
-    """Paste an engine crop (any size) back with the feathered lower-face mask."""
+    """Paste an engine crop back with the feathered lower-face mask scaled by ``weight``."""
     import cv2
 
     if generated.shape[0] != PASTE_SIZE:
@@ -408,7 +428,7 @@ def _paste(
     mask = lower_face_mask(lm, PASTE_SIZE, feather_px)
     original = warp_to_crop(frame, m, PASTE_SIZE)
     generated = match_colour(generated, original, skin_ring(mask))
-    return paste_crop(frame, generated, mask, m)
+    return paste_crop(frame, generated, mask * weight, m)
 
 
 def _output_audio(plan: _Plan) -> np.ndarray:

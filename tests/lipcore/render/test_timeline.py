@@ -63,3 +63,15 @@ def test_segments_clipped_sorted_and_checked():
         clamp_segments((SegmentSpec(10, 30), SegmentSpec(20, 40)), t)
     with pytest.raises(ValueError, match="outside"):
         clamp_segments((SegmentSpec(200, 300),), t)
+
+
+def test_segment_edges_fade_in_and_out_except_at_the_clip_ends():
+    from lipcore.render.pipeline import EDGE_BLEND_FRAMES, _edge_weight
+
+    mid = SegmentSpec(10, 30)
+    weights = [_edge_weight(f, mid, 100) for f in range(10, 30)]
+    assert weights[0] < weights[1] < weights[EDGE_BLEND_FRAMES - 1] < 1.0
+    assert weights[EDGE_BLEND_FRAMES] == 1.0 and weights[-EDGE_BLEND_FRAMES - 1] == 1.0
+    assert weights[-1] < weights[-2] < 1.0
+    whole = SegmentSpec(0, 100)
+    assert _edge_weight(0, whole, 100) == 1.0 and _edge_weight(99, whole, 100) == 1.0
