@@ -429,6 +429,11 @@ def _video_info(
         # Header durations are rounded to microseconds; trust nb_frames when it agrees.
         if not is_vfr and nb_frames is not None and abs(nb_frames - exact) <= 1:
             frame_count = nb_frames
+        # Matroska has no nb_frames and pads its DURATION tag to the muxed audio (3.021 s for
+        # 75 frames at 25 fps); when every packet was counted, the count is the truth.
+        elif not is_vfr and nb_frames is None and n_packets < VFR_SAMPLE_PACKETS:
+            if abs(n_packets - exact) <= 1:
+                frame_count = n_packets
     elif count_all and n_packets:
         frame_count = n_packets
         duration = float(Fraction(n_packets) / fps)

@@ -34,6 +34,15 @@ def test_h264_keeps_size_fps_frames_and_muxes_audio(clips, tmp_path):
         assert [read_code(f) for _, f in reader.iter_frames()] == list(range(45))
 
 
+def test_matroska_with_audio_keeps_the_frame_count(tmp_path):
+    # Matroska has no frame count and stretches its duration tag to the muxed audio.
+    tone = np.zeros(48000 * 3, np.float32)
+    out = _write_coded(tmp_path / "out.mkv", 75, fps=25, audio=(tone, 48000))
+    assert probe(out).video.frame_count == 75
+    with VideoReader(out) as reader:
+        assert [read_code(f) for _, f in reader.iter_frames()] == list(range(75))
+
+
 def test_odd_size_and_array_audio(tmp_path):
     tone = (0.3 * np.sin(2 * np.pi * 500 * np.arange(8000) / 16000)).astype(np.float32)
     out = _write_coded(tmp_path / "odd.mp4", 12, size=(321, 241), fps=25, audio=(tone, 16000))
