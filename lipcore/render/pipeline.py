@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Generator, Iterator
+from contextlib import closing
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -79,6 +80,7 @@ class _Plan:
     segments: list[SegmentSpec]
     audio_16k: np.ndarray  # the new audio as loaded, before placing
     warnings: list[str]
+    frame_size: tuple[int, int]  # displayed width, height of the clip
 
 
 class _FrameSource:
@@ -159,18 +161,22 @@ def iter_render(
     plan, engines, alignment = yield from _prepare(request, tracks, engine)
     changed = 0
     audio_out = _output_audio(plan)
-    with VideoWriter(
-        request.output,
-        *_display_size(request.video),
-        plan.timeline.fps,
-        audio=(audio_out, OUTPUT_AUDIO_RATE),
-        codec="prores" if Path(request.output).suffix.lower() == ".mov" else "h264",
-        crf=request.crf,
-        sources=(request.video, request.audio, request.output_audio, *request.footage),
-        expected_frames=plan.timeline.output_frames,
-        color_from=request.video,
-    ) as writer:
-        for j, _original, result, touched in _iter_frames(plan, engines, alignment):
+    with (
+        closing(_iter_frames(plan, engines, alignment)) as rendered,
+        VideoWriter(
+            request.output,
+            plan.frame_size[0],
+            plan.frame_size[1],
+            plan.timeline.fps,
+            audio=(audio_out, OUTPUT_AUDIO_RATE),
+            codec="prores" if Path(request.output).suffix.lower() == ".mov" else "h264",
+            crf=request.crf,
+            sources=(request.video, request.audio, request.output_audio, *request.footage),
+            expected_frames=plan.timeline.output_frames,
+            color_from=request.video,
+        ) as writer,
+    ):
+        for j, _original, result, touched in rendered:
             writer.write(result)
             changed += touched
             if j % 10 == 0 or j == plan.timeline.output_frames - 1:
@@ -209,8 +215,8 @@ def iter_preview(
 
     Args:
         request: What to render (its output is not written).
-        frames: Output frames to return; default ``count`` frames spread over the voiced part
-            of the segments.
+        frames: Output frames to return; default ``count`` frames spread over the segments'
+            frames where the face is tracked.
         count: How many frames to pick when ``frames`` is None.
         tracks: Known face tracks.
         engine: An engine instance.
@@ -231,21 +237,15 @@ def iter_preview(
     wanted = set(frames)
     last = max(wanted)
     out = []
-    for j, original, result, _touched in _iter_frames(plan, engines, alignment):
-        if j in wanted:
-            out.append((j, original, result))
-        if j % 10 == 0:
-            yield Progress(j + 1, last + 1, "previewing")
-        if j >= last:
-            break
+    with closing(_iter_frames(plan, engines, alignment)) as rendered:
+        for j, original, result, _touched in rendered:
+            if j in wanted:
+                out.append((j, original, result))
+            if j % 10 == 0:
+                yield Progress(j + 1, last + 1, "previewing")
+            if j >= last:
+                break
     return out
-
-
-def _display_size(video: Path) -> tuple[int, int]:
-    from lipcore.media.probe import probe
-
-    info = probe(video).video
-    return info.width, info.height
 
 
 def _prepare(
@@ -286,7 +286,7 @@ def _prepare(
         segments = clamp_segments(request.segments, timeline)
     except ValueError as exc:
         raise LipsyncError(str(exc), request.video, "check the --segment ranges") from exc
-    plan = _Plan(request, timeline, track, segments, audio, warnings)
+    plan = _Plan(request, timeline, track, segments, audio, warnings, (vinfo.width, vinfo.height))
     alignment = align_track(track, size=PASTE_SIZE)
 
     try:
