@@ -274,10 +274,11 @@ def _prepare(
         vinfo.frame_count, vinfo.fps, len(audio), request.audio_offset_samples, request.long_audio
     )
     warnings: list[str] = []
-    audio_frames = len(audio) + request.audio_offset_samples
+    audio_end_samples = len(audio) + request.audio_offset_samples
     video_samples = frame_to_sample(vinfo.frame_count, vinfo.fps, AUDIO_RATE)
-    if audio_frames > video_samples and request.long_audio == "cut":
-        extra = (audio_frames - video_samples) / AUDIO_RATE
+    one_frame = frame_to_sample(1, vinfo.fps, AUDIO_RATE)
+    if audio_end_samples > video_samples + one_frame and request.long_audio == "cut":
+        extra = (audio_end_samples - video_samples) / AUDIO_RATE
         warnings.append(
             f"the new audio is {extra:.2f} s longer than the picture and was cut "
             "(--long-audio hold|loop|pingpong extends the picture instead)"
