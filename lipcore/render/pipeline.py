@@ -112,21 +112,47 @@ class _FrameSource:
         raise MediaError(f"frame {index} could not be decoded", self._reader.path)
 
 
-def _load_inputs(request: RenderRequest) -> tuple:
-    from lipcore.media.audio import load_audio
-    from lipcore.media.probe import probe, require_audio, require_video
+def _load_new_audio(path: Path, sample_rate: int, info=None) -> np.ndarray:
+    """The new speech as it plays: a video file's audio on that video's clock.
 
-    video_info = probe(request.video)
-    require_video(video_info)
-    audio_info = probe(request.audio)
-    require_audio(audio_info)
+    An audio file's first sample is its start. A video file given as the audio (a dub exported
+    with picture, or the clip's own track in the editor) is placed by its streams' start times,
+    as :class:`~lipcore.media.encode.VideoWriter` does for such a file (H01's audio starts
+    0.844 s before its picture; decoding it from its own start would shift the speech by that).
+    """
+    from lipcore.media.audio import load_audio
+    from lipcore.media.probe import probe
+
+    info = info if info is not None else probe(path)
+    samples = load_audio(path, sample_rate, info=info)
+    if info.video is None or info.audio is None:
+        return samples
+    # Only the start is moved (its tail is kept: a long-audio policy may still want it).
+    lead = Fraction(info.audio.start_sec).limit_denominator(10**6) - Fraction(
+        info.video.start_sec
+    ).limit_denominator(10**6)
+    shift = int(round(lead * sample_rate))  # < 0: the audio starts first, its head is dropped
+    return place_audio(samples, shift, max(0, len(samples) + shift))
+
+
+def _refuse_overwriting_a_source(request: RenderRequest) -> None:
     out = Path(request.output).resolve()
     for src in (request.video, request.audio, request.output_audio, *request.footage):
         if src is not None and out == Path(src).resolve():
             raise MediaError(
                 "the output would overwrite a source file", out, "choose another output name"
             )
-    audio = load_audio(request.audio, AUDIO_RATE, info=audio_info)
+
+
+def _load_inputs(request: RenderRequest) -> tuple:
+    from lipcore.media.probe import probe, require_audio, require_video
+
+    video_info = probe(request.video)
+    require_video(video_info)
+    audio_info = probe(request.audio)
+    require_audio(audio_info)
+    _refuse_overwriting_a_source(request)
+    audio = _load_new_audio(request.audio, AUDIO_RATE, info=audio_info)
     if len(audio) == 0:
         raise MediaError("the audio track is empty", request.audio, "choose a file with speech")
     return video_info, audio
@@ -158,6 +184,12 @@ def iter_render(
     """
     from lipcore.media.encode import VideoWriter
 
+    sources = (request.video, request.audio, request.output_audio, *request.footage)
+    codec = "prores" if Path(request.output).suffix.lower() == ".mov" else "h264"
+    # The writer's own checks (a source as output, a missing folder, an extension the codec
+    # cannot go in) run now, not after minutes of face tracking: constructing it opens nothing.
+    _refuse_overwriting_a_source(request)
+    VideoWriter(request.output, 2, 2, 25, codec=codec, sources=sources, color_from=request.video)
     plan, engines, alignment = yield from _prepare(request, tracks, engine)
     changed = 0
     audio_out = _output_audio(plan)
@@ -169,9 +201,9 @@ def iter_render(
             plan.frame_size[1],
             plan.timeline.fps,
             audio=(audio_out, OUTPUT_AUDIO_RATE),
-            codec="prores" if Path(request.output).suffix.lower() == ".mov" else "h264",
+            codec=codec,
             crf=request.crf,
-            sources=(request.video, request.audio, request.output_audio, *request.footage),
+            sources=sources,
             expected_frames=plan.timeline.output_frames,
             color_from=request.video,
         ) as writer,
@@ -223,7 +255,16 @@ def iter_preview(
 
     Returns:
         The chosen frames, original beside result (BGR).
+
+    Raises:
+        LipsyncError: ``frames`` is empty or names a frame outside the output, or ``count`` < 1
+            (checked before the slow face tracking where the output length is not needed).
     """
+    fix = "pick output frames from 0 up to the clip's frame count minus one"
+    if frames is not None and (not frames or min(frames) < 0):
+        raise LipsyncError(f"cannot preview frames {list(frames)}", request.video, fix)
+    if frames is None and count < 1:
+        raise LipsyncError(f"cannot preview {count} frames", request.video, "ask for 1 or more")
     plan, engines, alignment = yield from _prepare(request, tracks, engine)
     if frames is None:
         candidates = [
@@ -234,6 +275,15 @@ def iter_preview(
         ] or list(range(plan.timeline.output_frames))
         picks = np.linspace(0, len(candidates) - 1, min(count, len(candidates)))
         frames = sorted({candidates[int(round(p))] for p in picks})
+    outside = [f for f in frames if f >= plan.timeline.output_frames]
+    if outside:
+        # Otherwise the loop below ends before reaching them and they are silently missing.
+        raise LipsyncError(
+            f"frames {outside} lie past the end of the output "
+            f"({plan.timeline.output_frames} frames)",
+            request.video,
+            fix,
+        )
     wanted = set(frames)
     last = max(wanted)
     out = []
@@ -434,10 +484,10 @@ def _paste(
 
 def _output_audio(plan: _Plan) -> np.ndarray:
     """The audio track of the output at 48 kHz: the dub, or the dub over the ducked original."""
-    from lipcore.media.audio import clip_audio, load_audio
+    from lipcore.media.audio import clip_audio
 
     total = timeline_samples(plan.timeline, OUTPUT_AUDIO_RATE)
-    dub = load_audio(plan.request.output_audio or plan.request.audio, OUTPUT_AUDIO_RATE)
+    dub = _load_new_audio(plan.request.output_audio or plan.request.audio, OUTPUT_AUDIO_RATE)
     # A separate output mix is already on the video clock; the dub is placed at its offset.
     offset = plan.request.audio_offset_samples * OUTPUT_AUDIO_RATE // AUDIO_RATE
     if plan.request.output_audio:

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lipcore.errors import NoFaceError
+from lipcore.errors import LipsyncError, MediaError, NoFaceError
 from lipcore.media.probe import probe
 from lipcore.progress import drain
 from lipcore.render.pipeline import iter_preview, iter_render
@@ -91,3 +91,59 @@ def test_preview_cli_writes_a_side_by_side_png(media, tmp_path):
     row_h = 360
     assert sheet.shape[0] == 2 * row_h
     assert sheet.shape[1] == 2 * round(info.width * row_h / info.height)
+
+
+def test_preview_of_a_negative_or_empty_frame_list_fails_before_any_work(media, tmp_path):
+    clip, speech = media
+    req = RenderRequest(video=clip, audio=speech, output=tmp_path / "unused.mp4")
+    for frames in ([], [-3, 10]):
+        with pytest.raises(LipsyncError, match="cannot preview"):
+            next(iter_preview(req, frames=frames))
+    with pytest.raises(LipsyncError, match="cannot preview 0 frames"):
+        next(iter_preview(req, count=0))
+
+
+def test_preview_cli_names_frames_past_the_end_instead_of_a_traceback(media, tmp_path):
+    clip, speech = media
+    png = tmp_path / "preview.png"
+    proc = subprocess.run(
+        [sys.executable, "-m", "lipcore.cli", "preview", str(clip), str(speech), "-o", str(png),
+         "--frames", "10,99999", "-q"],
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert proc.returncode == 2, proc.stderr
+    assert "99999" in proc.stderr and "Traceback" not in proc.stderr
+    assert not png.exists()
+
+
+def test_a_video_file_given_as_the_new_audio_plays_on_its_own_picture_clock(
+    media, shared_media, tmp_path
+):
+    # H01's audio stream starts 0.844 s before its picture (SYNC-FACTS: place audio by stream
+    # start times); as the new speech its head must be dropped, as the encoder does when muxing.
+    from lipcore.media.audio import clip_audio, load_audio
+    from lipcore.render.pipeline import _load_inputs
+
+    clip, _speech = media
+    dub = (
+        shared_media
+        / "video/H01_multiface_profile_lowlight_cuts_640x360_hamilton_facerecognition.mp4"
+    )
+    req = RenderRequest(video=clip, audio=dub, output=tmp_path / "out.mp4")
+    _info, audio = _load_inputs(req)
+    on_clock = clip_audio(dub, 16000)
+    n = min(len(audio), len(on_clock))
+    assert n > 16000 * 5
+    assert np.allclose(audio[:n], on_clock[:n], atol=1e-6)
+    assert len(load_audio(dub, 16000)) - len(audio) == round(0.844 * 16000)
+
+
+@pytest.mark.parametrize(
+    ("name", "match"), [("out.avi", "extension"), ("missing/out.mp4", "folder does not exist")]
+)
+def test_an_unwritable_output_is_refused_before_any_tracking(media, tmp_path, name, match):
+    clip, speech = media
+    gen = iter_render(RenderRequest(video=clip, audio=speech, output=tmp_path / name))
+    with pytest.raises(MediaError, match=match):
+        next(gen)  # the first step, not minutes later at the encoder
+    assert list(tmp_path.iterdir()) == []
