@@ -36,7 +36,12 @@ def run(args: argparse.Namespace) -> int:
     if args.output.suffix.lower() != ".png":
         raise LipsyncError("the preview is a PNG image", args.output, "name it *.png")
     request = build_request(args, args.output)
-    frames = [int(f) for f in args.frames.split(",")] if args.frames else None
+    try:
+        frames = [int(f) for f in args.frames.split(",")] if args.frames else None
+    except ValueError as exc:
+        raise LipsyncError(
+            f"cannot read the frame list {args.frames!r}", fix="write frame numbers, e.g. 10,50"
+        ) from exc
     shots = drain(
         iter_preview(request, frames=frames, count=args.count), show=not args.quiet, desc="preview"
     )

@@ -130,7 +130,14 @@ def build_request(args: argparse.Namespace, output: Path) -> RenderRequest:
     if args.face != "auto":
         bits = args.face.split(",")
         if len(bits) == 3:
-            face = FaceChoice(point=(int(bits[0]), float(bits[1]), float(bits[2])), region=region)
+            try:
+                point = (int(bits[0]), float(bits[1]), float(bits[2]))
+            except ValueError as exc:
+                raise LipsyncError(
+                    f"cannot read the face point {args.face!r}",
+                    fix="write FRAME,X,Y with a whole frame number, e.g. 40,320,180",
+                ) from exc
+            face = FaceChoice(point=point, region=region)
         else:
             face = FaceChoice(track_id=args.face, region=region)
     return RenderRequest(
