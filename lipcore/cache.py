@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import uuid
 from pathlib import Path
 
 CACHE_VERSION = "v1"
@@ -54,11 +55,20 @@ def cache_path(kind: str, *keys: str, suffix: str = ".npz") -> Path:
 
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temp file and an atomic rename."""
+    """Write ``data`` to ``path`` through a temp file and an atomic rename.
+
+    The temp name is unique per call (not just per process): the editor's worker threads may
+    save the same cache entry at once, and a shared temp would be truncated or renamed away
+    under another writer. A failed write removes its temp file and leaves ``path`` as it was.
+    """
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with tmp.open("wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        with tmp.open("wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
