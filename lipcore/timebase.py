@@ -36,9 +36,20 @@ def frame_to_sec(frame: int, fps: Fraction) -> Fraction:
     return Fraction(frame) / fps
 
 
+def _exact_sec(sec: Fraction | float | int) -> Fraction:
+    """``sec`` as a fraction; a float is read as the decimal it prints as.
+
+    ``Fraction(0.36)`` is 0.35999999999999998668..., so at 25 fps a floor would land on frame 8
+    instead of 9; ``Fraction(repr(0.36))`` is exactly 9/25.
+    """
+    if isinstance(sec, float):
+        return Fraction(repr(sec))
+    return Fraction(sec)
+
+
 def sec_to_frame(sec: Fraction | float, fps: Fraction) -> int:
     """Index of the frame that is showing at time ``sec`` (floor)."""
-    return int((Fraction(sec) * fps) // 1)
+    return int((_exact_sec(sec) * fps) // 1)
 
 
 def frame_to_sample(frame: int, fps: Fraction, sample_rate: int) -> int:
@@ -53,7 +64,7 @@ def frame_to_mel_index(frame: int, fps: Fraction) -> int:
 
 def frames_in(duration_sec: Fraction | float, fps: Fraction) -> int:
     """Frames needed to cover ``duration_sec`` (ceil: a partial last frame counts)."""
-    exact = Fraction(duration_sec) * fps
+    exact = _exact_sec(duration_sec) * fps
     return int(-(-exact // 1))
 
 

@@ -151,7 +151,7 @@ def clip_audio(
     video = require_video(info)
     audio = require_audio(info)
     samples = load_audio(video_path, sample_rate, mono=mono, info=info)
-    # Positive lead: audio started before the picture, so its head is dropped.
+    # Negative lead: the audio started before the picture, so its head is dropped (shift > 0).
     lead = Fraction(audio.start_sec).limit_denominator(10**6) - Fraction(
         video.start_sec
     ).limit_denominator(10**6)
