@@ -145,21 +145,18 @@ def iter_prepare_clip(
         )
     audio = clip_audio(video, 16000, info=info)
     total = max(1, stop - first)
-    indices, boxes, images = [], [], []
+    # Two passes keep memory flat: boxes first, then decode again and keep only the crops.
+    indices, boxes = [], []
     if track is not None:
         rows = {int(f): i for i, f in enumerate(track.frames)}
-        with VideoReader(video, info=info) as reader:
-            for index, image in reader.iter_frames(first, stop):
-                row = rows.get(index)
-                indices.append(index)
-                boxes.append(None if row is None else track.boxes[row])
-                images.append(image)
-                yield Progress(index - first + 1, total, "reading frames")
+        for index in range(first, stop):
+            row = rows.get(index)
+            indices.append(index)
+            boxes.append(None if row is None else track.boxes[row])
     else:
-        for index, box, image in _detect_boxes(video, first, stop):
+        for index, box, _image in _detect_boxes(video, first, stop):
             indices.append(index)
             boxes.append(box)
-            images.append(image)
             yield Progress(index - first + 1, total, "finding the face")
     # Longest run of consecutive frames with a face.
     have = np.array([b is not None for b in boxes] + [False])
@@ -177,12 +174,11 @@ def iter_prepare_clip(
             f"only {b - a} consecutive frames with a face", video, fix="use footage of one face"
         )
     smoothed = smooth_boxes(np.stack(boxes[a:b]))
-    crops = np.stack(
-        [
-            crop_wav2lip_face(img, box, CROP_PX)
-            for img, box in zip(images[a:b], smoothed, strict=True)
-        ]
-    )
+    crops = np.empty((b - a, CROP_PX, CROP_PX, 3), np.uint8)
+    with VideoReader(video, info=info) as reader:
+        for k, (index, image) in enumerate(reader.iter_frames(indices[a], indices[b - 1] + 1)):
+            crops[k] = crop_wav2lip_face(image, smoothed[k], CROP_PX)
+            yield Progress(index - first + 1, total, "cutting face crops")
     clip = ClipData(
         crops=crops,
         frames=np.asarray(indices[a:b], np.int64),
