@@ -100,6 +100,7 @@ class _FrameSource:
             # Going backwards (pingpong) decodes a chunk ending at ``index`` forward once.
             back = bool(self._cache) and index < max(self._cache)
             start = max(0, index - self._chunk + 1) if back else index
+            self.close()
             self._it = self._reader.iter_frames(start)
             self._next = start
         for i, frame in self._it:
@@ -110,6 +111,12 @@ class _FrameSource:
             if i == index:
                 return frame
         raise MediaError(f"frame {index} could not be decoded", self._reader.path)
+
+    def close(self) -> None:
+        """Release the current decode pass (its demuxer and decoder state)."""
+        if self._it is not None:
+            self._it.close()
+            self._it = None
 
 
 def _load_new_audio(path: Path, sample_rate: int, info=None) -> np.ndarray:
@@ -361,7 +368,9 @@ def _prepare(
         own = yield from iter_source_footage(request.video, _scaled(alignment, size), own_audio)
         footage = [own]
         for path, extra_track, extra_audio in extras:
-            extra_align = align_track(extra_track, size=size)
+            # The main clip's template puts the extra footage in the targets' crop space.
+            template = _scaled(alignment, size).template
+            extra_align = align_track(extra_track, size=size, template=template)
             footage.append((yield from iter_source_footage(path, extra_align, extra_audio)))
         yield from eng.prepare(footage[0] if len(footage) == 1 else footage)
     if engine is not None:
@@ -428,8 +437,7 @@ def _iter_frames(
             yield j, frame, _paste(frame, gen, m, lm, seg.feather_px, weight), True
         pending.clear()
 
-    with VideoReader(plan.request.video) as reader:
-        source = _FrameSource(reader)
+    with VideoReader(plan.request.video) as reader, closing(_FrameSource(reader)) as source:
         for j in range(plan.timeline.output_frames):
             k = int(seg_of[j])
             if k != current:

@@ -147,3 +147,30 @@ def test_an_unwritable_output_is_refused_before_any_tracking(media, tmp_path, na
     with pytest.raises(MediaError, match=match):
         next(gen)  # the first step, not minutes later at the encoder
     assert list(tmp_path.iterdir()) == []
+
+
+def test_long_audio_pingpong_extends_the_picture_back_and_forth(media, shared_media, tmp_path):
+    import soundfile as sf
+
+    from lipcore.media.audio import load_audio
+    from lipcore.media.decode import VideoReader
+
+    clip, _ = media
+    speech = load_audio(shared_media / "audio/B01_en_hdtf_RD_Radio31_16k.wav")[: int(16000 * 6.5)]
+    dub = tmp_path / "dub.wav"
+    sf.write(dub, speech, 16000)
+    out = tmp_path / "long.mp4"
+    req = RenderRequest(video=clip, audio=dub, output=out, long_audio="pingpong")
+    result = drain(iter_render(req), show=False)
+    n_src = probe(clip).video.frame_count  # 125
+    # 6.5 s of speech needs 163 frames at 25 fps (a partial last frame counts).
+    assert result.frame_count == probe(out).video.frame_count == 163
+    # Output frame 130 plays source frame 2 * (125 - 1) - 130 = 118: compare the top band,
+    # far above the face, where only the re-encode differs.
+    with VideoReader(clip) as a, VideoReader(out) as b:
+        src, res = a.read(2 * (n_src - 1) - 130), b.read(130)
+        other = a.read(130 - n_src)
+    band = slice(0, 60)
+    err = np.abs(src[band].astype(int) - res[band]).mean()
+    assert err < 3.0
+    assert err < np.abs(other[band].astype(int) - res[band]).mean()
