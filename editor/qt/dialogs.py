@@ -50,9 +50,14 @@ class QtExportDialog(QDialog):
         super().__init__(parent)
         self.setObjectName("QtExportDialog")
         self.setWindowTitle("Export video")
-        self.setMinimumWidth(520)
+        # Wide enough for a full path: the folder is what users check before exporting.
+        self.setMinimumWidth(760)
         form = QFormLayout()
         self.path_edit = QLineEdit(str(output_path))
+        self.path_edit.setCursorPosition(0)
+        self.path_edit.setMinimumWidth(
+            min(900, self.path_edit.fontMetrics().horizontalAdvance(str(output_path)) + 80)
+        )
         browse = QPushButton("Browse…")
         browse.clicked.connect(self._on_browse_clicked)
         row = QHBoxLayout()
@@ -151,6 +156,7 @@ class QtSpeechDialog(QDialog):
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
         )
+        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Create Segments")
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         form.addRow(buttons)

@@ -103,6 +103,8 @@ class QtSegmentInspector(QWidget):
         self.neutral_spin = QSpinBox()
         self.neutral_spin.setRange(-1, 10**7)
         self.neutral_spin.setSpecialValueText("auto")
+        # Sized for real frame numbers, not the range's 8 digits: keeps the dock from clipping.
+        self.neutral_spin.setMinimumWidth(72)
         self.neutral_here = QPushButton("Use playhead")
         neutral_row = QHBoxLayout()
         neutral_row.addWidget(self.neutral_spin, 1)
@@ -154,6 +156,7 @@ class QtSegmentInspector(QWidget):
         self.track_offset_spin = QSpinBox()
         self.track_offset_spin.setRange(-(10**6), 10**6)
         self.track_offset_spin.setSuffix(" f")
+        self.track_offset_spin.setMinimumWidth(72)
         self.nudge_left = QPushButton("◀ 1 f")
         self.nudge_right = QPushButton("1 f ▶")
         nudge_row = QHBoxLayout()

@@ -143,7 +143,15 @@ class QtJobList(QWidget):
         row = self.rows.get(key)
         return row.state.text() if row is not None else None
 
+    def clear_finished(self) -> None:
+        """Remove the rows of finished jobs (a new project was opened)."""
+        for key in [k for k, r in self.rows.items() if r.finished]:
+            self._drop(key)
+        if not self.rows:
+            self._empty.show()
+
     def _drop(self, key: str) -> None:
         row = self.rows.pop(key)
         self._layout.removeWidget(row)
+        row.hide()  # at once: deleteLater waits for the event loop
         row.deleteLater()

@@ -378,6 +378,11 @@ class QtMainWindow(QMainWindow):
             "Save Project &As…", self._on_save_as_triggered, QKeySequence.StandardKey.SaveAs
         )
         self.export_action = a("&Export Video…", self._on_export_triggered, "Ctrl+E", "export")
+        self.relink_action = a(
+            "Re&link Missing Media…",
+            self._on_relink_triggered,
+            tip="Point the project at media files that were moved or renamed",
+        )
         self.quit_action = a("&Quit", self.close, QKeySequence.StandardKey.Quit)
         self.undo_action = a(
             "&Undo", self._on_undo_triggered, QKeySequence.StandardKey.Undo, "undo"
@@ -401,7 +406,7 @@ class QtMainWindow(QMainWindow):
             "Ctrl+I",
             tip="Create a segment between the in (I) and out (O) points",
         )
-        self.speech_action = a("Segments from S&peech…", self._on_speech_triggered, "Ctrl+Shift+S")
+        self.speech_action = a("Segments from S&peech…", self._on_speech_triggered, "Ctrl+Alt+S")
         self.srt_action = a("Segments from S&ubtitles (SRT)…", self._on_srt_triggered)
         self.nudge_left_action = a("Nudge Dub Left", lambda: self._nudge_dub(-1), "Alt+Left")
         self.nudge_right_action = a("Nudge Dub Right", lambda: self._nudge_dub(1), "Alt+Right")
@@ -466,6 +471,7 @@ class QtMainWindow(QMainWindow):
         self.recent_menu.aboutToShow.connect(self._on_recent_menu_about_to_show)
         file_menu.addAction(self.save_action)
         file_menu.addAction(self.save_as_action)
+        file_menu.addAction(self.relink_action)
         file_menu.addSeparator()
         file_menu.addAction(self.export_action)
         file_menu.addSeparator()
@@ -613,6 +619,7 @@ class QtMainWindow(QMainWindow):
             self.autosaver.detach()
         self.render_queue.cancel_all()
         self.background.discard()
+        self.jobs.clear_finished()  # the last project's "done" rows mean nothing here
         self.document = doc
         self.autosaver = Autosaver(
             doc, autosave_dir=self._autosave_dir, enabled=bool(self.settings.autosave)
@@ -673,6 +680,7 @@ class QtMainWindow(QMainWindow):
             self._recovered = False
         if event in ("saved", "loaded"):
             self._update_title()
+        self._update_actions()
 
     def _on_watcher_undo_text_changed(self, text: str) -> None:
         self.undo_action.setText(f"&Undo {text}".strip())
@@ -698,6 +706,15 @@ class QtMainWindow(QMainWindow):
             self.viewer.set_message("Open a video (File ▸ Open Video, or drop a file here)")
             self.timeline.canvas.set_clip(0, 25)
             self.playback.set_clip(0, 25)
+        elif not p.video.exists():
+            # Offline media: say so once, instead of "decoding…" forever and one error per job.
+            self.viewer.set_frames(None)
+            self.viewer.set_message(
+                f"Media offline: {p.video.path.name} is not at {p.video.path.parent}\n"
+                "File ▸ Relink Missing Media… to point at its new location"
+            )
+            self.timeline.canvas.set_clip(p.frame_count, float(p.fps))
+            self.playback.set_clip(p.frame_count, float(p.fps))
         else:
             self.viewer.set_message("decoding…")
             self.viewer.set_source_size(p.width, p.height)
@@ -713,6 +730,38 @@ class QtMainWindow(QMainWindow):
         self._refresh_inspector()
         self._refresh_sync_plot()
         self._schedule_audio_mix()
+        self._update_actions()
+
+    def _missing_media(self) -> list[Path]:
+        """Media paths of the project that are not on disk (moved, renamed, unmounted)."""
+        return [r.path for r in self.document.project.media_refs() if not r.exists()]
+
+    def _update_actions(self) -> None:
+        """Enable only what can act: clip edits need a clip, Cancel needs a running job.
+
+        Segment actions stay enabled once a clip is open, so pressing them without a
+        selection explains what to select instead of doing nothing silently.
+        """
+        p = self.document.project
+        has_clip = p.video is not None and p.video.exists()
+        has_dub = any(not t.is_original for t in p.audio_tracks)
+        for action in (
+            self.export_action,
+            self.split_action,
+            self.merge_action,
+            self.delete_action,
+            self.segment_inout_action,
+            self.srt_action,
+            self.render_selected_action,
+            self.render_stale_action,
+            self.render_all_action,
+            self.region_action,
+        ):
+            action.setEnabled(has_clip)
+        for action in (self.speech_action, self.nudge_left_action, self.nudge_right_action):
+            action.setEnabled(has_clip and has_dub)
+        self.cancel_action.setEnabled(self.render_queue.busy)
+        self.relink_action.setEnabled(bool(self._missing_media()))
 
     # ================================================================== background jobs
     def _start_clip_jobs(self) -> None:
@@ -736,6 +785,8 @@ class QtMainWindow(QMainWindow):
                 path, is_clip = p.video.path, True
             else:
                 path, is_clip = track.media.path, False
+            if not path.is_file():
+                continue  # offline: reported once by open_project, relinking restarts this
             self.background.submit(
                 "waveform", track.id, lambda p=path, c=is_clip: iter_waveform(p, c), priority=4
             )
@@ -1062,7 +1113,7 @@ class QtMainWindow(QMainWindow):
 
     def _show_frame(self, frame: int) -> None:
         p = self.document.project
-        if p.video is None:
+        if p.video is None or not p.video.exists():
             return
         original = self._frames.get(("original", frame))
         if original is None:
@@ -1417,14 +1468,15 @@ class QtMainWindow(QMainWindow):
         self._recovered = restored
         self._update_title()
         self._remember_recent(path)
-        missing = [r.path for r in doc.project.media_refs() if not r.exists()]
+        missing = self._missing_media()
         if missing:
             self.notifications.notify(
                 "Missing media: "
                 + ", ".join(str(m) for m in missing)
-                + " (move the files back or relink them)",
+                + " (move the files back, or File ▸ Relink Missing Media…)",
                 "error",
             )
+            self.relink_missing()
         elif restored:
             self.notifications.notify(
                 f"Restored unsaved changes of {path.name} from the autosave", "warning"
@@ -1432,6 +1484,48 @@ class QtMainWindow(QMainWindow):
         else:
             self.notifications.notify(f"Opened project {path.name}")
         return True
+
+    def _on_relink_triggered(self) -> None:
+        if not self._missing_media():
+            self.notifications.notify("Every media file of the project is where it should be")
+            return
+        self.relink_missing()
+
+    def relink_missing(self) -> int:
+        """Ask where each missing media file went and relink it (undoable).
+
+        Returns:
+            How many files were relinked.
+        """
+        relinked = 0
+        for old in self._missing_media():
+            new = self._ask_relink_path(old)
+            if new is None:
+                continue
+            result = self._edit(self.document.relink_media, old, new)
+            if result is None:
+                continue
+            relinked += 1
+            if result.warning:
+                self.notifications.notify(result.warning, "warning")
+            else:
+                self.notifications.notify(f"Relinked {old.name} to {new}")
+        # Audio-only relinks do not change the clip: restart what was skipped while offline.
+        self._refresh_waves()
+        self._start_track_jobs()
+        self._update_actions()
+        return relinked
+
+    def _ask_relink_path(self, missing: Path) -> Path | None:
+        """Where did ``missing`` go? (tests replace this method)."""
+        suffix = missing.suffix.lower()
+        path, _ = QFileDialog.getOpenFileName(
+            self,
+            f"Locate {missing.name} (was in {missing.parent})",
+            str(missing.parent if missing.parent.is_dir() else Path.home()),
+            f"{missing.name} (*{suffix});;All files (*)",
+        )
+        return Path(path) if path else None
 
     def _ask_restore(self, recovery: Path) -> bool:
         """Crash recovery prompt (tests replace this method)."""
@@ -1741,6 +1835,7 @@ class QtMainWindow(QMainWindow):
             self.background.pause()
         else:
             self.background.resume()
+        self._update_actions()
 
     # ================================================================== export
     def _on_export_triggered(self) -> None:

@@ -352,7 +352,9 @@ def test_render_cancel_undo_reopen_and_export(opened, make_window, qtbot, tmp_pa
     diff = np.abs(original.astype(int) - result.astype(int)).sum(axis=2)
     track = w.trackset.tracks[0]
     x0, y0, x1, y1 = (int(v) for v in track.boxes[track.index_of(25)])
-    inside = diff[y0:y1, x0:x1].mean()
+    # The lower half of the face box (mouth and jaw) against the picture above the face: both
+    # carry the same re-encoding noise (a few levels), only the mouth carries the edit.
+    inside = diff[(y0 + y1) // 2 : y1, x0:x1].mean()
     outside = diff[: max(1, y0 - 20), :].mean()
     assert inside > 3 * outside + 0.5, (inside, outside)
 
