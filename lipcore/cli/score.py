@@ -8,7 +8,6 @@ expert scores it, giving LSE-D / LSE-C as well. The method is always printed nex
 from __future__ import annotations
 
 import argparse
-import inspect
 import json
 import sys
 from pathlib import Path
@@ -74,22 +73,24 @@ def _score_with_checkpoint(args: argparse.Namespace):
         raise LipsyncError("checkpoint not found", args.checkpoint, "check the path")
     track = None  # the expert picks the main face itself
     if args.face != "auto":
-        from lipcore.face.track import TrackerSettings, track_faces
+        from lipcore.face.track import track_faces
 
-        settings = TrackerSettings()
-        if args.frames is not None:
-            settings = TrackerSettings(start_frame=args.frames[0], end_frame=args.frames[1])
-        trackset = track_faces(args.video, settings, show_progress=not args.quiet)
+        # Whole-clip tracks (cached), so the ids are the ones `lipsync faces` lists.
+        trackset = track_faces(args.video, show_progress=not args.quiet)
         try:
             track = trackset.get(args.face)
         except KeyError as exc:
             raise LipsyncError(
                 str(exc.args[0]), args.video, "run `lipsync faces` to list the face ids"
             ) from exc
-    wanted = {"track": track, "frames": args.frames, "max_offset": args.max_lag}
-    params = inspect.signature(score_with_expert).parameters
-    kwargs = {k: v for k, v in wanted.items() if k in params}
-    return score_with_expert(args.video, args.audio, args.checkpoint, **kwargs)
+    return score_with_expert(
+        args.video,
+        args.audio,
+        args.checkpoint,
+        track=track,
+        frames=args.frames,
+        max_offset=args.max_lag,
+    )
 
 
 def run(args: argparse.Namespace) -> int:
