@@ -12,8 +12,8 @@ def as_fps(value: Fraction | float | str | tuple[int, int]) -> Fraction:
     """Return a frame rate as an exact fraction.
 
     Args:
-        value: ``Fraction``, ``(num, den)``, ``"30000/1001"`` or a float such as 29.97
-            (snapped to the NTSC rational when it is one).
+        value: ``Fraction``, ``(num, den)``, ``"30000/1001"``, or a float or decimal string
+            such as 29.97 (snapped to the NTSC rational when it is one).
 
     Returns:
         The frame rate as a ``Fraction``.
@@ -23,7 +23,9 @@ def as_fps(value: Fraction | float | str | tuple[int, int]) -> Fraction:
     if isinstance(value, tuple):
         return Fraction(int(value[0]), int(value[1]))
     if isinstance(value, str):
-        return Fraction(value)
+        if "/" in value:
+            return Fraction(value)
+        value = float(value)  # "29.97" is the NTSC rate, like the float 29.97
     for base in (24, 30, 48, 60, 120):
         ntsc = Fraction(base * 1000, 1001)
         if abs(float(ntsc) - value) < 5e-3:

@@ -103,6 +103,8 @@ def clamp_segments(
         return [SegmentSpec(0, timeline.output_frames)]
     out = []
     for seg in sorted(segments, key=lambda s: s.start_frame):
+        if seg.end_frame <= seg.start_frame:
+            raise ValueError(f"segment {seg.start_frame}-{seg.end_frame} is empty (END <= START)")
         start, end = max(0, seg.start_frame), min(timeline.output_frames, seg.end_frame)
         if end <= start:
             raise ValueError(

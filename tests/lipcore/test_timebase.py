@@ -43,3 +43,11 @@ def test_rational_rates_map_frames_to_samples_and_mel_steps_exactly():
     assert frame_to_sample(30, NTSC, 48000) == 48048
     assert frame_to_sample(1, NTSC, 16000) == 533  # 533.866... floored
     assert frame_to_mel_index(300, Fraction(24000, 1001)) == 1001
+
+
+def test_decimal_strings_snap_to_ntsc_rates_like_floats():
+    from lipcore.timebase import as_fps
+
+    assert as_fps("29.97") == as_fps(29.97) == Fraction(30000, 1001)
+    assert as_fps("30000/1001") == Fraction(30000, 1001)
+    assert as_fps("25") == 25

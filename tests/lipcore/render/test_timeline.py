@@ -63,6 +63,8 @@ def test_segments_clipped_sorted_and_checked():
         clamp_segments((SegmentSpec(10, 30), SegmentSpec(20, 40)), t)
     with pytest.raises(ValueError, match="outside"):
         clamp_segments((SegmentSpec(200, 300),), t)
+    with pytest.raises(ValueError, match="empty"):
+        clamp_segments((SegmentSpec(10, 10),), t)
 
 
 def test_segment_edges_fade_in_and_out_except_at_the_clip_ends():
