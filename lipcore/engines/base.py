@@ -53,6 +53,8 @@ class SegmentDrive:
         voiced: ``(N,)`` bool, False where the new audio is silent or absent (mouth rests).
         fps: Output frame rate.
         audio_16k: The segment's new audio, mono float32 at 16 kHz, aligned with ``frames[0]``.
+        source_frames: ``(N,)`` source-clip frame each output frame shows (differs from
+            ``frames`` where a long-audio policy holds, loops or reverses the clip); None = same.
     """
 
     frames: np.ndarray
@@ -60,6 +62,7 @@ class SegmentDrive:
     voiced: np.ndarray
     fps: Fraction
     audio_16k: np.ndarray
+    source_frames: np.ndarray | None = None
 
 
 @dataclass

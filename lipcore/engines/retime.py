@@ -403,7 +403,8 @@ class RetimeEngine(Engine):
             voiced = np.concatenate([voiced, np.zeros(n_out - len(voiced), bool)])
         target_z = self._predict(drive, voiced)
         unary = self._unary(target_z, voiced)
-        unary += self._pose_cost(np.asarray(drive.frames, np.int64)[:n_out])
+        shown = drive.frames if drive.source_frames is None else drive.source_frames
+        unary += self._pose_cost(np.asarray(shown, np.int64)[:n_out])
         path = select_frames(unary, lib.appearance_dist, lib.run_ids, ~voiced, self.costs)
         blend = crossfade_plan(path, lib.run_ids, FADE_FRAMES)
         model = lib.model
@@ -457,7 +458,7 @@ class RetimeEngine(Engine):
         return unary.astype(np.float32)
 
     def _pose_cost(self, out_frames: np.ndarray) -> np.ndarray:
-        """Head-pose mismatch cost ``(T, N)``; zero for output frames not in the clip's library."""
+        """Head-pose mismatch cost ``(T, N)`` of the source frames shown (0 if not in library)."""
         lib = self.library
         assert lib is not None
         cost = np.zeros((len(out_frames), len(lib)), np.float32)

@@ -405,6 +405,7 @@ def _segment_drive(plan: _Plan, seg: SegmentSpec) -> SegmentDrive:
         voiced=voiced,
         fps=fps,
         audio_16k=placed[s0:s1],
+        source_frames=np.array([plan.timeline.source_of(int(f)) for f in frames], np.int64),
     )
 
 
