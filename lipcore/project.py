@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from lipcore import __version__
+from lipcore.cache import atomic_write_bytes
 from lipcore.errors import ProjectError
 from lipcore.render.request import AUDIO_RATE, RenderRequest, SegmentSpec
 
@@ -851,16 +852,9 @@ def save_project(project: Project, path: str | Path, *, relative_paths: bool = T
     """
     path = Path(os.path.abspath(path))
     text = dumps_project(project, path.parent if relative_paths else None)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        with open(tmp, "w", encoding="utf-8", newline="\n") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
+        atomic_write_bytes(path, text.encode("utf-8"))
     except OSError as exc:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
         raise ProjectError(
             f"could not save the project ({exc.strerror or exc}); the previous file is unchanged",
             path,

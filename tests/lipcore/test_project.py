@@ -201,7 +201,10 @@ def test_disk_full_in_the_middle_of_writing_keeps_the_old_file(project_dir, monk
         f = real_open(file, mode, *args, **kwargs)
         return HalfWriter(f) if "w" in mode else f
 
-    monkeypatch.setattr(lp, "open", fake_open, raising=False)
+    import lipcore.cache
+
+    # Projects are written through lipcore.cache.atomic_write_bytes.
+    monkeypatch.setattr(lipcore.cache, "open", fake_open, raising=False)
     with pytest.raises(ProjectError, match="No space left"):
         save_project(p, path)
     monkeypatch.undo()

@@ -15,6 +15,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import io
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from lipcore.cache import atomic_write_bytes
 from lipcore.errors import LipsyncError, NoFaceError
 from lipcore.progress import Progress, drain
 
@@ -53,9 +55,9 @@ class ClipData:
         """Write the clip to ``path`` (``.npz``) atomically."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.npz")
+        buffer = io.BytesIO()
         np.savez(
-            tmp,
+            buffer,
             crops=self.crops,
             frames=self.frames,
             fps=np.array([self.fps.numerator, self.fps.denominator], np.int64),
@@ -63,7 +65,7 @@ class ClipData:
             mel=self.mel.astype(np.float32),
             source=np.array(self.source),
         )
-        os.replace(tmp, path)
+        atomic_write_bytes(path, buffer.getvalue())
         return path
 
     @classmethod
