@@ -128,6 +128,10 @@ class QtSegmentInspector(QWidget):
         form.addRow("Mouth strength", strength_row)
         form.addRow("Reference", self.reference_combo)
         form.addRow("Neutral frame", neutral_row)
+        self.offset_spin.setToolTip(
+            "Sync nudge for this segment: shifts which part of the dub drives the mouth. "
+            "The exported sound stays where its track is; slide the track to move it."
+        )
         form.addRow("Audio offset", self.offset_spin)
         form.addRow("Edit region", region_row)
 
