@@ -23,7 +23,6 @@ from pathlib import Path
 
 import torch
 from torch.nn import functional as F
-from torch.utils.data import DataLoader
 
 from lipcore.errors import CheckpointError
 from lipcore.models.checkpoints import (
@@ -33,12 +32,12 @@ from lipcore.models.checkpoints import (
     save_pretrained,
     save_training_checkpoint,
 )
-from lipcore.models.device import pick_device
+from lipcore.models.device import move_optimizer_state, pick_device
 from lipcore.models.syncnet import sync_loss
 from lipcore.models.wav2lip import Wav2Lip, Wav2LipDiscriminator
 from lipcore.progress import Progress, drain
 from training.configs.generator import PRESETS, GeneratorTrainConfig
-from training.data.datasets import GeneratorWindows, load_clips
+from training.data.datasets import GeneratorWindows, load_clips, resumed_batches
 
 CHECKPOINT_NAME = "ckpt.pt"
 DISC_CHECKPOINT_NAME = "disc_ckpt.pt"
@@ -60,13 +59,6 @@ def expert_sync_loss(expert, mel: torch.Tensor, generated: torch.Tensor) -> torc
     stacked = torch.cat([lower[:, :, i] for i in range(lower.size(2))], dim=1)  # (B, 15, 48, 96)
     audio_e, face_e = expert(mel, stacked)
     return sync_loss(audio_e, face_e, torch.ones(len(mel), device=mel.device))
-
-
-def _move_optimizer(opt: torch.optim.Optimizer, device: torch.device) -> None:
-    for st in opt.state.values():
-        for key, value in st.items():
-            if isinstance(value, torch.Tensor) and key != "step":
-                st[key] = value.to(device)
 
 
 def iter_train_generator(
@@ -138,25 +130,16 @@ def iter_train_generator(
             if dstate.optimizer_state is not None:
                 disc_opt.load_state_dict(dstate.optimizer_state)
     model.to(device).train()
-    _move_optimizer(opt, device)
+    move_optimizer_state(opt, device)
     if disc is not None:
         disc.to(device).train()
-        _move_optimizer(disc_opt, device)
+        move_optimizer_state(disc_opt, device)
 
     data = GeneratorWindows(
         load_clips(clips), length=config.max_steps * config.batch_size, seed=config.seed
     )
-    loader = DataLoader(
-        data,
-        batch_size=config.batch_size,
-        shuffle=False,
-        num_workers=config.num_workers,
-        drop_last=True,
-    )
     extra = {"train_config": dataclasses.asdict(config), "clips": [str(c) for c in clips]}
-    batches = iter(loader)
-    for _ in range(step):
-        next(batches, None)
+    batches = resumed_batches(data, config.batch_size, config.num_workers, step)
     try:
         while step < config.max_steps:
             batch = next(batches, None)

@@ -18,18 +18,17 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import torch
-from torch.utils.data import DataLoader
 
 from lipcore.models.checkpoints import (
     load_training_checkpoint,
     save_pretrained,
     save_training_checkpoint,
 )
-from lipcore.models.device import pick_device
+from lipcore.models.device import move_optimizer_state, pick_device
 from lipcore.models.syncnet import SyncNet, sync_loss
 from lipcore.progress import Progress, drain
 from training.configs.syncnet import PRESETS, SyncNetTrainConfig
-from training.data.datasets import SyncWindows, load_clips
+from training.data.datasets import SyncWindows, load_clips, resumed_batches
 
 CHECKPOINT_NAME = "ckpt.pt"
 PRETRAINED_DIR = "syncnet"
@@ -67,26 +66,12 @@ def iter_train_syncnet(
             opt.load_state_dict(state.optimizer_state)
         step = state.step
     model.to(device).train()
-    # Optimiser state was loaded on the CPU; move it with the model.
-    for st in opt.state.values():
-        for key, value in st.items():
-            if isinstance(value, torch.Tensor) and key != "step":
-                st[key] = value.to(device)
+    move_optimizer_state(opt, device)  # loaded on the CPU; it follows the model
     data = SyncWindows(
         load_clips(clips), length=config.max_steps * config.batch_size, seed=config.seed
     )
     extra = {"train_config": dataclasses.asdict(config), "clips": [str(c) for c in clips]}
-    loader = DataLoader(
-        data,
-        batch_size=config.batch_size,
-        shuffle=False,
-        num_workers=config.num_workers,
-        drop_last=True,
-    )
-    # Resume: skip the batches already seen so sampling continues where it stopped.
-    batches = iter(loader)
-    for _ in range(step):
-        next(batches, None)
+    batches = resumed_batches(data, config.batch_size, config.num_workers, step)
     try:
         while step < config.max_steps:
             batch = next(batches, None)

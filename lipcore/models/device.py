@@ -95,3 +95,18 @@ def describe_device(device: torch.device) -> str:
     if device.type == "cpu":
         return f"cpu ({torch.get_num_threads()} threads)"
     return str(device)
+
+
+def move_optimizer_state(opt, device) -> None:
+    """Move an optimiser's tensors (loaded on the CPU) to ``device``, keeping ``step`` counters.
+
+    Args:
+        opt: A ``torch.optim.Optimizer`` whose state was restored from a checkpoint.
+        device: Where the model now lives.
+    """
+    import torch
+
+    for state in opt.state.values():
+        for key, value in state.items():
+            if isinstance(value, torch.Tensor) and key != "step":
+                state[key] = value.to(device)

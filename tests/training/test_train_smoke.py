@@ -118,3 +118,21 @@ def test_prepare_rejects_a_range_outside_the_clip(shared_media, tmp_path):
 
     with pytest.raises(LipsyncError, match="outside the clip"):
         prepare_clip(shared_media / CLIP, tmp_path / "x.npz", frames=(5000, 5100))
+
+
+def test_resumed_batches_continue_exactly_where_an_uninterrupted_run_was():
+    from torch.utils.data import Dataset
+
+    from training.data.datasets import resumed_batches
+
+    class Numbers(Dataset):
+        def __len__(self):
+            return 10
+
+        def __getitem__(self, i):
+            return torch.tensor([i])
+
+    full = [b.flatten().tolist() for b in resumed_batches(Numbers(), 3, 0, 0)]
+    assert full == [[0, 1, 2], [3, 4, 5], [6, 7, 8]]
+    assert [b.flatten().tolist() for b in resumed_batches(Numbers(), 3, 0, 2)] == full[2:]
+    assert list(resumed_batches(Numbers(), 3, 0, 5)) == []
