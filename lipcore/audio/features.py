@@ -25,7 +25,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from lipcore.timebase import as_fps
+from lipcore.timebase import as_fps, frame_to_sample
 
 SAMPLE_RATE = 16000
 
@@ -178,3 +178,27 @@ def loudness_envelope(audio_16k: np.ndarray, fps, n_frames: int) -> np.ndarray:
 
     energy = _reduced_spectra(audio_16k, fps, n_frames, band_power)
     return (10.0 * np.log10(energy + 1e-12)).astype(np.float32)
+
+
+def frame_rms(audio_16k: np.ndarray | None, frames: np.ndarray, fps) -> np.ndarray:
+    """RMS of the audio under each frame (0 where there is no audio).
+
+    Args:
+        audio_16k: Mono float audio at 16 kHz, first sample = frame 0 (or None).
+        frames: ``(N,)`` frame indices.
+        fps: Frame rate.
+
+    Returns:
+        ``(N,)`` float32 RMS per frame.
+    """
+    out = np.zeros(len(frames), np.float32)
+    if audio_16k is None or len(audio_16k) == 0:
+        return out
+    audio = np.asarray(audio_16k, np.float32)
+    for i, f in enumerate(frames):
+        a = frame_to_sample(int(f), fps, SAMPLE_RATE)
+        b = frame_to_sample(int(f) + 1, fps, SAMPLE_RATE)
+        chunk = audio[a:b]
+        if chunk.size:
+            out[i] = float(np.sqrt(np.mean(chunk * chunk)))
+    return out

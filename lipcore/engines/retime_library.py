@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from lipcore.audio.features import spectral_features
+from lipcore.audio.features import frame_rms, spectral_features
 from lipcore.face.landmarks import lip_gap, mouth_shape
 
 SAMPLE_RATE = 16000
@@ -63,15 +63,8 @@ def audio_features(audio_16k: np.ndarray, fps: Fraction, n_frames: int) -> np.nd
 
 def frame_loudness_db(audio_16k: np.ndarray, fps: Fraction, n_frames: int) -> np.ndarray:
     """RMS level of each frame's audio in dB, ``(n_frames,)`` (-100 for digital silence)."""
-    audio = np.asarray(audio_16k, np.float32).reshape(-1)
-    spf = SAMPLE_RATE / float(fps)
-    out = np.full(n_frames, -100.0, np.float32)
-    for i in range(n_frames):
-        a, b = int(i * spf), int((i + 1) * spf)
-        if a < len(audio):
-            chunk = audio[a:b]
-            out[i] = 10.0 * np.log10(float(np.mean(chunk * chunk)) + 1e-10)
-    return out
+    rms = frame_rms(audio_16k, np.arange(n_frames), fps)
+    return (10.0 * np.log10(rms.astype(np.float64) ** 2 + 1e-10)).astype(np.float32)
 
 
 def speech_frames(audio_16k: np.ndarray, fps: Fraction, n_frames: int) -> np.ndarray:

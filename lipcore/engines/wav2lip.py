@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from lipcore.audio.features import frame_rms
 from lipcore.engines.base import CropBatch, Engine, EngineOptions, SegmentDrive, SourceFootage
 from lipcore.errors import CheckpointError, FootageError, LipsyncError
 from lipcore.progress import Progress
@@ -30,32 +31,6 @@ WAV2LIP_CROP_SIZE = 96
 DEFAULT_BATCH_FRAMES = 16
 #: Fraction of the quietest frames of the footage that count as silence for the neutral pick.
 SILENT_QUANTILE = 0.3
-
-
-def frame_rms(audio_16k: np.ndarray | None, frames: np.ndarray, fps) -> np.ndarray:
-    """RMS of the audio under each frame (0 where there is no audio).
-
-    Args:
-        audio_16k: Mono float audio at 16 kHz, first sample = frame 0 (or None).
-        frames: ``(N,)`` frame indices.
-        fps: Frame rate.
-
-    Returns:
-        ``(N,)`` float32 RMS per frame.
-    """
-    from lipcore.timebase import frame_to_sample
-
-    out = np.zeros(len(frames), np.float32)
-    if audio_16k is None or len(audio_16k) == 0:
-        return out
-    audio = np.asarray(audio_16k, np.float32)
-    for i, f in enumerate(frames):
-        a = frame_to_sample(int(f), fps, 16000)
-        b = frame_to_sample(int(f) + 1, fps, 16000)
-        chunk = audio[a:b]
-        if chunk.size:
-            out[i] = float(np.sqrt(np.mean(chunk * chunk)))
-    return out
 
 
 def choose_neutral_row(
