@@ -81,6 +81,11 @@ class _Plan:
     audio_16k: np.ndarray  # the new audio as loaded, before placing
     warnings: list[str]
     frame_size: tuple[int, int]  # displayed width, height of the clip
+    # (placed audio, mel, voiced frames) of the whole output per audio offset: segments that
+    # share an offset (the usual case) analyse the new audio once, not once each.
+    placed_by_offset: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = field(
+        default_factory=dict
+    )
 
 
 class _FrameSource:
@@ -389,14 +394,15 @@ def _segment_drive(plan: _Plan, seg: SegmentSpec) -> SegmentDrive:
     from lipcore.audio.mel import mel_windows, wav2lip_mel
     from lipcore.audio.vad import voiced_frames
 
-    total = timeline_samples(plan.timeline)
-    placed = place_audio(
-        plan.audio_16k, plan.request.audio_offset_samples + seg.audio_offset_samples, total
-    )
     fps = plan.timeline.fps
+    offset = plan.request.audio_offset_samples + seg.audio_offset_samples
+    if offset not in plan.placed_by_offset:
+        placed = place_audio(plan.audio_16k, offset, timeline_samples(plan.timeline))
+        voiced_all = voiced_frames(placed, fps, plan.timeline.output_frames)
+        plan.placed_by_offset[offset] = (placed, wav2lip_mel(placed), voiced_all)
+    placed, mel, voiced_all = plan.placed_by_offset[offset]
     frames = np.arange(seg.start_frame, seg.end_frame)
-    mel = wav2lip_mel(placed)
-    voiced = voiced_frames(placed, fps, plan.timeline.output_frames)[frames]
+    voiced = voiced_all[frames]
     s0 = frame_to_sample(seg.start_frame, fps, AUDIO_RATE)
     s1 = frame_to_sample(seg.end_frame, fps, AUDIO_RATE)
     return SegmentDrive(
