@@ -39,7 +39,7 @@ from lipcore.errors import ProjectError
 from lipcore.render.request import AUDIO_RATE, RenderRequest, SegmentSpec
 
 #: Current schema written by :func:`save_project`.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 #: File suffix of project files.
 PROJECT_SUFFIX = ".lsproj"
 #: The ``format`` marker that tells a project file from any other JSON.
@@ -774,10 +774,18 @@ def project_from_dict(data: Mapping[str, Any], path: Path) -> Project:
 
 # ------------------------------------------------------------------------------- migrations
 
+def migrate_1_to_2(data: dict[str, Any]) -> dict[str, Any]:
+    """Schema 2 adds optional per-feature data; a schema-1 file simply has none of it.
+
+    Every field new in schema 2 is read with a default when absent, so this step only stamps
+    the version; features that need more than a default put their upgrade here.
+    """
+    out = dict(data, schema_version=2)
+    return out
+
+
 #: ``{N: migrate_N_to_N1}``: each upgrades a schema-N dict to schema N+1 (and sets the version).
-#: Schema 1 is the first public schema, so the chain is empty for now; the mechanism (and its
-#: test with a fake step) is what guarantees that a future schema 2 can still read 1.
-MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: migrate_1_to_2}
 
 
 def migrate(data: dict[str, Any], path: Path) -> dict[str, Any]:

@@ -119,7 +119,7 @@ def test_save_load_equality(project_dir):
 def test_file_is_utf8_json_with_integer_units_and_relative_paths(project_dir):
     path = save_project(make_project(project_dir), project_dir / "edit.lsproj")
     data = json.loads(path.read_bytes().decode("utf-8"))
-    assert data["schema_version"] == 1 and isinstance(data["schema_version"], int)
+    assert data["schema_version"] == lp.SCHEMA_VERSION == 2 and isinstance(data["schema_version"], int)
     assert data["fps"] == {"num": 30000, "den": 1001}
     assert data["video"]["path"] == "media/clip.mp4"
     assert data["audio_tracks"][1]["media"]["path"] == "media/dub.wav"
@@ -334,6 +334,7 @@ def test_migrations_are_chained_in_order(tmp_path, monkeypatch):
 
     monkeypatch.setattr(lp, "SCHEMA_VERSION", 3)
     monkeypatch.setattr(lp, "MIGRATIONS", {1: migrate_1_to_2, 2: migrate_2_to_3})
+    # (the real chain is {1: migrate_1_to_2}; this stands in a fake two-step one)
     q = load_project(FROZEN / "v1_full.lsproj")
     assert calls == [1, 2] and q.frame_count == 300 and q.schema_version == 3
     monkeypatch.setattr(lp, "MIGRATIONS", {1: migrate_1_to_2})
