@@ -70,9 +70,17 @@ def frames_in(duration_sec: Fraction | float, fps: Fraction) -> int:
     return int(-(-exact // 1))
 
 
-def format_timecode(frame: int, fps: Fraction) -> str:
-    """Editor timecode ``HH:MM:SS:FF`` for ``frame`` (non-drop-frame)."""
-    nominal = round(float(fps))
-    seconds = frame // nominal if nominal else 0
-    ff = frame - seconds * nominal
-    return f"{seconds // 3600:02d}:{seconds // 60 % 60:02d}:{seconds % 60:02d}:{ff:02d}"
+def format_timecode(frame: int, fps: Fraction, start_frame: int = 0) -> str:
+    """Editor timecode of ``frame``: SMPTE, drop-frame at 29.97/59.94 (``00:01:00;02``).
+
+    Args:
+        frame: 0-based frame index.
+        fps: Exact frame rate.
+        start_frame: The clip's own start timecode as a frame count (0 = none).
+
+    Returns:
+        ``HH:MM:SS:FF`` (``;FF`` in drop-frame); see :func:`lipcore.timecode.format_smpte`.
+    """
+    from lipcore.timecode import format_smpte
+
+    return format_smpte(frame, fps, start_frame)

@@ -33,7 +33,8 @@ def add_render_arguments(p: argparse.ArgumentParser) -> None:
         default=[],
         metavar="START-END",
         help="time range to re-sync, repeatable; times in seconds (1.5), mm:ss.ff, "
-        "HH:MM:SS:FF timecode or frames (f120); default: the whole clip",
+        "SMPTE timecode HH:MM:SS:FF (HH:MM:SS;FF drop-frame; the clip's own start timecode "
+        "counts) or frames (f120); default: the whole clip",
     )
     p.add_argument(
         "--region",
@@ -73,16 +74,30 @@ def add_render_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--feather", type=int, default=12, help="mask edge width (px of a 256 crop)")
 
 
-def parse_time(text: str, fps: Fraction) -> int:
-    """A time given as seconds, ``mm:ss.s``, ``HH:MM:SS:FF`` or ``f<frame>`` -> frame index."""
+def parse_time(text: str, fps: Fraction, start_frame: int = 0) -> int:
+    """A time given as seconds, ``mm:ss.s``, SMPTE timecode or ``f<frame>`` -> frame index.
+
+    Args:
+        text: ``1.5``, ``0:02.5``, ``f120``, ``HH:MM:SS:FF`` or drop-frame ``HH:MM:SS;FF``.
+        fps: The clip's exact frame rate.
+        start_frame: The clip's start timecode in frames (timecodes are source timecode, as in
+            an editing suite; seconds and frames count from the clip's first frame).
+
+    Returns:
+        The 0-based frame index.
+
+    Raises:
+        LipsyncError: The text is no time this parser knows.
+    """
+    from lipcore.timecode import parse_smpte
+
     text = text.strip()
+    if text.count(":") + text.count(";") == 3:
+        return parse_smpte(text, fps, start_frame)
     try:
         if text.startswith("f"):
             return int(text[1:])
         parts = text.split(":")
-        if len(parts) == 4:
-            h, m, s, ff = (int(x) for x in parts)
-            return (h * 3600 + m * 60 + s) * round(fps) + ff
         sec = Fraction(0)
         for part in parts:
             sec = sec * 60 + Fraction(part)
@@ -97,7 +112,10 @@ def build_request(args: argparse.Namespace, output: Path) -> RenderRequest:
     """Turn parsed arguments into a :class:`RenderRequest` (probes the clip for its frame rate)."""
     from lipcore.media.probe import probe, require_video
 
+    from lipcore.timecode import read_start_timecode
+
     fps = require_video(probe(args.video)).fps
+    start_tc = read_start_timecode(args.video, fps).frames
     options = EngineOptions(mouth_strength=args.mouth_strength, reference=args.reference)
     segments = []
     for text in args.segment:
@@ -106,8 +124,8 @@ def build_request(args: argparse.Namespace, output: Path) -> RenderRequest:
             raise LipsyncError(f"segment {text!r} has no END", fix="write START-END, e.g. 1.5-4")
         segments.append(
             SegmentSpec(
-                parse_time(start, fps),
-                parse_time(end, fps),
+                parse_time(start, fps, start_tc),
+                parse_time(end, fps, start_tc),
                 engine=args.engine,
                 options=options,
                 feather_px=args.feather,
