@@ -208,6 +208,8 @@ class Segment:
         options: Render options.
         label: Free text (e.g. the subtitle line the segment came from).
         render: Render status.
+        text: The script line spoken in the segment ("" when it has none; schema 2, optional).
+        speaker: Who speaks the line ("" when unknown; schema 2, optional).
     """
 
     id: str
@@ -219,6 +221,8 @@ class Segment:
     options: SegmentOptions = field(default_factory=SegmentOptions)
     label: str = ""
     render: RenderState = field(default_factory=RenderState)
+    text: str = ""
+    speaker: str = ""
 
     @property
     def duration_frames(self) -> int:
@@ -563,6 +567,8 @@ def project_to_dict(project: Project, base_dir: Path | None) -> dict[str, Any]:
                 "face_track_id": s.face_track_id,
                 "engine": s.engine,
                 "label": s.label,
+                "text": s.text,
+                "speaker": s.speaker,
                 "options": _options_to_dict(s.options),
                 "params_hash": p.segment_params_hash(s),
                 "render": {
@@ -708,6 +714,8 @@ def project_from_dict(data: Mapping[str, Any], path: Path) -> Project:
             engine=r.get(sd, "engine", str, w),
             options=options,
             label=r.opt(sd, "label", str, w) or "",
+            text=r.opt(sd, "text", str, w) or "",
+            speaker=r.opt(sd, "speaker", str, w) or "",
             render=RenderState(
                 status=status,
                 output_path=r.opt(rd, "output_path", str, f"{w}.render"),
