@@ -176,15 +176,15 @@ def plan_timing(
         # the slot starts inside frame a: the take starts ``lead`` after that frame's start
         lead = Fraction(line.start_ms, 1000) - Fraction(a) / fps
         lead_ms = float(lead) * 1000
-        slot_ms = (b - a) * ms_per_frame - lead_ms
+        slot_ms = float(line.duration_ms)  # the subtitle's own slot, as the fit table has it
         over = take.duration_ms - slot_ms
         name = _choose(strategy, line.index) if over > 1e-6 else "none"
         speed, out_slot, allowed = 1.0, b - a, slot_ms
         if name == "speedup":
             speed = min(take.duration_ms / slot_ms, caps.max_speedup)
         elif name == "gap":
-            nxt = ordered[k + 1].frames(fps)[0] if k + 1 < len(ordered) else clip_frames
-            room_ms = max(0.0, (nxt - b) * ms_per_frame - caps.min_gap_ms)
+            nxt_ms = ordered[k + 1].start_ms if k + 1 < len(ordered) else clip_frames * ms_per_frame
+            room_ms = max(0.0, nxt_ms - line.end_ms - caps.min_gap_ms)
             allowed = slot_ms + min(over, room_ms)
         elif name == "slow_picture":
             factor = min(take.duration_ms / slot_ms, caps.max_slowdown)
