@@ -633,6 +633,8 @@ class Document:
         options: SegmentOptions | None = None,
         label: str = "",
         clamp: bool = True,
+        text: str = "",
+        speaker: str = "",
     ) -> str:
         """Create a segment over ``[start, end)`` frames (undoable).
 
@@ -645,6 +647,8 @@ class Document:
             options: Render options.
             label: Free text.
             clamp: Shrink the range to the free gap around ``start`` instead of refusing.
+            text: The script line spoken in it.
+            speaker: Who speaks it.
 
         Returns:
             The new segment's id.
@@ -670,6 +674,8 @@ class Document:
             engine=engine,
             options=options,
             label=label,
+            text=text,
+            speaker=speaker,
         )
         self._push(InsertItem(self, "Add segment", "segment", seg))
         return seg.id
@@ -985,6 +991,28 @@ class Document:
                         )
                     )
         return ids
+
+    def import_script(
+        self,
+        path: str | Path,
+        line_audio: Sequence[str | Path] = (),
+        long_dub: bool = False,
+        face_track_id: str | None = None,
+    ) -> list[str]:
+        """Segments from an SRT/WebVTT script with text and speaker, and each line's take
+        placed on its slot (one undo step); see :func:`editor.model.script_import.import_script`.
+        """
+        from editor.model.script_import import import_script
+
+        return import_script(self, path, line_audio, long_dub, face_track_id)
+
+    def segments_from_cut(self, path: str | Path) -> list[str]:
+        """Segments from an edit list (EDL, FCP XML, OTIO), one per event (one undo step);
+        see :func:`editor.model.script_import.segments_from_cut`.
+        """
+        from editor.model.script_import import segments_from_cut
+
+        return segments_from_cut(self, path)
 
     # ----------------------------------------------------------- render state
 
