@@ -136,7 +136,9 @@ def parse_smpte(
     fps = Fraction(fps)
     m = _TC_RE.match(text.strip())
     if not m:
-        raise LipsyncError(f"{text!r} is not a timecode", fix="write HH:MM:SS:FF, e.g. 00:01:02:12")
+        raise LipsyncError(
+            f"{text!r} is not a timecode", fix="write HH:MM:SS:FF, e.g. 00:01:02:12"
+        )
     hh, mm, ss, sep, ff = m.groups()
     h, mi, s, f = int(hh), int(mm), int(ss), int(ff)
     nominal = nominal_fps(fps)

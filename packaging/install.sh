@@ -20,6 +20,13 @@ if ! command -v ffmpeg >/dev/null || ! command -v ffprobe >/dev/null; then
     apt_install ffmpeg
 fi
 
+# Rubber Band keeps a sped-up script line's pitch (lipcore.script.conform); espeak-ng makes
+# the test speech of the script tests.
+if ! command -v rubberband >/dev/null || ! command -v espeak-ng >/dev/null; then
+    echo "install: rubberband-cli espeak-ng (apt)"
+    apt_install rubberband-cli espeak-ng
+fi
+
 py="${PYTHON:-python3.11}"
 command -v "$py" >/dev/null || py=python3
 if [ ! -x .venv/bin/python ]; then

@@ -133,10 +133,15 @@ def _script_job(job: BatchJob, report: dict[str, Any]) -> Generator[Progress, No
         frames_changed=result.frames_changed,
         dub=str(result.dub),
         timing=[
-            {"line": t.index, "strategy": t.strategy, "speed": t.speed,
-             "residual_ms": t.residual_ms, "frames": list(t.out_take_frames)}
+            {
+                "line": t.index,
+                "strategy": t.strategy,
+                "speed": t.speed,
+                "residual_ms": t.residual_ms,
+                "frames": list(t.out_take_frames),
+            }
             for t in plan.lines
-        ],  # fmt: skip
+        ],
         total_residual_ms=plan.total_residual_ms,
     )
 
@@ -176,8 +181,13 @@ def run_job(
     state_dir = Path(state_dir)
     state_dir.mkdir(parents=True, exist_ok=True)
     emit = emit or (lambda event: None)
-    state: dict[str, Any] = {"id": job.id, "status": "running", "params_hash": job.params_hash(),
-                             "output": str(job.output), "started_at": time.time()}  # fmt: skip
+    state: dict[str, Any] = {
+        "id": job.id,
+        "status": "running",
+        "params_hash": job.params_hash(),
+        "output": str(job.output),
+        "started_at": time.time(),
+    }
     _write_json(state_path(state_dir, job.id), state)
     emit({"event": "started", "job": job.id})
     report: dict[str, Any] = {"job": job.to_dict()}
@@ -193,8 +203,15 @@ def run_job(
             if now - last > 1.0 or step.stage != stage:
                 last, stage = now, step.stage
                 # plain ints: events travel through Dask's msgpack, which refuses numpy ints
-                emit({"event": "progress", "job": job.id, "stage": str(step.stage),
-                      "done": int(step.done), "total": int(step.total)})  # fmt: skip
+                emit(
+                    {
+                        "event": "progress",
+                        "job": job.id,
+                        "stage": str(step.stage),
+                        "done": int(step.done),
+                        "total": int(step.total),
+                    }
+                )
     except LipsyncError as exc:
         state.update(status="failed", error=str(exc), finished_at=time.time())
         report.update(status="failed", error=str(exc))
@@ -204,8 +221,9 @@ def run_job(
         return report
     finally:
         work.close()
-    report.update(status="done", output=str(job.output),
-                  seconds=round(time.time() - state["started_at"], 1))  # fmt: skip
+    report.update(
+        status="done", output=str(job.output), seconds=round(time.time() - state["started_at"], 1)
+    )
     _write_json(report_path(state_dir, job.id), report)
     state.update(status="done", finished_at=time.time())
     _write_json(state_path(state_dir, job.id), state)

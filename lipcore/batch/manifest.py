@@ -74,7 +74,7 @@ class BatchJob:
 
     @property
     def kind(self) -> str:
-        """"dub" or "script"."""
+        """ "dub" or "script"."""
         return "script" if self.script is not None else "dub"
 
     def to_dict(self) -> dict[str, Any]:
@@ -138,8 +138,9 @@ def load_manifest(path: str | Path) -> list[BatchJob]:
     defaults = data.get("defaults", {})
     unknown = set(defaults) - set(OPTIONS)
     if unknown:
-        raise LipsyncError(f"unknown default option(s) {sorted(unknown)}", path,
-                           f"known: {sorted(OPTIONS)}")  # fmt: skip
+        raise LipsyncError(
+            f"unknown default option(s) {sorted(unknown)}", path, f"known: {sorted(OPTIONS)}"
+        )
     base = path.parent
     jobs: list[BatchJob] = []
     for i, jd in enumerate(jobs_data, start=1):
@@ -148,14 +149,20 @@ def load_manifest(path: str | Path) -> list[BatchJob]:
             raise LipsyncError(f"{where} is not a table/object", path, "see the README example")
         unknown = set(jd) - _JOB_KEYS - set(OPTIONS)
         if unknown:
-            raise LipsyncError(f"{where} has unknown key(s) {sorted(unknown)}", path,
-                               f"known: {sorted(_JOB_KEYS | set(OPTIONS))}")  # fmt: skip
+            raise LipsyncError(
+                f"{where} has unknown key(s) {sorted(unknown)}",
+                path,
+                f"known: {sorted(_JOB_KEYS | set(OPTIONS))}",
+            )
         for key in ("clip", "output"):
             if key not in jd:
-                raise LipsyncError(f"{where} has no {key!r}", path, f"add {key} = \"...\"")
+                raise LipsyncError(f"{where} has no {key!r}", path, f'add {key} = "..."')
         if ("dub" in jd) == ("script" in jd):
-            raise LipsyncError(f"{where} needs either 'dub' or 'script' (with 'lines')", path,
-                               "give one of the two")  # fmt: skip
+            raise LipsyncError(
+                f"{where} needs either 'dub' or 'script' (with 'lines')",
+                path,
+                "give one of the two",
+            )
         clip = _path(jd["clip"], base, f"{where}.clip", path)
         output = _path(jd["output"], base, f"{where}.output", path)
         dub = _path(jd["dub"], base, f"{where}.dub", path) if "dub" in jd else None
@@ -164,21 +171,27 @@ def load_manifest(path: str | Path) -> list[BatchJob]:
         raw_lines = [raw_lines] if isinstance(raw_lines, str) else raw_lines
         lines = tuple(_path(v, base, f"{where}.lines", path) for v in raw_lines)
         if script is not None and not lines:
-            raise LipsyncError(f"{where} has a script but no 'lines'", path,
-                               "name the folder of line takes or the long dub")  # fmt: skip
+            raise LipsyncError(
+                f"{where} has a script but no 'lines'",
+                path,
+                "name the folder of line takes or the long dub",
+            )
         for p in (clip, dub, script, *lines):
             if p is not None and not p.exists():
                 raise LipsyncError(f"{where}: input not found: {p}", path, "check the path")
         if output in {clip, dub, script, *lines}:
-            raise LipsyncError(f"{where}: the output would overwrite an input", path,
-                               "choose another output file")  # fmt: skip
+            raise LipsyncError(
+                f"{where}: the output would overwrite an input", path, "choose another output file"
+            )
         options = {k: jd.get(k, defaults.get(k, v)) for k, v in OPTIONS.items()}
-        jobs.append(BatchJob(str(jd.get("id") or output.stem), clip, output, dub, script, lines,
-                             options))  # fmt: skip
+        jobs.append(
+            BatchJob(str(jd.get("id") or output.stem), clip, output, dub, script, lines, options)
+        )
     for key in ("id", "output"):
         values = [getattr(j, key) for j in jobs]
         dupes = sorted({str(v) for v in values if values.count(v) > 1})
         if dupes:
-            raise LipsyncError(f"two jobs share the {key} {dupes[0]}", path,
-                               f"give each job its own {key}")  # fmt: skip
+            raise LipsyncError(
+                f"two jobs share the {key} {dupes[0]}", path, f"give each job its own {key}"
+            )
     return jobs

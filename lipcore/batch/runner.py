@@ -114,8 +114,14 @@ def run_batch(
     try:
         client.subscribe_topic(TOPIC, lambda event: emit(event[1]))
         futures = {
-            client.submit(_worker_job, job.to_dict(), str(state_dir), run_id,
-                          key=f"lipsync-{job.id}-{run_id}", pure=False): job.id  # fmt: skip
+            client.submit(
+                _worker_job,
+                job.to_dict(),
+                str(state_dir),
+                run_id,
+                key=f"lipsync-{job.id}-{run_id}",
+                pure=False,
+            ): job.id
             for job in todo
         }
         try:
@@ -144,6 +150,7 @@ def run_batch(
         client.close()
         if cluster is not None:
             cluster.close()
-    emit({"event": "batch_done", "done": len(done), "skipped": len(skipped),
-          "failed": len(failed)})  # fmt: skip
+    emit(
+        {"event": "batch_done", "done": len(done), "skipped": len(skipped), "failed": len(failed)}
+    )
     return BatchSummary(done, skipped, failed, reports)

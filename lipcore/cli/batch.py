@@ -30,16 +30,32 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         "existing cluster; finished jobs are skipped on the next run.",
     )
     p.add_argument("manifest", type=Path, help="the .json or .toml job list")
-    p.add_argument("--scheduler", metavar="ADDRESS",
-                   help="an existing Dask scheduler (tcp://host:8786); default: a local cluster")  # fmt: skip
-    p.add_argument("--workers", type=int, default=1,
-                   help="local cluster workers, one job each at a time (default 1)")  # fmt: skip
-    p.add_argument("--threads", action="store_true",
-                   help="local workers as threads of this process instead of processes")  # fmt: skip
-    p.add_argument("--state-dir", type=Path,
-                   help="per-job state and reports (default: <manifest>.batch/ beside it)")  # fmt: skip
-    p.add_argument("--machine-readable", action="store_true",
-                   help="progress as JSON lines on stderr, one per event")  # fmt: skip
+    p.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="an existing Dask scheduler (tcp://host:8786); default: a local cluster",
+    )
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="local cluster workers, one job each at a time (default 1)",
+    )
+    p.add_argument(
+        "--threads",
+        action="store_true",
+        help="local workers as threads of this process instead of processes",
+    )
+    p.add_argument(
+        "--state-dir",
+        type=Path,
+        help="per-job state and reports (default: <manifest>.batch/ beside it)",
+    )
+    p.add_argument(
+        "--machine-readable",
+        action="store_true",
+        help="progress as JSON lines on stderr, one per event",
+    )
     p.set_defaults(run=run)
     return p
 
@@ -77,7 +93,12 @@ def run(args: argparse.Namespace) -> int:
         processes=not args.threads,
     )
     for job in jobs:
-        status = ("done" if job.id in summary.done else "skipped (done before)"
-                  if job.id in summary.skipped else f"failed: {summary.failed.get(job.id)}")  # fmt: skip
+        status = (
+            "done"
+            if job.id in summary.done
+            else "skipped (done before)"
+            if job.id in summary.skipped
+            else f"failed: {summary.failed.get(job.id)}"
+        )
         print(f"{job.id}: {status}  report {state_dir / (job.id + '.report.json')}")
     return 1 if summary.failed else 0

@@ -29,16 +29,32 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         "handles) and an edit list that places them on the clip's timecode.",
     )
     p.add_argument("project", type=Path, help="the .lsproj project")
-    p.add_argument("--format", required=True, choices=tuple(FORMATS),
-                   help="; ".join(f"{f.name}: {f.label}" for f in FORMATS.values()))  # fmt: skip
+    p.add_argument(
+        "--format",
+        required=True,
+        choices=tuple(FORMATS),
+        help="; ".join(f"{f.name}: {f.label}" for f in FORMATS.values()),
+    )
     p.add_argument("-o", "--output", type=Path, required=True, help="edit list file to write")
-    p.add_argument("--handles", type=int, default=0, metavar="N",
-                   help="extra source frames either side of each segment (default 0)")  # fmt: skip
-    p.add_argument("--media-dir", type=Path, metavar="DIR",
-                   help="folder for the .mov files (default: OUTPUT's folder/<stem>_media)")  # fmt: skip
-    p.add_argument("--rendered", type=Path, metavar="FILE",
-                   help="a full-length render of the project to cut the media from, "
-                   "instead of rendering now")  # fmt: skip
+    p.add_argument(
+        "--handles",
+        type=int,
+        default=0,
+        metavar="N",
+        help="extra source frames either side of each segment (default 0)",
+    )
+    p.add_argument(
+        "--media-dir",
+        type=Path,
+        metavar="DIR",
+        help="folder for the .mov files (default: OUTPUT's folder/<stem>_media)",
+    )
+    p.add_argument(
+        "--rendered",
+        type=Path,
+        metavar="FILE",
+        help="a full-length render of the project to cut the media from, instead of rendering now",
+    )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(run=run)
     return p

@@ -28,10 +28,17 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         "the overflows with their total.",
     )
     p.add_argument("script", type=Path, help="subtitles (.srt or .vtt): one slot per line")
-    p.add_argument("lines", type=Path, nargs="+",
-                   help="a folder of line files (0001.wav ...), line files, or one long dub")  # fmt: skip
-    p.add_argument("--long-dub", action="store_true",
-                   help="LINES is one recording of all lines on the clip's clock")  # fmt: skip
+    p.add_argument(
+        "lines",
+        type=Path,
+        nargs="+",
+        help="a folder of line files (0001.wav ...), line files, or one long dub",
+    )
+    p.add_argument(
+        "--long-dub",
+        action="store_true",
+        help="LINES is one recording of all lines on the clip's clock",
+    )
     p.add_argument("--clip", type=Path, help="the video, so the last line's gap ends at its end")
     p.add_argument("--json", action="store_true", help="print the table as JSON")
     p.set_defaults(run=run)

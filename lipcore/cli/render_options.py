@@ -111,7 +111,6 @@ def parse_time(text: str, fps: Fraction, start_frame: int = 0) -> int:
 def build_request(args: argparse.Namespace, output: Path) -> RenderRequest:
     """Turn parsed arguments into a :class:`RenderRequest` (probes the clip for its frame rate)."""
     from lipcore.media.probe import probe, require_video
-
     from lipcore.timecode import read_start_timecode
 
     fps = require_video(probe(args.video)).fps

@@ -37,7 +37,9 @@ FORMATS: dict[str, TimelineFormat] = {
     f.name: f
     for f in (
         TimelineFormat("edl", ".edl", cut_to_edl, "cmx_3600", "CMX3600 EDL"),
-        TimelineFormat("fcpxml", ".xml", cut_to_xmeml, "fcp_xml", "Final Cut Pro 7 XML (xmeml v5)"),
+        TimelineFormat(
+            "fcpxml", ".xml", cut_to_xmeml, "fcp_xml", "Final Cut Pro 7 XML (xmeml v5)"
+        ),
         TimelineFormat("otio", ".otio", cut_to_otio, "otio_json", "OpenTimelineIO JSON"),
     )
 }

@@ -34,7 +34,11 @@ def cut_to_timeline(cut: Cut):
         at = cut.start_frame
         for ev in cut.events:
             if ev.record_in_frame > at:
-                track.append(otio.schema.Gap(source_range=tr(rt(0, rate), rt(ev.record_in_frame - at, rate))))
+                track.append(
+                    otio.schema.Gap(
+                        source_range=tr(rt(0, rate), rt(ev.record_in_frame - at, rate))
+                    )
+                )
             ref = otio.schema.MissingReference()
             if ev.media is not None:
                 ref = otio.schema.ExternalReference(
@@ -46,7 +50,11 @@ def cut_to_timeline(cut: Cut):
                 media_reference=ref,
                 source_range=tr(rt(ev.source_in_frame, rate), rt(ev.duration_frames, rate)),
             )
-            clip.metadata["lipsync"] = {"segment_id": ev.segment_id, "text": ev.text, "reel": ev.reel}
+            clip.metadata["lipsync"] = {
+                "segment_id": ev.segment_id,
+                "text": ev.text,
+                "reel": ev.reel,
+            }
             track.append(clip)
             at = ev.record_out_frame
         timeline.tracks.append(track)

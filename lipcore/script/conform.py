@@ -47,8 +47,9 @@ def stretch_take(samples: np.ndarray, speed: float) -> np.ndarray:
         )
     import pyrubberband
 
-    out = pyrubberband.time_stretch(samples.astype(np.float32), TAKE_RATE_HZ, speed,
-                                    rbargs={"--fine": ""})  # fmt: skip
+    out = pyrubberband.time_stretch(
+        samples.astype(np.float32), TAKE_RATE_HZ, speed, rbargs={"--fine": ""}
+    )
     want = round(len(samples) / speed)
     out = np.asarray(out, dtype=np.float32).reshape(-1)[:want]
     return np.pad(out, (0, want - len(out)))

@@ -89,8 +89,9 @@ def fit_check(
         take = takes.get(line.index)
         slot = line.duration_ms
         if take is None:
-            rows.append(FitRow(line.index, line.speaker, line.text, slot, 0.0, 0.0, 0.0, gap,
-                               "missing"))  # fmt: skip
+            rows.append(
+                FitRow(line.index, line.speaker, line.text, slot, 0.0, 0.0, 0.0, gap, "missing")
+            )
             continue
         over = max(0.0, take.duration_ms - slot)
         rows.append(
@@ -119,7 +120,9 @@ def format_fit_table(report: FitReport, text_width: int = 36) -> str:
     Returns:
         The table (no trailing newline).
     """
-    head = f"{'line':>4}  {'slot s':>7}  {'take s':>7}  {'over s':>7}  {'ratio':>6}  {'gap s':>6}  "
+    head = (
+        f"{'line':>4}  {'slot s':>7}  {'take s':>7}  {'over s':>7}  {'ratio':>6}  {'gap s':>6}  "
+    )
     out = [head + "status   text"]
     for r in report.rows:
         text = (f"{r.speaker}: " if r.speaker else "") + r.text

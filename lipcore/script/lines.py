@@ -137,8 +137,10 @@ def takes_from_long_dub(path: str | Path, lines: list[ScriptLine]) -> dict:
     path = Path(path)
     samples = _load(path)
     step = TAKE_RATE_HZ // 16000
-    ranges = [(a * step, b * step) for a, b in speech_ranges(samples[::step], 16000, pad_sec=0.03,
-                                                              min_gap_sec=0.15)]  # fmt: skip
+    ranges = [
+        (a * step, b * step)
+        for a, b in speech_ranges(samples[::step], 16000, pad_sec=0.03, min_gap_sec=0.15)
+    ]
     if not ranges:
         raise LipsyncError("no speech found in the dub", path, "check that it is the right file")
     owner: dict[int, list[tuple[int, int]]] = {}

@@ -183,7 +183,9 @@ def plan_timing(
         if name == "speedup":
             speed = min(take.duration_ms / slot_ms, caps.max_speedup)
         elif name == "gap":
-            nxt_ms = ordered[k + 1].start_ms if k + 1 < len(ordered) else clip_frames * ms_per_frame
+            nxt_ms = (
+                ordered[k + 1].start_ms if k + 1 < len(ordered) else clip_frames * ms_per_frame
+            )
             room_ms = max(0.0, nxt_ms - line.end_ms - caps.min_gap_ms)
             allowed = slot_ms + min(over, room_ms)
         elif name == "slow_picture":
@@ -211,9 +213,7 @@ def plan_timing(
         take_ms = take.duration_ms / speed
         start_sample = int((Fraction(out_start) / fps + lead) * TAKE_RATE_HZ)
         if name == "gap":  # the lips follow the take into the gap
-            out_slot = min(
-                math.ceil((allowed + lead_ms) / ms_per_frame - 1e-9), clip_frames - a
-            )
+            out_slot = min(math.ceil((allowed + lead_ms) / ms_per_frame - 1e-9), clip_frames - a)
         timings.append(
             LineTiming(
                 index=line.index,

@@ -18,9 +18,20 @@ SRT = (
 
 
 def _tone(path, seconds: float) -> None:
-    subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i",
-                    f"sine=frequency=300:duration={seconds}:sample_rate=16000", str(path)],
-                   check=True)  # fmt: skip
+    subprocess.run(
+        [
+            "ffmpeg",
+            "-v",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            f"sine=frequency=300:duration={seconds}:sample_rate=16000",
+            str(path),
+        ],
+        check=True,
+    )
 
 
 def test_import_script_with_line_takes_is_one_undo_step(doc: Document, tmp_path):
@@ -54,6 +65,6 @@ def test_segments_from_an_edit_list(doc: Document, tmp_path):
     )
     write_cut(Cut("cut", fps, False, 0, events), "edl", tmp_path / "cut.edl")
     ids = roundtrip(doc, lambda: doc.segments_from_cut(tmp_path / "cut.edl"), "Segments from cut")
-    assert [(doc.project.segment(i).start_frame, doc.project.segment(i).end_frame) for i in ids] == [
-        (5, 12), (30, 44)
-    ]  # fmt: skip
+    assert [
+        (doc.project.segment(i).start_frame, doc.project.segment(i).end_frame) for i in ids
+    ] == [(5, 12), (30, 44)]

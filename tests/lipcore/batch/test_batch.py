@@ -28,9 +28,28 @@ SPEECH = "audio/B01_en_hdtf_RD_Radio31_16k.wav"
 
 
 def _small(src: Path, out: Path, seconds: float) -> Path:
-    subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(src), "-t", str(seconds), "-vf",
-                    "scale=256:256", "-c:v", "libx264", "-crf", "12", "-c:a", "aac", str(out)],
-                   check=True)  # fmt: skip
+    subprocess.run(
+        [
+            "ffmpeg",
+            "-v",
+            "error",
+            "-y",
+            "-i",
+            str(src),
+            "-t",
+            str(seconds),
+            "-vf",
+            "scale=256:256",
+            "-c:v",
+            "libx264",
+            "-crf",
+            "12",
+            "-c:a",
+            "aac",
+            str(out),
+        ],
+        check=True,
+    )
     return out
 
 
@@ -44,8 +63,15 @@ def test_manifest_errors_name_the_job_and_the_fix(tmp_path, shared_media):
     )
     with pytest.raises(LipsyncError, match=r"job 1 has unknown key\(s\) \['mouth'\]"):
         load_manifest(tmp_path / "m.toml")
-    (tmp_path / "m.json").write_text(json.dumps({"jobs": [
-        {"clip": str(shared_media / SHORT), "dub": "missing.wav", "output": "o.mp4"}]}))  # fmt: skip
+    (tmp_path / "m.json").write_text(
+        json.dumps(
+            {
+                "jobs": [
+                    {"clip": str(shared_media / SHORT), "dub": "missing.wav", "output": "o.mp4"}
+                ]
+            }
+        )
+    )
     with pytest.raises(LipsyncError, match="input not found"):
         load_manifest(tmp_path / "m.json")
     assert main(["batch", str(tmp_path / "none.toml")]) == 2
@@ -53,8 +79,8 @@ def test_manifest_errors_name_the_job_and_the_fix(tmp_path, shared_media):
 
 @pytest.mark.slow
 def test_two_job_batch_resumes_after_being_killed(shared_media, tmp_path):
-    short = _small(shared_media / SHORT, tmp_path / "short.mp4", 4)
-    long = _small(shared_media / LONG, tmp_path / "long.mp4", 8)
+    _small(shared_media / SHORT, tmp_path / "short.mp4", 4)
+    _small(shared_media / LONG, tmp_path / "long.mp4", 8)
     manifest = tmp_path / "lectures.toml"
     manifest.write_text(
         f'[defaults]\nlong_audio = "cut"\n\n'
@@ -64,11 +90,21 @@ def test_two_job_batch_resumes_after_being_killed(shared_media, tmp_path):
         f'output = "out/long.mp4"\n'
     )
     (tmp_path / "out").mkdir()
-    cmd = [sys.executable, "-m", "lipcore.cli", "batch", str(manifest), "--workers", "2",
-           "--threads", "--machine-readable"]  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "lipcore.cli",
+        "batch",
+        str(manifest),
+        "--workers",
+        "2",
+        "--threads",
+        "--machine-readable",
+    ]
     env = dict(os.environ, PYTHONPATH=str(REPO))
-    proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)  # fmt: skip
+    proc = subprocess.Popen(
+        cmd, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     state_dir = tmp_path / "lectures.batch"
     deadline = time.monotonic() + 240
     while read_state(state_dir, "short").get("status") != "done":

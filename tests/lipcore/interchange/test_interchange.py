@@ -30,13 +30,33 @@ SPEECH = "audio/B01_en_hdtf_RD_Radio31_16k.wav"
 
 
 def _retimed_clip(shared_media: Path, out: Path, rate: str, tc: str, seconds: float) -> Path:
-    """The shared clip's frames re-labelled at ``rate`` (no frame dropped or added), with ``tc``."""
+    """The shared clip re-labelled at ``rate`` (no frame dropped or added), starting at ``tc``."""
     subprocess.run(
-        ["ffmpeg", "-v", "error", "-y", "-i", str(shared_media / CLIP), "-t", str(seconds),
-         "-vf", f"scale=160:-2,setpts=N/({rate})/TB", "-r", rate, "-c:v", "libx264", "-crf", "10",
-         "-c:a", "aac", "-timecode", tc, str(out)],
+        [
+            "ffmpeg",
+            "-v",
+            "error",
+            "-y",
+            "-i",
+            str(shared_media / CLIP),
+            "-t",
+            str(seconds),
+            "-vf",
+            f"scale=160:-2,setpts=N/({rate})/TB",
+            "-r",
+            rate,
+            "-c:v",
+            "libx264",
+            "-crf",
+            "10",
+            "-c:a",
+            "aac",
+            "-timecode",
+            tc,
+            str(out),
+        ],
         check=True,
-    )  # fmt: skip
+    )
     return out
 
 
@@ -51,7 +71,9 @@ def _project(clip: Path, fps: Fraction, frames: int, dub: Path, ranges) -> Proje
         video_has_audio=True,
         audio_tracks=[track],
         segments=[
-            Segment(id=f"s{i}", start_frame=a, end_frame=b, audio_track_id="dub1", label=f"line {i}")
+            Segment(
+                id=f"s{i}", start_frame=a, end_frame=b, audio_track_id="dub1", label=f"line {i}"
+            )
             for i, (a, b) in enumerate(ranges)
         ],
     )
@@ -59,18 +81,37 @@ def _project(clip: Path, fps: Fraction, frames: int, dub: Path, ranges) -> Proje
 
 def _frame(path: Path, index: int) -> np.ndarray:
     raw = subprocess.run(
-        ["ffmpeg", "-v", "error", "-i", str(path), "-vf", f"select=eq(n\\,{index})", "-vsync", "0",
-         "-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "gray", "-"],
-        capture_output=True, check=True,
-    ).stdout  # fmt: skip
+        [
+            "ffmpeg",
+            "-v",
+            "error",
+            "-i",
+            str(path),
+            "-vf",
+            f"select=eq(n\\,{index})",
+            "-vsync",
+            "0",
+            "-frames:v",
+            "1",
+            "-f",
+            "rawvideo",
+            "-pix_fmt",
+            "gray",
+            "-",
+        ],
+        capture_output=True,
+        check=True,
+    ).stdout
     return np.frombuffer(raw, np.uint8).astype(np.float32)
 
 
 def _ffprobe(path: Path) -> dict:
     out = subprocess.run(
         ["ffprobe", "-v", "error", "-show_streams", "-show_format", "-of", "json", str(path)],
-        capture_output=True, text=True, check=True,
-    ).stdout  # fmt: skip
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     return json.loads(out)
 
 
@@ -78,10 +119,22 @@ def _ffprobe(path: Path) -> dict:
     ("rate", "fps", "start_tc", "seg_tc", "handles", "mezz_start_tc"),
     [
         # 29.97 DF: the clip starts 2 frames before minute 1, whose ;00 and ;01 are skipped
-        ("30000/1001", Fraction(30000, 1001), "00:00:59;28", ("00:01:00;02", "00:01:01;02"), 4,
-         "00:00:59;28"),
-        ("24000/1001", Fraction(24000, 1001), "01:00:00:00", ("01:00:00:10", "01:00:01:10"), 3,
-         "01:00:00:07"),
+        (
+            "30000/1001",
+            Fraction(30000, 1001),
+            "00:00:59;28",
+            ("00:01:00;02", "00:01:01;02"),
+            4,
+            "00:00:59;28",
+        ),
+        (
+            "24000/1001",
+            Fraction(24000, 1001),
+            "01:00:00:00",
+            ("01:00:00:10", "01:00:01:10"),
+            3,
+            "01:00:00:07",
+        ),
     ],
 )
 def test_exports_parse_back_with_the_right_timecodes(
@@ -100,12 +153,15 @@ def test_exports_parse_back_with_the_right_timecodes(
         out = write_cut(cut, fmt.name, tmp_path / f"cut{fmt.suffix}")
         back = read_cut(out, fps, start_frame=cut.start_frame)  # OTIO's own adapters
         assert back.start_frame == cut.start_frame
-        assert [(e.source_in_frame, e.source_out_frame, e.record_in_frame) for e in back.events] == [
-            (e.source_in_frame, e.source_out_frame, e.record_in_frame) for e in cut.events
-        ], fmt.name
+        assert [
+            (e.source_in_frame, e.source_out_frame, e.record_in_frame) for e in back.events
+        ] == [(e.source_in_frame, e.source_out_frame, e.record_in_frame) for e in cut.events], (
+            fmt.name
+        )
         assert [e.media.name for e in back.events] == [e.media.name for e in cut.events]
-        assert segment_ranges(back, n) == [(a, b, back.events[i].text or back.events[i].name)
-                                           for i, (a, b) in enumerate(ranges)]  # fmt: skip
+        assert segment_ranges(back, n) == [
+            (a, b, back.events[i].text or back.events[i].name) for i, (a, b) in enumerate(ranges)
+        ]
     edl = (tmp_path / "cut.edl").read_text()
     assert ("FCM: DROP FRAME" in edl) == ("30000" in rate)
     event = re.search(r"^001\s+(\S+)\s+V\s+C\s+(\S+) (\S+) (\S+) (\S+)$", edl, re.M)
@@ -118,8 +174,10 @@ def test_exports_parse_back_with_the_right_timecodes(
     info = _ffprobe(ev.media)
     video = next(s for s in info["streams"] if s["codec_type"] == "video")
     assert (video["codec_name"], video["profile"], video["pix_fmt"]) == (
-        "prores", "HQ", "yuv422p10le",
-    )  # fmt: skip
+        "prores",
+        "HQ",
+        "yuv422p10le",
+    )
     assert Fraction(video["r_frame_rate"]) == fps
     lo = max(0, first - handles)  # a handle stops at the clip's first frame
     assert (ev.handle_before_frames, ev.handle_after_frames) == (first - lo, handles)
@@ -140,15 +198,31 @@ def test_cli_export_timeline_renders_lip_synced_media_with_untouched_handles(
 ):
     clip = tmp_path / "clip.mp4"
     subprocess.run(
-        ["ffmpeg", "-v", "error", "-y", "-i", str(shared_media / CLIP), "-t", "4",
-         "-c:v", "libx264", "-crf", "10", "-c:a", "aac", str(clip)],
+        [
+            "ffmpeg",
+            "-v",
+            "error",
+            "-y",
+            "-i",
+            str(shared_media / CLIP),
+            "-t",
+            "4",
+            "-c:v",
+            "libx264",
+            "-crf",
+            "10",
+            "-c:a",
+            "aac",
+            str(clip),
+        ],
         check=True,
-    )  # fmt: skip
+    )
     project = _project(clip, Fraction(25), 100, shared_media / SPEECH, [(30, 60)])
     proj = save_project(project, tmp_path / "talk.lsproj")
     out = tmp_path / "talk.otio"
-    rc = main(["export-timeline", str(proj), "--format", "otio", "-o", str(out), "--handles", "5",
-               "-q"])  # fmt: skip
+    rc = main(
+        ["export-timeline", str(proj), "--format", "otio", "-o", str(out), "--handles", "5", "-q"]
+    )
     assert rc == 0
     cut = read_cut(out, Fraction(25))
     (ev,) = cut.events
@@ -163,6 +237,14 @@ def test_cli_export_timeline_renders_lip_synced_media_with_untouched_handles(
 def test_bad_requests_are_user_errors(shared_media, tmp_path, capsys):
     bad = tmp_path / "cut.edl"
     bad.write_text("this is no edl\n001 x\n")
-    rc = main(["export-timeline", str(tmp_path / "none.lsproj"), "--format", "edl", "-o",
-               str(tmp_path / "o.edl")])  # fmt: skip
+    rc = main(
+        [
+            "export-timeline",
+            str(tmp_path / "none.lsproj"),
+            "--format",
+            "edl",
+            "-o",
+            str(tmp_path / "o.edl"),
+        ]
+    )
     assert rc == 2 and "project file not found" in capsys.readouterr().err

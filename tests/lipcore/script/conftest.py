@@ -15,8 +15,9 @@ def speak(text: str, path: Path, speed_wpm: int = 165) -> Path:
     """Write ``text`` as espeak-ng speech (22.05 kHz mono wav)."""
     if shutil.which("espeak-ng") is None:
         pytest.fail("espeak-ng is missing: apt-get install espeak-ng (packaging/install.sh)")
-    subprocess.run(["espeak-ng", "-v", "en-us", "-s", str(speed_wpm), "-w", str(path), text],
-                   check=True)  # fmt: skip
+    subprocess.run(
+        ["espeak-ng", "-v", "en-us", "-s", str(speed_wpm), "-w", str(path), text], check=True
+    )
     return path
 
 

@@ -103,8 +103,10 @@ def test_each_strategy_makes_every_line_fit(lecture, shared_media, tmp_path, str
         with VideoReader(shared_media / CLIP) as src, VideoReader(out) as pic:
             assert pic.frame_count == plan.output_frames
             if strategy == "pad":
-                held = [pic.read(line2.out_start_frame + (b - a) + j).astype(np.float32)
-                        for j in (0, 3)]  # fmt: skip
+                held = [
+                    pic.read(line2.out_start_frame + (b - a) + j).astype(np.float32)
+                    for j in (0, 3)
+                ]
                 assert np.abs(held[0] - held[1]).mean() < 0.5  # one frame, held
                 to_last = np.abs(held[0] - src.read(b - 1)).mean()
                 assert to_last < 3.0 and to_last < np.abs(held[0] - src.read(b - 2)).mean() - 1
@@ -129,10 +131,25 @@ def test_lips_are_resynced_to_the_final_dub(lecture, shared_media, tmp_path, str
     lines, takes = lecture
     small = tmp_path / "a01_256.mp4"  # a quarter of the pixels keeps four renders affordable
     subprocess.run(
-        ["ffmpeg", "-v", "error", "-y", "-i", str(shared_media / CLIP), "-vf", "scale=256:256",
-         "-c:v", "libx264", "-crf", "12", "-c:a", "aac", str(small)],
+        [
+            "ffmpeg",
+            "-v",
+            "error",
+            "-y",
+            "-i",
+            str(shared_media / CLIP),
+            "-vf",
+            "scale=256:256",
+            "-c:v",
+            "libx264",
+            "-crf",
+            "12",
+            "-c:a",
+            "aac",
+            str(small),
+        ],
         check=True,
-    )  # fmt: skip
+    )
     plan = plan_timing(lines, takes, FPS, FRAMES, strategy)
     result = drain(iter_script_render(small, plan, takes, tmp_path / "out.mp4"), show=False)
     assert result.frames_changed == sum(t.out_slot_frames for t in plan.lines)

@@ -10,9 +10,11 @@ from lipcore.project import Project, Segment, load_project, project_to_dict, sav
 def test_text_and_speaker_round_trip_and_default_when_absent(tmp_path):
     project = Project(
         frame_count=100,
-        segments=[Segment(id="a", start_frame=0, end_frame=10, text="Grüß Gott", speaker="Eva"),
-                  Segment(id="b", start_frame=20, end_frame=30)],
-    )  # fmt: skip
+        segments=[
+            Segment(id="a", start_frame=0, end_frame=10, text="Grüß Gott", speaker="Eva"),
+            Segment(id="b", start_frame=20, end_frame=30),
+        ],
+    )
     path = save_project(project, tmp_path / "p.lsproj")
     loaded = load_project(path)
     assert [(s.text, s.speaker) for s in loaded.segments] == [("Grüß Gott", "Eva"), ("", "")]

@@ -48,8 +48,11 @@ def test_srt_and_vtt_give_the_same_lines_with_speakers(tmp_path):
     (tmp_path / "a.vtt").write_text(VTT)
     srt_lines = read_script(tmp_path / "a.srt")
     vtt_lines = read_script(tmp_path / "a.vtt")
-    assert [(ln.start_ms, ln.end_ms) for ln in srt_lines] == [(300, 2200), (2500, 4170),
-                                                              (6200, 7400)]  # fmt: skip
+    assert [(ln.start_ms, ln.end_ms) for ln in srt_lines] == [
+        (300, 2200),
+        (2500, 4170),
+        (6200, 7400),
+    ]
     assert [(ln.start_ms, ln.end_ms) for ln in vtt_lines] == [
         (ln.start_ms, ln.end_ms) for ln in srt_lines
     ]
@@ -77,8 +80,11 @@ def test_bad_scripts_name_the_file_and_the_fix(tmp_path, name, content, match):
 
 
 def _lines():
-    return [ScriptLine(1, 300, 2200, "a"), ScriptLine(2, 2500, 4170, "b"),
-            ScriptLine(3, 6200, 7400, "c")]  # fmt: skip
+    return [
+        ScriptLine(1, 300, 2200, "a"),
+        ScriptLine(2, 2500, 4170, "b"),
+        ScriptLine(3, 6200, 7400, "c"),
+    ]
 
 
 def test_long_dub_is_cut_into_the_lines_at_its_pauses(tts_lines, tmp_path):
@@ -86,7 +92,7 @@ def test_long_dub_is_cut_into_the_lines_at_its_pauses(tts_lines, tmp_path):
     takes = takes_from_folder(tts_lines, lines)
     dub = np.zeros(8 * TAKE_RATE_HZ, np.float32)
     starts_ms = (350, 2450, 6300)  # a voice actor is never exactly on the slot
-    for (i, take), ms in zip(sorted(takes.items()), starts_ms, strict=True):
+    for (_, take), ms in zip(sorted(takes.items()), starts_ms, strict=True):
         a = ms * TAKE_RATE_HZ // 1000
         dub[a : a + len(take.samples)] = take.samples
     sf.write(tmp_path / "dub.wav", dub, TAKE_RATE_HZ)
