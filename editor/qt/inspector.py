@@ -282,10 +282,17 @@ class QtSegmentInspector(QWidget):
             o = segment.options
             fps = float(project.fps) if project is not None else 25.0
             self._fps = fps
+            from editor.model.timecode import clip_timecode
+
             self.range_label.setText(
+                f"{clip_timecode(project, segment.start_frame)} – "
+                f"{clip_timecode(project, segment.end_frame)}\n"
                 f"{segment.start_frame} – {segment.end_frame}  "
                 f"({segment.duration_frames} f, {segment.duration_frames / fps:.2f} s)"
             )
+            line = getattr(segment, "text", "")
+            speaker = getattr(segment, "speaker", "")
+            self.range_label.setToolTip(f"{speaker}: {line}" if speaker else line)
             self.label_edit.setText(segment.label)
             idx = self.engine_combo.findText(segment.engine)
             if idx < 0:

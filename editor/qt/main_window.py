@@ -714,11 +714,13 @@ class QtMainWindow(QMainWindow):
                 "File ▸ Relink Missing Media… to point at its new location"
             )
             self.timeline.canvas.set_clip(p.frame_count, float(p.fps))
+            self.timeline.canvas.timecode_text = self._playhead_timecode
             self.playback.set_clip(p.frame_count, float(p.fps))
         else:
             self.viewer.set_message("decoding…")
             self.viewer.set_source_size(p.width, p.height)
             self.timeline.canvas.set_clip(p.frame_count, float(p.fps))
+            self.timeline.canvas.timecode_text = self._playhead_timecode
             self.playback.set_clip(p.frame_count, float(p.fps))
             self._start_clip_jobs()
             self._show_frame(0)
@@ -1149,10 +1151,15 @@ class QtMainWindow(QMainWindow):
         self.timeline.set_playhead(frame)
         self.inspector.set_playhead(frame)
         p = self.document.project
-        from lipcore.timebase import format_timecode
+        from editor.model.timecode import clip_timecode
 
-        self.timecode_label.setText(format_timecode(frame, p.fps) + f"   ·   frame {frame}")
+        self.timecode_label.setText(clip_timecode(p, frame) + f"   ·   frame {frame}")
         self._show_frame(frame)
+
+    def _playhead_timecode(self, frame: int) -> str:
+        from editor.model.timecode import clip_timecode
+
+        return clip_timecode(self.document.project, frame)
 
     def _on_playback_playing_changed(self, playing: bool) -> None:
         self._transport_buttons["play"].setIcon(icon("pause" if playing else "play"))

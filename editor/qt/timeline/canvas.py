@@ -8,6 +8,7 @@ calls, so the undo log sees them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -107,6 +108,8 @@ class QtTimelineCanvas(QWidget):
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.frame_count = 0
         self.fps = 25.0
+        #: Formats a frame as the clip's SMPTE timecode (set by the window); None = clip time.
+        self.timecode_text: Callable[[int], str] | None = None
         self.playhead = 0
         self.loop_range: tuple[int, int] | None = None
         self.thumbnails: list[tuple[int, QImage]] = []
@@ -529,6 +532,8 @@ class QtTimelineCanvas(QWidget):
                 p.drawText(text_rect, Qt.AlignmentFlag.AlignVCenter, names[lane.kind])
 
     def _timecode(self) -> str:
+        if self.timecode_text is not None:
+            return self.timecode_text(self.playhead)
         fps = max(1, round(self.fps))
         sec, ff = divmod(self.playhead, fps)
         return f"{sec // 3600:02d}:{sec // 60 % 60:02d}:{sec % 60:02d}:{ff:02d}"

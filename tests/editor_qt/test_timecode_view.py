@@ -1,0 +1,47 @@
+"""SMPTE timecode in the window: transport label, ruler header and inspector, with the clip's
+own drop-frame start timecode (a conformed reel starting at 00:00:59;28 at 29.97)."""
+
+from __future__ import annotations
+
+import subprocess
+
+CLIP = "video/A05_frontal_woman_flagbg_590p25_retalking3.mp4"
+
+
+def test_timecode_shows_the_clips_drop_frame_start(make_window, qtbot, shared_media, tmp_path):
+    clip = tmp_path / "reel.mov"
+    subprocess.run(
+        [
+            "ffmpeg",
+            "-v",
+            "error",
+            "-y",
+            "-i",
+            str(shared_media / CLIP),
+            "-t",
+            "1.5",
+            "-vf",
+            "scale=160:-2,setpts=N/(30000/1001)/TB",
+            "-r",
+            "30000/1001",
+            "-c:v",
+            "mpeg4",
+            "-q:v",
+            "3",
+            "-c:a",
+            "aac",
+            "-timecode",
+            "00:00:59;28",
+            str(clip),
+        ],
+        check=True,
+    )
+    w = make_window()
+    with qtbot.waitSignal(w.frame_shown, timeout=20000):
+        assert w.open_video(clip)
+    w.playback.seek(2)  # 00:00:59;28 + 2 frames: ;00 and ;01 of minute 1 do not exist
+    qtbot.waitUntil(lambda: w.timecode_label.text().startswith("00:01:00;02"), timeout=5000)
+    assert w.timeline.canvas._timecode() == "00:01:00;02"
+    seg = w.document.add_segment(2, 32)
+    w.inspector.show_segment(w.document.project, w.document.project.segment(seg))
+    assert w.inspector.range_label.text().startswith("00:01:00;02 – 00:01:01;02")
