@@ -408,6 +408,13 @@ class QtMainWindow(QMainWindow):
         )
         self.speech_action = a("Segments from S&peech…", self._on_speech_triggered, "Ctrl+Alt+S")
         self.srt_action = a("Segments from S&ubtitles (SRT)…", self._on_srt_triggered)
+        self.script_action = a(
+            "Import Script with Line Audio…",
+            self._on_script_triggered,
+            tip="Segments with text and speaker from an SRT/WebVTT script, and each line's take "
+            "(0001.wav ...) placed on its slot",
+        )
+        self.cut_action = a("Segments from Cut (EDL/XML/OTIO)…", self._on_cut_triggered)
         self.nudge_left_action = a("Nudge Dub Left", lambda: self._nudge_dub(-1), "Alt+Left")
         self.nudge_right_action = a("Nudge Dub Right", lambda: self._nudge_dub(1), "Alt+Right")
         self.render_selected_action = a(
@@ -487,6 +494,8 @@ class QtMainWindow(QMainWindow):
         edit.addSeparator()
         edit.addAction(self.speech_action)
         edit.addAction(self.srt_action)
+        edit.addAction(self.script_action)
+        edit.addAction(self.cut_action)
         edit.addSeparator()
         edit.addAction(self.nudge_left_action)
         edit.addAction(self.nudge_right_action)
@@ -754,6 +763,8 @@ class QtMainWindow(QMainWindow):
             self.delete_action,
             self.segment_inout_action,
             self.srt_action,
+            self.script_action,
+            self.cut_action,
             self.render_selected_action,
             self.render_stale_action,
             self.render_all_action,
@@ -1400,6 +1411,20 @@ class QtMainWindow(QMainWindow):
         path, _ = QFileDialog.getOpenFileName(self, "Subtitles", "", "Subtitles (*.srt)")
         if path:
             ids = self._edit(self.document.segments_from_srt, path) or []
+            self.notifications.notify(f"Created {len(ids)} segment(s) from {Path(path).name}")
+
+    def _on_script_triggered(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Script", "", "Subtitles (*.srt *.vtt)")
+        if not path:
+            return
+        folder = QFileDialog.getExistingDirectory(self, "Line audio (0001.wav …), or cancel")
+        ids = self._edit(self.document.import_script, path, [folder] if folder else []) or []
+        self.notifications.notify(f"Created {len(ids)} segment(s) from {Path(path).name}")
+
+    def _on_cut_triggered(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Cut", "", "Edit lists (*.edl *.xml *.otio)")
+        if path:
+            ids = self._edit(self.document.segments_from_cut, path) or []
             self.notifications.notify(f"Created {len(ids)} segment(s) from {Path(path).name}")
 
     # ================================================================== file menu

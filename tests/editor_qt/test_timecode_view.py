@@ -45,3 +45,68 @@ def test_timecode_shows_the_clips_drop_frame_start(make_window, qtbot, shared_me
     seg = w.document.add_segment(2, 32)
     w.inspector.show_segment(w.document.project, w.document.project.segment(seg))
     assert w.inspector.range_label.text().startswith("00:01:00;02 – 00:01:01;02")
+
+
+def test_import_script_menu_makes_segments_with_text_and_line_tracks(
+    make_window, qtbot, shared_media, tmp_path, monkeypatch
+):
+    from PySide6.QtWidgets import QFileDialog
+
+    clip = tmp_path / "clip.mp4"
+    subprocess.run(
+        [
+            "ffmpeg",
+            "-v",
+            "error",
+            "-y",
+            "-i",
+            str(shared_media / CLIP),
+            "-t",
+            "3",
+            "-vf",
+            "scale=160:-2",
+            "-c:v",
+            "libx264",
+            "-c:a",
+            "aac",
+            str(clip),
+        ],
+        check=True,
+    )
+    (tmp_path / "s.vtt").write_text(
+        "WEBVTT\n\n00:00.200 --> 00:01.000\n<v Eva>Guten Tag\n\n"
+        "00:01.400 --> 00:02.400\n<v Eva>und willkommen\n"
+    )
+    lines = tmp_path / "lines"
+    lines.mkdir()
+    for i, sec in ((1, 0.6), (2, 0.9)):
+        subprocess.run(
+            [
+                "ffmpeg",
+                "-v",
+                "error",
+                "-y",
+                "-f",
+                "lavfi",
+                "-i",
+                f"sine=frequency=300:duration={sec}",
+                str(lines / f"{i:04d}.wav"),
+            ],
+            check=True,
+        )
+    w = make_window()
+    with qtbot.waitSignal(w.frame_shown, timeout=20000):
+        assert w.open_video(clip)
+    monkeypatch.setattr(
+        QFileDialog, "getOpenFileName", lambda *a, **k: (str(tmp_path / "s.vtt"), "")
+    )
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: str(lines))
+    w.script_action.trigger()
+    segs = w.document.project.sorted_segments()
+    assert [(s.start_frame, s.end_frame, s.text, s.speaker) for s in segs] == [
+        (5, 25, "Guten Tag", "Eva"),
+        (35, 60, "und willkommen", "Eva"),
+    ]
+    assert [t.name for t in w.document.project.audio_tracks][-2:] == ["Line 1", "Line 2"]
+    w.undo_action.trigger()  # one undo step removes the whole import
+    assert w.document.project.segments == []
