@@ -1006,6 +1006,14 @@ class Document:
 
         return import_script(self, path, line_audio, long_dub, face_track_id)
 
+    def replace_line_take(self, segment_id: str, path: str | Path) -> str:
+        """A new take for one script line; only that line goes stale (one undo step);
+        see :func:`editor.model.script_import.replace_line_take`.
+        """
+        from editor.model.script_import import replace_line_take
+
+        return replace_line_take(self, segment_id, path)
+
     def segments_from_cut(self, path: str | Path) -> list[str]:
         """Segments from an edit list (EDL, FCP XML, OTIO), one per event (one undo step);
         see :func:`editor.model.script_import.segments_from_cut`.

@@ -119,3 +119,41 @@ def segments_from_cut(doc: Document, path: str | Path) -> list[str]:
             for lo, hi in doc._free_parts(None, a, b):
                 ids.append(doc.add_segment(lo, hi, label=name, clamp=False))
     return ids
+
+
+def replace_line_take(doc: Document, segment_id: str, path: str | Path) -> str:
+    """Swap a script line's take for a new file (a new TTS take), as one undo step.
+
+    The line's own track (made by :func:`import_script`) gets the new file, so only the
+    segments that track drives (this line) become stale and re-render; the take keeps its slot.
+
+    Args:
+        doc: The document.
+        segment_id: The line's segment.
+        path: The new take.
+
+    Returns:
+        The id of the track that now plays the new take.
+
+    Raises:
+        EditError: The segment has no track of its own (it shares a long dub).
+        MediaError: The file is missing, unreadable or has no audio.
+    """
+    from editor.model.commands import SetFields
+    from lipcore.media.probe import probe, require_audio
+    from lipcore.project import MediaRef
+
+    seg = doc.project.segment(segment_id)
+    users = [s for s in doc.project.segments if s.audio_track_id == seg.audio_track_id]
+    if seg.audio_track_id is None or len(users) != 1:
+        raise EditError(
+            "this segment's audio is shared with other segments",
+            fix="import the script with one take per line to replace a single line",
+        )
+    audio = require_audio(probe(path))
+    changes = {
+        "media": MediaRef.from_file(path),
+        "duration_samples": int(round(audio.duration_sec * SAMPLE_RATE_HZ)),
+    }
+    doc._push(SetFields(doc, "Replace take", "track", seg.audio_track_id, changes))
+    return seg.audio_track_id

@@ -68,3 +68,22 @@ def test_segments_from_an_edit_list(doc: Document, tmp_path):
     assert [
         (doc.project.segment(i).start_frame, doc.project.segment(i).end_frame) for i in ids
     ] == [(5, 12), (30, 44)]
+
+
+def test_a_new_take_for_one_line_makes_only_that_line_stale(doc: Document, tmp_path):
+    (tmp_path / "s.srt").write_text(SRT)
+    takes = tmp_path / "takes"
+    takes.mkdir()
+    _tone(takes / "0001.wav", 0.4)
+    _tone(takes / "0002.wav", 0.7)
+    first, second = doc.import_script(tmp_path / "s.srt", [takes])
+    for seg_id in (first, second):  # as if both lines had been rendered
+        (tmp_path / f"{seg_id}.mov").write_bytes(b"rendered")
+        doc.mark_rendered(seg_id, tmp_path / f"{seg_id}.mov", doc.params_hash(seg_id))
+    assert doc.stale_segments() == []
+    _tone(tmp_path / "retake.wav", 0.5)
+    track_id = roundtrip(
+        doc, lambda: doc.replace_line_take(second, tmp_path / "retake.wav"), "Replace take"
+    )
+    assert doc.project.track(track_id).media.path.name == "retake.wav"
+    assert [s.id for s in doc.stale_segments()] == [second]  # line 1 keeps its render
