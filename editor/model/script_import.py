@@ -157,3 +157,30 @@ def replace_line_take(doc: Document, segment_id: str, path: str | Path) -> str:
     }
     doc._push(SetFields(doc, "Replace take", "track", seg.audio_track_id, changes))
     return seg.audio_track_id
+
+
+def take_overflow_ms(doc: Document, segment_id: str) -> float:
+    """How far a line's take runs past its segment's end, in ms (0 when it fits or is shared).
+
+    Only a track that drives this one segment (a line take from :func:`import_script`) counts:
+    a long dub driving many segments has no per-line length to compare.
+
+    Args:
+        doc: The document.
+        segment_id: The segment.
+
+    Returns:
+        The overflow in milliseconds, 0.0 when the take ends inside the segment.
+    """
+    p = doc.project
+    seg = p.segment(segment_id)
+    if seg.audio_track_id is None:
+        return 0.0
+    if sum(1 for s in p.segments if s.audio_track_id == seg.audio_track_id) != 1:
+        return 0.0
+    track = p.track(seg.audio_track_id)
+    if track.is_original or track.duration_samples <= 0:
+        return 0.0
+    take_end_ms = (track.offset_samples + track.duration_samples) * 1000 / SAMPLE_RATE_HZ
+    seg_end_ms = float(seg.end_frame * 1000 / p.fps)
+    return round(max(0.0, take_end_ms - seg_end_ms), 1)

@@ -1036,7 +1036,7 @@ class QtMainWindow(QMainWindow):
                     seg.end_frame,
                     status,
                     progress,
-                    seg.label or f"{seg.engine} · {seg.duration_frames} f",
+                    _segment_text(self.document, seg),
                     row,
                 )
             )
@@ -2042,3 +2042,12 @@ class QtMainWindow(QMainWindow):
             if not self.has_unsaved_changes:
                 self.autosaver.discard()
             self.autosaver.detach()
+
+
+def _segment_text(doc: Any, seg: Any) -> str:
+    """A segment's lane label: its line or label, and how far a line's take overflows it."""
+    from editor.model.script_import import take_overflow_ms
+
+    text = seg.label or f"{seg.engine} · {seg.duration_frames} f"
+    over_ms = take_overflow_ms(doc, seg.id)
+    return f"▲ take +{over_ms / 1000:.2f} s over · {text}" if over_ms > 0 else text

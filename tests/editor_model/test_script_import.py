@@ -5,6 +5,8 @@ from __future__ import annotations
 import subprocess
 from fractions import Fraction
 
+import pytest
+
 from editor.model.document import Document
 from lipcore.interchange.cut import Cut, CutEvent
 from lipcore.interchange.formats import write_cut
@@ -87,3 +89,16 @@ def test_a_new_take_for_one_line_makes_only_that_line_stale(doc: Document, tmp_p
     )
     assert doc.project.track(track_id).media.path.name == "retake.wav"
     assert [s.id for s in doc.stale_segments()] == [second]  # line 1 keeps its render
+
+
+def test_a_take_longer_than_its_line_is_reported_as_overflow(doc: Document, tmp_path):
+    from editor.model.script_import import take_overflow_ms
+
+    (tmp_path / "s.srt").write_text(SRT)
+    takes = tmp_path / "takes"
+    takes.mkdir()
+    _tone(takes / "0001.wav", 0.8)  # slot 0.1-0.6 s: the take ends at 0.9 s
+    _tone(takes / "0002.wav", 0.5)  # slot 0.8-1.4 s: fits
+    first, second = doc.import_script(tmp_path / "s.srt", [takes])
+    assert take_overflow_ms(doc, first) == pytest.approx(300.0, abs=1.0)
+    assert take_overflow_ms(doc, second) == 0.0

@@ -79,7 +79,7 @@ def test_import_script_menu_makes_segments_with_text_and_line_tracks(
     )
     lines = tmp_path / "lines"
     lines.mkdir()
-    for i, sec in ((1, 0.6), (2, 0.9)):
+    for i, sec in ((1, 1.1), (2, 0.9)):  # line 1's take is 0.3 s longer than its slot
         subprocess.run(
             [
                 "ffmpeg",
@@ -108,5 +108,7 @@ def test_import_script_menu_makes_segments_with_text_and_line_tracks(
         (35, 60, "und willkommen", "Eva"),
     ]
     assert [t.name for t in w.document.project.audio_tracks][-2:] == ["Line 1", "Line 2"]
+    labels = [item.label for item in w.timeline.canvas.segments]
+    assert labels[0].startswith("▲ take +0.30 s over") and labels[1] == "und willkommen"
     w.undo_action.trigger()  # one undo step removes the whole import
     assert w.document.project.segments == []
