@@ -14,7 +14,7 @@ from lipcore import __version__
 from lipcore.errors import LipsyncError
 
 #: Subcommand modules in ``lipcore.cli``, each with ``add_parser(subparsers)`` and ``run(args)``.
-COMMANDS = ("probe", "faces", "sync", "preview", "score", "export-timeline", "fit", "batch")
+COMMANDS = ("probe", "faces", "sync", "preview", "score", "export_timeline", "fit", "batch")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -26,9 +26,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMANDS:
         try:
-            module = importlib.import_module(f"lipcore.cli.{name.replace('-', '_')}")
+            module = importlib.import_module(f"lipcore.cli.{name}")
         except ModuleNotFoundError as exc:
-            if exc.name == f"lipcore.cli.{name.replace('-', '_')}":
+            if exc.name == f"lipcore.cli.{name}":
                 continue
             raise
         module.add_parser(sub)
