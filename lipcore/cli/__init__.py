@@ -14,7 +14,7 @@ from lipcore import __version__
 from lipcore.errors import LipsyncError
 
 #: Subcommand modules in ``lipcore.cli``, each with ``add_parser(subparsers)`` and ``run(args)``.
-COMMANDS = ("probe", "faces", "sync", "preview", "score")
+COMMANDS = ("probe", "faces", "sync", "preview", "score", "cues")
 
 
 def build_parser() -> argparse.ArgumentParser:
