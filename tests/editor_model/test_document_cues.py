@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from fractions import Fraction
+from pathlib import Path
 
 import pytest
 
@@ -104,3 +105,22 @@ def test_real_cues_save_and_load(doc, tmp_path, shared_media):
         "phones",
     )
     assert Document.load(path).track(t).mouth_cues.cues[3].shape == "H"
+
+
+def test_old_files_have_no_cues_and_damaged_cues_are_named(tmp_path):
+    from lipcore.errors import ProjectError
+
+    data = Path(__file__).resolve().parents[1] / "data" / "projects"
+    old = load_project(data / "v1_full.lsproj")
+    assert old.audio_tracks and all(t.mouth_cues is None for t in old.audio_tracks)
+    raw = json.loads(dumps_project(old, None))
+    raw["audio_tracks"][0]["mouth_cues"] = {
+        "fps": {"num": 24, "den": 1},
+        "duration_samples": 1600,
+        "source": "phones",
+        "cues": [["A", 0, 800, "M"], ["Q", 800, 1600, ""]],
+    }
+    bad = tmp_path / "bad.lsproj"
+    bad.write_text(json.dumps(raw))
+    with pytest.raises(ProjectError, match=r"mouth_cues\.cues\[1\]"):
+        load_project(bad)
