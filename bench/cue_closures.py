@@ -7,7 +7,8 @@ shapes, and analysis time as a ratio of the audio's duration.
 
 For two synthetic voices reading a sentence with 16 words holding /p b m/ (Flite's diphone voice
 ``slt`` and espeak-ng's formant voice), the closure hit rate: the share of those words during
-which an A cue shows, with the dialogue text and without it (phones only). The word times come
+which an A cue shows, with the dialogue text, and without it (phones only, or recognised English
+words aligned). The word times come
 from aligning the text, so the "without text" figure is judged by something the phone recogniser
 did not produce. espeak-ng's voice does not align; its row reports the fallback only.
 
@@ -106,7 +107,7 @@ def main() -> None:
     for name in CLIPS:
         print(_clip_row(name))
     print()
-    print("voice            aligned  words_pbm  hit_with_text  hit_phones_only  A_cues_phones")
+    print("voice            aligned  words_pbm  hit_text  hit_phones  hit_words  A_cues_phones")
     with tempfile.TemporaryDirectory() as tmp:
         voices = {
             "flite slt": _tts(
@@ -125,13 +126,15 @@ def main() -> None:
             phones_only = mouth_cues(audio, CueConfig(fps=Fraction(24)))
             n_a = sum(c.shape == "A" for c in phones_only.cues)
             if words is None:
-                print(f"{label:16s} {'no':7s} {'-':>9s} {'-':>14s} {'-':>16s} {n_a:14d}")
+                print(f"{label:16s} {'no':7s} {'-':>9s} {'-':>9s} {'-':>11s} {'-':>10s} {n_a:14d}")
                 continue
             spans = [(w.start_sample, w.end_sample) for w in words if set(w.text) & set("pbm")]
             with_text = mouth_cues(audio, CueConfig(fps=Fraction(24)), text=TEXT)
+            from_words = mouth_cues(audio, CueConfig(fps=Fraction(24)), recogniser="words")
             print(
-                f"{label:16s} {'yes':7s} {len(spans):9d} {_hit_rate(with_text, spans):14.2f} "
-                f"{_hit_rate(phones_only, spans):16.2f} {n_a:14d}"
+                f"{label:16s} {'yes':7s} {len(spans):9d} {_hit_rate(with_text, spans):9.2f} "
+                f"{_hit_rate(phones_only, spans):11.2f} {_hit_rate(from_words, spans):10.2f} "
+                f"{n_a:14d}"
             )
 
 

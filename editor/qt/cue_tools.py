@@ -71,13 +71,13 @@ class QtMouthShapeView(QWidget):
         p.end()
 
 
-def _cues_job(path: Path, fps: Fraction, text: str | None):
+def _cues_job(path: Path, fps: Fraction, text: str | None, recogniser: str):
     """Background job: load a dub track's file and make its mouth cues."""
     from lipcore.cues.make import CueConfig, iter_mouth_cues
     from lipcore.media.audio import load_audio
 
     audio = load_audio(path)
-    return (yield from iter_mouth_cues(audio, CueConfig(fps=fps), text))
+    return (yield from iter_mouth_cues(audio, CueConfig(fps=fps), text, recogniser))
 
 
 class QtCueTools(QObject):
@@ -112,6 +112,9 @@ class QtCueTools(QObject):
     def _build_menu(self) -> None:
         menu = self.window.menuBar().addMenu("&Cues")
         self.analyse_action = menu.addAction("Mouth Cues from &Speech", self.analyse)
+        self.analyse_words_action = menu.addAction(
+            "Mouth Cues from English &Words (slower)", lambda: self.analyse(recogniser="words")
+        )
         self.analyse_text_action = menu.addAction(
             "Mouth Cues from Speech and &Text…", self._on_analyse_text_triggered
         )
@@ -154,18 +157,23 @@ class QtCueTools(QObject):
         return None
 
     # ------------------------------------------------------------------ actions
-    def analyse(self, text: str | None = None) -> None:
-        """Make mouth cues for every dub track whose file is on disk (background jobs)."""
+    def analyse(self, text: str | None = None, recogniser: str = "phones") -> None:
+        """Make mouth cues for every dub track whose file is on disk (background jobs).
+
+        Args:
+            text: Dialogue text to follow (English), or None.
+            recogniser: Without text: "phones" or "words" (English, slower).
+        """
         tracks = [t for t in self._dub_tracks() if t.media is not None and t.media.exists()]
         if not tracks:
             self.window.notifications.notify("Import a dub track first (File ▸ Import Audio)")
             return
         fps = self._cue_fps()
         for track in tracks:
-            key = f"{track.id}|{track.media.fingerprint}|{fps}|{hash(text)}"
+            key = f"{track.id}|{track.media.fingerprint}|{fps}|{hash(text)}|{recogniser}"
             path = track.media.path
             self.window.background.submit(
-                JOB_KIND, key, lambda p=path: _cues_job(p, fps, text), priority=0
+                JOB_KIND, key, lambda p=path: _cues_job(p, fps, text, recogniser), priority=0
             )
         self.window.notifications.notify(f"Making mouth cues for {len(tracks)} track(s)…")
 
@@ -258,7 +266,9 @@ class QtCueTools(QObject):
         if not any(t.id == track_id for t in self._dub_tracks()):
             return  # the track went away while it was analysed
         self.window._edit(self.window.document.set_track_cues, track_id, result)
-        note = "" if result.source == "phones" else " following the dialogue text"
+        note = {"text": " following the dialogue text", "words": " from English words"}.get(
+            result.source, ""
+        )
         self.window.notifications.notify(f"Mouth cues ready ({len(result.cues)} cues{note})")
 
     def _on_background_job_failed(self, kind: str, key: str, exc: Any) -> None:

@@ -63,6 +63,9 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
                    help="shortest hold of a shape in frames (not closures)")  # fmt: skip
     p.add_argument("--text", type=Path, metavar="FILE",
                    help="dialogue text (English) for the cues to follow")  # fmt: skip
+    p.add_argument("--recogniser", choices=("phones", "words"), default="phones",
+                   help="without --text: phones (any language, fast) or words (English, "
+                   "slower, better closures)")  # fmt: skip
     p.add_argument("--names", choices=("rhubarb", "blair"), default="rhubarb",
                    help="shape names: Rhubarb letters or Preston Blair (MBP, AI)")  # fmt: skip
     p.add_argument("--extended-shapes", default="GHX", metavar="GHX",
@@ -119,7 +122,7 @@ def run(args: argparse.Namespace) -> int:
         raise LipsyncError(str(exc), fix="see `lipsync cues --help`") from exc
     show = not args.quiet and sys.stderr.isatty()
     audio = load_audio(args.audio)
-    track = drain(iter_mouth_cues(audio, config, text), show=show, desc="cues")
+    track = drain(iter_mouth_cues(audio, config, text, args.recogniser), show=show, desc="cues")
     if text and track.source != "text":
         print(
             "lipsync cues: the dialogue text did not align to this speech; "

@@ -37,6 +37,14 @@ def flite_voice(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def flite_short(tmp_path_factory):
+    """(16 kHz samples, text) of Flite reading a short sentence (for the slower recogniser)."""
+    text = "Bob bought a big map. Mom made maple pie."
+    path = _tts(tmp_path_factory, "flite", ["-voice", "slt", "-t", text, "-o", "OUT"])
+    return load_audio(path), text
+
+
+@pytest.fixture(scope="session")
 def espeak_voice(tmp_path_factory):
     """(16 kHz samples, text) of espeak-ng's formant voice reading :data:`TTS_TEXT`."""
     path = _tts(tmp_path_factory, "espeak-ng", ["-v", "en-us", "-s", "150", "-w", "OUT", TTS_TEXT])

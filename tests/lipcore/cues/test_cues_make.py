@@ -130,6 +130,19 @@ def test_tts_voice_without_text_is_not_silent(flite_voice, espeak_voice):
         assert len(track.cues) > len(words)
 
 
+def test_recognised_english_words_place_closures(flite_short):
+    audio, text = flite_short
+    reference = align_text(audio, text)  # the true words, timed
+    spans = [(w.start_sample, w.end_sample) for w in reference if set(w.text) & set("pbm")]
+    assert len(spans) == 8
+    track = mouth_cues(audio, CueConfig(fps=Fraction(24)), recogniser="words")
+    assert track.source == "words" and track.words
+    assert _contiguous(track) and _on_grid(track)
+    assert _closure_hits(track, spans) >= 0.75
+    with pytest.raises(ValueError, match="recogniser"):
+        mouth_cues(audio, recogniser="whisper")
+
+
 def test_text_on_a_voice_that_does_not_align_falls_back_to_phones(espeak_voice):
     audio, text = espeak_voice
     # espeak-ng's formant voice is too far from the acoustic model for forced alignment
