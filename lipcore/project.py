@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from lipcore import __version__
+from lipcore.audio.align import Word
 from lipcore.cache import atomic_write_bytes
 from lipcore.cues.make import CueTrack, MouthCue
 from lipcore.cues.shapes import SHAPES
@@ -639,6 +640,7 @@ def _cues_to_dict(track: CueTrack | None) -> dict[str, Any] | None:
         "duration_samples": track.duration_samples,
         "source": track.source,
         "cues": [[c.shape, c.start_sample, c.end_sample, c.phone] for c in track.cues],
+        "words": [[w.text, w.start_sample, w.end_sample] for w in track.words],
     }
 
 
@@ -667,11 +669,23 @@ def _cues_from(r: _Reader, d: Any, where: str) -> CueTrack | None:
                          f"starting where the previous cue ends, not {row!r}")  # fmt: skip
         cues.append(MouthCue(row[0], row[1], row[2], row[3]))
         end = row[2]
+    words = []
+    for i, row in enumerate(r.opt(d, "words", list, where) or []):
+        ok = (
+            isinstance(row, list)
+            and len(row) == 3
+            and isinstance(row[0], str)
+            and all(isinstance(v, int) and not isinstance(v, bool) for v in row[1:])
+        )
+        if not ok:
+            raise r.fail(f"{where}.words[{i}]", f"should be [text, start, end], not {row!r}")
+        words.append(Word(row[0], row[1], row[2], ()))
     return CueTrack(
         tuple(cues),
         r.get(d, "duration_samples", int, where),
         Fraction(num, den),
         r.get(d, "source", str, where),
+        tuple(words),
     )
 
 

@@ -92,6 +92,7 @@ class QtCueTools(QObject):
         super().__init__(window)
         self.window = window
         self.drawings: dict[str, QImage] = {}
+        self.drawings_dir: Path | None = None
         self.view = QtMouthShapeView()
         self.dock = QDockWidget("Mouth shape", window)
         self.dock.setObjectName("mouthShapeDock")
@@ -120,6 +121,9 @@ class QtCueTools(QObject):
         )
         menu.addSeparator()
         self.export_action = menu.addAction("&Export Mouth Cues…", self._on_export_triggered)
+        self.frames_action = menu.addAction(
+            "Export Mouth &Frames (PNG)…", self._on_export_frames_triggered
+        )
         self.drawings_action = menu.addAction(
             "Mouth &Drawings Folder…", self._on_drawings_triggered
         )
@@ -233,6 +237,7 @@ class QtCueTools(QObject):
         except LipsyncError as exc:
             self.window.notifications.notify(str(exc), "warning")
             return
+        self.drawings_dir = Path(folder)
         self.drawings = {
             shape: QImage(
                 img.data, img.shape[1], img.shape[0], img.strides[0], QImage.Format.Format_ARGB32
@@ -240,6 +245,36 @@ class QtCueTools(QObject):
             for shape, img in images.items()
         }
         self.refresh_lanes()
+
+    def export_frames(self, track_id: str, folder: str | Path) -> Path | None:
+        """Write a track's cues as PNG frames of the drawings folder (at the cue rate)."""
+        from lipcore.cues.images import export_png_sequence
+        from lipcore.errors import LipsyncError
+
+        track = self.window.document.track(track_id)
+        if track.mouth_cues is None or self.drawings_dir is None:
+            self.window.notifications.notify(
+                "Make mouth cues and choose a drawings folder first (Cues menu)", "warning"
+            )
+            return None
+        try:
+            out = export_png_sequence(track.mouth_cues, self.drawings_dir, folder)
+        except (LipsyncError, OSError) as exc:
+            self.window.notifications.notify(str(exc), "warning")
+            return None
+        self.window.notifications.notify(f"Wrote mouth frames to {out}")
+        return out
+
+    def _on_export_frames_triggered(self) -> None:
+        tracks = [t for t in self._dub_tracks() if t.mouth_cues is not None]
+        if not tracks:
+            self.window.notifications.notify(
+                "Make mouth cues first (Cues ▸ Mouth Cues from Speech)"
+            )
+            return
+        folder = QFileDialog.getExistingDirectory(self.window, "New or empty folder for frames")
+        if folder:
+            self.export_frames(tracks[0].id, folder)
 
     def _on_drawings_triggered(self) -> None:
         folder = QFileDialog.getExistingDirectory(self.window, "Folder of A.png … X.png")

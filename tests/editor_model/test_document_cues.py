@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from fractions import Fraction
 from pathlib import Path
@@ -10,6 +11,7 @@ import pytest
 
 from editor.model.document import Document
 from editor.model.errors import EditError
+from lipcore.audio.align import Word
 from lipcore.cues.make import CueConfig, CueTrack, MouthCue, mouth_cues
 from lipcore.media.audio import load_audio
 from lipcore.project import dumps_project, load_project, save_project
@@ -105,6 +107,13 @@ def test_real_cues_save_and_load(doc, tmp_path, shared_media):
         "phones",
     )
     assert Document.load(path).track(t).mouth_cues.cues[3].shape == "H"
+    # aligned words are kept (for Papagayo), without their phones
+    words = (Word("hello", 0, 3200, ()), Word("world", 3200, 8000, ()))
+    doc.set_track_cues(t, dataclasses.replace(track, words=words, source="text"))
+    again = load_project(save_project(doc.project, tmp_path / "w.lsproj")).track(t).mouth_cues
+    assert [(w.text, w.start_sample, w.end_sample) for w in again.words] == [
+        (w.text, w.start_sample, w.end_sample) for w in words
+    ]
 
 
 def test_old_files_have_no_cues_and_damaged_cues_are_named(tmp_path):

@@ -8,6 +8,8 @@ from __future__ import annotations
 import os
 import warnings
 
+import cv2
+import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt
 
@@ -156,6 +158,23 @@ def test_cue_lane_edit_and_undo(opened, qtbot, tmp_path):
         w.playback.seek(30)
         qtbot.wait(50)
         w.grab().save(shot)
+
+    # the user's drawings: small pictures in the lane, the picture in the shape panel, frames
+    mouths = tmp_path / "mouths"
+    mouths.mkdir()
+    for k, shape in enumerate("ABCDEFGHX"):
+        img = np.zeros((64, 64, 4), np.uint8)
+        cv2.circle(img, (32, 32), 4 + 3 * k, (40, 40, 200, 255), -1)
+        cv2.imwrite(str(mouths / f"{shape}.png"), img)
+    w.cue_tools.load_drawings(mouths)
+    assert set(editor.lanes[tid].drawings) == set("ABCDEFGHX")
+    w.playback.seek(20)
+    qtbot.wait(5)
+    assert w.cue_tools.view.drawing is not None
+    if shot:
+        w.grab().save(shot.replace(".png", "_drawings.png"))
+    frames = w.cue_tools.export_frames(tid, tmp_path / "frames")
+    assert len(list(frames.glob("*.png"))) == -(-dub.mouth_cues.duration_samples * 25 // 16000)
 
     # export from the editor: a Rhubarb TSV Rhubarb's scripts read
     out = w.cue_tools.export(tid, tmp_path / "dub.tsv")
