@@ -107,9 +107,10 @@ def _decoder():
 def iter_recognise_words(audio_16k: np.ndarray) -> Generator[Progress, None, str]:
     """Recognise English words with PocketSphinx's bundled language model; returns the text.
 
-    Slower than phone recognition (about 1.5x real time on two cores) but the vocabulary keeps
-    the closures of real words: aligning its text places /p b m/ better than free phones do on
-    English speech (see ``bench/cue_closures.py``). The words themselves are often wrong.
+    Several times slower than phone recognition (1-1.5x real time on a busy two-core machine),
+    but the vocabulary keeps the closures of real words: aligning its text places /p b m/ better
+    than free phones do on English speech (see ``bench/cue_closures.py``). The words themselves
+    are often wrong.
 
     Args:
         audio_16k: ``(S,)`` mono float samples at 16 kHz in [-1, 1].

@@ -330,7 +330,7 @@ def iter_mouth_cues(
         text: Optional dialogue (English). When it aligns to the speech, the cues follow its
             words; otherwise the phones are recognised as without text.
         recogniser: Without text: "phones" (any language, fast) or "words" (English words
-            recognised, then aligned like a given text: better closures, about 1.5x real time).
+            recognised, then aligned like a given text: better closures, several times slower).
 
     Returns:
         The cue track (``source``: "text", "words" or "phones").
