@@ -33,10 +33,12 @@ DECODER_FRAME_SAMPLES = SAMPLE_RATE // 100
 NON_SPEECH_LABELS = frozenset({"SIL", "+NSN+", "+SPN+"})
 #: Lips pressed together: /p/, /b/, /m/.
 BILABIAL_LABELS = frozenset({"P", "B", "M"})
-#: Samples handed to the decoder per step (one progress report per second of audio).
-_BLOCK_SAMPLES = SAMPLE_RATE
-#: Bumped whenever decoding settings change, so stale cache entries are not reused.
-_CACHE_FORMAT = 1
+#: Longest stretch decoded as one utterance; longer audio is cut in its pauses.
+MAX_UTTERANCE_SAMPLES = 30 * SAMPLE_RATE
+#: ... but no piece shorter than this (the decoder's normalisation needs some speech).
+_MIN_UTTERANCE_SAMPLES = 5 * SAMPLE_RATE
+#: Bumped whenever decoding changes, so stale cache entries are not reused.
+_CACHE_FORMAT = 2
 
 
 @dataclass(frozen=True)
@@ -118,10 +120,38 @@ def _phones_from_segments(segments: Iterable[tuple[str, int, int]], n_samples: i
     return phones
 
 
+def utterance_bounds(audio_16k: np.ndarray) -> list[tuple[int, int]]:
+    """Where to cut long audio into utterances: in the middle of pauses, at most 30 s apart.
+
+    Each utterance is decoded whole: the decoder normalises the features over the whole
+    utterance, which finds many more phones (closures above all) than feeding it a stream.
+
+    Args:
+        audio_16k: ``(S,)`` mono float samples at 16 kHz.
+
+    Returns:
+        Contiguous ``(start_sample, end_sample)`` pieces covering the audio.
+    """
+    n = len(audio_16k)
+    if n <= MAX_UTTERANCE_SAMPLES:
+        return [(0, n)]
+    from lipcore.audio.vad import speech_ranges
+
+    ranges = speech_ranges(audio_16k, pad_sec=0.05, min_gap_sec=0.2)
+    pauses = [(a[1] + b[0]) // 2 for a, b in zip(ranges, ranges[1:], strict=False)]
+    cuts = [0]
+    while n - cuts[-1] > MAX_UTTERANCE_SAMPLES:
+        lo, hi = cuts[-1] + _MIN_UTTERANCE_SAMPLES, cuts[-1] + MAX_UTTERANCE_SAMPLES
+        inside = [p for p in pauses if lo <= p <= hi]
+        cuts.append(inside[-1] if inside else hi)
+    cuts.append(n)
+    return list(zip(cuts, cuts[1:], strict=False))
+
+
 def iter_recognise_phones(
     audio_16k: np.ndarray, config: PhoneConfig = PhoneConfig(), use_cache: bool = True
 ) -> Generator[Progress, None, list[Phone]]:
-    """Recognise phones, yielding progress per second of audio; returns the phones.
+    """Recognise phones, yielding progress per utterance (see :func:`utterance_bounds`).
 
     Args:
         audio_16k: ``(S,)`` mono float samples at 16 kHz in [-1, 1].
@@ -157,14 +187,16 @@ def iter_recognise_phones(
             loglevel="FATAL",
         )
     )
-    decoder.start_utt()
-    for done in range(0, n, _BLOCK_SAMPLES):
-        decoder.process_raw(pcm[done : done + _BLOCK_SAMPLES].tobytes(), False, False)
-        yield Progress(min(n, done + _BLOCK_SAMPLES), n, "recognising phones")
-    decoder.end_utt()
-    phones = _phones_from_segments(
-        ((seg.word, seg.start_frame, seg.end_frame) for seg in decoder.seg()), n
-    )
+    phones: list[Phone] = []
+    for start, end in utterance_bounds(audio_16k):
+        yield Progress(start, n, "recognising phones")
+        decoder.start_utt()
+        decoder.process_raw(pcm[start:end].tobytes(), False, True)
+        decoder.end_utt()
+        segments = ((seg.word, seg.start_frame, seg.end_frame) for seg in decoder.seg())
+        for p in _phones_from_segments(segments, end - start):
+            phones.append(Phone(p.label, start + p.start_sample, start + p.end_sample))
+    yield Progress(n, n, "recognising phones")
     if path is not None:
         rows = [[p.label, p.start_sample, p.end_sample] for p in phones]
         atomic_write_bytes(path, json.dumps(rows).encode())

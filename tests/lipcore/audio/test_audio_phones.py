@@ -91,3 +91,23 @@ def test_stereo_or_short_input():
     with pytest.raises(ValueError, match="mono"):
         recognise_phones(np.zeros((SR, 2), np.float32))
     assert recognise_phones(np.zeros(100, np.float32)) == []
+
+
+def test_long_audio_is_cut_in_pauses(shared_media, english):
+    from lipcore.audio.phones import MAX_UTTERANCE_SAMPLES, utterance_bounds
+
+    other = load_audio(shared_media / "audio" / "B22_en_16k_19s_latentsync_demo3.wav")
+    pause = np.zeros(SR // 2, np.float32)
+    audio = np.concatenate([english, pause, other])
+    bounds = utterance_bounds(audio)
+    assert bounds[0][0] == 0 and bounds[-1][1] == len(audio)
+    assert all(a[1] == b[0] for a, b in zip(bounds, bounds[1:], strict=False))
+    assert all(e - s <= MAX_UTTERANCE_SAMPLES for s, e in bounds) and len(bounds) >= 2
+    # cuts fall in silence, not inside words
+    speech = speech_ranges(audio, pad_sec=0.0, min_gap_sec=0.0)
+    for cut, _ in bounds[1:]:
+        assert not any(s + SR // 20 < cut < e - SR // 20 for s, e in speech), cut
+    phones = recognise_phones(audio)
+    assert all(a.end_sample <= b.start_sample for a, b in zip(phones, phones[1:], strict=False))
+    late = [p for p in phones if p.is_speech and p.start_sample > len(english) + len(pause)]
+    assert len(late) > 100  # the second clip is decoded too
