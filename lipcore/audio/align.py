@@ -107,10 +107,10 @@ def _decoder():
 def iter_recognise_words(audio_16k: np.ndarray) -> Generator[Progress, None, str]:
     """Recognise English words with PocketSphinx's bundled language model; returns the text.
 
-    Several times slower than phone recognition (1-1.5x real time on a busy two-core machine),
-    but the vocabulary keeps the closures of real words: aligning its text places /p b m/ better
-    than free phones do on English speech (see ``bench/cue_closures.py``). The words themselves
-    are often wrong.
+    Several times slower than phone recognition (1-1.5x real time on a busy two-core machine).
+    The vocabulary keeps the closures of real words, but the words themselves are often wrong;
+    on a synthetic test voice it placed closures no better than phones do
+    (``bench/cue_closures.py``).
 
     Args:
         audio_16k: ``(S,)`` mono float samples at 16 kHz in [-1, 1].

@@ -64,8 +64,8 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--text", type=Path, metavar="FILE",
                    help="dialogue text (English) for the cues to follow")  # fmt: skip
     p.add_argument("--recogniser", choices=("phones", "words"), default="phones",
-                   help="without --text: phones (any language, fast) or words (English, "
-                   "slower, better closures)")  # fmt: skip
+                   help="without --text: phones (any language, fast) or words (English "
+                   "words recognised, then aligned; slower)")  # fmt: skip
     p.add_argument("--names", choices=("rhubarb", "blair"), default="rhubarb",
                    help="shape names: Rhubarb letters or Preston Blair (MBP, AI)")  # fmt: skip
     p.add_argument("--extended-shapes", default="GHX", metavar="GHX",

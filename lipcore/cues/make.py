@@ -3,7 +3,9 @@
 Phones come from the phone recogniser (:mod:`lipcore.audio.phones`), or, when the dialogue text
 is given, from aligning that text to the speech (:mod:`lipcore.audio.align`). Each phone becomes
 one or two shape parts (:data:`lipcore.cues.shapes.PHONE_SHAPES`); stretches that voice activity
-calls silence are rest (X); pauses shorter than ``short_pause_sec`` keep the mouth where it was.
+calls silence are rest (X), and a "silence" the voice activity hears as voice (synthetic voices
+confuse the acoustic model) is an average open mouth; pauses shorter than ``short_pause_sec``
+keep the mouth where it was.
 
 Then each target frame takes the shape covering most of it, except that a closure (A) covering
 at least a third of a frame, or lying wholly inside it, wins the frame: a missed /p b m/ is the
@@ -48,6 +50,8 @@ CLOSURE_FRAME_SHARE = 0.3
 VOICED_SHARE = 0.3
 #: ... except /p b m/, whose closure is silent: voice within this distance of it is enough.
 CLOSURE_REACH_SEC = 0.1
+#: A recognised "silence" counts as unlabelled speech when this share of it is voiced.
+SILENCE_OVERRULED_SHARE = 0.8
 
 
 @dataclass(frozen=True)
@@ -146,7 +150,17 @@ def _shape_parts(phones: list[Phone], voiced: np.ndarray) -> list[tuple[str, int
         share = voiced[p.end_sample] - voiced[p.start_sample]
         return share >= VOICED_SHARE * (p.end_sample - p.start_sample)
 
-    speech = [p for p in phones if (p.is_speech or p.label == "+SPN+") and heard(p)]
+    def voiced_silence(p: Phone) -> bool:
+        share = voiced[p.end_sample] - voiced[p.start_sample]
+        return share >= SILENCE_OVERRULED_SHARE * (p.end_sample - p.start_sample)
+
+    # "silence" the voice activity hears as voice is speech the model could not label (common
+    # on synthetic voices): it gets an average open mouth instead of rest
+    speech = [
+        p if p.is_speech or p.label == "+SPN+" else Phone("+SPN+", p.start_sample, p.end_sample)
+        for p in phones
+        if ((p.is_speech or p.label == "+SPN+") and heard(p)) or voiced_silence(p)
+    ]
     for i, p in enumerate(speech):
         if p.label == ASPIRATE:
             nxt = speech[i + 1] if i + 1 < len(speech) else None
@@ -330,7 +344,7 @@ def iter_mouth_cues(
         text: Optional dialogue (English). When it aligns to the speech, the cues follow its
             words; otherwise the phones are recognised as without text.
         recogniser: Without text: "phones" (any language, fast) or "words" (English words
-            recognised, then aligned like a given text: better closures, several times slower).
+            recognised, then aligned like a given text; several times slower).
 
     Returns:
         The cue track (``source``: "text", "words" or "phones").
