@@ -34,7 +34,10 @@ from pathlib import Path
 from typing import Any
 
 from lipcore import __version__
+from lipcore.audio.align import Word
 from lipcore.cache import atomic_write_bytes
+from lipcore.cues.make import CueTrack, MouthCue
+from lipcore.cues.shapes import SHAPES
 from lipcore.errors import ProjectError
 from lipcore.render.request import AUDIO_RATE, RenderRequest, SegmentSpec
 
@@ -115,6 +118,8 @@ class AudioTrack:
         muted: Track is silent in preview and export.
         solo: Only soloed tracks are heard when any track is soloed.
         face_track_id: The face this speech drives (None = the main face / "auto").
+        mouth_cues: The animator's mouth cues for this track (None until analysed); cue
+            samples count from the file's first sample, so they move with the track.
     """
 
     id: str
@@ -126,6 +131,7 @@ class AudioTrack:
     muted: bool = False
     solo: bool = False
     face_track_id: str | None = None
+    mouth_cues: CueTrack | None = None
 
     @property
     def is_original(self) -> bool:
@@ -548,6 +554,7 @@ def project_to_dict(project: Project, base_dir: Path | None) -> dict[str, Any]:
                 "muted": t.muted,
                 "solo": t.solo,
                 "face_track_id": t.face_track_id,
+                "mouth_cues": _cues_to_dict(t.mouth_cues),
             }
             for t in p.audio_tracks
         ],
@@ -631,6 +638,63 @@ class _Reader:
         return self.get(d, key, types, where)
 
 
+def _cues_to_dict(track: CueTrack | None) -> dict[str, Any] | None:
+    if track is None:
+        return None
+    return {
+        "fps": {"num": track.fps.numerator, "den": track.fps.denominator},
+        "duration_samples": track.duration_samples,
+        "source": track.source,
+        "cues": [[c.shape, c.start_sample, c.end_sample, c.phone] for c in track.cues],
+        "words": [[w.text, w.start_sample, w.end_sample] for w in track.words],
+    }
+
+
+def _cues_from(r: _Reader, d: Any, where: str) -> CueTrack | None:
+    """Mouth cues (optional since schema 2; absent in older files)."""
+    if d is None:
+        return None
+    fps_d = r.get(d, "fps", dict, where)
+    num, den = r.get(fps_d, "num", int, where), r.get(fps_d, "den", int, where)
+    if num <= 0 or den <= 0:
+        raise r.fail(f"{where}.fps", f"must be positive, not {num}/{den}")
+    cues = []
+    end = 0
+    for i, row in enumerate(r.get(d, "cues", list, where)):
+        ok = (
+            isinstance(row, list)
+            and len(row) == 4
+            and row[0] in SHAPES
+            and all(isinstance(v, int) and not isinstance(v, bool) for v in row[1:3])
+            and isinstance(row[3], str)
+            and row[1] == end
+            and row[2] > row[1]
+        )
+        if not ok:
+            raise r.fail(f"{where}.cues[{i}]", f"should be [shape, start, end, phone] "
+                         f"starting where the previous cue ends, not {row!r}")  # fmt: skip
+        cues.append(MouthCue(row[0], row[1], row[2], row[3]))
+        end = row[2]
+    words = []
+    for i, row in enumerate(r.opt(d, "words", list, where) or []):
+        ok = (
+            isinstance(row, list)
+            and len(row) == 3
+            and isinstance(row[0], str)
+            and all(isinstance(v, int) and not isinstance(v, bool) for v in row[1:])
+        )
+        if not ok:
+            raise r.fail(f"{where}.words[{i}]", f"should be [text, start, end], not {row!r}")
+        words.append(Word(row[0], row[1], row[2], ()))
+    return CueTrack(
+        tuple(cues),
+        r.get(d, "duration_samples", int, where),
+        Fraction(num, den),
+        r.get(d, "source", str, where),
+        tuple(words),
+    )
+
+
 def _media_from(r: _Reader, d: Any, base: Path, where: str) -> MediaRef | None:
     if d is None:
         return None
@@ -674,6 +738,7 @@ def project_from_dict(data: Mapping[str, Any], path: Path) -> Project:
                 muted=r.get(td, "muted", bool, w),
                 solo=r.get(td, "solo", bool, w),
                 face_track_id=r.opt(td, "face_track_id", str, w),
+                mouth_cues=_cues_from(r, td.get("mouth_cues"), f"{w}.mouth_cues"),
             )
         )
     segments = []

@@ -19,6 +19,11 @@ if ! command -v ffmpeg >/dev/null || ! command -v ffprobe >/dev/null; then
     echo "install: ffmpeg (apt)"
     apt_install ffmpeg
 fi
+# Test voices for the mouth-cue tests: two synthetic speakers (formant and diphone synthesis).
+if [ "$want_dev" = 1 ] && { ! command -v espeak-ng >/dev/null || ! command -v flite >/dev/null; }; then
+    echo "install: espeak-ng flite (apt, tests)"
+    apt_install espeak-ng flite
+fi
 
 # Rubber Band keeps a sped-up script line's pitch (lipcore.script.conform); espeak-ng makes
 # the test speech of the script tests.

@@ -1116,6 +1116,62 @@ class Document:
         if changes:
             self._push(SetFields(self, "Export settings", "export", None, changes))
 
+    # ------------------------------------------------------------- mouth cues
+
+    def set_track_cues(self, track_id: str, cues: Any) -> None:
+        """Store mouth cues on a track (from analysis; None clears them), undoable.
+
+        Args:
+            track_id: The track.
+            cues: A :class:`lipcore.cues.make.CueTrack` whose samples count from the track
+                file's first sample, or None.
+        """
+        self.track(track_id)
+        text = "Mouth cues from speech" if cues is not None else "Clear mouth cues"
+        self._push(SetFields(self, text, "track", track_id, {"mouth_cues": cues}))
+
+    def _edit_cues(self, track_id: str, text: str, edit: Callable, merge: bool = False) -> None:
+        cues = self.track(track_id).mouth_cues
+        if cues is None:
+            raise EditError("this track has no mouth cues yet: make them from its speech first")
+        try:
+            new = edit(cues)
+        except ValueError as exc:
+            raise EditError(str(exc)) from None
+        if new != cues:
+            self._push(SetFields(self, text, "track", track_id, {"mouth_cues": new}, merge))
+
+    def move_cue_boundary(
+        self, track_id: str, index: int, sample: int, merge: bool = True
+    ) -> None:
+        """Move the start of cue ``index`` to ``sample`` (track-file samples, snapped to frames).
+
+        Consecutive moves of a boundary merge into one undo step until :meth:`seal` (a drag).
+        """
+        from lipcore.cues.edit import move_boundary
+
+        _check_int("sample", sample)
+        self._edit_cues(track_id, "Move cue", lambda c: move_boundary(c, index, sample), merge)
+
+    def set_cue_shape(self, track_id: str, index: int, shape: str) -> None:
+        """Give cue ``index`` the mouth shape ``shape`` ("A"-"H", "X"), undoable."""
+        from lipcore.cues.edit import set_shape
+
+        self._edit_cues(track_id, f"Mouth shape {shape}", lambda c: set_shape(c, index, shape))
+
+    def split_cue(self, track_id: str, index: int, sample: int) -> None:
+        """Split cue ``index`` at ``sample`` (track-file samples, snapped to frames), undoable."""
+        from lipcore.cues.edit import split_cue
+
+        _check_int("sample", sample)
+        self._edit_cues(track_id, "Split cue", lambda c: split_cue(c, index, sample))
+
+    def merge_cues(self, track_id: str, index: int) -> None:
+        """Merge cue ``index`` with the next one (keeping its shape), undoable."""
+        from lipcore.cues.edit import merge_cues
+
+        self._edit_cues(track_id, "Merge cues", lambda c: merge_cues(c, index))
+
 
 _US = timedelta(microseconds=1)
 

@@ -235,6 +235,9 @@ class QtMainWindow(QMainWindow):
         self.watcher.redo_text_changed.connect(self._on_watcher_redo_text_changed)
         self.watcher.dirty_changed.connect(lambda _dirty: self._update_title())
         self._connect_signals()
+        from editor.qt.cue_tools import QtCueTools
+
+        self.cue_tools = QtCueTools(self)  # Cues menu, cue lanes, mouth-shape panel
 
         self.autosaver: Any = None
         self._autosave_timer = QTimer(self)
@@ -970,6 +973,7 @@ class QtMainWindow(QMainWindow):
                 )
             )
         self.timeline.canvas.set_waves(lanes)
+        self.cue_tools.refresh_lanes()
 
     def _refresh_faces(self) -> None:
         lanes = []

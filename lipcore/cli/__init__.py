@@ -14,7 +14,17 @@ from lipcore import __version__
 from lipcore.errors import LipsyncError
 
 #: Subcommand modules in ``lipcore.cli``, each with ``add_parser(subparsers)`` and ``run(args)``.
-COMMANDS = ("probe", "faces", "sync", "preview", "score", "export_timeline", "fit", "batch")
+COMMANDS = (
+    "probe",
+    "faces",
+    "sync",
+    "preview",
+    "score",
+    "cues",
+    "export_timeline",
+    "fit",
+    "batch",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -27,6 +27,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
+from editor.qt.timeline.cue_lane import CUE_H, CueLane, QtCueLaneEditor
 from editor.qt.timeline.lanes import STATUS_COLORS, STATUS_TEXT, FaceLane, SegmentItem, WaveLane
 
 HEADER_W = 168
@@ -67,7 +68,7 @@ def _column_envelope(peaks: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, n
 
 @dataclass
 class _Lane:
-    kind: str  # "ruler" | "thumbs" | "wave" | "faces" | "segments"
+    kind: str  # "ruler" | "thumbs" | "wave" | "cues" | "faces" | "segments"
     top: float
     height: float
     key: str = ""  # wave: track id
@@ -125,6 +126,8 @@ class QtTimelineCanvas(QWidget):
         self._scroll_frame = 0.0
         self._drag: dict | None = None
         self._lanes: list[_Lane] = []
+        #: Mouth-cue lanes under dub waveforms: painted and edited by this helper.
+        self.cue_editor = QtCueLaneEditor(self)
         self._layout_lanes()
 
     # ------------------------------------------------------------------ data in
@@ -140,6 +143,11 @@ class QtTimelineCanvas(QWidget):
     def set_waves(self, waves: list[WaveLane]) -> None:
         """Replace the audio lanes."""
         self.waves = waves
+        self._layout_lanes()
+
+    def set_cue_lanes(self, lanes: list[CueLane]) -> None:
+        """Replace the mouth-cue lanes (one under each dub track's waveform that has cues)."""
+        self.cue_editor.set_lanes(lanes)
         self._layout_lanes()
 
     def set_faces(self, faces: list[FaceLane]) -> None:
@@ -244,6 +252,9 @@ class QtTimelineCanvas(QWidget):
         for wave in self.waves:
             lanes.append(_Lane("wave", y, WAVE_H, wave.track_id))
             y += WAVE_H
+            if wave.track_id in self.cue_editor.lanes:
+                lanes.append(_Lane("cues", y, CUE_H, wave.track_id))
+                y += CUE_H
         face_h = max(FACE_H, FACE_ROW_H * len(self.faces) + 4)
         lanes.append(_Lane("faces", y, face_h))
         y += face_h
@@ -393,6 +404,10 @@ class QtTimelineCanvas(QWidget):
         p.setBrush(base)
         p.drawPolygon(poly)
 
+    def _paint_cues(self, p: QPainter, lane: _Lane) -> None:
+        body = QRectF(HEADER_W, lane.top, self.width() - HEADER_W, lane.height)
+        self.cue_editor.paint(p, body, lane.key)
+
     def _paint_faces(self, p: QPainter, lane: _Lane) -> None:
         if not self.faces:
             p.setPen(_TEXT_DIM)
@@ -486,7 +501,13 @@ class QtTimelineCanvas(QWidget):
         p.fillRect(QRectF(0, 0, HEADER_W, self.height()), _HEADER_BG)
         p.setPen(QPen(QColor(0, 0, 0, 120), 1))
         p.drawLine(QPointF(HEADER_W - 0.5, 0), QPointF(HEADER_W - 0.5, self.height()))
-        names = {"ruler": "", "thumbs": "Video", "faces": "Faces", "segments": "Segments"}
+        names = {
+            "ruler": "",
+            "thumbs": "Video",
+            "cues": "   Mouth cues",
+            "faces": "Faces",
+            "segments": "Segments",
+        }
         for lane in self._lanes:
             p.setPen(QPen(QColor(0, 0, 0, 90), 1))
             p.drawLine(QPointF(0, lane.top), QPointF(self.width(), lane.top))
