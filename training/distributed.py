@@ -67,7 +67,9 @@ def _env_int(name: str, default: int) -> int:
     try:
         return default if value in (None, "") else int(value)
     except ValueError as exc:
-        raise LipsyncError(f"${name}={value!r} is not an integer", fix="start with torchrun") from exc
+        raise LipsyncError(
+            f"${name}={value!r} is not an integer", fix="start the run with torchrun"
+        ) from exc
 
 
 @contextlib.contextmanager
@@ -126,6 +128,20 @@ def barrier(ctx: DistContext) -> None:
         import torch.distributed as dist
 
         dist.barrier()
+
+
+def sync_buffers(model: nn.Module, ctx: DistContext) -> None:
+    """Copy rank 0's buffers (BatchNorm running statistics) to every rank.
+
+    DDP broadcasts them at the start of each forward, so after the last step every rank still
+    holds the statistics of its own last batch; this makes the replicas equal at the end.
+    """
+    if not ctx.enabled:
+        return
+    import torch.distributed as dist
+
+    for buffer in model.buffers():
+        dist.broadcast(buffer.data, src=0)
 
 
 def mean_over_ranks(value: torch.Tensor, ctx: DistContext) -> float:
@@ -204,9 +220,7 @@ def precision_for(device: torch.device, mode: str) -> Precision:
     "auto" is fp16 on CUDA and off everywhere else; the CPU always trains in fp32.
     """
     if mode not in ("auto", "fp16", "bf16", "off"):
-        raise LipsyncError(
-            f"unknown mixed_precision {mode!r}", fix="use auto, fp16, bf16 or off"
-        )
+        raise LipsyncError(f"unknown mixed_precision {mode!r}", fix="use auto, fp16, bf16 or off")
     if device.type != "cuda" or mode == "off":
         return Precision(None, device.type)
     return Precision(torch.bfloat16 if mode == "bf16" else torch.float16, "cuda")

@@ -51,6 +51,7 @@ from training.distributed import (
     mean_over_ranks,
     precision_for,
     rank_batches,
+    sync_buffers,
     wrap_model,
 )
 from training.plot_curves import plot_run
@@ -248,6 +249,9 @@ def iter_train_generator(
                 yield Progress(
                     step, config.max_steps, "training generator", chunk_sync=means["sync"]
                 )
+        sync_buffers(bare, dist)
+        if bare_disc is not None:
+            sync_buffers(bare_disc, dist)
         finished = True
     finally:
         if step:

@@ -42,6 +42,7 @@ from training.distributed import (
     mean_over_ranks,
     precision_for,
     rank_batches,
+    sync_buffers,
     wrap_model,
 )
 from training.eval_syncnet import evaluate_syncnet
@@ -145,6 +146,7 @@ def iter_train_syncnet(
                 values = validate() if want_val else {}
                 log.add(step, loss=mean_loss, **values)
                 yield Progress(step, config.max_steps, "training expert", chunk_sync=mean_loss)
+        sync_buffers(bare, dist)
         finished = True
     finally:
         # Whatever stopped the loop, the last state is saved and usable.
