@@ -12,9 +12,9 @@ import subprocess
 import numpy as np
 import pytest
 
+from lipcore.progress import drain
 from training.data.prepare_clips import ClipData
 from training.data.prepare_folder import FolderSettings, iter_prepare_folder, split_paths
-from lipcore.progress import drain
 
 A07 = "video/A07_frontal_woman_glasses_524p25_retalking5.mp4"
 A04 = "video/A04_frontal_man_mapbg_844p25_retalking2.mp4"
@@ -102,6 +102,7 @@ def test_split_holds_out_whole_speakers(prepared):
 
 def test_a_second_run_resumes_without_redoing_clips(lrs2_tree, prepared):
     out, entries = prepared
-    stages = [p.stage for p in iter_prepare_folder(lrs2_tree, out, FolderSettings(val_fraction=0.5))]
+    again = iter_prepare_folder(lrs2_tree, out, FolderSettings(val_fraction=0.5))
+    stages = [p.stage for p in again]
     assert sum("already prepared" in s for s in stages) == 4
     assert not any("detecting" in s or "cutting" in s for s in stages)

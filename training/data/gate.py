@@ -97,8 +97,7 @@ def gate_clip(
     if speech < rules.min_speech_frames:
         return GateVerdict(
             "drop",
-            f"only {speech} frames have both a face and speech "
-            f"(needs {rules.min_speech_frames})",
+            f"only {speech} frames have both a face and speech (needs {rules.min_speech_frames})",
             speech_frames=speech,
         )
     try:
