@@ -183,18 +183,42 @@ def iter_prepare_folder(
     Raises:
         LipsyncError: ``root`` does not exist or holds no video.
     """
-    root, out_dir = Path(root), Path(out_dir)
+    root = Path(root)
     videos = find_videos(root)
     if not videos:
         raise LipsyncError(
             "no video files found", root, fix=f"put {', '.join(VIDEO_SUFFIXES)} files there"
         )
+    return (yield from iter_prepare_clips(videos, out_dir, settings, root))
+
+
+def iter_prepare_clips(
+    videos: Sequence[Path],
+    out_dir: str | Path,
+    settings: FolderSettings = FolderSettings(),
+    root: Path | None = None,
+) -> Iterator[Progress]:
+    """Prepare a list of clips into ``out_dir``: :func:`iter_prepare_folder` without the folder.
+
+    Args:
+        videos: The clips.
+        out_dir: Output folder.
+        settings: Speaker labels, split and gate thresholds.
+        root: The folder the clips' ids and speakers are taken relative to (None: each clip's
+            own folder, so ids are file stems).
+
+    Returns:
+        The list of :class:`ClipEntry`.
+    """
+    out_dir = Path(out_dir)
     (out_dir / "verdicts").mkdir(parents=True, exist_ok=True)
     entries: list[ClipEntry] = []
     total = len(videos)
     for n, video in enumerate(videos):
-        cid = clip_id(root, video)
-        speaker = speaker_of(root, video, settings.speaker_from)
+        video = Path(video)
+        base = root if root is not None else video.parent
+        cid = clip_id(base, video)
+        speaker = speaker_of(base, video, settings.speaker_from)
         saved = out_dir / "verdicts" / f"{cid}.json"
         fingerprint = file_fingerprint(video)
         key = json.dumps(asdict(settings), sort_keys=True)
