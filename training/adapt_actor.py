@@ -14,8 +14,8 @@ drop), then three per-actor parts are made, each bounded by the budget:
 - **meter** (:class:`lipcore.sync.meter.MeterModel`): the spectrum -> lip-gap ridge refitted on
   the actor, shrunk towards the shipped weights (``||w - w_generic||``) with the strength chosen
   on the last 30% of the footage held out in time (the generic meter is kept unless the
-  actor's fit beats it there by 0.02 in r on at least 25 frames), plus the actor's lip-gap range (closed and
-  open levels, in eye distances);
+  actor's fit beats it there by 0.02 in r on at least 25 frames), plus the actor's lip-gap
+  range (closed and open levels, in eye distances);
 - **generator** (only with ``--generator``): the Wav2Lip generator fine-tuned on the actor's
   crops against a frozen expert (:func:`training.train_generator.iter_train_generator`,
   ``finetune`` preset), stopped at ``--steps`` or ``--minutes``, whichever comes first.
