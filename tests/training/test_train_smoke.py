@@ -141,3 +141,10 @@ def test_rank_batches_continue_exactly_where_an_uninterrupted_run_was():
     split = [[b.flatten().tolist() for b in rank_batches(Numbers(), 2, 0, 0, c)] for c in ranks]
     assert split == [[[0, 2], [4, 6]], [[1, 3], [5, 7]]]
     assert [b.flatten().tolist() for b in rank_batches(Numbers(), 2, 0, 1, ranks[1])] == [[5, 7]]
+    # The same partition torch's DistributedSampler makes, without its in-memory index list.
+    from torch.utils.data.distributed import DistributedSampler
+
+    for c in ranks:
+        dealt = list(DistributedSampler(Numbers(), 2, c.rank, shuffle=False, drop_last=True))
+        got = [i for b in rank_batches(Numbers(), 1, 0, 0, c) for i in b.flatten().tolist()]
+        assert got == dealt
