@@ -120,10 +120,10 @@ def test_prepare_rejects_a_range_outside_the_clip(shared_media, tmp_path):
         prepare_clip(shared_media / CLIP, tmp_path / "x.npz", frames=(5000, 5100))
 
 
-def test_resumed_batches_continue_exactly_where_an_uninterrupted_run_was():
+def test_rank_batches_continue_exactly_where_an_uninterrupted_run_was():
     from torch.utils.data import Dataset
 
-    from training.data.datasets import resumed_batches
+    from training.distributed import DistContext, rank_batches
 
     class Numbers(Dataset):
         def __len__(self):
@@ -132,7 +132,19 @@ def test_resumed_batches_continue_exactly_where_an_uninterrupted_run_was():
         def __getitem__(self, i):
             return torch.tensor([i])
 
-    full = [b.flatten().tolist() for b in resumed_batches(Numbers(), 3, 0, 0)]
+    full = [b.flatten().tolist() for b in rank_batches(Numbers(), 3, 0, 0)]
     assert full == [[0, 1, 2], [3, 4, 5], [6, 7, 8]]
-    assert [b.flatten().tolist() for b in resumed_batches(Numbers(), 3, 0, 2)] == full[2:]
-    assert list(resumed_batches(Numbers(), 3, 0, 5)) == []
+    assert [b.flatten().tolist() for b in rank_batches(Numbers(), 3, 0, 2)] == full[2:]
+    assert list(rank_batches(Numbers(), 3, 0, 5)) == []
+    # Two ranks split every step's items between them, and resume the same way.
+    ranks = [DistContext(r, 2, r, "gloo") for r in (0, 1)]
+    split = [[b.flatten().tolist() for b in rank_batches(Numbers(), 2, 0, 0, c)] for c in ranks]
+    assert split == [[[0, 2], [4, 6]], [[1, 3], [5, 7]]]
+    assert [b.flatten().tolist() for b in rank_batches(Numbers(), 2, 0, 1, ranks[1])] == [[5, 7]]
+    # The same partition torch's DistributedSampler makes, without its in-memory index list.
+    from torch.utils.data.distributed import DistributedSampler
+
+    for c in ranks:
+        dealt = list(DistributedSampler(Numbers(), 2, c.rank, shuffle=False, drop_last=True))
+        got = [i for b in rank_batches(Numbers(), 1, 0, 0, c) for i in b.flatten().tolist()]
+        assert got == dealt

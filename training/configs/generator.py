@@ -31,6 +31,11 @@ class GeneratorTrainConfig:
         seed: Seed of sampling and initialisation.
         num_workers: DataLoader worker processes.
         device: "auto", "cpu", "cuda", "mps".
+        mixed_precision: "auto" (fp16 autocast + gradient scaling on CUDA, fp32 elsewhere),
+            "fp16", "bf16" or "off"; the CPU always trains in fp32.
+
+    ``batch_size`` is per process: under ``torchrun --nproc_per_node=N`` a step uses
+    ``N * batch_size`` windows.
     """
 
     model: Wav2LipConfig = field(default_factory=Wav2LipConfig)
@@ -48,6 +53,7 @@ class GeneratorTrainConfig:
     seed: int = 0
     num_workers: int = 0
     device: str = "auto"
+    mixed_precision: str = "auto"
 
 
 PRESETS: dict[str, GeneratorTrainConfig] = {

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, Dataset, Subset
+from torch.utils.data import Dataset
 
 from lipcore.audio.mel import mel_windows
 from training.data.prepare_clips import ClipData
@@ -26,23 +26,6 @@ def load_clips(paths: Sequence[str | os.PathLike]) -> list[ClipData]:
     if not clips:
         raise ValueError("no prepared clip has the 10 consecutive face frames training needs")
     return clips
-
-
-def resumed_batches(data: Dataset, batch_size: int, num_workers: int, start_batch: int):
-    """Iterate ``data`` in order, in full batches, starting after ``start_batch`` batches.
-
-    Every sample is a pure function of its index, so resuming at step N yields exactly the
-    batches an uninterrupted run would have seen, without loading the skipped ones.
-    """
-    skip = min(len(data), start_batch * batch_size)
-    loader = DataLoader(
-        Subset(data, range(skip, len(data))),
-        batch_size=batch_size,
-        shuffle=False,
-        num_workers=num_workers,
-        drop_last=True,
-    )
-    return iter(loader)
 
 
 class _Windows(Dataset):

@@ -42,6 +42,12 @@ class ClipData:
         audio_16k: The clip's audio, mono float32 at 16 kHz, sample 0 = frame 0.
         mel: ``(80, T)`` Wav2Lip mel of ``audio_16k``.
         source: The clip's path as prepared.
+        landmarks: ``(N, 478, 2)`` float32 FaceMesh points of the same frames (source-frame
+            pixels) when the clip was prepared from a face track, else None. The lip gap the
+            sync meter reads, and the mouth shapes a mouth-shape model learns, come from them.
+        speaker: Who speaks (the folder name in the LRS2 layout), for speaker-wise splits.
+        audio_shift_frames: How far the audio was moved to put it in sync (the data gate's
+            correction; positive = the source's audio was late and was advanced).
     """
 
     crops: np.ndarray
@@ -50,6 +56,9 @@ class ClipData:
     audio_16k: np.ndarray
     mel: np.ndarray
     source: str = ""
+    landmarks: np.ndarray | None = None
+    speaker: str = ""
+    audio_shift_frames: int = 0
 
     def save(self, path: str | os.PathLike) -> Path:
         """Write the clip to ``path`` (``.npz``) atomically."""
@@ -64,6 +73,9 @@ class ClipData:
             audio_16k=self.audio_16k.astype(np.float32),
             mel=self.mel.astype(np.float32),
             source=np.array(self.source),
+            speaker=np.array(self.speaker),
+            audio_shift_frames=np.array(int(self.audio_shift_frames)),
+            **({} if self.landmarks is None else {"landmarks": self.landmarks.astype(np.float32)}),
         )
         atomic_write_bytes(path, buffer.getvalue())
         return path
@@ -80,6 +92,9 @@ class ClipData:
                 z["audio_16k"],
                 z["mel"],
                 str(z["source"]),
+                z["landmarks"] if "landmarks" in z.files else None,
+                str(z["speaker"]) if "speaker" in z.files else "",
+                int(z["audio_shift_frames"]) if "audio_shift_frames" in z.files else 0,
             )
 
 
@@ -111,14 +126,20 @@ def iter_prepare_clip(
     out: str | os.PathLike,
     track=None,
     frames: tuple[int, int] | None = None,
+    audio_shift_frames: int = 0,
+    speaker: str = "",
 ) -> Iterator[Progress]:
     """Cut one clip into crops + audio and save it (a progress generator).
 
     Args:
         video: The clip (its own audio must match the mouth: training data is in sync).
         out: Output ``.npz`` path.
-        track: Optional FaceTrack giving the face boxes; else MediaPipe detection.
+        track: Optional FaceTrack giving the face boxes (and landmarks, which are stored);
+            else MediaPipe detection.
         frames: ``(first, end)`` frame range (end exclusive); default the whole clip.
+        audio_shift_frames: Advance the audio by this many frames (negative: delay it) to
+            correct a clip whose own audio is off (:mod:`training.data.gate` measures it).
+        speaker: Speaker label stored with the clip.
 
     Returns:
         The written path (the generator's return value). Only the longest run of consecutive
@@ -145,7 +166,7 @@ def iter_prepare_clip(
             video,
             fix="pick frames inside the clip",
         )
-    audio = clip_audio(video, 16000, info=info)
+    audio = shift_audio(clip_audio(video, 16000, info=info), audio_shift_frames, vinfo.fps)
     total = max(1, stop - first)
     # Two passes keep memory flat: boxes first, then decode again and keep only the crops.
     indices, boxes = [], []
@@ -181,22 +202,45 @@ def iter_prepare_clip(
         for k, (index, image) in enumerate(reader.iter_frames(indices[a], indices[b - 1] + 1)):
             crops[k] = crop_wav2lip_face(image, smoothed[k], CROP_PX)
             yield Progress(index - first + 1, total, "cutting face crops")
+    kept = np.asarray(indices[a:b], np.int64)
+    landmarks = None
+    if track is not None:
+        landmarks = np.stack([track.landmarks[rows[int(f)]] for f in kept]).astype(np.float32)
     clip = ClipData(
         crops=crops,
-        frames=np.asarray(indices[a:b], np.int64),
+        frames=kept,
         fps=vinfo.fps,
         audio_16k=audio,
         mel=wav2lip_mel(audio),
         source=str(video),
+        landmarks=landmarks,
+        speaker=speaker,
+        audio_shift_frames=int(audio_shift_frames),
     )
     path = clip.save(out)
     yield Progress(total, total, "saved")
     return path
 
 
-def prepare_clip(video, out, track=None, frames=None, show_progress: bool = False) -> Path:
+def shift_audio(audio_16k: np.ndarray, shift_frames: int, fps) -> np.ndarray:
+    """Advance (positive) or delay (negative) audio by whole video frames, keeping sample 0 on
+    frame 0: advancing drops the first samples, delaying pads silence in front."""
+    from lipcore.timebase import frame_to_sample
+
+    if shift_frames == 0:
+        return audio_16k
+    n = frame_to_sample(abs(int(shift_frames)), fps, 16000)
+    if shift_frames > 0:
+        return np.ascontiguousarray(audio_16k[n:])
+    return np.concatenate([np.zeros(n, audio_16k.dtype), audio_16k])
+
+
+def prepare_clip(
+    video, out, track=None, frames=None, show_progress: bool = False, audio_shift_frames=0
+) -> Path:
     """Drain :func:`iter_prepare_clip` and return the written path."""
-    return drain(iter_prepare_clip(video, out, track, frames), show_progress, "prepare")
+    gen = iter_prepare_clip(video, out, track, frames, audio_shift_frames)
+    return drain(gen, show_progress, "prepare")
 
 
 def main(argv: list[str] | None = None) -> None:
