@@ -1,0 +1,124 @@
+"""Dense landmark-driven image warp: piecewise-affine over a triangulation of control points.
+
+``warp_image(image, src, dst)`` returns an image in which the feature found at ``src[i]`` in the
+input lies at ``dst[i]``. The plane is cut into triangles on the destination points (Delaunay);
+inside each triangle the output pixel is read from the affinely corresponding input position.
+Pixels outside the triangulation are copied unchanged, so fixed anchor points around a region
+(see :func:`ring_anchors`) confine the deformation to it. Everything is vectorised: the triangle
+of each pixel comes from one ``find_simplex`` call, its barycentric coordinates from the
+triangulation's stored transforms, and the resampling from ``cv2.remap``.
+
+Used by the one-shot engine (deform the actor's own lower face to a predicted mouth) and by the
+retime engine's morphing transitions (warp two library mouths towards each other).
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+
+def warp_maps(
+    src_points: np.ndarray, dst_points: np.ndarray, shape: tuple[int, int]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per-pixel sampling maps ``(map_x, map_y)`` for :func:`cv2.remap` (float32, ``shape``).
+
+    Args:
+        src_points: ``(P, 2)`` positions of the control points in the input image (x, y).
+        dst_points: ``(P, 2)`` where those points must land in the output.
+        shape: ``(height, width)`` of the output.
+
+    Returns:
+        Maps giving, for every output pixel, the input position to read; identity outside the
+        triangulated hull of ``dst_points``.
+    """
+    from scipy.spatial import Delaunay, QhullError
+
+    src = np.asarray(src_points, np.float64).reshape(-1, 2)
+    dst = np.asarray(dst_points, np.float64).reshape(-1, 2)
+    if src.shape != dst.shape:
+        raise ValueError(f"src and dst points differ in shape: {src.shape} vs {dst.shape}")
+    h, w = int(shape[0]), int(shape[1])
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+    map_x, map_y = xs.copy(), ys.copy()
+    if len(dst) < 3 or np.allclose(src, dst):
+        return map_x, map_y
+    try:
+        tri = Delaunay(dst)
+    except QhullError:  # all points on a line: nothing to deform
+        return map_x, map_y
+    lo = np.floor(np.clip(dst.min(axis=0), 0, [w - 1, h - 1])).astype(int)
+    hi = np.ceil(np.clip(dst.max(axis=0), 0, [w - 1, h - 1])).astype(int)
+    sub_x = xs[lo[1] : hi[1] + 1, lo[0] : hi[0] + 1].ravel()
+    sub_y = ys[lo[1] : hi[1] + 1, lo[0] : hi[0] + 1].ravel()
+    pix = np.stack([sub_x, sub_y], axis=1).astype(np.float64)
+    simplex = tri.find_simplex(pix)
+    inside = simplex >= 0
+    if not inside.any():
+        return map_x, map_y
+    pix_in, s_in = pix[inside], simplex[inside]
+    # Barycentric coordinates from the triangulation's affine transforms
+    t = tri.transform[s_in]  # (M, 3, 2): inverse matrix rows, then the offset
+    b2 = np.einsum("mij,mj->mi", t[:, :2, :], pix_in - t[:, 2, :])
+    bary = np.concatenate([b2, 1.0 - b2.sum(axis=1, keepdims=True)], axis=1)  # (M, 3)
+    corners = src[tri.simplices[s_in]]  # (M, 3, 2)
+    src_pos = np.einsum("mk,mkd->md", bary, corners).astype(np.float32)
+    sub_mx = map_x[lo[1] : hi[1] + 1, lo[0] : hi[0] + 1].reshape(-1)
+    sub_my = map_y[lo[1] : hi[1] + 1, lo[0] : hi[0] + 1].reshape(-1)
+    sub_mx[inside] = src_pos[:, 0]
+    sub_my[inside] = src_pos[:, 1]
+    rows, cols = hi[1] - lo[1] + 1, hi[0] - lo[0] + 1
+    map_x[lo[1] : hi[1] + 1, lo[0] : hi[0] + 1] = sub_mx.reshape(rows, cols)
+    map_y[lo[1] : hi[1] + 1, lo[0] : hi[0] + 1] = sub_my.reshape(rows, cols)
+    return map_x, map_y
+
+
+def warp_image(
+    image: np.ndarray,
+    src_points: np.ndarray,
+    dst_points: np.ndarray,
+    interpolation: int = cv2.INTER_LINEAR,
+) -> np.ndarray:
+    """Deform ``image`` so the features at ``src_points`` land at ``dst_points``.
+
+    Args:
+        image: ``(H, W)`` or ``(H, W, C)`` image (any dtype cv2.remap takes).
+        src_points: ``(P, 2)`` control points in ``image`` (x, y pixels).
+        dst_points: ``(P, 2)`` their positions in the result.
+        interpolation: cv2 interpolation flag.
+
+    Returns:
+        The warped image, same shape and dtype; unchanged outside the destination hull.
+    """
+    map_x, map_y = warp_maps(src_points, dst_points, image.shape[:2])
+    return cv2.remap(image, map_x, map_y, interpolation, borderMode=cv2.BORDER_REPLICATE)
+
+
+def ring_anchors(
+    points: np.ndarray, scale: float = 1.35, count: int = 16, size: int | None = None
+) -> np.ndarray:
+    """Fixed anchor points on an ellipse around ``points`` (scaled about their centre).
+
+    Put into both the source and the destination set, they pin the warp to the identity at the
+    ring, so the deformation fades out between the moving points and the ring.
+
+    Args:
+        points: ``(P, 2)`` points the ring must enclose.
+        scale: Ring radius as a multiple of the points' half extent on each axis.
+        count: Anchors on the ring.
+        size: Clip the anchors to ``[0, size - 1]`` when given (a square crop).
+
+    Returns:
+        ``(count, 2)`` float32 anchors.
+    """
+    p = np.asarray(points, np.float64).reshape(-1, 2)
+    centre = 0.5 * (p.min(axis=0) + p.max(axis=0))
+    half = np.maximum(0.5 * (p.max(axis=0) - p.min(axis=0)), 1.0) * scale
+    ang = np.linspace(0, 2 * np.pi, count, endpoint=False)
+    ring = centre + np.stack([np.cos(ang) * half[0], np.sin(ang) * half[1]], axis=1)
+    if size is not None:
+        ring = np.clip(ring, 0, size - 1)
+    return ring.astype(np.float32)
+
+
+__all__ = ["ring_anchors", "warp_image", "warp_maps"]
