@@ -5,8 +5,9 @@ input lies at ``dst[i]``. The plane is cut into triangles on the destination poi
 inside each triangle the output pixel is read from the affinely corresponding input position.
 Pixels outside the triangulation are copied unchanged, so fixed anchor points around a region
 (see :func:`ring_anchors`) confine the deformation to it. Everything is vectorised: the triangle
-of each pixel comes from one ``find_simplex`` call, its barycentric coordinates from the
-triangulation's stored transforms, and the resampling from ``cv2.remap``.
+of each pixel comes from rasterising the triangle ids (``cv2.fillConvexPoly``, sub-pixel
+vertices), its source position from that triangle's affine map, and the resampling from
+``cv2.remap``.
 
 Used by the one-shot engine (deform the actor's own lower face to a predicted mouth) and by the
 retime engine's morphing transitions (warp two library mouths towards each other).
@@ -47,29 +48,26 @@ def warp_maps(
         tri = Delaunay(dst)
     except QhullError:  # all points on a line: nothing to deform
         return map_x, map_y
-    lo = np.floor(np.clip(dst.min(axis=0), 0, [w - 1, h - 1])).astype(int)
-    hi = np.ceil(np.clip(dst.max(axis=0), 0, [w - 1, h - 1])).astype(int)
-    sub_x = xs[lo[1] : hi[1] + 1, lo[0] : hi[0] + 1].ravel()
-    sub_y = ys[lo[1] : hi[1] + 1, lo[0] : hi[0] + 1].ravel()
-    pix = np.stack([sub_x, sub_y], axis=1).astype(np.float64)
-    simplex = tri.find_simplex(pix)
-    inside = simplex >= 0
+    simplices = tri.simplices
+    # Triangle of every output pixel: rasterise the triangle ids (sub-pixel vertices)
+    label = np.full((h, w), -1, np.int32)
+    for k, corners in enumerate(np.round(dst[simplices] * 16).astype(np.int32)):
+        cv2.fillConvexPoly(label, corners, int(k), lineType=cv2.LINE_8, shift=4)
+    inside = label >= 0
     if not inside.any():
         return map_x, map_y
-    pix_in, s_in = pix[inside], simplex[inside]
-    # Barycentric coordinates from the triangulation's affine transforms
-    t = tri.transform[s_in]  # (M, 3, 2): inverse matrix rows, then the offset
-    b2 = np.einsum("mij,mj->mi", t[:, :2, :], pix_in - t[:, 2, :])
-    bary = np.concatenate([b2, 1.0 - b2.sum(axis=1, keepdims=True)], axis=1)  # (M, 3)
-    corners = src[tri.simplices[s_in]]  # (M, 3, 2)
-    src_pos = np.einsum("mk,mkd->md", bary, corners).astype(np.float32)
-    sub_mx = map_x[lo[1] : hi[1] + 1, lo[0] : hi[0] + 1].reshape(-1)
-    sub_my = map_y[lo[1] : hi[1] + 1, lo[0] : hi[0] + 1].reshape(-1)
-    sub_mx[inside] = src_pos[:, 0]
-    sub_my[inside] = src_pos[:, 1]
-    rows, cols = hi[1] - lo[1] + 1, hi[0] - lo[0] + 1
-    map_x[lo[1] : hi[1] + 1, lo[0] : hi[0] + 1] = sub_mx.reshape(rows, cols)
-    map_y[lo[1] : hi[1] + 1, lo[0] : hi[0] + 1] = sub_my.reshape(rows, cols)
+    # Affine map of each triangle, destination -> source: [x y 1] @ A.T
+    d = np.concatenate([dst[simplices], np.ones((len(simplices), 3, 1))], axis=2)  # (T, 3, 3)
+    s = src[simplices]  # (T, 3, 2)
+    ok = np.abs(np.linalg.det(d)) > 1e-9
+    affine = np.zeros((len(simplices), 3, 2))
+    affine[ok] = np.linalg.solve(d[ok], s[ok])
+    affine[~ok] = [[1, 0], [0, 1], [0, 0]]
+    ids = label[inside]
+    px = np.stack([xs[inside], ys[inside], np.ones(ids.size, np.float32)], axis=1)
+    src_pos = np.einsum("mk,mkd->md", px.astype(np.float64), affine[ids]).astype(np.float32)
+    map_x[inside] = src_pos[:, 0]
+    map_y[inside] = src_pos[:, 1]
     return map_x, map_y
 
 
