@@ -137,6 +137,10 @@ def _gap_width(disp: np.ndarray, rest: np.ndarray) -> tuple[np.ndarray, np.ndarr
     return gap, width
 
 
+def _rest_width(rest: np.ndarray) -> float:
+    return float(rest[_P[291], 0] - rest[_P[61], 0])
+
+
 def _r(a: np.ndarray, b: np.ndarray, keep: np.ndarray) -> float:
     if keep.sum() < 10 or np.std(a[keep]) < 1e-9 or np.std(b[keep]) < 1e-9:
         return float("nan")
@@ -234,6 +238,9 @@ def main(argv: list[str] | None = None) -> int:
             "training_clips": [find_clip(args.media, n).name for n in args.clips],
             "validation": "leave-one-recording-out (A01+A05 together)",
             "validation_figures": {k: v for k, v in best.items() if k != "gain"},
+            # Mean resting mouth width per eye distance over the clips: the engine scales the
+            # displacements by a face's own width over this (a small mouth moves less)
+            "rest_width_mean": round(float(np.mean([_rest_width(c.rest) for c in clips])), 5),
         },
     )
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -7,6 +7,7 @@ from fractions import Fraction
 from pathlib import Path
 
 from lipcore.engines.base import EngineOptions
+from lipcore.engines.registry import ENGINE_NAMES
 from lipcore.errors import LipsyncError
 from lipcore.render.request import (
     AUDIO_RATE,
@@ -40,7 +41,18 @@ def add_render_arguments(p: argparse.ArgumentParser) -> None:
         metavar="X0,Y0,X1,Y1",
         help="only re-sync a face inside this box (pixels of the displayed frame)",
     )
-    p.add_argument("--engine", default="retime", choices=("retime", "wav2lip"))
+    p.add_argument(
+        "--engine",
+        default="auto",
+        choices=ENGINE_NAMES,
+        help="auto (default): retime where the clip shows the actor speaking long enough, "
+        "oneshot otherwise (any face, even a still), wav2lip when --checkpoint is given",
+    )
+    p.add_argument(
+        "--fps",
+        type=Fraction,
+        help="output frame rate when VIDEO is a still image (default 25)",
+    )
     p.add_argument("--checkpoint", type=Path, help="model checkpoint for --engine wav2lip")
     p.add_argument(
         "--footage",
@@ -150,4 +162,5 @@ def build_request(args: argparse.Namespace, output: Path) -> RenderRequest:
         long_audio=args.long_audio,
         footage=tuple(args.footage),
         checkpoint=args.checkpoint,
+        still_fps=getattr(args, "fps", None),
     )

@@ -23,15 +23,17 @@ import numpy as np
 
 from lipcore.engines.base import CropBatch, Engine, EngineOptions, SegmentDrive, SourceFootage
 from lipcore.engines.mouth_shape import MOUTH_POINTS, MouthShapeModel, load_mouth_shape_model
-from lipcore.engines.oneshot_render import CavitySource, render_mouth
+from lipcore.engines.oneshot_render import CavitySource, closed_mouth, render_mouth, seal_lips
 from lipcore.engines.retime_composite import residual_warp, warp_points
 from lipcore.face.landmarks import lip_gap
 from lipcore.progress import Progress
 
 #: Share of the footage's most closed frames whose median is the resting mouth (as in training).
 REST_SHARE = 0.15
+#: A resting mouth more open than this (inner-lip gap per eye distance) is closed by warping.
+REST_MAX_GAP = 0.03
 #: A footage frame with at least this inner-lip gap (per eye distance) lends its mouth interior.
-OPEN_EXEMPLAR_GAP = 0.10
+OPEN_EXEMPLAR_GAP = 0.07
 #: Temporal smoothing of the shape track, frames (Gaussian sigma).
 SMOOTH_SIGMA_FRAMES = 1.0
 #: Frames over which the mouth settles to rest when the speech stops.
@@ -165,6 +167,15 @@ class OneShotEngine(Engine):
         self.rest_crop = np.asarray(src.crops[idx])
         self.rest_landmarks = lm[idx]
         eye = float(np.linalg.norm(lm[idx, 263] - lm[idx, 33]))
+        if gaps[idx] > REST_MAX_GAP:
+            # No closed mouth in the footage (a still of someone speaking): close it by warping,
+            # and keep the open original as the source of the mouth interior
+            closed = closed_mouth(lm[idx])
+            self.rest_crop = seal_lips(
+                render_mouth(self.rest_crop, lm[idx], closed, eye, None), closed
+            )
+            self.rest_landmarks = lm[idx].copy()
+            self.rest_landmarks[list(MOUTH_POINTS)] = closed
         width = float(lm[idx, 291, 0] - lm[idx, 61, 0]) / max(eye, 1e-6)
         ref = float(self.model.meta.get("rest_width_mean", width))
         self.scale = float(np.clip(width / max(ref, 1e-6), 0.6, 1.6))

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from lipcore.engines.mouth_shape import MOUTH_POINTS
+from lipcore.engines.mouth_shape import CHIN_ARC, MOUTH_POINTS
 from lipcore.face.landmarks import LIPS_INNER, LIPS_OUTER
-from lipcore.face.warp import ring_anchors, warp_image
+from lipcore.face.warp import ring_anchors, triangulate, warp_image
 
 #: Points that stay put while the mouth moves: eyes, nose, cheeks, jaw angles.
 ANCHOR_POINTS = (33, 133, 263, 362, 168, 6, 197, 195, 5, 4, 1, 98, 327, 2, 64, 294,
@@ -55,6 +55,63 @@ def close_crossed_lips(mouth: np.ndarray) -> np.ndarray:
             mid = 0.5 * (out[a, 1] + out[b, 1])
             out[a, 1] = out[b, 1] = mid
     return out
+
+
+#: Lower lip (outer and inner contour) points, which rise with the jaw when the mouth closes.
+LOWER_LIP = (375, 321, 405, 314, 17, 84, 181, 91, 146, 324, 318, 402, 317, 14, 87, 178, 88, 95)
+UPPER_LIP = (185, 40, 39, 37, 0, 267, 269, 270, 409, 191, 80, 81, 82, 13, 312, 311, 310, 415)
+#: Share of the closing done by the jaw (the rest by the upper lip coming down).
+JAW_SHARE = 0.7
+
+
+def closed_mouth(landmarks: np.ndarray) -> np.ndarray:
+    """The :data:`MOUTH_POINTS` of ``landmarks`` with the lips brought together.
+
+    The lower lip and the chin rise (the jaw does most of the closing), the upper lip comes down
+    the rest of the way; the corners stay, so the shape in between follows a parabola.
+
+    Args:
+        landmarks: ``(478, 2)`` landmarks of an open mouth.
+
+    Returns:
+        ``(P, 2)`` points in :data:`MOUTH_POINTS` order.
+    """
+    lm = np.asarray(landmarks, np.float32)
+    out = lm[list(MOUTH_POINTS)].copy()
+    gap = max(float(lm[14, 1] - lm[13, 1]), 0.0)
+    cx = 0.5 * float(lm[61, 0] + lm[291, 0])
+    half = max(0.5 * float(lm[291, 0] - lm[61, 0]), 1.0)
+    for p in LOWER_LIP + UPPER_LIP:
+        w = float(np.clip(1.0 - ((lm[p, 0] - cx) / half) ** 2, 0.0, 1.0))
+        share = JAW_SHARE if p in LOWER_LIP else -(1.0 - JAW_SHARE)
+        out[_ROW[p], 1] -= share * gap * w
+    for p in CHIN_ARC:
+        out[_ROW[p], 1] -= JAW_SHARE * gap * 0.8
+    return close_crossed_lips(out)
+
+
+def seal_lips(crop: np.ndarray, mouth: np.ndarray) -> np.ndarray:
+    """Draw the line where closed lips meet (a darkened lip colour) over a squeezed opening.
+
+    A mouth closed by warping keeps a thin line of what was inside (teeth show as a pale
+    seam); closed lips meet in a soft dark line instead.
+    """
+    size = crop.shape[0]
+    pts = np.asarray(mouth, np.float32)
+    lips = np.clip(
+        _poly_mask(size, pts[[_ROW[p] for p in LIPS_OUTER]])
+        - _poly_mask(size, pts[[_ROW[p] for p in LIPS_INNER]]),
+        0, 1,
+    )  # fmt: skip
+    lab = _lab_mean(crop, lips)
+    seam = 0.5 * (pts[[_ROW[p] for p in INNER_UPPER]] + pts[[_ROW[p] for p in INNER_LOWER]])
+    line = np.zeros((size, size), np.uint8)
+    cv2.polylines(line, [np.round(seam * 4).astype(np.int32)], False, 255, 2, cv2.LINE_AA, 2)
+    alpha = cv2.GaussianBlur(line.astype(np.float32) / 255.0, (0, 0), 0.8)[..., None]
+    colour = np.array([0.62 * lab[0], lab[1], lab[2]], np.float32)
+    bgr = cv2.cvtColor(colour.reshape(1, 1, 3).astype(np.uint8), cv2.COLOR_LAB2BGR)
+    out = crop.astype(np.float32) * (1 - alpha) + bgr.astype(np.float32) * alpha
+    return np.clip(out + 0.5, 0, 255).astype(np.uint8)
 
 
 def inner_gap_px(mouth: np.ndarray) -> float:
@@ -163,6 +220,23 @@ def _lip_ring(lm: np.ndarray, size: int) -> np.ndarray:
     )
 
 
+def mouth_triangles(points: np.ndarray, eye_px: float) -> np.ndarray:
+    """Triangles for a warp whose first rows are :data:`MOUTH_POINTS`, never crossing the lips.
+
+    The points are triangulated with the inner lips held apart (so the opening is its own fan of
+    triangles between the upper and the lower inner contour, and no triangle joins an inner-lip
+    point to the far side of the other lip); source and destination then share that topology.
+    """
+    ref = np.asarray(points, np.float64).copy()
+    sep = 0.015 * eye_px
+    for up, lo in INNER_PAIRS:
+        a, b = _ROW[up], _ROW[lo]
+        if ref[b, 1] - ref[a, 1] < 2 * sep:
+            mid = 0.5 * (ref[a, 1] + ref[b, 1])
+            ref[a, 1], ref[b, 1] = mid - sep, mid + sep
+    return triangulate(ref)
+
+
 def render_mouth(
     texture: np.ndarray,
     texture_lm: np.ndarray,
@@ -191,7 +265,9 @@ def render_mouth(
     edge = np.float32([[0, 0], [size - 1, 0], [0, size - 1], [size - 1, size - 1]])
     src = np.vstack([src_mouth, fixed, ring, edge])
     dst = np.vstack([mouth, fixed, ring, edge])
-    out = warp_image(texture, src, dst, interpolation=cv2.INTER_CUBIC)
+    out = warp_image(
+        texture, src, dst, interpolation=cv2.INTER_CUBIC, triangles=mouth_triangles(dst, eye_px)
+    )
     gap = inner_gap_px(mouth)
     tex_gap = max(inner_gap_px(src_mouth), 0.0)
     if gap < 0.8:
@@ -216,7 +292,9 @@ __all__ = [
     "CavitySource",
     "borrowed_cavity",
     "close_crossed_lips",
+    "closed_mouth",
     "inner_gap_px",
     "render_mouth",
+    "seal_lips",
     "synthesise_cavity",
 ]

@@ -19,8 +19,21 @@ import cv2
 import numpy as np
 
 
+def triangulate(points: np.ndarray) -> np.ndarray:
+    """Delaunay triangles ``(T, 3)`` (point indices) of ``(P, 2)`` points; empty if degenerate."""
+    from scipy.spatial import Delaunay, QhullError
+
+    try:
+        return Delaunay(np.asarray(points, np.float64)).simplices.astype(np.int64)
+    except QhullError:  # all points on a line: nothing to triangulate
+        return np.zeros((0, 3), np.int64)
+
+
 def warp_maps(
-    src_points: np.ndarray, dst_points: np.ndarray, shape: tuple[int, int]
+    src_points: np.ndarray,
+    dst_points: np.ndarray,
+    shape: tuple[int, int],
+    triangles: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per-pixel sampling maps ``(map_x, map_y)`` for :func:`cv2.remap` (float32, ``shape``).
 
@@ -28,13 +41,14 @@ def warp_maps(
         src_points: ``(P, 2)`` positions of the control points in the input image (x, y).
         dst_points: ``(P, 2)`` where those points must land in the output.
         shape: ``(height, width)`` of the output.
+        triangles: ``(T, 3)`` point indices to use instead of the Delaunay triangulation of
+            ``dst_points``; a fixed topology keeps triangles from crossing a contour (the lips)
+            when points on both sides of it meet.
 
     Returns:
         Maps giving, for every output pixel, the input position to read; identity outside the
         triangulated hull of ``dst_points``.
     """
-    from scipy.spatial import Delaunay, QhullError
-
     src = np.asarray(src_points, np.float64).reshape(-1, 2)
     dst = np.asarray(dst_points, np.float64).reshape(-1, 2)
     if src.shape != dst.shape:
@@ -44,11 +58,9 @@ def warp_maps(
     map_x, map_y = xs.copy(), ys.copy()
     if len(dst) < 3 or np.allclose(src, dst):
         return map_x, map_y
-    try:
-        tri = Delaunay(dst)
-    except QhullError:  # all points on a line: nothing to deform
+    simplices = triangulate(dst) if triangles is None else np.asarray(triangles, np.int64)
+    if len(simplices) == 0:
         return map_x, map_y
-    simplices = tri.simplices
     # Triangle of every output pixel: rasterise the triangle ids (sub-pixel vertices)
     label = np.full((h, w), -1, np.int32)
     for k, corners in enumerate(np.round(dst[simplices] * 16).astype(np.int32)):
@@ -76,6 +88,7 @@ def warp_image(
     src_points: np.ndarray,
     dst_points: np.ndarray,
     interpolation: int = cv2.INTER_LINEAR,
+    triangles: np.ndarray | None = None,
 ) -> np.ndarray:
     """Deform ``image`` so the features at ``src_points`` land at ``dst_points``.
 
@@ -84,11 +97,12 @@ def warp_image(
         src_points: ``(P, 2)`` control points in ``image`` (x, y pixels).
         dst_points: ``(P, 2)`` their positions in the result.
         interpolation: cv2 interpolation flag.
+        triangles: Fixed triangle topology (see :func:`warp_maps`).
 
     Returns:
         The warped image, same shape and dtype; unchanged outside the destination hull.
     """
-    map_x, map_y = warp_maps(src_points, dst_points, image.shape[:2])
+    map_x, map_y = warp_maps(src_points, dst_points, image.shape[:2], triangles)
     return cv2.remap(image, map_x, map_y, interpolation, borderMode=cv2.BORDER_REPLICATE)
 
 
@@ -119,4 +133,4 @@ def ring_anchors(
     return ring.astype(np.float32)
 
 
-__all__ = ["ring_anchors", "warp_image", "warp_maps"]
+__all__ = ["ring_anchors", "triangulate", "warp_image", "warp_maps"]

@@ -7,6 +7,7 @@ seconds, so that project files and caches are exact.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from fractions import Fraction
 from pathlib import Path
 
 from lipcore.engines.base import EngineOptions
@@ -73,6 +74,8 @@ class RenderRequest:
             sample plays with frame 0), e.g. a mix of several dub tracks when each render pass
             re-syncs one speaker; ``audio`` still drives the mouth.
         crf: x264 quality (lower = better); the default keeps untouched pixels near-lossless.
+        still_fps: Output frame rate when ``video`` is a still image (None = 25); a still is
+            held for the whole new audio.
     """
 
     video: Path
@@ -87,3 +90,4 @@ class RenderRequest:
     audio_mix: str = "dub"
     output_audio: Path | None = None
     crf: int = 12
+    still_fps: Fraction | None = None
