@@ -2,7 +2,8 @@
 
 Usage::
 
-    python -m training.fit_mouth_shape [--media ../shared/media] [--out lipcore/data/mouth_shape.json]
+    python -m training.fit_mouth_shape [--media ../shared/media] \
+        [--out lipcore/data/mouth_shape.json]
 
 For each in-sync single-speaker clip (A01, A02, A04-A10, A14) the main face is tracked
 (FaceMesh, cached), every frame is aligned to the track's canonical crop (the crop the engine
@@ -75,7 +76,9 @@ def aligned_landmarks(path: Path) -> tuple[np.ndarray, np.ndarray, int]:
     tracks = drain(iter_track_faces(path), show=False)
     track = tracks.tracks[0]
     al = align_track(track, size=CROP)
-    lm = np.stack([apply_affine(m, p) for m, p in zip(al.transforms, track.landmarks, strict=True)])
+    lm = np.stack(
+        [apply_affine(m, p) for m, p in zip(al.transforms, track.landmarks, strict=True)]
+    )
     keep = ~track.interpolated
     return lm[keep].astype(np.float64), track.frames[keep], tracks.frame_count
 
@@ -166,7 +169,9 @@ def validate(clips: list[ClipData], alpha: float) -> dict:
             if _group(other.name) == _group(held.name):
                 continue
             n = min(len(held.disp), len(other.feats))
-            gf, _ = _gap_width(model.displacements(model.predict_scores(other.feats[:n])), held.rest)
+            gf, _ = _gap_width(
+                model.displacements(model.predict_scores(other.feats[:n])), held.rest
+            )
             foreign.append(_r(gf, gap_t[:n], keep[:n] & other.voiced[:n]))
         foreign = [v for v in foreign if np.isfinite(v)]
         wins += [r_gap > v for v in foreign]
@@ -180,7 +185,9 @@ def validate(clips: list[ClipData], alpha: float) -> dict:
         groups.setdefault(_group(name), []).append(v)
     gap_mean = np.nanmean([np.mean([v["r_gap_own"] for v in g]) for g in groups.values()])
     width_mean = np.nanmean([np.mean([v["r_width_own"] for v in g]) for g in groups.values()])
-    foreign_mean = np.mean([np.mean([v["r_gap_foreign_mean"] for v in g]) for g in groups.values()])
+    foreign_mean = np.mean(
+        [np.mean([v["r_gap_foreign_mean"] for v in g]) for g in groups.values()]
+    )
     gain = np.median(np.asarray(true_sd) / np.maximum(np.asarray(pred_sd), 1e-9), axis=0)
     return {
         "alpha": alpha,

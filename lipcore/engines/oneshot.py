@@ -103,9 +103,9 @@ def phone_tracks(
     spread = np.zeros(n_frames)
     fps_f = float(fps)
     for p in phones:
-        start = p.start_sample / 16000.0 * fps_f - 0.5
-        end = p.end_sample / 16000.0 * fps_f - 0.5
-        lo, hi = int(np.ceil(start - 0.5)), int(np.floor(end + 0.5))
+        # Frame i (centre (i + 1/2) / fps) belongs when start - half <= centre < end + half
+        start, end = p.start_sample / 16000.0 * fps_f, p.end_sample / 16000.0 * fps_f
+        lo, hi = int(np.ceil(start - 1.0)), int(np.ceil(end)) - 1
         lo, hi = max(lo, 0), min(hi, n_frames - 1)
         if hi < lo:
             continue

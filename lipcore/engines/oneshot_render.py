@@ -204,10 +204,8 @@ def borrowed_cavity(
         interpolation=cv2.INTER_CUBIC,
     )  # fmt: skip
     # Match the target's lighting: lightness and colour of the lips around the opening
-    ring = np.clip(
-        _poly_mask(size, dst_pts[len(LIPS_INNER) :]) - _poly_mask(size, dst_pts[: len(LIPS_INNER)]),
-        0, 1,
-    )  # fmt: skip
+    n_inner = len(LIPS_INNER)
+    ring = np.clip(_poly_mask(size, dst_pts[n_inner:]) - _poly_mask(size, dst_pts[:n_inner]), 0, 1)
     shift = _lab_mean(target, _lip_ring(target_lm, size)) - _lab_mean(warped, ring)
     lab = cv2.cvtColor(warped, cv2.COLOR_BGR2LAB).astype(np.float32) + shift * [0.6, 0.5, 0.5]
     return cv2.cvtColor(np.clip(lab, 0, 255).astype(np.uint8), cv2.COLOR_LAB2BGR)

@@ -512,8 +512,11 @@ def is_still_image(info: MediaInfo) -> bool:
         True for a single image without audio.
     """
     v = info.video
-    return v is not None and info.audio is None and v.frame_count == 1 and (
-        v.codec in STILL_IMAGE_CODECS
+    return (
+        v is not None
+        and info.audio is None
+        and v.frame_count == 1
+        and (v.codec in STILL_IMAGE_CODECS)
     )
 
 
