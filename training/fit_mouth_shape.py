@@ -57,6 +57,7 @@ class ClipData:
     feats: np.ndarray  # (N, 72)
     voiced: np.ndarray  # (N,) bool
     rest: np.ndarray  # (P, 2) resting mouth, eye-distance units relative to the nose base
+    face: np.ndarray  # (478, 2) resting face, scaled into its landmarks' bounding box [0, 1]
 
 
 def find_clip(media: Path, prefix: str) -> Path:
@@ -103,8 +104,17 @@ def load_clip(media: Path, name: str) -> ClipData:
     audio = clip_audio(path)
     fps = probe(path).video.fps
     return ClipData(
-        name, disp, spectral_features(audio, fps, n), voiced_frames(audio, fps, n), rest
-    )
+        name, disp, spectral_features(audio, fps, n), voiced_frames(audio, fps, n), rest,
+        resting_face(lm),
+    )  # fmt: skip
+
+
+def resting_face(lm: np.ndarray) -> np.ndarray:
+    """Median face over the most closed frames, scaled into its bounding box (``[0, 1]``)."""
+    gap = (lm[:, 14, 1] - lm[:, 13, 1]) / np.linalg.norm(lm[:, 263] - lm[:, 33], axis=1)
+    face = np.median(lm[gap <= np.quantile(gap, REST_SHARE)], axis=0)
+    lo, hi = face.min(axis=0), face.max(axis=0)
+    return (face - lo) / np.maximum(hi - lo, 1e-6)
 
 
 def _group(name: str) -> str:
@@ -248,6 +258,9 @@ def main(argv: list[str] | None = None) -> int:
             # Mean resting mouth width per eye distance over the clips: the engine scales the
             # displacements by a face's own width over this (a small mouth moves less)
             "rest_width_mean": round(float(np.mean([_rest_width(c.rest) for c in clips])), 5),
+            # The mean resting face in its bounding box: the parametric face placed in a
+            # user's face box where FaceMesh finds no face (cartoons, stylised faces)
+            "face_template": np.round(np.mean([c.face for c in clips], axis=0), 4).tolist(),
         },
     )
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -64,30 +64,36 @@ UPPER_LIP = (185, 40, 39, 37, 0, 267, 269, 270, 409, 191, 80, 81, 82, 13, 312, 3
 JAW_SHARE = 0.7
 
 
-def closed_mouth(landmarks: np.ndarray) -> np.ndarray:
-    """The :data:`MOUTH_POINTS` of ``landmarks`` with the lips brought together.
+def reshape_gap(landmarks: np.ndarray, gap_px: float) -> np.ndarray:
+    """The :data:`MOUTH_POINTS` of ``landmarks`` with the inner-lip gap changed to ``gap_px``.
 
-    The lower lip and the chin rise (the jaw does most of the closing), the upper lip comes down
-    the rest of the way; the corners stay, so the shape in between follows a parabola.
+    The lower lip and the chin move (the jaw does most of it), the upper lip the rest of the
+    way; the corners stay, so the lips in between follow a parabola.
 
     Args:
-        landmarks: ``(478, 2)`` landmarks of an open mouth.
+        landmarks: ``(478, 2)`` landmarks.
+        gap_px: Wanted opening between the inner-lip midpoints (13-14), pixels (0 = closed).
 
     Returns:
         ``(P, 2)`` points in :data:`MOUTH_POINTS` order.
     """
     lm = np.asarray(landmarks, np.float32)
     out = lm[list(MOUTH_POINTS)].copy()
-    gap = max(float(lm[14, 1] - lm[13, 1]), 0.0)
+    delta = max(float(gap_px), 0.0) - max(float(lm[14, 1] - lm[13, 1]), 0.0)
     cx = 0.5 * float(lm[61, 0] + lm[291, 0])
     half = max(0.5 * float(lm[291, 0] - lm[61, 0]), 1.0)
     for p in LOWER_LIP + UPPER_LIP:
         w = float(np.clip(1.0 - ((lm[p, 0] - cx) / half) ** 2, 0.0, 1.0))
         share = JAW_SHARE if p in LOWER_LIP else -(1.0 - JAW_SHARE)
-        out[_ROW[p], 1] -= share * gap * w
+        out[_ROW[p], 1] += share * delta * w
     for p in CHIN_ARC:
-        out[_ROW[p], 1] -= JAW_SHARE * gap * 0.8
+        out[_ROW[p], 1] += JAW_SHARE * delta * 0.8
     return close_crossed_lips(out)
+
+
+def closed_mouth(landmarks: np.ndarray) -> np.ndarray:
+    """The :data:`MOUTH_POINTS` of ``landmarks`` with the lips brought together."""
+    return reshape_gap(landmarks, 0.0)
 
 
 def seal_lips(crop: np.ndarray, mouth: np.ndarray) -> np.ndarray:
@@ -235,6 +241,36 @@ def mouth_triangles(points: np.ndarray, eye_px: float) -> np.ndarray:
     return triangulate(ref)
 
 
+def warp_mouth(
+    texture: np.ndarray, texture_lm: np.ndarray, mouth: np.ndarray, eye_px: float
+) -> np.ndarray:
+    """Deform ``texture`` so its :data:`MOUTH_POINTS` lie at ``mouth`` (no interior painting).
+
+    Eyes, nose, cheeks and jaw angles stay put, and a ring of fixed points around the mouth
+    and chin confines the deformation to the lower face.
+
+    Args:
+        texture: ``(S, S, 3)`` uint8 BGR crop.
+        texture_lm: ``(478, 2)`` its landmarks.
+        mouth: ``(P, 2)`` wanted positions of :data:`MOUTH_POINTS` (crop pixels).
+        eye_px: Eye distance in the crop.
+
+    Returns:
+        ``(S, S, 3)`` uint8 BGR crop.
+    """
+    size = texture.shape[0]
+    lm = np.asarray(texture_lm, np.float32)
+    src_mouth = lm[list(MOUTH_POINTS)]
+    fixed = lm[list(ANCHOR_POINTS)]
+    ring = ring_anchors(np.vstack([src_mouth, mouth]), scale=1.45, count=20, size=size)
+    edge = np.float32([[0, 0], [size - 1, 0], [0, size - 1], [size - 1, size - 1]])
+    src = np.vstack([src_mouth, fixed, ring, edge])
+    dst = np.vstack([mouth, fixed, ring, edge])
+    return warp_image(
+        texture, src, dst, interpolation=cv2.INTER_CUBIC, triangles=mouth_triangles(dst, eye_px)
+    )
+
+
 def render_mouth(
     texture: np.ndarray,
     texture_lm: np.ndarray,
@@ -257,17 +293,9 @@ def render_mouth(
     size = texture.shape[0]
     lm = np.asarray(texture_lm, np.float32)
     mouth = close_crossed_lips(mouth)
-    src_mouth = lm[list(MOUTH_POINTS)]
-    fixed = lm[list(ANCHOR_POINTS)]
-    ring = ring_anchors(np.vstack([src_mouth, mouth]), scale=1.45, count=20, size=size)
-    edge = np.float32([[0, 0], [size - 1, 0], [0, size - 1], [size - 1, size - 1]])
-    src = np.vstack([src_mouth, fixed, ring, edge])
-    dst = np.vstack([mouth, fixed, ring, edge])
-    out = warp_image(
-        texture, src, dst, interpolation=cv2.INTER_CUBIC, triangles=mouth_triangles(dst, eye_px)
-    )
+    out = warp_mouth(texture, lm, mouth, eye_px)
     gap = inner_gap_px(mouth)
-    tex_gap = max(inner_gap_px(src_mouth), 0.0)
+    tex_gap = max(inner_gap_px(lm[list(MOUTH_POINTS)]), 0.0)
     if gap < 0.8:
         return out
     # Where the texture's own opening is smaller than the wanted one, its interior is a
@@ -293,6 +321,8 @@ __all__ = [
     "closed_mouth",
     "inner_gap_px",
     "render_mouth",
+    "reshape_gap",
     "seal_lips",
     "synthesise_cavity",
+    "warp_mouth",
 ]

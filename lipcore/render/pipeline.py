@@ -329,6 +329,10 @@ def _prepare(
                 built[key] = create_engine(
                     spec.engine, spec.options, checkpoint=request.checkpoint
                 )
+    if tracks is None and request.face.boxes:  # a face pointed out by hand
+        from lipcore.face.boxes import iter_box_track
+
+        tracks = yield from iter_box_track(request.video, list(request.face.boxes))
     if tracks is None:
         tracks = yield from iter_track_faces(request.video)
     track = _choose(request, tracks)
