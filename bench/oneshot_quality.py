@@ -19,7 +19,8 @@ Per render (ratios are output over original, same frames, same mouth box):
 The mouth box and the closed level come from the original's FaceMesh track. Renders and a zoomed
 mouth strip per render (``*_mouth.png``: frames spread over the clip) are kept in ``--out``.
 
-Usage: .venv/bin/python bench/oneshot_quality.py [--seconds 6] [--out DIR] [--only A04,H02]
+Usage: .venv/bin/python bench/oneshot_quality.py [--seconds 4] [--out DIR] [--only A04,H02]
+[--engines retime,oneshot] [--skip-table2]
 """
 
 from __future__ import annotations
@@ -271,9 +272,11 @@ def main() -> int:
     from lipcore.media.probe import probe
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--seconds", type=float, default=6.0)
+    ap.add_argument("--seconds", type=float, default=4.0)
     ap.add_argument("--out", type=Path, default=None)
     ap.add_argument("--only", default="", help="comma-separated clip prefixes to run")
+    ap.add_argument("--engines", default="retime,oneshot", help="engines for table 1")
+    ap.add_argument("--skip-table2", action="store_true", help="only the dubbed clips")
     args = ap.parse_args()
     out_dir = args.out or Path(tempfile.mkdtemp(prefix="oneshot_quality_"))
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -296,7 +299,7 @@ def main() -> int:
               f"{rate:>7.2f}{chance:>7.2f}{k:>6}{'':>7}", flush=True)  # fmt: skip
         speech = _find("audio", speech_id)
         speech_16k = load_audio(speech, 16000)
-        for engine in ("retime", "oneshot"):
+        for engine in args.engines.split(","):
             out = out_dir / f"{clip_id}_{speech_id}_{engine}.mp4"
             render_one(src, speech, out, engine)
             r = measure(src, out, speech_16k, n, ref)
@@ -305,6 +308,9 @@ def main() -> int:
                   f"{r['psnr']:>7.1f}{r['close']:>7.2f}{r['chance']:>7.2f}{r['bilabials']:>6}"
                   f"{r['conf']:>7.3f}", flush=True)  # fmt: skip
 
+    if args.skip_table2:
+        print(f"renders kept in {out_dir}")
+        return 0
     print("\n2. one-shot engine on faces without usable speaking footage (auto engine)")
     print(f"{'clip':<9}{'speech':<7}{'engine':<9}{'flicker':>8}{'sharp':>7}{'psnr':>7}"
           f"{'close':>7}{'chance':>7}{'/pbm':>6}{'conf':>7}")  # fmt: skip

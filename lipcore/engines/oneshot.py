@@ -7,11 +7,13 @@ scaled to this face's mouth width. Phones (:mod:`lipcore.audio.phones`) sharpen 
 on /p b m/, the corners come in on rounded /o u w/ and go out on spread /i e/. Silence rests the
 mouth. The shape track is smoothed over time so the mouth never jitters.
 
-Pixels come from the actor's own face: the resting frame of the footage (``reference="neutral"``,
-the default: the original mouth never leaks through) or each target frame itself
-(``reference="self"``), deformed by the dense landmark warp of :mod:`lipcore.face.warp`; the
-mouth opening is filled from the actor's most open frame when the footage has one, otherwise
-synthesised in the face's colours (:mod:`lipcore.engines.oneshot_render`).
+Pixels come from the actor's own face: each target frame itself (its head pose, lighting and
+grain stay its own; its mouth is first brought to the resting opening, so the original speech's
+opening does not leak, then moved by the predicted motion), deformed by the dense landmark warp of
+:mod:`lipcore.face.warp`. Footage without a closed mouth (a still of someone speaking) is closed
+by warping once and that frame is the texture. The mouth opening is filled from the actor's most
+open frame when the footage has one, otherwise synthesised in the face's colours
+(:mod:`lipcore.engines.oneshot_render`); lips pressed shut over an open original are sealed.
 """
 
 from __future__ import annotations
@@ -23,7 +25,13 @@ import numpy as np
 
 from lipcore.engines.base import CropBatch, Engine, EngineOptions, SegmentDrive, SourceFootage
 from lipcore.engines.mouth_shape import MOUTH_POINTS, MouthShapeModel, load_mouth_shape_model
-from lipcore.engines.oneshot_render import CavitySource, closed_mouth, render_mouth, seal_lips
+from lipcore.engines.oneshot_render import (
+    CavitySource,
+    closed_mouth,
+    render_mouth,
+    reshape_gap,
+    seal_lips,
+)
 from lipcore.engines.retime_composite import residual_warp, warp_points
 from lipcore.face.landmarks import lip_gap
 from lipcore.progress import Progress
@@ -39,8 +47,11 @@ SMOOTH_SIGMA_FRAMES = 1.0
 #: Frames over which the mouth settles to rest when the speech stops.
 REST_RAMP_FRAMES = 3
 #: How far the corners move in on a rounded vowel / out on a spread one (eye-distance units).
-ROUND_SHIFT = 0.06
-SPREAD_SHIFT = 0.035
+ROUND_SHIFT = 0.04
+SPREAD_SHIFT = 0.025
+#: Share of the model's predicted motion used (its spread matches real speakers', but a still
+#: face opening as wide as the most open speakers looks exaggerated).
+MOTION_SCALE = 0.85
 #: Phones with rounded and with spread lips (ARPAbet).
 ROUNDED = frozenset({"OW", "UW", "UH", "W", "AO", "OY"})
 SPREAD = frozenset({"IY", "IH", "EY", "EH", "Y"})
@@ -122,9 +133,8 @@ class OneShotEngine(Engine):
     """Lip-sync any face from one frame: predicted mouth shapes rendered by a landmark warp.
 
     Args:
-        options: ``mouth_strength`` scales the predicted motion; ``reference`` "neutral" (the
-            footage's resting frame is the texture) or "self" (each target frame is);
-            ``neutral_frame`` picks the resting frame.
+        options: ``mouth_strength`` scales the predicted motion; ``neutral_frame`` picks the
+            resting frame (``reference`` does not apply: the shape always starts from rest).
         model: The speech -> mouth-shape model (default: the shipped one).
         use_phones: Recognise phones for closures and rounding (English model; other languages
             still give closures where they have them).
@@ -150,6 +160,8 @@ class OneShotEngine(Engine):
         self.rest_mouth: np.ndarray | None = None  # (P, 2) eye units, relative to rest frame
         self.cavity: CavitySource | None = None
         self.scale = 1.0
+        self.synthetic_rest = False
+        self.rest_gap = 0.0
 
     def prepare(self, source: SourceFootage | Sequence[SourceFootage]) -> Iterator[Progress]:
         """Pick the resting frame, the open-mouth exemplar and the face's scale."""
@@ -166,8 +178,10 @@ class OneShotEngine(Engine):
             idx = int(np.nonzero(src.frames == neutral)[0][0])
         self.rest_crop = np.asarray(src.crops[idx])
         self.rest_landmarks = lm[idx]
+        self.synthetic_rest = False
         eye = float(np.linalg.norm(lm[idx, 263] - lm[idx, 33]))
         if gaps[idx] > REST_MAX_GAP:
+            self.synthetic_rest = True
             # No closed mouth in the footage (a still of someone speaking): close it by warping,
             # and keep the open original as the source of the mouth interior
             closed = closed_mouth(lm[idx])
@@ -179,6 +193,7 @@ class OneShotEngine(Engine):
         width = float(lm[idx, 291, 0] - lm[idx, 61, 0]) / max(eye, 1e-6)
         ref = float(self.model.meta.get("rest_width_mean", width))
         self.scale = float(np.clip(width / max(ref, 1e-6), 0.6, 1.6))
+        self.rest_gap = max(float(lip_gap(self.rest_landmarks)), 0.0)
         best = int(np.argmax(gaps))
         self.cavity = (
             CavitySource(np.asarray(src.crops[best]), lm[best])
@@ -193,7 +208,7 @@ class OneShotEngine(Engine):
         voiced = np.asarray(drive.voiced, bool).reshape(-1)[:n]
         if len(voiced) < n:
             voiced = np.concatenate([voiced, np.zeros(n - len(voiced), bool)])
-        disp = self.model.predict(drive.audio_16k, drive.fps, n) * self.scale
+        disp = self.model.predict(drive.audio_16k, drive.fps, n) * self.scale * MOTION_SCALE
         disp *= float(self.options.mouth_strength)
         disp = _smooth(disp, SMOOTH_SIGMA_FRAMES)
         # Silence rests the mouth (with a short ramp, not a snap)
@@ -240,22 +255,28 @@ class OneShotEngine(Engine):
         for b, row in enumerate(np.asarray(batch.rows, np.int64)):
             row = int(np.clip(row, 0, len(plan.displacement) - 1))
             target_lm = np.asarray(batch.landmarks[b], np.float32)
-            if self.options.reference == "self":
-                texture, tex_lm = crops[b], target_lm
-            else:
-                m = residual_warp(self.rest_landmarks, target_lm)
+            # The resting mouth placed on this frame (stable points only): the shape moves
+            # from there, so the target's own mouth shape never leaks into the new one
+            m = residual_warp(self.rest_landmarks, target_lm)
+            rest_here = warp_points(self.rest_landmarks, m)
+            if self.synthetic_rest:
+                # No closed mouth in the footage: the warped-closed rest frame is the texture
                 texture = cv2.warpAffine(
                     self.rest_crop, m, (size, size), flags=cv2.INTER_CUBIC,
                     borderMode=cv2.BORDER_REPLICATE,
                 )  # fmt: skip
-                tex_lm = warp_points(self.rest_landmarks, m)
-            eye = float(np.linalg.norm(tex_lm[263] - tex_lm[33]))
-            if self.options.reference == "self":
-                # The target's own mouth may be open: move from its rest, not from its shape
-                m_rest = residual_warp(self.rest_landmarks, target_lm)
-                base = warp_points(self.rest_landmarks, m_rest)[list(MOUTH_POINTS)]
+                tex_lm = rest_here
             else:
-                base = tex_lm[list(MOUTH_POINTS)]
+                # The target itself: its head pose, lighting and grain stay exactly its own
+                texture, tex_lm = crops[b], target_lm
+            eye = float(np.linalg.norm(tex_lm[263] - tex_lm[33]))
+            if self.synthetic_rest:
+                base = rest_here[list(MOUTH_POINTS)]
+            else:
+                # The target's own mouth brought to the resting opening: its pose and
+                # perspective are right for this frame (a frontal rest shape on a turned head
+                # would skew the mouth); the new motion is added to that
+                base = reshape_gap(target_lm, self.rest_gap * eye)
             mouth = base + plan.displacement[row] * eye
             out[b] = render_mouth(texture, tex_lm, mouth, eye, self.cavity)
         return out

@@ -297,7 +297,9 @@ def render_mouth(
     gap = inner_gap_px(mouth)
     tex_gap = max(inner_gap_px(lm[list(MOUTH_POINTS)]), 0.0)
     if gap < 0.8:
-        return out
+        # Lips pressed shut over an open texture mouth: draw where they meet, not the squeezed
+        # interior (a pale line of teeth)
+        return seal_lips(out, mouth) if tex_gap > 2.0 else out
     # Where the texture's own opening is smaller than the wanted one, its interior is a
     # stretched lip line: paint the interior instead (fully when the texture mouth was closed)
     weight = float(np.clip(1.0 - tex_gap / gap, 0.0, 1.0))
