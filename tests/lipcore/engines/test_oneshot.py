@@ -146,3 +146,31 @@ def test_auto_chooses_retime_for_speaking_footage_and_wav2lip_for_a_checkpoint(
     assert name == "retime", reason
     assert "s of the face speaking" in reason
     assert choose_engine(footage, checkpoint="w.pth")[0] == "wav2lip"
+
+
+def test_morphing_two_library_mouths_gives_one_mouth(still_footage):
+    """Retime's cut: a closed and an open mouth warped onto their mean shape line up."""
+    from lipcore.engines.mouth_shape import MOUTH_POINTS
+    from lipcore.engines.oneshot_render import render_mouth, reshape_gap
+    from lipcore.engines.retime_composite import morph_together
+
+    crop = still_footage.crops[0]
+    lm = still_footage.landmarks[0]
+    eye = float(np.linalg.norm(lm[263] - lm[33]))
+    closed_pts = reshape_gap(lm, 0.0)
+    open_pts = reshape_gap(lm, 0.2 * eye)
+    closed_lm, open_lm = lm.copy(), lm.copy()
+    closed_lm[list(MOUTH_POINTS)] = closed_pts
+    open_lm[list(MOUTH_POINTS)] = open_pts
+    closed = render_mouth(crop, lm, closed_pts, eye)
+    opened = render_mouth(crop, lm, open_pts, eye)
+    imgs, lms = morph_together([closed, opened], [closed_lm, open_lm], [0.5, 0.5])
+    assert np.allclose(lms[0][list(MOUTH_POINTS)], lms[1][list(MOUTH_POINTS)])
+    y = int(lm[14, 1])
+    box = (slice(y - 25, y + 25), slice(int(lm[61, 0]) - 5, int(lm[291, 0]) + 5))
+
+    def diff(a, b):
+        return np.abs(a[box].astype(int) - b[box].astype(int)).mean()
+
+    # The lips of the two morphed frames lie on each other; blended as they were, they did not
+    assert diff(imgs[0], imgs[1]) < 0.5 * diff(closed, opened)
