@@ -21,12 +21,14 @@ from pathlib import Path
 from typing import Any
 
 from lipcore.cache import atomic_write_bytes
+from lipcore.engines.registry import ENGINE_NAMES
 from lipcore.errors import ProjectError
 
 SETTINGS_SCHEMA_VERSION = 1
 SETTINGS_FILE = "settings.json"
 ENV_PREFIX = "LIPSYNC_"
-ENGINES = ("retime", "wav2lip")
+#: Engine names offered in the preferences (the registry's; "auto" picks per clip).
+ENGINES = ENGINE_NAMES
 DEVICES = ("auto", "cpu", "cuda", "mps")
 
 
@@ -45,7 +47,7 @@ class Settings:
         default=SETTINGS_SCHEMA_VERSION, metadata={"label": "", "help": "", "hidden": True}
     )
     default_engine: str = _f(
-        "retime", "Default engine", "Engine given to new segments.", "choice", choices=ENGINES
+        "auto", "Default engine", "Engine given to new segments.", "choice", choices=ENGINES
     )
     wav2lip_checkpoint: str = _f(
         "",

@@ -70,7 +70,7 @@ _log = logging.getLogger(__name__)
 #: Segment fields :meth:`Document.set_segment_options` accepts besides :class:`SegmentOptions`.
 SEGMENT_FIELDS = ("engine", "audio_track_id", "face_track_id", "label")
 #: Engines the editor offers by default (the render pipeline may know more).
-DEFAULT_ENGINE = "retime"
+DEFAULT_ENGINE = "auto"
 
 
 class Document:

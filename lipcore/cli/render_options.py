@@ -7,7 +7,9 @@ from fractions import Fraction
 from pathlib import Path
 
 from lipcore.engines.base import EngineOptions
+from lipcore.engines.registry import ENGINE_NAMES
 from lipcore.errors import LipsyncError
+from lipcore.face.boxes import parse_face_boxes
 from lipcore.render.request import (
     AUDIO_RATE,
     LONG_AUDIO_POLICIES,
@@ -37,11 +39,30 @@ def add_render_arguments(p: argparse.ArgumentParser) -> None:
         "counts) or frames (f120); default: the whole clip",
     )
     p.add_argument(
+        "--face-box",
+        action="append",
+        default=[],
+        metavar="X,Y,W,H[@FRAME]",
+        help="point out the face by hand where the detector cannot find it (cartoon, CGI): its "
+        "box in pixels, repeatable or space-separated keyframes, interpolated between frames",
+    )
+    p.add_argument(
         "--region",
         metavar="X0,Y0,X1,Y1",
         help="only re-sync a face inside this box (pixels of the displayed frame)",
     )
-    p.add_argument("--engine", default="retime", choices=("retime", "wav2lip"))
+    p.add_argument(
+        "--engine",
+        default="auto",
+        choices=ENGINE_NAMES,
+        help="auto (default): retime where the clip shows the actor speaking long enough, "
+        "oneshot otherwise (any face, even a still), wav2lip when --checkpoint is given",
+    )
+    p.add_argument(
+        "--fps",
+        type=Fraction,
+        help="output frame rate when VIDEO is a still image (default 25)",
+    )
     p.add_argument("--checkpoint", type=Path, help="model checkpoint for --engine wav2lip")
     p.add_argument(
         "--footage",
@@ -143,7 +164,8 @@ def build_request(args: argparse.Namespace, output: Path) -> RenderRequest:
                 f"cannot read the region {args.region!r}", fix="write X0,Y0,X1,Y1 in pixels"
             ) from exc
         region = (x0, y0, x1, y1)
-    face = FaceChoice(region=region)
+    boxes = tuple(parse_face_boxes(args.face_box)) if getattr(args, "face_box", None) else ()
+    face = FaceChoice(region=region, boxes=boxes)
     if args.face != "auto":
         bits = args.face.split(",")
         if len(bits) == 3:
@@ -154,9 +176,9 @@ def build_request(args: argparse.Namespace, output: Path) -> RenderRequest:
                     f"cannot read the face point {args.face!r}",
                     fix="write FRAME,X,Y with a whole frame number, e.g. 40,320,180",
                 ) from exc
-            face = FaceChoice(point=point, region=region)
+            face = FaceChoice(point=point, region=region, boxes=boxes)
         else:
-            face = FaceChoice(track_id=args.face, region=region)
+            face = FaceChoice(track_id=args.face, region=region, boxes=boxes)
     return RenderRequest(
         video=args.video,
         audio=args.audio,
@@ -167,4 +189,5 @@ def build_request(args: argparse.Namespace, output: Path) -> RenderRequest:
         long_audio=args.long_audio,
         footage=tuple(args.footage),
         checkpoint=args.checkpoint,
+        still_fps=getattr(args, "fps", None),
     )

@@ -37,7 +37,22 @@ def run(args: argparse.Namespace) -> int:
     from lipcore.render.pipeline import render
 
     request = replace(build_request(args, args.output), audio_mix=args.mix, crf=args.crf)
-    result = render(request, show_progress=not args.quiet)
+    engine = None
+    if args.engine == "auto":  # built here so the choice and its reason can be reported
+        from lipcore.engines.registry import create_engine
+
+        engine = create_engine(
+            "auto",
+            request.segments[0].options,
+            checkpoint=request.checkpoint,
+            footage_paths=request.footage,
+        )
+    result = render(request, show_progress=not args.quiet, engine=engine)
+    if engine is not None:
+        from lipcore.engines.registry import engine_choice
+
+        name, reason = engine_choice(engine)
+        print(f"engine: {name} ({reason})")
     for warning in result.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     seconds = float(result.frame_count / result.fps)

@@ -1,15 +1,105 @@
-"""Build engines by name (the names used on the command line and in project files)."""
+"""Build engines by name (the names used on the command line and in project files).
+
+"auto" (the default) picks per clip: wav2lip when a checkpoint is given, retime where the clip
+shows the actor speaking long enough with open and closed mouths, the one-shot engine otherwise
+(a still, a face crop without sound, a CGI or painted face). :func:`choose_engine` says which and
+why; :class:`AutoEngine` applies it when the footage is known (in ``prepare``).
+"""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
-from lipcore.engines.base import Engine, EngineOptions
-from lipcore.errors import LipsyncError
+import numpy as np
+
+from lipcore.engines.base import CropBatch, Engine, EngineOptions, SegmentDrive, SourceFootage
+from lipcore.errors import FootageError, LipsyncError
+from lipcore.progress import Progress
 
 #: Engine names the registry knows.
-ENGINE_NAMES = ("retime", "wav2lip")
+ENGINE_NAMES = ("auto", "retime", "oneshot", "wav2lip")
+
+
+def choose_engine(
+    footage: SourceFootage | Sequence[SourceFootage], checkpoint: str | os.PathLike | None = None
+) -> tuple[str, str]:
+    """The engine "auto" uses for this footage, and the reason, in words.
+
+    Args:
+        footage: The clip's own face footage (and extra footage of the same actor).
+        checkpoint: Weights for the neural engine, if the user gave any.
+
+    Returns:
+        ``(engine name, reason)``.
+    """
+    if checkpoint is not None:
+        return "wav2lip", f"a checkpoint was given ({os.fspath(checkpoint)})"
+    sources = [footage] if isinstance(footage, SourceFootage) else list(footage)
+    try:
+        from lipcore.engines.retime import RetimeEngine
+    except ImportError:
+        return "oneshot", "the retime engine is not installed"
+    probe = RetimeEngine()
+    parts = [probe._footage_part(s, 0) for s in sources]
+    cat = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+    try:
+        probe._check_footage(cat, sources[0].fps)
+    except FootageError as exc:
+        return "oneshot", f"not enough speaking footage for retime: {exc.message}"
+    speech_sec = float(cat["speech"].sum() / float(sources[0].fps))
+    return "retime", f"{speech_sec:.1f} s of the face speaking with its own sound"
+
+
+class AutoEngine(Engine):
+    """Chooses retime or one-shot in :meth:`prepare` (see :func:`choose_engine`), then delegates.
+
+    Attributes:
+        choice: ``(engine name, reason)`` once prepared, else None.
+    """
+
+    name = "auto"
+
+    def __init__(self, options: EngineOptions | None = None, footage_paths: Sequence = ()):
+        super().__init__(options)
+        self.footage_paths = tuple(footage_paths)
+        self.crop_size = 256  # retime and one-shot both work on 256 px crops
+        self.inner: Engine | None = None
+        self.choice: tuple[str, str] | None = None
+
+    def prepare(self, source: SourceFootage | Sequence[SourceFootage]) -> Iterator[Progress]:
+        """Choose the engine for this footage and prepare it."""
+        name, reason = choose_engine(source)
+        self.inner = create_engine(name, self.options, footage_paths=self.footage_paths)
+        try:
+            yield from self.inner.prepare(source)
+        except FootageError as exc:  # retime's deeper checks: fall back rather than refuse
+            if name != "retime":
+                raise
+            name, reason = "oneshot", f"retime could not use the footage: {exc.message}"
+            self.inner = create_engine(name, self.options)
+            yield from self.inner.prepare(source)
+        self.choice = (name, reason)
+
+    def begin_segment(self, drive: SegmentDrive) -> None:
+        """Pass the segment to the chosen engine."""
+        if self.inner is None:
+            raise RuntimeError("AutoEngine.prepare() must run before begin_segment()")
+        self.inner.begin_segment(drive)
+
+    def generate(self, batch: CropBatch) -> np.ndarray:
+        """Frames from the chosen engine."""
+        if self.inner is None:
+            raise RuntimeError("AutoEngine.prepare() must run before generate()")
+        return self.inner.generate(batch)
+
+
+def engine_choice(engine: Engine) -> tuple[str, str]:
+    """``(engine name, reason)`` of a prepared engine: what "auto" chose, or the named engine."""
+    choice = getattr(engine, "choice", None)
+    if choice is not None:
+        return choice
+    return engine.name, "chosen by name"
 
 
 def create_engine(
@@ -22,9 +112,10 @@ def create_engine(
     """Build the engine called ``name``.
 
     Args:
-        name: "wav2lip" (neural, needs ``checkpoint``) or "retime" (footage-based).
+        name: "auto" (choose per clip), "wav2lip" (neural, needs ``checkpoint``), "retime"
+            (footage-based) or "oneshot" (any face from one frame).
         options: Engine options.
-        checkpoint: Weights for neural engines (ignored by "retime").
+        checkpoint: Weights for neural engines (ignored by the others; makes "auto" wav2lip).
         device: Device override for neural engines ("auto", "cpu", "cuda", "mps").
         footage_paths: Extra footage for engines that learn from footage.
 
@@ -36,10 +127,20 @@ def create_engine(
         CheckpointError: A neural engine without usable weights.
     """
     options = options or EngineOptions()
+    if name == "auto":
+        if checkpoint is not None:
+            engine = create_engine("wav2lip", options, checkpoint=checkpoint, device=device)
+            engine.choice = choose_engine([], checkpoint)  # type: ignore[attr-defined]
+            return engine
+        return AutoEngine(options, footage_paths=tuple(footage_paths))
     if name == "wav2lip":
         from lipcore.engines.wav2lip import Wav2LipEngine
 
         return Wav2LipEngine(options, checkpoint=checkpoint, device=device)
+    if name == "oneshot":
+        from lipcore.engines.oneshot import OneShotEngine
+
+        return OneShotEngine(options)
     if name == "retime":
         try:
             from lipcore.engines.retime import RetimeEngine

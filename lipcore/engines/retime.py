@@ -8,7 +8,8 @@ a share chosen on held-out footage, so a few seconds of footage still generalise
 and languages. For a segment of new audio it predicts the mouth shape of every output frame,
 rests the mouth where the new audio is silent, picks library frames by dynamic programming over
 the whole segment (shape match + temporal smoothness, see :mod:`lipcore.engines.retime_select`),
-cross-fades the remaining cuts, and composites the chosen lower face onto each target crop after
+morphs across the remaining cuts (both frames warped onto one mouth shape, then blended), and
+composites the chosen lower face onto each target crop after
 a residual landmark alignment and a colour match (:mod:`lipcore.engines.retime_composite`).
 
 Extra footage: pass a list of :class:`SourceFootage` to :meth:`RetimeEngine.prepare` (the clip
@@ -62,6 +63,9 @@ MIN_SEGMENT_STATS_FRAMES = 50
 POSE_WEIGHT = 0.6
 #: Pose difference (in standard deviations of the library's poses) that costs nothing.
 POSE_FREE_STD = 0.75
+#: A library mouth more open than wanted by more than this (inner-lip gap per eye distance) is
+#: closed further by warping it (shapes the library lacks are made from its nearest entry).
+RESHAPE_MIN_GAP = 0.02
 #: Mouth-region patch used for the appearance distance (width, height in pixels).
 _PATCH_WH = (24, 16)
 
@@ -120,6 +124,7 @@ class SegmentPlan:
         path: ``(T,)`` chosen library frame per output frame.
         blend: Per output frame, ``(library index, weight)`` pairs (cross-fades at cuts).
         voiced: ``(T,)`` the drive's voiced flags.
+        closure: ``(T,)`` 1 where the phones put a /p b m/ (the lips must shut), else 0.
     """
 
     predicted_shape: np.ndarray
@@ -127,6 +132,7 @@ class SegmentPlan:
     path: np.ndarray
     blend: list[list[tuple[int, float]]] = field(default_factory=list)
     voiced: np.ndarray | None = None
+    closure: np.ndarray | None = None
 
     @property
     def cuts(self) -> int:
@@ -214,6 +220,7 @@ class RetimeEngine(Engine):
             :class:`SourceFootage` and passes them to :meth:`prepare` or :meth:`add_footage`).
         crop_size: Side of the aligned crops, in pixels.
         costs: Weights of the frame selection.
+        use_phones: Close the lips on the new speech's /p b m/ (phone recogniser).
     """
 
     name = "retime"
@@ -224,11 +231,13 @@ class RetimeEngine(Engine):
         footage_paths: Sequence[str | Path] = (),
         crop_size: int = 256,
         costs: SelectionCosts | None = None,
+        use_phones: bool = True,
     ):
         super().__init__(options)
         self.footage_paths = tuple(Path(p) for p in footage_paths)
         self.crop_size = int(crop_size)
         self.costs = costs or SelectionCosts()
+        self.use_phones = use_phones
         self.library: RetimeLibrary | None = None
         self.plan: SegmentPlan | None = None
         self._extra: list[SourceFootage] = []
@@ -402,6 +411,9 @@ class RetimeEngine(Engine):
         if len(voiced) < n_out:
             voiced = np.concatenate([voiced, np.zeros(n_out - len(voiced), bool)])
         target_z = self._predict(drive, voiced)
+        closure = self._closures(drive, voiced)
+        if closure.any():  # the lips shut on /p b m/: ask for the library's closed mouth
+            target_z[closure > 0.5] = lib.rest_shape_z
         unary = self._unary(target_z, voiced)
         shown = drive.frames if drive.source_frames is None else drive.source_frames
         unary += self._pose_cost(np.asarray(shown, np.int64)[:n_out])
@@ -415,8 +427,21 @@ class RetimeEngine(Engine):
             path=path,
             blend=blend,
             voiced=voiced,
+            closure=closure,
         )
         self._drive = drive
+
+    def _closures(self, drive: SegmentDrive, voiced: np.ndarray) -> np.ndarray:
+        """``(T,)`` 1 on the frames of the new speech's bilabials (phone recogniser), else 0."""
+        from lipcore.engines.oneshot import _recognise, phone_tracks
+
+        n = len(voiced)
+        if not self.use_phones or not voiced.any() or len(drive.audio_16k) < 1600:
+            return np.zeros(n)
+        phones = _recognise(drive.audio_16k)
+        if phones is None:
+            return np.zeros(n)
+        return phone_tracks(phones, drive.fps, n)[0] * voiced
 
     def _predict(self, drive: SegmentDrive, voiced: np.ndarray) -> np.ndarray:
         """Target z-scored mouth shape per output frame, ``(T, K)``."""
@@ -490,11 +515,33 @@ class RetimeEngine(Engine):
         out = np.empty_like(crops)
         for b, row in enumerate(np.asarray(batch.rows, np.int64)):
             row = int(np.clip(row, 0, len(plan.blend) - 1))
-            sources = [(lib.crops[j], lib.landmarks[j], w) for j, w in plan.blend[row] if w > 0]
+            sources = [(*self._shaped(j, row), w) for j, w in plan.blend[row] if w > 0]
             out[b] = composite_lower_face(
                 crops[b], batch.landmarks[b], sources, strength=strength, feather_px=feather_px
             )
         return out
+
+    def _shaped(self, j: int, row: int) -> tuple[np.ndarray, np.ndarray]:
+        """Library frame ``j`` as shown at output ``row``: closed further by warping when the
+        library has no mouth as closed as wanted there (a bilabial, a near-closed vowel)."""
+        lib, plan = self.library, self.plan
+        assert lib is not None and plan is not None
+        crop, lm = lib.crops[j], lib.landmarks[j]
+        shut = plan.closure is not None and plan.closure[row] > 0.5
+        want = 0.0 if shut else max(float(plan.predicted_gap[row]), 0.0)
+        if lib.gaps[j] - want <= RESHAPE_MIN_GAP:
+            return crop, lm
+        from lipcore.engines.mouth_shape import MOUTH_POINTS
+        from lipcore.engines.oneshot_render import reshape_gap, seal_lips, warp_mouth
+
+        eye = float(np.linalg.norm(lm[263] - lm[33]))
+        mouth = reshape_gap(lm, want * eye)
+        crop = warp_mouth(crop, lm, mouth, eye)
+        if want * eye < 1.0:
+            crop = seal_lips(crop, mouth)
+        lm = lm.copy()
+        lm[list(MOUTH_POINTS)] = mouth
+        return crop, lm
 
 
 __all__ = ["MIN_SPEECH_SEC", "RetimeEngine", "RetimeLibrary", "SegmentPlan"]

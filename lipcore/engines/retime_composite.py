@@ -3,7 +3,9 @@
 Both crops are already in the canonical aligned space, so only a small residual similarity warp
 is needed. It is estimated from points that do not move when the mouth does (eye corners, nose
 bridge and base, cheeks at nose height); the jaw and lips are deliberately left out, or an open
-library mouth would be squeezed onto a closed target jaw.
+library mouth would be squeezed onto a closed target jaw. Where the plan blends two library
+frames (a cut), they are first morphed onto one mouth shape (:func:`morph_together`, the dense
+warp of :mod:`lipcore.face.warp`), so the blend never shows two mouths.
 """
 
 from __future__ import annotations
@@ -150,6 +152,40 @@ def match_lip_colour(
     return cv2.cvtColor(np.clip(out, 0, 255).astype(np.uint8), cv2.COLOR_LAB2BGR)
 
 
+def morph_together(
+    images: list[np.ndarray], landmarks: list[np.ndarray], weights: list[float]
+) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Warp every image's mouth and chin onto their weighted mean shape (a morph, not a fade).
+
+    Blending two library frames as they are shows two mouths at once (the teeth of one, the lips
+    of the other). Deformed to one in-between shape along the landmark correspondence first,
+    their blend is a single mouth half way from one to the other.
+
+    Args:
+        images: ``(S, S, 3)`` uint8 crops, already on the target (residual warp applied).
+        landmarks: Their ``(478, 2)`` landmarks.
+        weights: Blend weights (summing to 1).
+
+    Returns:
+        The warped images and their landmarks (mouth points moved to the mean shape).
+    """
+    from lipcore.engines.mouth_shape import MOUTH_POINTS
+    from lipcore.engines.oneshot_render import close_crossed_lips, warp_mouth
+
+    rows = list(MOUTH_POINTS)
+    w = np.asarray(weights, np.float32)
+    w = w / max(float(w.sum()), 1e-6)
+    mean = close_crossed_lips(sum(wk * lm[rows] for wk, lm in zip(w, landmarks, strict=True)))
+    out_imgs, out_lms = [], []
+    for img, lm in zip(images, landmarks, strict=True):
+        eye = float(np.linalg.norm(lm[263] - lm[33]))
+        out_imgs.append(warp_mouth(img, lm, mean, eye))
+        moved = np.asarray(lm, np.float32).copy()
+        moved[rows] = mean
+        out_lms.append(moved)
+    return out_imgs, out_lms
+
+
 def composite_lower_face(
     target_crop: np.ndarray,
     target_landmarks: np.ndarray,
@@ -162,7 +198,8 @@ def composite_lower_face(
     Args:
         target_crop: ``(S, S, 3)`` uint8 BGR target.
         target_landmarks: ``(478, 2)`` target landmarks in crop pixels.
-        sources: ``(crop, landmarks, weight)`` library frames to blend (weights sum to 1).
+        sources: ``(crop, landmarks, weight)`` library frames to blend (weights sum to 1);
+            several are morphed onto their mean mouth shape before blending.
         strength: Opacity of the new lower face (``options.mouth_strength`` clipped to [0, 1]).
         feather_px: Softness of the mask edge in crop pixels.
 
@@ -180,6 +217,8 @@ def composite_lower_face(
         )
         warped_lms.append(warp_points(lm, m))
         weights.append(float(w))
+    if len(warped_imgs) > 1:
+        warped_imgs, warped_lms = morph_together(warped_imgs, warped_lms, weights)
     all_lms = [np.asarray(target_landmarks, np.float32), *warped_lms]
     mask = lower_face_mask(size, all_lms, feather_px)
     hard = mask > 0.5
@@ -202,6 +241,7 @@ __all__ = [
     "lower_face_mask",
     "match_colour",
     "match_lip_colour",
+    "morph_together",
     "mouth_region_polygon",
     "residual_warp",
     "warp_points",

@@ -25,7 +25,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 from collections.abc import Generator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -339,6 +339,12 @@ def _track(reader, video_path, settings, detector, mesher) -> Generator[Progress
         yield Progress(index - start + 1, total, "detecting faces")
 
     yield Progress(total, total, "linking tracks")
+    if total < settings.min_track_frames:  # a still image or a clip of a few frames
+        settings = replace(
+            settings,
+            min_track_frames=max(1, total),
+            min_detections=min(settings.min_detections, max(1, total)),
+        )
     tracks = _link_and_finish(tracklets, cuts.cuts, settings, max_gap)
     return TrackSet(
         tracks=tracks,

@@ -495,6 +495,31 @@ def require_video(info: MediaInfo) -> VideoStreamInfo:
     return info.video
 
 
+#: Codecs FFmpeg uses for single pictures (png, jpeg, webp, bmp, tiff, ...).
+STILL_IMAGE_CODECS = frozenset({"png", "mjpeg", "jpegls", "webp", "bmp", "tiff", "gif", "qoi"})
+
+
+def is_still_image(info: MediaInfo) -> bool:
+    """Whether the file is one still picture (a portrait, a painting), opened as a 1-frame clip.
+
+    FFmpeg opens a PNG or JPEG as a video stream of one frame (at 25 fps); the renderer holds that
+    frame for the whole new audio.
+
+    Args:
+        info: A probed file.
+
+    Returns:
+        True for a single image without audio.
+    """
+    v = info.video
+    return (
+        v is not None
+        and info.audio is None
+        and v.frame_count == 1
+        and (v.codec in STILL_IMAGE_CODECS)
+    )
+
+
 def require_audio(info: MediaInfo) -> AudioStreamInfo:
     """Return the audio stream, or raise a MediaError for silent (video-only) files.
 

@@ -316,6 +316,7 @@ def _prepare(
     from lipcore.engines.registry import create_engine
     from lipcore.face.track import iter_track_faces
     from lipcore.media.audio import clip_audio
+    from lipcore.media.probe import is_still_image
 
     video_info, audio = _load_inputs(request)
     # Engines come first, so a missing checkpoint is reported before minutes of face tracking.
@@ -328,18 +329,25 @@ def _prepare(
                 built[key] = create_engine(
                     spec.engine, spec.options, checkpoint=request.checkpoint
                 )
+    if tracks is None and request.face.boxes:  # a face pointed out by hand
+        from lipcore.face.boxes import iter_box_track
+
+        tracks = yield from iter_box_track(request.video, list(request.face.boxes))
     if tracks is None:
         tracks = yield from iter_track_faces(request.video)
     track = _choose(request, tracks)
     vinfo = video_info.video
+    fps, policy = vinfo.fps, request.long_audio
+    if is_still_image(video_info):  # one picture, shown for the whole new speech
+        fps, policy = Fraction(request.still_fps or vinfo.fps), "hold"
     timeline = plan_timeline(
-        vinfo.frame_count, vinfo.fps, len(audio), request.audio_offset_samples, request.long_audio
+        vinfo.frame_count, fps, len(audio), request.audio_offset_samples, policy
     )
     warnings: list[str] = []
     audio_end_samples = len(audio) + request.audio_offset_samples
-    video_samples = frame_to_sample(vinfo.frame_count, vinfo.fps, AUDIO_RATE)
-    one_frame = frame_to_sample(1, vinfo.fps, AUDIO_RATE)
-    if audio_end_samples > video_samples + one_frame and request.long_audio == "cut":
+    video_samples = frame_to_sample(vinfo.frame_count, fps, AUDIO_RATE)
+    one_frame = frame_to_sample(1, fps, AUDIO_RATE)
+    if audio_end_samples > video_samples + one_frame and policy == "cut":
         extra = (audio_end_samples - video_samples) / AUDIO_RATE
         warnings.append(
             f"the new audio is {extra:.2f} s longer than the picture and was cut "

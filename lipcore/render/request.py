@@ -7,6 +7,7 @@ seconds, so that project files and caches are exact.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from fractions import Fraction
 from pathlib import Path
 
 from lipcore.engines.base import EngineOptions
@@ -26,7 +27,7 @@ class SegmentSpec:
         end_frame: Last frame (exclusive).
         audio_offset_samples: Extra shift of the new audio for this segment, at 16 kHz
             (positive = the speech comes later).
-        engine: Engine name ("retime", "wav2lip").
+        engine: Engine name ("auto", "retime", "oneshot", "wav2lip").
         options: Engine options (mouth strength, reference frame).
         feather_px: Width of the soft edge of the lower-face mask, in crop pixels.
     """
@@ -34,7 +35,7 @@ class SegmentSpec:
     start_frame: int
     end_frame: int
     audio_offset_samples: int = 0
-    engine: str = "retime"
+    engine: str = "auto"
     options: EngineOptions = field(default_factory=EngineOptions)
     feather_px: int = 12
 
@@ -47,11 +48,14 @@ class FaceChoice:
         track_id: A track id from :func:`lipcore.face.track.track_faces`, or "auto".
         point: ``(frame, x, y)``: the track whose box contains this point on that frame.
         region: Optional ``(x0, y0, x1, y1)`` limiting edits to faces inside this box.
+        boxes: The face pointed out by hand: ``(frame, x, y, w, h)`` keys, interpolated between
+            (see :mod:`lipcore.face.boxes`); replaces face detection when given.
     """
 
     track_id: str = "auto"
     point: tuple[int, float, float] | None = None
     region: tuple[float, float, float, float] | None = None
+    boxes: tuple[tuple[int, float, float, float, float], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -73,6 +77,8 @@ class RenderRequest:
             sample plays with frame 0), e.g. a mix of several dub tracks when each render pass
             re-syncs one speaker; ``audio`` still drives the mouth.
         crf: x264 quality (lower = better); the default keeps untouched pixels near-lossless.
+        still_fps: Output frame rate when ``video`` is a still image (None = 25); a still is
+            held for the whole new audio.
     """
 
     video: Path
@@ -87,3 +93,4 @@ class RenderRequest:
     audio_mix: str = "dub"
     output_audio: Path | None = None
     crf: int = 12
+    still_fps: Fraction | None = None

@@ -39,7 +39,7 @@ def test_defaults_without_file(tmp_path):
     assert s == Settings(cache_dir=os.environ["LIPSYNC_CACHE_DIR"])
     assert s.env_overridden == ["cache_dir"]
     assert (s.default_engine, s.device, s.autosave, s.recent_projects) == (
-        "retime",
+        "auto",
         "auto",
         True,
         [],
@@ -86,7 +86,7 @@ def test_invalid_values_fall_back_and_are_reported(monkeypatch):
         "auto",
         10,
         False,
-        "retime",
+        "auto",
     )
     problems = check_settings_file()
     assert len(problems) == 3 and all("settings.json" in p for p in problems)
@@ -101,7 +101,10 @@ def test_fields_describe_a_preferences_dialog():
     assert "schema_version" not in fields and "recent_projects" not in fields
     engine = fields["default_engine"]
     assert engine.label == "Default engine" and engine.kind == "choice"
-    assert engine.choices == ("retime", "wav2lip") and engine.env_var == "LIPSYNC_DEFAULT_ENGINE"
+    assert (
+        engine.choices == ("auto", "retime", "oneshot", "wav2lip")
+        and engine.env_var == "LIPSYNC_DEFAULT_ENGINE"
+    )
     assert fields["autosave"].kind == "bool" and fields["wav2lip_checkpoint"].kind == "file"
     assert fields["cache_dir"].kind == "folder"
     assert all(f.help for f in fields.values())

@@ -1,0 +1,297 @@
+"""The one-shot engine: any face, one frame is enough, no speaking footage, no downloaded weights.
+
+The mouth shape of every output frame comes from the new speech alone: the project's
+speaker-independent speech -> mouth-shape model (:mod:`lipcore.engines.mouth_shape`, trained on the
+in-sync shared clips) predicts how the lips and chin move away from the speaker's resting mouth,
+scaled to this face's mouth width. Phones (:mod:`lipcore.audio.phones`) sharpen it: the lips close
+on /p b m/, the corners come in on rounded /o u w/ and go out on spread /i e/. Silence rests the
+mouth. The shape track is smoothed over time so the mouth never jitters.
+
+Pixels come from the actor's own face: each target frame itself (its head pose, lighting and
+grain stay its own; its mouth is first brought to the resting opening, so the original speech's
+opening does not leak, then moved by the predicted motion), deformed by the dense landmark warp of
+:mod:`lipcore.face.warp`. Footage without a closed mouth (a still of someone speaking) is closed
+by warping once and that frame is the texture. The mouth opening is filled from the actor's most
+open frame when the footage has one, otherwise synthesised in the face's colours
+(:mod:`lipcore.engines.oneshot_render`); lips pressed shut over an open original are sealed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from lipcore.engines.base import CropBatch, Engine, EngineOptions, SegmentDrive, SourceFootage
+from lipcore.engines.mouth_shape import MOUTH_POINTS, MouthShapeModel, load_mouth_shape_model
+from lipcore.engines.oneshot_render import (
+    CavitySource,
+    closed_mouth,
+    render_mouth,
+    reshape_gap,
+    seal_lips,
+)
+from lipcore.engines.retime_composite import residual_warp, warp_points
+from lipcore.face.landmarks import lip_gap
+from lipcore.progress import Progress
+
+#: Share of the footage's most closed frames whose median is the resting mouth (as in training).
+REST_SHARE = 0.15
+#: A resting mouth more open than this (inner-lip gap per eye distance) is closed by warping.
+REST_MAX_GAP = 0.03
+#: A footage frame with at least this inner-lip gap (per eye distance) lends its mouth interior.
+OPEN_EXEMPLAR_GAP = 0.07
+#: Temporal smoothing of the shape track, frames (Gaussian sigma).
+SMOOTH_SIGMA_FRAMES = 1.0
+#: Frames over which the mouth settles to rest when the speech stops.
+REST_RAMP_FRAMES = 3
+#: How far the corners move in on a rounded vowel / out on a spread one (eye-distance units).
+ROUND_SHIFT = 0.04
+SPREAD_SHIFT = 0.025
+#: Share of the model's predicted motion used (its spread matches real speakers', but a still
+#: face opening as wide as the most open speakers looks exaggerated).
+MOTION_SCALE = 0.85
+#: Phones with rounded and with spread lips (ARPAbet).
+ROUNDED = frozenset({"OW", "UW", "UH", "W", "AO", "OY"})
+SPREAD = frozenset({"IY", "IH", "EY", "EH", "Y"})
+BILABIAL = frozenset({"P", "B", "M"})
+_ROW = {p: i for i, p in enumerate(MOUTH_POINTS)}
+#: Mouth points that move with the corners when rounding/spreading: (point, weight, side).
+#: side -1 = subject's right corner (image left): inward is +x.
+_CORNER_MOVES = tuple(
+    [(p, w, -1) for p, w in ((61, 1.0), (78, 0.9), (185, 0.5), (146, 0.5), (191, 0.4), (95, 0.4))]
+    + [(p, w, 1) for p, w in ((291, 1.0), (308, 0.9), (409, 0.5), (375, 0.5), (415, 0.4),
+                              (324, 0.4))]
+)  # fmt: skip
+
+
+@dataclass
+class OneShotPlan:
+    """What :meth:`OneShotEngine.begin_segment` decided.
+
+    Attributes:
+        displacement: ``(T, P, 2)`` mouth-point displacements from rest, eye-distance units.
+        closure: ``(T,)`` 0..1 how firmly the lips are held shut (bilabials).
+        gap: ``(T,)`` predicted inner-lip gap per eye distance (for plots and tests).
+        voiced: ``(T,)`` the drive's voiced flags.
+        phones_used: Whether phones shaped the track.
+    """
+
+    displacement: np.ndarray
+    closure: np.ndarray
+    gap: np.ndarray
+    voiced: np.ndarray
+    phones_used: bool
+
+
+def _smooth(x: np.ndarray, sigma: float) -> np.ndarray:
+    """Gaussian smoothing along axis 0 (edges held)."""
+    if sigma <= 0 or len(x) < 3:
+        return x
+    r = int(np.ceil(3 * sigma))
+    k = np.exp(-0.5 * (np.arange(-r, r + 1) / sigma) ** 2)
+    k /= k.sum()
+    flat = x.reshape(len(x), -1)
+    padded = np.concatenate([np.repeat(flat[:1], r, 0), flat, np.repeat(flat[-1:], r, 0)])
+    out = np.stack([np.convolve(padded[:, j], k, mode="valid") for j in range(flat.shape[1])], 1)
+    return out.reshape(x.shape)
+
+
+def phone_tracks(
+    phones: Sequence, fps, n_frames: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per-frame bilabial closure, rounding and spreading weights from timed phones.
+
+    A frame belongs to a phone when its centre lies inside the phone (widened by half a frame so
+    a short /b/ always owns one frame).
+
+    Returns:
+        ``(closure, rounded, spread)``, each ``(n_frames,)`` float in [0, 1].
+    """
+    closure = np.zeros(n_frames)
+    rounded = np.zeros(n_frames)
+    spread = np.zeros(n_frames)
+    fps_f = float(fps)
+    for p in phones:
+        # Frame i (centre (i + 1/2) / fps) belongs when start - half <= centre < end + half
+        start, end = p.start_sample / 16000.0 * fps_f, p.end_sample / 16000.0 * fps_f
+        lo, hi = int(np.ceil(start - 1.0)), int(np.ceil(end)) - 1
+        lo, hi = max(lo, 0), min(hi, n_frames - 1)
+        if hi < lo:
+            continue
+        if p.label in BILABIAL:
+            closure[lo : hi + 1] = 1.0
+        elif p.label in ROUNDED:
+            rounded[lo : hi + 1] = 1.0
+        elif p.label in SPREAD:
+            spread[lo : hi + 1] = 1.0
+    return closure, _smooth(rounded, 1.5), _smooth(spread, 1.5)
+
+
+class OneShotEngine(Engine):
+    """Lip-sync any face from one frame: predicted mouth shapes rendered by a landmark warp.
+
+    Args:
+        options: ``mouth_strength`` scales the predicted motion; ``neutral_frame`` picks the
+            resting frame (``reference`` does not apply: the shape always starts from rest).
+        model: The speech -> mouth-shape model (default: the shipped one).
+        use_phones: Recognise phones for closures and rounding (English model; other languages
+            still give closures where they have them).
+        crop_size: Side of the aligned crops, in pixels.
+    """
+
+    name = "oneshot"
+
+    def __init__(
+        self,
+        options: EngineOptions | None = None,
+        model: MouthShapeModel | None = None,
+        use_phones: bool = True,
+        crop_size: int = 256,
+    ):
+        super().__init__(options)
+        self.model = model or load_mouth_shape_model()
+        self.use_phones = use_phones
+        self.crop_size = int(crop_size)
+        self.plan: OneShotPlan | None = None
+        self.rest_crop: np.ndarray | None = None
+        self.rest_landmarks: np.ndarray | None = None
+        self.rest_mouth: np.ndarray | None = None  # (P, 2) eye units, relative to rest frame
+        self.cavity: CavitySource | None = None
+        self.scale = 1.0
+        self.synthetic_rest = False
+        self.rest_gap = 0.0
+
+    def prepare(self, source: SourceFootage | Sequence[SourceFootage]) -> Iterator[Progress]:
+        """Pick the resting frame, the open-mouth exemplar and the face's scale."""
+        src = source if isinstance(source, SourceFootage) else list(source)[0]
+        yield Progress(0, 1, "choosing the resting mouth")
+        lm = np.asarray(src.landmarks, np.float32)
+        if len(lm) == 0:
+            raise ValueError("the one-shot engine needs at least one face frame")
+        gaps = lip_gap(lm)
+        rest_rows = np.nonzero(gaps <= np.quantile(gaps, REST_SHARE))[0]
+        idx = int(rest_rows[np.argsort(gaps[rest_rows])[len(rest_rows) // 2]])
+        neutral = self.options.neutral_frame
+        if neutral is not None and np.any(src.frames == neutral):
+            idx = int(np.nonzero(src.frames == neutral)[0][0])
+        self.rest_crop = np.asarray(src.crops[idx])
+        self.rest_landmarks = lm[idx]
+        self.synthetic_rest = False
+        eye = float(np.linalg.norm(lm[idx, 263] - lm[idx, 33]))
+        if gaps[idx] > REST_MAX_GAP:
+            self.synthetic_rest = True
+            # No closed mouth in the footage (a still of someone speaking): close it by warping,
+            # and keep the open original as the source of the mouth interior
+            closed = closed_mouth(lm[idx])
+            self.rest_crop = seal_lips(
+                render_mouth(self.rest_crop, lm[idx], closed, eye, None), closed
+            )
+            self.rest_landmarks = lm[idx].copy()
+            self.rest_landmarks[list(MOUTH_POINTS)] = closed
+        width = float(lm[idx, 291, 0] - lm[idx, 61, 0]) / max(eye, 1e-6)
+        ref = float(self.model.meta.get("rest_width_mean", width))
+        self.scale = float(np.clip(width / max(ref, 1e-6), 0.6, 1.6))
+        self.rest_gap = max(float(lip_gap(self.rest_landmarks)), 0.0)
+        best = int(np.argmax(gaps))
+        self.cavity = (
+            CavitySource(np.asarray(src.crops[best]), lm[best])
+            if gaps[best] >= OPEN_EXEMPLAR_GAP
+            else None
+        )
+        yield Progress(1, 1, "choosing the resting mouth")
+
+    def begin_segment(self, drive: SegmentDrive) -> None:
+        """Predict the mouth shape of every frame of the segment's new audio."""
+        n = len(drive.frames)
+        voiced = np.asarray(drive.voiced, bool).reshape(-1)[:n]
+        if len(voiced) < n:
+            voiced = np.concatenate([voiced, np.zeros(n - len(voiced), bool)])
+        disp = self.model.predict(drive.audio_16k, drive.fps, n) * self.scale * MOTION_SCALE
+        disp *= float(self.options.mouth_strength)
+        disp = _smooth(disp, SMOOTH_SIGMA_FRAMES)
+        # Silence rests the mouth (with a short ramp, not a snap)
+        speaking = _smooth(voiced.astype(np.float64), REST_RAMP_FRAMES / 2.0)
+        speaking = np.clip(np.where(voiced, 1.0, speaking * 1.5 - 0.25), 0.0, 1.0)
+        disp *= speaking[:, None, None]
+        closure = np.zeros(n)
+        phones_used = False
+        if self.use_phones and np.any(voiced) and len(drive.audio_16k) > 1600:
+            phones = _recognise(drive.audio_16k)
+            if phones is not None:
+                phones_used = True
+                closure, rounded, spread = phone_tracks(phones, drive.fps, n)
+                closure *= voiced
+                for p, w, side in _CORNER_MOVES:
+                    shift = (ROUND_SHIFT * rounded - SPREAD_SHIFT * spread) * w * self.scale
+                    disp[:, _ROW[p], 0] += -side * shift * speaking
+        # Held-shut lips: the neighbours half-closed, so the closure is a motion, not a blink
+        soft = np.clip(np.convolve(closure, [0.5, 1.0, 0.5], mode="same"), 0.0, 1.0)
+        lip_rows = np.arange(40)  # outer and inner lips come first in MOUTH_POINTS
+        disp[:, lip_rows] *= (1.0 - soft)[:, None, None]
+        disp[:, 40:] *= (1.0 - 0.7 * soft)[:, None, None]
+        rest = self._rest_mouth_eye()
+        pts = rest[None] + disp
+        gap = pts[:, _ROW[14], 1] - pts[:, _ROW[13], 1]
+        self.plan = OneShotPlan(disp.astype(np.float32), soft, gap, voiced, phones_used)
+
+    def _rest_mouth_eye(self) -> np.ndarray:
+        lm = self.rest_landmarks
+        assert lm is not None
+        eye = float(np.linalg.norm(lm[263] - lm[33]))
+        return lm[list(MOUTH_POINTS)] / eye
+
+    def generate(self, batch: CropBatch) -> np.ndarray:
+        """Return crops whose lips and chin follow the predicted shapes."""
+        plan = self.plan
+        if plan is None or self.rest_crop is None or self.rest_landmarks is None:
+            raise RuntimeError("OneShotEngine.prepare() and begin_segment() must run first")
+        import cv2
+
+        crops = np.asarray(batch.crops)
+        out = np.empty_like(crops)
+        size = crops.shape[1]
+        for b, row in enumerate(np.asarray(batch.rows, np.int64)):
+            row = int(np.clip(row, 0, len(plan.displacement) - 1))
+            target_lm = np.asarray(batch.landmarks[b], np.float32)
+            # The resting mouth placed on this frame (stable points only): the shape moves
+            # from there, so the target's own mouth shape never leaks into the new one
+            m = residual_warp(self.rest_landmarks, target_lm)
+            rest_here = warp_points(self.rest_landmarks, m)
+            if self.synthetic_rest:
+                # No closed mouth in the footage: the warped-closed rest frame is the texture
+                texture = cv2.warpAffine(
+                    self.rest_crop, m, (size, size), flags=cv2.INTER_CUBIC,
+                    borderMode=cv2.BORDER_REPLICATE,
+                )  # fmt: skip
+                tex_lm = rest_here
+            else:
+                # The target itself: its head pose, lighting and grain stay exactly its own
+                texture, tex_lm = crops[b], target_lm
+            eye = float(np.linalg.norm(tex_lm[263] - tex_lm[33]))
+            if self.synthetic_rest:
+                base = rest_here[list(MOUTH_POINTS)]
+            else:
+                # The target's own mouth brought to the resting opening: its pose and
+                # perspective are right for this frame (a frontal rest shape on a turned head
+                # would skew the mouth); the new motion is added to that
+                base = reshape_gap(target_lm, self.rest_gap * eye)
+            mouth = base + plan.displacement[row] * eye
+            out[b] = render_mouth(texture, tex_lm, mouth, eye, self.cavity)
+        return out
+
+
+def _recognise(audio_16k: np.ndarray):
+    """Phones of the segment's speech, or None when the recogniser is not installed."""
+    try:
+        from lipcore.audio.phones import recognise_phones
+    except ImportError:
+        return None
+    try:
+        return recognise_phones(np.asarray(audio_16k, np.float32))
+    except ImportError:
+        return None
+
+
+__all__ = ["OneShotEngine", "OneShotPlan", "phone_tracks"]

@@ -1,0 +1,330 @@
+"""Drawing one frame of the one-shot engine: warp the lower face, fill the mouth opening.
+
+:func:`render_mouth` deforms a texture crop of the actor (their resting frame placed on the
+target, or the target itself) with the dense warp of :mod:`lipcore.face.warp` so its lips and chin
+take a new shape, then fills the inner-lip opening where the texture had none: from the actor's
+own open-mouth frame when one exists (:class:`CavitySource`, real teeth and tongue), otherwise
+synthesised from the face's own colours (a dark cavity shaded from the lip colour, an upper teeth
+band under the upper lip, a lower one when the mouth is wide open).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from lipcore.engines.mouth_shape import CHIN_ARC, MOUTH_POINTS
+from lipcore.face.landmarks import LIPS_INNER, LIPS_OUTER
+from lipcore.face.warp import ring_anchors, triangulate, warp_image
+
+#: Points that stay put while the mouth moves: eyes, nose, cheeks, jaw angles.
+ANCHOR_POINTS = (33, 133, 263, 362, 168, 6, 197, 195, 5, 4, 1, 98, 327, 2, 64, 294,
+                 234, 454, 93, 323, 132, 361, 58, 288)  # fmt: skip
+#: Upper and lower inner-lip points facing each other across the opening.
+INNER_PAIRS = ((13, 14), (82, 87), (81, 178), (80, 88), (191, 95),
+               (312, 317), (311, 402), (310, 318), (415, 324))  # fmt: skip
+#: Inner-lip contour, upper half (subject's right corner to left corner) and lower half.
+INNER_UPPER = (78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 308)
+INNER_LOWER = (78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308)
+_ROW = {p: i for i, p in enumerate(MOUTH_POINTS)}
+
+
+@dataclass
+class CavitySource:
+    """The actor's own open mouth: a crop and its landmarks (same crop space as the targets)."""
+
+    crop: np.ndarray
+    landmarks: np.ndarray
+
+
+def close_crossed_lips(mouth: np.ndarray) -> np.ndarray:
+    """Where a lower inner-lip point rose above its upper partner, meet them halfway.
+
+    Args:
+        mouth: ``(P, 2)`` points in :data:`MOUTH_POINTS` order.
+
+    Returns:
+        A corrected copy.
+    """
+    out = np.asarray(mouth, np.float32).copy()
+    for up, lo in INNER_PAIRS:
+        a, b = _ROW[up], _ROW[lo]
+        if out[b, 1] < out[a, 1]:
+            mid = 0.5 * (out[a, 1] + out[b, 1])
+            out[a, 1] = out[b, 1] = mid
+    return out
+
+
+#: Lower lip (outer and inner contour) points, which rise with the jaw when the mouth closes.
+LOWER_LIP = (375, 321, 405, 314, 17, 84, 181, 91, 146, 324, 318, 402, 317, 14, 87, 178, 88, 95)
+UPPER_LIP = (185, 40, 39, 37, 0, 267, 269, 270, 409, 191, 80, 81, 82, 13, 312, 311, 310, 415)
+#: Share of the closing done by the jaw (the rest by the upper lip coming down).
+JAW_SHARE = 0.7
+
+
+def reshape_gap(landmarks: np.ndarray, gap_px: float) -> np.ndarray:
+    """The :data:`MOUTH_POINTS` of ``landmarks`` with the inner-lip gap changed to ``gap_px``.
+
+    The lower lip and the chin move (the jaw does most of it), the upper lip the rest of the
+    way; the corners stay, so the lips in between follow a parabola.
+
+    Args:
+        landmarks: ``(478, 2)`` landmarks.
+        gap_px: Wanted opening between the inner-lip midpoints (13-14), pixels (0 = closed).
+
+    Returns:
+        ``(P, 2)`` points in :data:`MOUTH_POINTS` order.
+    """
+    lm = np.asarray(landmarks, np.float32)
+    out = lm[list(MOUTH_POINTS)].copy()
+    delta = max(float(gap_px), 0.0) - max(float(lm[14, 1] - lm[13, 1]), 0.0)
+    cx = 0.5 * float(lm[61, 0] + lm[291, 0])
+    half = max(0.5 * float(lm[291, 0] - lm[61, 0]), 1.0)
+    for p in LOWER_LIP + UPPER_LIP:
+        w = float(np.clip(1.0 - ((lm[p, 0] - cx) / half) ** 2, 0.0, 1.0))
+        share = JAW_SHARE if p in LOWER_LIP else -(1.0 - JAW_SHARE)
+        out[_ROW[p], 1] += share * delta * w
+    for p in CHIN_ARC:
+        out[_ROW[p], 1] += JAW_SHARE * delta * 0.8
+    return close_crossed_lips(out)
+
+
+def closed_mouth(landmarks: np.ndarray) -> np.ndarray:
+    """The :data:`MOUTH_POINTS` of ``landmarks`` with the lips brought together."""
+    return reshape_gap(landmarks, 0.0)
+
+
+def seal_lips(crop: np.ndarray, mouth: np.ndarray) -> np.ndarray:
+    """Draw the line where closed lips meet (a darkened lip colour) over a squeezed opening.
+
+    A mouth closed by warping keeps a thin line of what was inside (teeth show as a pale
+    seam); closed lips meet in a soft dark line instead.
+    """
+    size = crop.shape[0]
+    pts = np.asarray(mouth, np.float32)
+    lips = np.clip(
+        _poly_mask(size, pts[[_ROW[p] for p in LIPS_OUTER]])
+        - _poly_mask(size, pts[[_ROW[p] for p in LIPS_INNER]]),
+        0, 1,
+    )  # fmt: skip
+    lab = _lab_mean(crop, lips)
+    seam = 0.5 * (pts[[_ROW[p] for p in INNER_UPPER]] + pts[[_ROW[p] for p in INNER_LOWER]])
+    line = np.zeros((size, size), np.uint8)
+    cv2.polylines(line, [np.round(seam * 4).astype(np.int32)], False, 255, 2, cv2.LINE_AA, 2)
+    alpha = cv2.GaussianBlur(line.astype(np.float32) / 255.0, (0, 0), 0.8)[..., None]
+    colour = np.array([0.62 * lab[0], lab[1], lab[2]], np.float32)
+    bgr = cv2.cvtColor(colour.reshape(1, 1, 3).astype(np.uint8), cv2.COLOR_LAB2BGR)
+    out = crop.astype(np.float32) * (1 - alpha) + bgr.astype(np.float32) * alpha
+    return np.clip(out + 0.5, 0, 255).astype(np.uint8)
+
+
+def inner_gap_px(mouth: np.ndarray) -> float:
+    """Opening between the inner-lip midpoints (13-14), in pixels."""
+    return float(mouth[_ROW[14], 1] - mouth[_ROW[13], 1])
+
+
+def _poly_mask(size: int, pts: np.ndarray) -> np.ndarray:
+    mask = np.zeros((size, size), np.uint8)
+    cv2.fillPoly(mask, [np.round(pts * 4).astype(np.int32)], 255, lineType=cv2.LINE_AA, shift=2)
+    return mask.astype(np.float32) / 255.0
+
+
+def _lab_mean(crop: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    lab = cv2.cvtColor(crop, cv2.COLOR_BGR2LAB).reshape(-1, 3).astype(np.float32)
+    w = mask.reshape(-1)
+    if w.sum() < 5:
+        return lab.mean(axis=0)
+    return (lab * w[:, None]).sum(axis=0) / w.sum()
+
+
+def synthesise_cavity(
+    target: np.ndarray, target_lm: np.ndarray, mouth: np.ndarray, eye_px: float
+) -> np.ndarray:
+    """A mouth interior for the opening of ``mouth``, in the target's colours (BGR crop).
+
+    The cavity is the lip colour darkened and desaturated, darkest in its middle; an upper teeth
+    band hangs under the upper inner lip (lighter than the skin, nearly neutral), a lower band
+    shows above the lower lip only when the mouth is wide open.
+    """
+    size = target.shape[0]
+    lm = np.asarray(target_lm, np.float32)
+    outer = _poly_mask(size, lm[list(LIPS_OUTER)])
+    inner = _poly_mask(size, lm[list(LIPS_INNER)])
+    lips = np.clip(outer - cv2.dilate(inner, np.ones((3, 3), np.uint8)), 0, 1)
+    lip = _lab_mean(target, lips)
+    skin_region = np.zeros((size, size), np.float32)
+    cv2.circle(skin_region, tuple(np.round(lm[2]).astype(int)), max(int(0.12 * eye_px), 3), 1, -1)
+    skin = _lab_mean(target, skin_region)
+    gap = max(inner_gap_px(mouth), 0.0)
+    up = mouth[[_ROW[p] for p in INNER_UPPER]]
+    lo = mouth[[_ROW[p] for p in INNER_LOWER]]
+    cavity_l = 0.22 * lip[0]
+    img = np.zeros((size, size, 3), np.float32)
+    img[..., 0] = cavity_l
+    img[..., 1] = 128 + 0.55 * (lip[1] - 128)
+    img[..., 2] = 128 + 0.35 * (lip[2] - 128)
+    # Darker towards the throat: shade by distance from the lip line
+    opening = _poly_mask(size, np.concatenate([up, lo[::-1]]))
+    dist = cv2.distanceTransform((opening > 0.5).astype(np.uint8), cv2.DIST_L2, 3)
+    img[..., 0] *= 1.0 - 0.45 * np.clip(dist / max(0.25 * gap, 1.0), 0, 1)
+    teeth_l = float(np.clip(max(skin[0] * 1.05 + 12.0, lip[0] + 40.0), 0, 235))
+    tooth = np.array([teeth_l, 128 + 1.0, 128 + 6.0], np.float32)
+    band = min(0.38 * gap, 0.075 * eye_px)
+    if band >= 1.0:
+        upper_teeth = _poly_mask(size, np.concatenate([up, (up + [0, band])[::-1]]))
+        upper_teeth *= opening
+        # Shade the teeth darker towards the corners (they turn away from the light)
+        cx = float(mouth[_ROW[13], 0])
+        half_w = max(0.5 * float(mouth[_ROW[308], 0] - mouth[_ROW[78], 0]), 1.0)
+        xs = np.arange(size, dtype=np.float32)[None, :]
+        fall = np.clip(1.0 - 0.55 * (np.abs(xs - cx) / half_w) ** 2, 0.25, 1.0)
+        shade = np.repeat(fall, size, axis=0)
+        t_img = np.empty_like(img)
+        t_img[..., 0] = tooth[0] * shade + cavity_l * (1 - shade)
+        t_img[..., 1], t_img[..., 2] = tooth[1], tooth[2]
+        img = img * (1 - upper_teeth[..., None]) + t_img * upper_teeth[..., None]
+    if gap > 0.16 * eye_px:
+        lband = min(0.2 * gap, 0.045 * eye_px)
+        lower_teeth = _poly_mask(size, np.concatenate([lo, (lo - [0, lband])[::-1]])) * opening
+        dim = np.array([0.8 * tooth[0], tooth[1], tooth[2]], np.float32)
+        img = img * (1 - lower_teeth[..., None]) + dim * lower_teeth[..., None]
+    bgr = cv2.cvtColor(np.clip(img, 0, 255).astype(np.uint8), cv2.COLOR_LAB2BGR)
+    return cv2.GaussianBlur(bgr, (0, 0), 0.6)
+
+
+def borrowed_cavity(
+    source: CavitySource, target: np.ndarray, target_lm: np.ndarray, mouth: np.ndarray
+) -> np.ndarray:
+    """The actor's own open mouth interior warped into the opening of ``mouth`` (BGR crop)."""
+    src_lm = np.asarray(source.landmarks, np.float32)
+    idx = list(LIPS_INNER) + list(LIPS_OUTER)
+    src_pts = src_lm[idx]
+    dst_pts = mouth[[_ROW[p] for p in idx]]
+    size = target.shape[0]
+    anchors = ring_anchors(dst_pts, scale=1.8, count=12, size=size)
+    src_anchor = ring_anchors(src_pts, scale=1.8, count=12, size=size)
+    warped = warp_image(
+        source.crop, np.vstack([src_pts, src_anchor]), np.vstack([dst_pts, anchors]),
+        interpolation=cv2.INTER_CUBIC,
+    )  # fmt: skip
+    # Match the target's lighting: lightness and colour of the lips around the opening
+    n_inner = len(LIPS_INNER)
+    ring = np.clip(_poly_mask(size, dst_pts[n_inner:]) - _poly_mask(size, dst_pts[:n_inner]), 0, 1)
+    shift = _lab_mean(target, _lip_ring(target_lm, size)) - _lab_mean(warped, ring)
+    lab = cv2.cvtColor(warped, cv2.COLOR_BGR2LAB).astype(np.float32) + shift * [0.6, 0.5, 0.5]
+    return cv2.cvtColor(np.clip(lab, 0, 255).astype(np.uint8), cv2.COLOR_LAB2BGR)
+
+
+def _lip_ring(lm: np.ndarray, size: int) -> np.ndarray:
+    lm = np.asarray(lm, np.float32)
+    return np.clip(
+        _poly_mask(size, lm[list(LIPS_OUTER)]) - _poly_mask(size, lm[list(LIPS_INNER)]), 0, 1
+    )
+
+
+def mouth_triangles(points: np.ndarray, eye_px: float) -> np.ndarray:
+    """Triangles for a warp whose first rows are :data:`MOUTH_POINTS`, never crossing the lips.
+
+    The points are triangulated with the inner lips held apart (so the opening is its own fan of
+    triangles between the upper and the lower inner contour, and no triangle joins an inner-lip
+    point to the far side of the other lip); source and destination then share that topology.
+    """
+    ref = np.asarray(points, np.float64).copy()
+    sep = 0.015 * eye_px
+    for up, lo in INNER_PAIRS:
+        a, b = _ROW[up], _ROW[lo]
+        if ref[b, 1] - ref[a, 1] < 2 * sep:
+            mid = 0.5 * (ref[a, 1] + ref[b, 1])
+            ref[a, 1], ref[b, 1] = mid - sep, mid + sep
+    return triangulate(ref)
+
+
+def warp_mouth(
+    texture: np.ndarray, texture_lm: np.ndarray, mouth: np.ndarray, eye_px: float
+) -> np.ndarray:
+    """Deform ``texture`` so its :data:`MOUTH_POINTS` lie at ``mouth`` (no interior painting).
+
+    Eyes, nose, cheeks and jaw angles stay put, and a ring of fixed points around the mouth
+    and chin confines the deformation to the lower face.
+
+    Args:
+        texture: ``(S, S, 3)`` uint8 BGR crop.
+        texture_lm: ``(478, 2)`` its landmarks.
+        mouth: ``(P, 2)`` wanted positions of :data:`MOUTH_POINTS` (crop pixels).
+        eye_px: Eye distance in the crop.
+
+    Returns:
+        ``(S, S, 3)`` uint8 BGR crop.
+    """
+    size = texture.shape[0]
+    lm = np.asarray(texture_lm, np.float32)
+    src_mouth = lm[list(MOUTH_POINTS)]
+    fixed = lm[list(ANCHOR_POINTS)]
+    ring = ring_anchors(np.vstack([src_mouth, mouth]), scale=1.45, count=20, size=size)
+    edge = np.float32([[0, 0], [size - 1, 0], [0, size - 1], [size - 1, size - 1]])
+    src = np.vstack([src_mouth, fixed, ring, edge])
+    dst = np.vstack([mouth, fixed, ring, edge])
+    return warp_image(
+        texture, src, dst, interpolation=cv2.INTER_CUBIC, triangles=mouth_triangles(dst, eye_px)
+    )
+
+
+def render_mouth(
+    texture: np.ndarray,
+    texture_lm: np.ndarray,
+    mouth: np.ndarray,
+    eye_px: float,
+    cavity: CavitySource | None = None,
+) -> np.ndarray:
+    """Deform ``texture``'s lower face so :data:`MOUTH_POINTS` lie at ``mouth``; fill the opening.
+
+    Args:
+        texture: ``(S, S, 3)`` uint8 BGR crop giving the face's pixels (already on the target).
+        texture_lm: ``(478, 2)`` its landmarks.
+        mouth: ``(P, 2)`` wanted positions of :data:`MOUTH_POINTS` (crop pixels).
+        eye_px: Eye distance in the crop (sizes the teeth).
+        cavity: The actor's own open mouth, or None to synthesise the interior.
+
+    Returns:
+        ``(S, S, 3)`` uint8 BGR crop.
+    """
+    size = texture.shape[0]
+    lm = np.asarray(texture_lm, np.float32)
+    mouth = close_crossed_lips(mouth)
+    out = warp_mouth(texture, lm, mouth, eye_px)
+    gap = inner_gap_px(mouth)
+    tex_gap = max(inner_gap_px(lm[list(MOUTH_POINTS)]), 0.0)
+    if gap < 0.8:
+        # Lips pressed shut over an open texture mouth: draw where they meet, not the squeezed
+        # interior (a pale line of teeth)
+        return seal_lips(out, mouth) if tex_gap > 2.0 else out
+    # Where the texture's own opening is smaller than the wanted one, its interior is a
+    # stretched lip line: paint the interior instead (fully when the texture mouth was closed)
+    weight = float(np.clip(1.0 - tex_gap / gap, 0.0, 1.0))
+    if weight <= 0.0:
+        return out
+    if cavity is not None:
+        interior = borrowed_cavity(cavity, out, lm, mouth)
+    else:
+        interior = synthesise_cavity(out, lm, mouth, eye_px)
+    inner = mouth[[_ROW[p] for p in LIPS_INNER]]
+    mask = cv2.GaussianBlur(_poly_mask(size, inner), (0, 0), 0.7) * weight
+    blended = out.astype(np.float32) * (1 - mask[..., None]) + interior * mask[..., None]
+    return np.clip(blended + 0.5, 0, 255).astype(np.uint8)
+
+
+__all__ = [
+    "ANCHOR_POINTS",
+    "CavitySource",
+    "borrowed_cavity",
+    "close_crossed_lips",
+    "closed_mouth",
+    "inner_gap_px",
+    "render_mouth",
+    "reshape_gap",
+    "seal_lips",
+    "synthesise_cavity",
+    "warp_mouth",
+]

@@ -1,0 +1,136 @@
+"""Dense landmark-driven image warp: piecewise-affine over a triangulation of control points.
+
+``warp_image(image, src, dst)`` returns an image in which the feature found at ``src[i]`` in the
+input lies at ``dst[i]``. The plane is cut into triangles on the destination points (Delaunay);
+inside each triangle the output pixel is read from the affinely corresponding input position.
+Pixels outside the triangulation are copied unchanged, so fixed anchor points around a region
+(see :func:`ring_anchors`) confine the deformation to it. Everything is vectorised: the triangle
+of each pixel comes from rasterising the triangle ids (``cv2.fillConvexPoly``, sub-pixel
+vertices), its source position from that triangle's affine map, and the resampling from
+``cv2.remap``.
+
+Used by the one-shot engine (deform the actor's own lower face to a predicted mouth) and by the
+retime engine's morphing transitions (warp two library mouths towards each other).
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+
+def triangulate(points: np.ndarray) -> np.ndarray:
+    """Delaunay triangles ``(T, 3)`` (point indices) of ``(P, 2)`` points; empty if degenerate."""
+    from scipy.spatial import Delaunay, QhullError
+
+    try:
+        return Delaunay(np.asarray(points, np.float64)).simplices.astype(np.int64)
+    except QhullError:  # all points on a line: nothing to triangulate
+        return np.zeros((0, 3), np.int64)
+
+
+def warp_maps(
+    src_points: np.ndarray,
+    dst_points: np.ndarray,
+    shape: tuple[int, int],
+    triangles: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per-pixel sampling maps ``(map_x, map_y)`` for :func:`cv2.remap` (float32, ``shape``).
+
+    Args:
+        src_points: ``(P, 2)`` positions of the control points in the input image (x, y).
+        dst_points: ``(P, 2)`` where those points must land in the output.
+        shape: ``(height, width)`` of the output.
+        triangles: ``(T, 3)`` point indices to use instead of the Delaunay triangulation of
+            ``dst_points``; a fixed topology keeps triangles from crossing a contour (the lips)
+            when points on both sides of it meet.
+
+    Returns:
+        Maps giving, for every output pixel, the input position to read; identity outside the
+        triangulated hull of ``dst_points``.
+    """
+    src = np.asarray(src_points, np.float64).reshape(-1, 2)
+    dst = np.asarray(dst_points, np.float64).reshape(-1, 2)
+    if src.shape != dst.shape:
+        raise ValueError(f"src and dst points differ in shape: {src.shape} vs {dst.shape}")
+    h, w = int(shape[0]), int(shape[1])
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+    map_x, map_y = xs.copy(), ys.copy()
+    if len(dst) < 3 or np.allclose(src, dst):
+        return map_x, map_y
+    simplices = triangulate(dst) if triangles is None else np.asarray(triangles, np.int64)
+    if len(simplices) == 0:
+        return map_x, map_y
+    # Triangle of every output pixel: rasterise the triangle ids (sub-pixel vertices)
+    label = np.full((h, w), -1, np.int32)
+    for k, corners in enumerate(np.round(dst[simplices] * 16).astype(np.int32)):
+        cv2.fillConvexPoly(label, corners, int(k), lineType=cv2.LINE_8, shift=4)
+    inside = label >= 0
+    if not inside.any():
+        return map_x, map_y
+    # Affine map of each triangle, destination -> source: [x y 1] @ A.T
+    d = np.concatenate([dst[simplices], np.ones((len(simplices), 3, 1))], axis=2)  # (T, 3, 3)
+    s = src[simplices]  # (T, 3, 2)
+    ok = np.abs(np.linalg.det(d)) > 1e-9
+    affine = np.zeros((len(simplices), 3, 2))
+    affine[ok] = np.linalg.solve(d[ok], s[ok])
+    affine[~ok] = [[1, 0], [0, 1], [0, 0]]
+    ids = label[inside]
+    px = np.stack([xs[inside], ys[inside], np.ones(ids.size, np.float32)], axis=1)
+    src_pos = np.einsum("mk,mkd->md", px.astype(np.float64), affine[ids]).astype(np.float32)
+    map_x[inside] = src_pos[:, 0]
+    map_y[inside] = src_pos[:, 1]
+    return map_x, map_y
+
+
+def warp_image(
+    image: np.ndarray,
+    src_points: np.ndarray,
+    dst_points: np.ndarray,
+    interpolation: int = cv2.INTER_LINEAR,
+    triangles: np.ndarray | None = None,
+) -> np.ndarray:
+    """Deform ``image`` so the features at ``src_points`` land at ``dst_points``.
+
+    Args:
+        image: ``(H, W)`` or ``(H, W, C)`` image (any dtype cv2.remap takes).
+        src_points: ``(P, 2)`` control points in ``image`` (x, y pixels).
+        dst_points: ``(P, 2)`` their positions in the result.
+        interpolation: cv2 interpolation flag.
+        triangles: Fixed triangle topology (see :func:`warp_maps`).
+
+    Returns:
+        The warped image, same shape and dtype; unchanged outside the destination hull.
+    """
+    map_x, map_y = warp_maps(src_points, dst_points, image.shape[:2], triangles)
+    return cv2.remap(image, map_x, map_y, interpolation, borderMode=cv2.BORDER_REPLICATE)
+
+
+def ring_anchors(
+    points: np.ndarray, scale: float = 1.35, count: int = 16, size: int | None = None
+) -> np.ndarray:
+    """Fixed anchor points on an ellipse around ``points`` (scaled about their centre).
+
+    Put into both the source and the destination set, they pin the warp to the identity at the
+    ring, so the deformation fades out between the moving points and the ring.
+
+    Args:
+        points: ``(P, 2)`` points the ring must enclose.
+        scale: Ring radius as a multiple of the points' half extent on each axis.
+        count: Anchors on the ring.
+        size: Clip the anchors to ``[0, size - 1]`` when given (a square crop).
+
+    Returns:
+        ``(count, 2)`` float32 anchors.
+    """
+    p = np.asarray(points, np.float64).reshape(-1, 2)
+    centre = 0.5 * (p.min(axis=0) + p.max(axis=0))
+    half = np.maximum(0.5 * (p.max(axis=0) - p.min(axis=0)), 1.0) * scale
+    ang = np.linspace(0, 2 * np.pi, count, endpoint=False)
+    ring = centre + np.stack([np.cos(ang) * half[0], np.sin(ang) * half[1]], axis=1)
+    if size is not None:
+        ring = np.clip(ring, 0, size - 1)
+    return ring.astype(np.float32)
+
+
+__all__ = ["ring_anchors", "triangulate", "warp_image", "warp_maps"]

@@ -1,0 +1,62 @@
+"""The dense landmark warp moves features exactly where asked and leaves the rest alone."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from lipcore.face.warp import ring_anchors, warp_image
+
+
+def _blob_centre(image: np.ndarray, colour: tuple[int, int, int]) -> np.ndarray:
+    hit = np.all(np.abs(image.astype(int) - colour) < 60, axis=2)
+    ys, xs = np.nonzero(hit)
+    assert len(xs) >= 3, f"colour {colour} vanished"
+    return np.array([xs.mean(), ys.mean()])
+
+
+def _synthetic_face(size: int = 256) -> tuple[np.ndarray, np.ndarray, list]:
+    """A skin disc with four coloured 'landmark' dots (mouth corners, lips) and eyes."""
+    img = np.full((size, size, 3), (40, 60, 80), np.uint8)
+    cv2.circle(img, (128, 128), 100, (120, 160, 200), -1)
+    points = np.float32([[96, 170], [160, 170], [128, 160], [128, 182]])
+    colours = [(255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 0)]
+    for p, c in zip(points, colours, strict=True):
+        cv2.circle(img, (int(p[0]), int(p[1])), 1, c, -1)
+    cv2.circle(img, (96, 100), 6, (20, 20, 20), -1)
+    cv2.circle(img, (160, 100), 6, (20, 20, 20), -1)
+    return img, points, colours
+
+
+def test_features_land_where_asked():
+    img, src, colours = _synthetic_face()
+    # Open the mouth: lower lip down 14 px, upper lip up 4, corners in by 5 (rounding)
+    dst = src + np.float32([[5, 0], [-5, 0], [0, -4], [0, 14]])
+    anchors = ring_anchors(src, scale=2.5, count=12, size=256)
+    out = warp_image(img, np.vstack([src, anchors]), np.vstack([dst, anchors]))
+    for p, c in zip(dst, colours, strict=True):
+        x, y = int(round(p[0])), int(round(p[1]))
+        assert np.abs(out[y, x].astype(int) - c).max() < 60, (c, out[y, x], p)
+        got = _blob_centre(out, c)
+        assert np.linalg.norm(got - p) <= 1.0, (c, got, p)  # within a pixel
+
+
+def test_outside_the_anchor_ring_is_untouched():
+    img, src, _ = _synthetic_face()
+    dst = src + np.float32([[0, 0], [0, 0], [0, 0], [0, 12]])
+    anchors = ring_anchors(src, scale=2.0, count=12, size=256)
+    out = warp_image(img, np.vstack([src, anchors]), np.vstack([dst, anchors]))
+    hull = np.zeros((256, 256), np.uint8)
+    cv2.fillConvexPoly(hull, cv2.convexHull(np.round(anchors).astype(np.int32)), 1)
+    outside = cv2.dilate(hull, np.ones((3, 3), np.uint8)) == 0  # rasterised edge +-1 px
+    assert np.array_equal(out[outside], img[outside])
+    # The eyes lie outside the ring: exactly the same pixels
+    assert np.array_equal(out[90:110, 86:170], img[90:110, 86:170])
+
+
+def test_identity_when_nothing_moves():
+    img, src, _ = _synthetic_face()
+    anchors = ring_anchors(src, size=256)
+    pts = np.vstack([src, anchors])
+    out = warp_image(img, pts, pts)
+    assert np.array_equal(out, img)
