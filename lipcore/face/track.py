@@ -38,7 +38,7 @@ from lipcore.face.identity import appearance_descriptor, mean_unit
 from lipcore.face.mesh import MeshLandmarker, crop_square
 from lipcore.face.shots import CutSettings, ShotCutDetector
 from lipcore.face.smooth import smooth_track
-from lipcore.face.store import load_trackset, save_trackset
+from lipcore.face.store import load_trackset, trackset_to_bytes
 from lipcore.face.types import FaceTrack, TrackSet
 from lipcore.progress import Progress, drain
 
@@ -135,6 +135,17 @@ def _cache_key(video_path: Path, settings: TrackerSettings, backend_tag: str) ->
     return (cache.file_fingerprint(video_path), cache.settings_key(params), backend_tag)
 
 
+def cache_entry(video_path: str | Path, settings: TrackerSettings | None = None) -> Path:
+    """The cache file where the tracks of ``video_path`` with ``settings`` are stored.
+
+    Raises:
+        CacheError: The cache folder cannot be used.
+    """
+    settings = settings or TrackerSettings()
+    key = _cache_key(Path(video_path), settings, _backend_tag(settings))
+    return cache.cache_path("faces", *key)
+
+
 def _backend_tag(settings: TrackerSettings) -> str:
     """Backend name plus the identity of its model files (a changed model changes the key)."""
     if settings.backend == "mediapipe":
@@ -223,8 +234,7 @@ def iter_track_faces(
 
     entry = None
     if use_cache:
-        key = _cache_key(video_path, settings, _backend_tag(settings))
-        entry = cache.cache_path("faces", *key)
+        entry = cache_entry(video_path, settings)
         cached = load_trackset(entry)
         if cached is not None:
             cached.source = video_path  # the same content may have been analysed elsewhere
@@ -238,7 +248,10 @@ def iter_track_faces(
     finally:
         detector.close()
     if entry is not None:
-        save_trackset(entry, result)
+        # A full or read-only cache must not cost the finished tracks: they are used from memory.
+        note = cache.store_entry(entry, trackset_to_bytes(result))
+        if note is not None:
+            result.notes.append(note)
     return result
 
 

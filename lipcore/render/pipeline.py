@@ -335,7 +335,7 @@ def _prepare(
     timeline = plan_timeline(
         vinfo.frame_count, vinfo.fps, len(audio), request.audio_offset_samples, request.long_audio
     )
-    warnings: list[str] = []
+    warnings: list[str] = list(tracks.notes)  # e.g. the tracks could not be cached
     audio_end_samples = len(audio) + request.audio_offset_samples
     video_samples = frame_to_sample(vinfo.frame_count, vinfo.fps, AUDIO_RATE)
     one_frame = frame_to_sample(1, vinfo.fps, AUDIO_RATE)

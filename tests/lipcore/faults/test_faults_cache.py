@@ -1,0 +1,85 @@
+"""A cache folder that cannot be used is one clear line (exit 2) before any work; a cache that
+fills up mid-run costs nothing: the finished face tracks are used from memory, with a warning."""
+
+from __future__ import annotations
+
+import os
+import resource
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from lipcore.cache import CacheError, cache_root
+from lipcore.face.track import cache_entry, iter_track_faces
+from lipcore.progress import drain
+
+
+def _cli(*args: str, cache: Path, timeout: float = 300) -> subprocess.CompletedProcess:
+    env = {**os.environ, "LIPSYNC_CACHE_DIR": str(cache)}
+    return subprocess.run(
+        [sys.executable, "-m", "lipcore.cli", *args],
+        capture_output=True, text=True, timeout=timeout, env=env,
+    )  # fmt: skip
+
+
+def test_a_file_in_the_way_of_the_cache_folder_is_one_line_with_exit_2(
+    talking_clip, dub, tmp_path
+):
+    blocker = tmp_path / "cache"
+    blocker.write_text("not a folder")
+    out = tmp_path / "out.mp4"
+    proc = _cli("sync", str(talking_clip), str(dub), "-o", str(out), "-q", cache=blocker)
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert "cache folder cannot be used" in proc.stderr
+    assert str(blocker) in proc.stderr and "LIPSYNC_CACHE_DIR" in proc.stderr
+    assert not out.exists()
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")
+def test_a_read_only_cache_folder_is_a_cache_error(tmp_path, monkeypatch):
+    folder = tmp_path / "ro"
+    (folder / "v1").mkdir(parents=True)
+    (folder / "v1").chmod(0o555)
+    monkeypatch.setenv("LIPSYNC_CACHE_DIR", str(folder))
+    with pytest.raises(CacheError, match="cache folder cannot be used"):
+        cache_root()
+
+
+def test_a_full_disk_while_storing_the_tracks_keeps_them_in_memory(
+    talking_clip, tmp_path, monkeypatch
+):
+    """A real kernel write failure (EFBIG from a file-size limit, as ENOSPC from a full disk)."""
+    monkeypatch.setenv("LIPSYNC_CACHE_DIR", str(tmp_path / "cache"))
+    entry = cache_entry(talking_clip)
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    old_handler = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    try:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (1024, hard))  # the entry is ~100 KB
+        tracks = drain(iter_track_faces(talking_clip), show=False)
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+        signal.signal(signal.SIGXFSZ, old_handler)
+    assert tracks.tracks and len(tracks.tracks[0].frames) == 80  # every frame tracked
+    assert len(tracks.notes) == 1 and "could not store the cache entry" in tracks.notes[0]
+    assert not entry.exists()
+    assert sorted(p.name for p in entry.parent.iterdir()) == []  # no temp file left behind
+
+
+def test_sync_finishes_when_the_tracks_cannot_be_cached(talking_clip, dub, tmp_path, monkeypatch):
+    """The entry's place is taken by a folder (os.replace fails): warning, exit 0, output."""
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("LIPSYNC_CACHE_DIR", str(cache))
+    entry = cache_entry(talking_clip)
+    entry.mkdir()
+    out = tmp_path / "out.mp4"
+    proc = _cli("sync", str(talking_clip), str(dub), "-o", str(out), "-q", "--segment", "1-2",
+                cache=cache)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert "warning:" in proc.stderr and "could not store the cache entry" in proc.stderr
+    assert out.exists()
+    assert [p.name for p in entry.parent.iterdir()] == [entry.name]  # only the blocker
