@@ -77,6 +77,8 @@ class AudioStreamInfo:
         codec: FFmpeg codec name (``aac``, ``pcm_s16le``, ``mp3``...).
         start_sec: Presentation time of the first sample on the container clock.
         duration_sec: Duration of the audio stream.
+        channel_layout: FFmpeg's layout name ("mono", "stereo", "5.1(side)"...; "" unknown),
+            which says where the centre and surround channels are for a downmix.
     """
 
     sample_rate: int
@@ -84,6 +86,7 @@ class AudioStreamInfo:
     codec: str
     start_sec: float
     duration_sec: float
+    channel_layout: str = ""
 
 
 @dataclass(frozen=True)
@@ -132,6 +135,7 @@ class MediaInfo:
             out["audio"] = {
                 "sample_rate": a.sample_rate,
                 "channels": a.channels,
+                "channel_layout": a.channel_layout,
                 "codec": a.codec,
                 "start_sec": a.start_sec,
                 "duration_sec": a.duration_sec,
@@ -474,6 +478,7 @@ def _audio_info(
         codec=s.get("codec_name") or "unknown",
         start_sec=float(start_sec),
         duration_sec=float(duration),
+        channel_layout=str(s.get("channel_layout") or ""),
     )
 
 

@@ -124,19 +124,20 @@ class _FrameSource:
             self._it = None
 
 
-def _load_new_audio(path: Path, sample_rate: int, info=None) -> np.ndarray:
+def _load_new_audio(path: Path, sample_rate: int, info=None, mono: bool = True) -> np.ndarray:
     """The new speech as it plays: a video file's audio on that video's clock.
 
     An audio file's first sample is its start. A video file given as the audio (a dub exported
     with picture, or the clip's own track in the editor) is placed by its streams' start times,
     as :class:`~lipcore.media.encode.VideoWriter` does for such a file (H01's audio starts
     0.844 s before its picture; decoding it from its own start would shift the speech by that).
+    ``mono=False`` keeps stereo and folds surround to stereo (the exported track).
     """
     from lipcore.media.audio import load_audio
     from lipcore.media.probe import probe
 
     info = info if info is not None else probe(path)
-    samples = load_audio(path, sample_rate, info=info)
+    samples = load_audio(path, sample_rate, mono=mono, info=info, max_channels=2)
     if info.video is None or info.audio is None:
         return samples
     # Only the start is moved (its tail is kept: a long-audio policy may still want it).
@@ -502,7 +503,9 @@ def _output_audio(plan: _Plan) -> np.ndarray:
     from lipcore.media.audio import clip_audio
 
     total = timeline_samples(plan.timeline, OUTPUT_AUDIO_RATE)
-    dub = _load_new_audio(plan.request.output_audio or plan.request.audio, OUTPUT_AUDIO_RATE)
+    dub = _load_new_audio(
+        plan.request.output_audio or plan.request.audio, OUTPUT_AUDIO_RATE, mono=False
+    )
     # A separate output mix is already on the video clock; the dub is placed at its offset.
     offset = plan.request.audio_offset_samples * OUTPUT_AUDIO_RATE // AUDIO_RATE
     if plan.request.output_audio:
@@ -510,11 +513,15 @@ def _output_audio(plan: _Plan) -> np.ndarray:
     out = place_audio(dub, offset, total)
     if plan.request.audio_mix == "mix":
         try:
-            original = clip_audio(plan.request.video, OUTPUT_AUDIO_RATE)
+            original = clip_audio(
+                plan.request.video, OUTPUT_AUDIO_RATE, mono=False, max_channels=2
+            )
         except MediaError:
             plan.warnings.append("the clip has no audio of its own: exported the dub alone")
         else:
+            if original.shape[1] > out.shape[1]:  # a mono dub over a stereo original
+                out = np.repeat(out, original.shape[1], axis=1)
             n = min(len(original), total)
-            out[:n] += MIX_DUCK_GAIN * original[:n]
+            out[:n] += MIX_DUCK_GAIN * original[:n, : out.shape[1]]
     peak = float(np.abs(out).max()) if len(out) else 0.0
     return out / peak if peak > 1.0 else out
