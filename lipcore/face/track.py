@@ -45,7 +45,7 @@ from lipcore.progress import Progress, drain
 #: Side of the per-track thumbnail, pixels.
 THUMBNAIL_PX = 96
 #: Bumped when the tracking algorithm changes, so old cache entries are not reused.
-TRACKER_VERSION = 3
+TRACKER_VERSION = 4
 
 
 @dataclass(frozen=True)
@@ -271,7 +271,9 @@ def _track(reader, video_path, settings, detector, mesher) -> Generator[Progress
     tracklets: list[_Tracklet] = []
     shot = 0
     n_detections = 0
+    seen = 0  # frames actually decoded (a truncated file may hold fewer than it says)
     for index, frame in reader.iter_frames(start, stop):
+        seen += 1
         is_cut = cuts.update(index, frame)
         if is_cut:
             shot += 1
@@ -352,7 +354,14 @@ def _track(reader, video_path, settings, detector, mesher) -> Generator[Progress
         yield Progress(index - start + 1, total, "detecting faces")
 
     yield Progress(total, total, "linking tracks")
-    tracks = _link_and_finish(tracklets, cuts.cuts, settings, max_gap)
+    # A clip (or range) shorter than the length thresholds keeps the faces it shows: one frame
+    # with one detection is a face, not a flicker, when there is nothing more to see.
+    short = dataclasses.replace(
+        settings,
+        min_track_frames=max(1, min(settings.min_track_frames, seen)),
+        min_detections=max(1, min(settings.min_detections, n_detections)),
+    )
+    tracks = _link_and_finish(tracklets, cuts.cuts, short, max_gap)
     return TrackSet(
         tracks=tracks,
         frame_count=reader.frame_count,
