@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import signal
 import sys
 
@@ -75,6 +76,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"lipsync {args.command}: cancelled", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader went away (``lipsync probe x | head``): not an error
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - Python flushes stdout at exit
+        return 141
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)

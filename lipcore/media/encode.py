@@ -159,18 +159,31 @@ class VideoWriter:
             raise MediaError(
                 "cannot be written: its folder does not exist", out, "create the folder first"
             )
+        # Try it: permissions alone do not tell (root, read-only mounts, /proc, a name too long
+        # once the temp suffix is added). The probe has the temp files' name pattern.
+        probe_path = self._temp_path("check")
+        try:
+            os.close(os.open(probe_path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
+            probe_path.unlink()
+        except OSError as exc:
+            raise MediaError(
+                f"cannot be written there ({exc.strerror or type(exc).__name__})",
+                out,
+                "pick another folder or a shorter name",
+            ) from exc
+        finally:
+            self._temps.remove(probe_path)
         if out.is_dir():
             raise MediaError("is a folder", out, "give a file name such as out.mp4")
         suffix = out.suffix.lower()
         allowed = _PRORES_SUFFIXES if self.codec == "prores" else _H264_SUFFIXES
         if suffix not in allowed:
             raise MediaError(
-                f"cannot hold {self.codec} video with a '{suffix or 'no'}' extension",
+                f"cannot hold {self.codec} video "
+                + (f"with a '{suffix}' extension" if suffix else "without an extension"),
                 out,
                 f"use {' or '.join(allowed)}",
             )
-        if not os.access(out.parent, os.W_OK):
-            raise MediaError("cannot be written: folder is read-only", out, "pick another folder")
 
     def _check_audio(self) -> float:
         """Validate the audio; return the shift (sec) that puts it on the video clock."""
