@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 from fractions import Fraction
 from pathlib import Path
 
@@ -73,24 +74,53 @@ def add_render_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--feather", type=int, default=12, help="mask edge width (px of a 256 crop)")
 
 
+#: ``f120``: a frame index.
+_FRAME = re.compile(r"f([0-9]+)")
+#: ``HH:MM:SS:FF`` non-drop timecode (minutes and seconds below 60, frames below the rate).
+_TIMECODE = re.compile(r"([0-9]+):([0-9]{1,2}):([0-9]{1,2}):([0-9]{1,2})")
+#: ``ss.s``, ``mm:ss.s`` or ``hh:mm:ss.s`` (minutes and seconds below 60 after the first part).
+_CLOCK = re.compile(r"(?:([0-9]+):)??(?:([0-9]+):)?([0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
+
+#: Latest frame a time may name (2**40 frames: 1394 years at 25 fps); beyond it is a typo.
+MAX_FRAME = 1 << 40
+
+
 def parse_time(text: str, fps: Fraction) -> int:
-    """A time given as seconds, ``mm:ss.s``, ``HH:MM:SS:FF`` or ``f<frame>`` -> frame index."""
+    """A time given as seconds, ``mm:ss.s``, ``HH:MM:SS:FF`` or ``f<frame>`` -> frame index.
+
+    Seconds are floored to the frame showing at that time; timecode uses the nominal rate
+    (``round(fps)``), like :func:`lipcore.timebase.format_timecode`, so the two round-trip.
+
+    Raises:
+        LipsyncError: The text is none of these forms, has minutes, seconds or frames out of
+            range, or names a frame past :data:`MAX_FRAME`.
+    """
+    fix = "use seconds (1.5), mm:ss, HH:MM:SS:FF or f120"
+    raw = text
     text = text.strip()
-    try:
-        if text.startswith("f"):
-            return int(text[1:])
-        parts = text.split(":")
-        if len(parts) == 4:
-            h, m, s, ff = (int(x) for x in parts)
-            return (h * 3600 + m * 60 + s) * round(fps) + ff
-        sec = Fraction(0)
-        for part in parts:
-            sec = sec * 60 + Fraction(part)
-        return int(sec * fps)
-    except (ValueError, ZeroDivisionError) as exc:
-        raise LipsyncError(
-            f"cannot read the time {text!r}", fix="use seconds (1.5), mm:ss, HH:MM:SS:FF or f120"
-        ) from exc
+    nominal = max(1, round(fps))
+    frame = None
+    if m := _FRAME.fullmatch(text):
+        frame = int(m.group(1))
+    elif m := _TIMECODE.fullmatch(text):
+        h, mi, s, ff = (int(g) for g in m.groups())
+        if mi >= 60 or s >= 60 or ff >= nominal:
+            raise LipsyncError(
+                f"the timecode {raw!r} has minutes or seconds >= 60 or frames >= {nominal}",
+                fix=fix,
+            )
+        frame = (h * 3600 + mi * 60 + s) * nominal + ff
+    elif (m := _CLOCK.fullmatch(text)) and text:
+        h, mi, sec = m.group(1), m.group(2), Fraction(m.group(3))
+        if (mi is not None and sec >= 60) or (h is not None and int(mi) >= 60):
+            raise LipsyncError(f"the time {raw!r} has minutes or seconds >= 60", fix=fix)
+        total = sec + 60 * int(mi or 0) + 3600 * int(h or 0)
+        frame = int(total * fps)
+    if frame is None:
+        raise LipsyncError(f"cannot read the time {raw!r}", fix=fix)
+    if frame > MAX_FRAME:
+        raise LipsyncError(f"the time {raw!r} is past any clip's end", fix=fix)
+    return frame
 
 
 def build_request(args: argparse.Namespace, output: Path) -> RenderRequest:
