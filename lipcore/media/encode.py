@@ -14,9 +14,11 @@ Codecs: ``"h264"`` (libx264, 4:2:0, CRF 12 by default, ``+faststart``; odd sizes
 cannot hold, switch to 4:4:4 so the displayed size still matches) with AAC 192k audio, or
 ``"prores"`` (ProRes 422 HQ, 10-bit) with 16-bit PCM audio in a ``.mov``.
 
-Colour: frames are converted to YUV with FFmpeg's default matrix, the same one the decoder used to
-make them BGR, and the source's colour tags (primaries, transfer, matrix) are copied, so untouched
-pixels come back to the source's YUV values and players show them as they showed the source.
+Colour: frames are converted to YUV 4:4:4 by :mod:`lipcore.media.colour` with the exact inverse of
+the matrix and range the decoder used for the source (FFmpeg only subsamples the chroma), and the
+source's colour tags (primaries, transfer, matrix, range) are copied, so untouched pixels come back
+to the source's luma and players show them as they showed the source. Frames are 8-bit: a 10-bit
+source written to 10-bit ProRes keeps its look, not its extra precision (:attr:`precision_note`).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from typing import IO
 import numpy as np
 
 from lipcore.errors import MediaError
+from lipcore.media.colour import bgr_to_yuv444, colour_of
 from lipcore.media.probe import ffmpeg_exe, probe
 
 #: Sample rate of muxed audio (AAC and PCM); 48 kHz is what editors and players expect.
@@ -139,7 +142,24 @@ class VideoWriter:
         self._check_output()
         # Fail before minutes of rendering, not at the final mux.
         self._audio_shift_sec = self._check_audio()
+        self._colour = colour_of(None, None, self.width, self.height)
+        self._source_bits = 8
         self._color_args = self._colour_tags(color_from)
+
+    @property
+    def precision_note(self) -> str | None:
+        """A warning when the source has more bits per sample than the 8-bit frames carry."""
+        if self._source_bits <= 8:
+            return None
+        where = (
+            "the 10-bit ProRes output holds 8-bit precision"
+            if self.codec == "prores"
+            else "the H.264 output is 8-bit"
+        )
+        return (
+            f"the source is {self._source_bits}-bit; frames are processed as 8-bit, so {where} "
+            "(its look is kept; fine gradients may band)"
+        )
 
     # -- checks ------------------------------------------------------------------------------
 
@@ -222,13 +242,24 @@ class VideoWriter:
             proc = subprocess.run(
                 [
                     ffmpeg_exe("ffprobe"), "-v", "error", "-select_streams", "v:0",
-                    "-show_entries", "stream=color_space,color_primaries,color_transfer",
+                    "-show_entries",
+                    "stream=color_space,color_primaries,color_transfer,color_range,pix_fmt",
                     "-of", "default=nw=1", str(path),
                 ],
                 capture_output=True, text=True, check=False,
             )  # fmt: skip
             tags = dict(line.split("=", 1) for line in proc.stdout.splitlines() if "=" in line)
-            args: list[str] = []
+            # The matrix and range the decoder used for this source (the rule is symmetric
+            # under rotation, so the displayed size gives the same answer as the coded one).
+            self._colour = colour_of(
+                tags.get("color_space"),
+                tags.get("color_range"),
+                info.video.width,
+                info.video.height,
+                tags.get("pix_fmt", ""),
+            )
+            self._source_bits = info.video.bit_depth
+            args = ["-color_range", "tv" if self.codec == "prores" else self._colour.ffmpeg_range]
             for key, flag in (
                 ("color_primaries", "-color_primaries"),
                 ("color_transfer", "-color_trc"),
@@ -286,10 +317,16 @@ class VideoWriter:
             raise RuntimeError("VideoWriter.open() called twice")
         target = self._temp_path("video" if self.audio is not None else "out")
         self._video_temp = target
+        out_range = "tv" if self.codec == "prores" else self._colour.ffmpeg_range
         cmd = [
             ffmpeg_exe(), "-nostdin", "-hide_banner", "-v", "error", "-y",
-            "-f", "rawvideo", "-pix_fmt", "bgr24", "-s", f"{self.width}x{self.height}",
+            "-f", "rawvideo", "-pix_fmt", "yuv444p", "-s", f"{self.width}x{self.height}",
+            "-color_range", self._colour.ffmpeg_range,
             "-framerate", f"{self.fps.numerator}/{self.fps.denominator}", "-i", "pipe:0",
+            # Explicit ranges: FFmpeg 5 otherwise converts (or not) depending on how the pixel
+            # format was named. Only the chroma is resampled, except that ProRes is always
+            # limited range (a full-range source is converted, as players expect).
+            "-vf", f"scale=in_range={self._colour.ffmpeg_range}:out_range={out_range}",
             "-an", *self._video_args(), *self._color_args,
         ]  # fmt: skip
         if self.output.suffix.lower() in (".mp4", ".mov", ".m4v"):
@@ -332,7 +369,7 @@ class VideoWriter:
             )
         assert self._proc.stdin is not None
         try:
-            self._proc.stdin.write(np.ascontiguousarray(frame_bgr).data)
+            self._proc.stdin.write(bgr_to_yuv444(frame_bgr, self._colour).data)
         except (BrokenPipeError, OSError) as exc:
             self._proc.wait()
             reason = _stderr_tail(self._stderr)

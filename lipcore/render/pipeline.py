@@ -124,6 +124,14 @@ class _FrameSource:
             self._it = None
 
 
+#: The documented choice for variable-frame-rate sources (see README, "Reliability").
+VFR_WARNING = (
+    "the source has a variable frame rate; the output is constant {fps:.3f} fps: each output "
+    "frame shows the source picture on screen at its time (pictures are repeated or dropped, "
+    "by at most half a frame), and the audio is placed on that constant clock"
+)
+
+
 def _load_new_audio(path: Path, sample_rate: int, info=None, mono: bool = True) -> np.ndarray:
     """The new speech as it plays: a video file's audio on that video's clock.
 
@@ -221,6 +229,8 @@ def iter_render(
             color_from=request.video,
         ) as writer,
     ):
+        if writer.precision_note:
+            plan.warnings.append(writer.precision_note)
         for j, _original, result, touched in rendered:
             writer.write(result)
             changed += touched
@@ -337,6 +347,8 @@ def _prepare(
         vinfo.frame_count, vinfo.fps, len(audio), request.audio_offset_samples, request.long_audio
     )
     warnings: list[str] = list(tracks.notes)  # e.g. the tracks could not be cached
+    if vinfo.is_vfr:
+        warnings.append(VFR_WARNING.format(fps=float(vinfo.fps)))
     audio_end_samples = len(audio) + request.audio_offset_samples
     video_samples = frame_to_sample(vinfo.frame_count, vinfo.fps, AUDIO_RATE)
     one_frame = frame_to_sample(1, vinfo.fps, AUDIO_RATE)
