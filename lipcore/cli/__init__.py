@@ -21,12 +21,31 @@ from lipcore.errors import LipsyncError
 COMMANDS = ("probe", "faces", "sync", "preview", "score")
 
 
+class _VersionAction(argparse.Action):
+    """``--version``: the report of :mod:`lipcore.about` (collected only when asked for)."""
+
+    def __init__(self, option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS, **kw):
+        super().__init__(option_strings, dest=dest, default=default, nargs=0, **kw)
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
+        from lipcore.about import collect, format_report
+
+        print(f"lipsync {__version__}\n")
+        print(format_report(collect()))
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Build the argument parser with every available subcommand."""
     parser = argparse.ArgumentParser(
         prog="lipsync", description="Offline lip-sync: re-sync a face in a video to new speech."
     )
-    parser.add_argument("--version", action="version", version=f"lipsync {__version__}")
+    parser.add_argument(
+        "--version",
+        action=_VersionAction,
+        help="show the versions of lipsync, Qt, PyTorch, FFmpeg and the face models, the "
+        "devices found, and exit",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMANDS:
         try:
