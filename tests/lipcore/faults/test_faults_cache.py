@@ -83,3 +83,27 @@ def test_sync_finishes_when_the_tracks_cannot_be_cached(talking_clip, dub, tmp_p
     assert "warning:" in proc.stderr and "could not store the cache entry" in proc.stderr
     assert out.exists()
     assert [p.name for p in entry.parent.iterdir()] == [entry.name]  # only the blocker
+
+
+def test_a_disk_that_fills_while_encoding_is_one_line_and_keeps_the_old_output(
+    talking_clip, dub, tmp_path
+):
+    """The file-size limit (EFBIG, as ENOSPC) is inherited by the encoder: its writes fail."""
+    out = tmp_path / "out.mp4"
+    out.write_bytes(b"yesterday's render")
+    limit = 200_000  # above the cached face tracks, below the 3.2 s encode (~400 KB)
+
+    def small_disk() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "lipcore.cli", "sync", str(talking_clip), str(dub), "-o", str(out),
+         "-q", "--segment", "1-2"],
+        capture_output=True, text=True, timeout=300, preexec_fn=small_disk,
+        env={**os.environ, "LIPSYNC_CACHE_DIR": str(tmp_path / "cache")},
+    )  # fmt: skip
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr and str(out) in proc.stderr
+    assert out.read_bytes() == b"yesterday's render"
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
