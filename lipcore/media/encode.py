@@ -64,6 +64,33 @@ def _stderr_tail(handle: IO[bytes] | None, lines: int = 3) -> str:
     return " | ".join(text[-lines:])
 
 
+def check_writable(output: str | Path) -> None:
+    """Refuse an output whose folder cannot take a new file, before any work is done.
+
+    Permissions alone do not tell (root, read-only mounts, ``/proc``, a name too long once the
+    hidden temp suffix is added), so a file with the temp files' name pattern is created and
+    removed.
+
+    Raises:
+        MediaError: The folder is missing or a file cannot be created there.
+    """
+    out = Path(output)
+    if not out.parent.is_dir():
+        raise MediaError(
+            "cannot be written: its folder does not exist", out, "create the folder first"
+        )
+    probe_path = out.parent / f".{out.stem}.check-{uuid.uuid4().hex[:8]}.partial{out.suffix}"
+    try:
+        os.close(os.open(probe_path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
+        probe_path.unlink()
+    except OSError as exc:
+        raise MediaError(
+            f"cannot be written there ({exc.strerror or type(exc).__name__})",
+            out,
+            "pick another folder or a shorter name",
+        ) from exc
+
+
 class VideoWriter:
     """Encode BGR frames into a video file, optionally with an audio track, atomically.
 
@@ -179,20 +206,7 @@ class VideoWriter:
             raise MediaError(
                 "cannot be written: its folder does not exist", out, "create the folder first"
             )
-        # Try it: permissions alone do not tell (root, read-only mounts, /proc, a name too long
-        # once the temp suffix is added). The probe has the temp files' name pattern.
-        probe_path = self._temp_path("check")
-        try:
-            os.close(os.open(probe_path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
-            probe_path.unlink()
-        except OSError as exc:
-            raise MediaError(
-                f"cannot be written there ({exc.strerror or type(exc).__name__})",
-                out,
-                "pick another folder or a shorter name",
-            ) from exc
-        finally:
-            self._temps.remove(probe_path)
+        check_writable(out)
         if out.is_dir():
             raise MediaError("is a folder", out, "give a file name such as out.mp4")
         suffix = out.suffix.lower()

@@ -90,6 +90,12 @@ def test_an_output_that_cannot_be_created_is_refused_before_any_work(
     assert seconds < 15  # before face tracking and rendering (which take ~10 s here)
 
 
+def test_a_preview_that_cannot_be_written_is_refused_before_rendering(talking_clip, dub):
+    proc, seconds = _cli("preview", str(talking_clip), str(dub), "-o", "/proc/sheet.png", "-q")
+    assert proc.returncode == 2 and "cannot be written there" in proc.stderr, proc.stderr
+    assert seconds < 15
+
+
 def test_an_output_without_an_extension_is_worded_plainly(tmp_path):
     with pytest.raises(MediaError) as info:
         VideoWriter(tmp_path / "out", 64, 64, 25)
