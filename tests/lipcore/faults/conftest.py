@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
+from fault_media import ffmpeg
 
 CLIP = "video/A05_frontal_woman_flagbg_590p25_retalking3.mp4"  # one frontal face, 25 fps
 SPEECH = "audio/B19_en_48k_retalking2.wav"
-
-
-def ffmpeg(*args: str) -> None:
-    """Run ffmpeg quietly, failing the test on an error."""
-    subprocess.run(["ffmpeg", "-v", "error", "-nostdin", "-y", *args], check=True)
 
 
 @pytest.fixture(scope="session")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import ffmpeg
+from fault_media import ffmpeg
 
 from lipcore.media.audio import downmix, load_audio
 from lipcore.media.probe import probe

@@ -9,7 +9,7 @@ import subprocess
 
 import numpy as np
 import pytest
-from conftest import ffmpeg
+from fault_media import ffmpeg
 
 from lipcore.media.decode import VideoReader
 from lipcore.media.encode import VideoWriter

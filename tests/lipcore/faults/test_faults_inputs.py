@@ -11,7 +11,7 @@ import time
 
 import pytest
 import torch
-from conftest import ffmpeg
+from fault_media import ffmpeg
 
 from lipcore.errors import CheckpointError, MediaError
 from lipcore.media.encode import VideoWriter

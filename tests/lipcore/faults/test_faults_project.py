@@ -12,7 +12,7 @@ from fractions import Fraction
 from pathlib import Path
 
 import pytest
-from conftest import ffmpeg
+from fault_media import ffmpeg
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

@@ -4,7 +4,7 @@ a 1-frame and a 5-frame cut of a real clip find the face where the full clip's t
 from __future__ import annotations
 
 import pytest
-from conftest import ffmpeg
+from fault_media import ffmpeg
 
 from lipcore.face.detect import box_iou
 from lipcore.face.track import track_faces
