@@ -1,6 +1,6 @@
 """Audio channels: a 5.1 dub is folded down with the ITU-R BS.775 coefficients (dialogue in the
 centre keeps its level: -3 dB, not the -15.6 dB of a six-channel mean), and a stereo dub stays
-stereo in the exported file."""
+stereo in the exported file (that render is in test_faults_cache.py, which renders once)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,6 @@ from fault_media import ffmpeg
 
 from lipcore.media.audio import downmix, load_audio
 from lipcore.media.probe import probe
-from lipcore.render.pipeline import render
-from lipcore.render.request import RenderRequest, SegmentSpec
 
 
 def _rms(x: np.ndarray) -> float:
@@ -58,18 +56,3 @@ def test_downmix_coefficients_are_bs775():
         np.testing.assert_allclose(stereo[row], expected[name], atol=1e-6)
     assert downmix(np.ones((4, 2), np.float32), "stereo", 2).shape == (4, 2)  # stays stereo
     np.testing.assert_allclose(downmix(np.array([[1.0, 0.0]], np.float32), "stereo", 1), [[0.5]])
-
-
-def test_a_stereo_dub_stays_stereo_in_the_export(talking_clip, dub, tmp_path):
-    stereo_dub = tmp_path / "left_only.wav"  # speech on the left, silence on the right
-    ffmpeg("-i", str(dub), "-af", "pan=stereo|c0=c0|c1=0*c0", str(stereo_dub))
-    out = tmp_path / "out.mp4"
-    request = RenderRequest(
-        video=talking_clip, audio=stereo_dub, output=out, segments=(SegmentSpec(25, 50),)
-    )
-    render(request, show_progress=False)
-    assert probe(out).audio.channels == 2
-    exported = load_audio(out, 48000, mono=False)
-    assert exported.shape[1] == 2
-    left, right = _rms(exported[:, 0]), _rms(exported[:, 1])
-    assert left > 0.02 and right < 0.01 * left, (left, right)

@@ -1,5 +1,6 @@
 """A cache folder that cannot be used is one clear line (exit 2) before any work; a cache that
-fills up mid-run costs nothing: the finished face tracks are used from memory, with a warning."""
+fills up mid-run costs nothing: the finished face tracks are used from memory, with a warning.
+The render here also checks that a stereo dub stays stereo in the export."""
 
 from __future__ import annotations
 
@@ -10,10 +11,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
+from fault_media import ffmpeg
 
 from lipcore.cache import CacheError, cache_root
 from lipcore.face.track import cache_entry, iter_track_faces
+from lipcore.media.audio import load_audio
+from lipcore.media.probe import probe
 from lipcore.progress import drain
 
 
@@ -70,19 +75,29 @@ def test_a_full_disk_while_storing_the_tracks_keeps_them_in_memory(
 
 
 def test_sync_finishes_when_the_tracks_cannot_be_cached(talking_clip, dub, tmp_path, monkeypatch):
-    """The entry's place is taken by a folder (os.replace fails): warning, exit 0, output."""
+    """The entry's place is taken by a folder (os.replace fails): warning, exit 0, output.
+
+    The dub is stereo (speech left, silence right), and the export keeps it stereo: one render
+    serves both checks, since renders are what make these tests slow.
+    """
     cache = tmp_path / "cache"
     monkeypatch.setenv("LIPSYNC_CACHE_DIR", str(cache))
     entry = cache_entry(talking_clip)
     entry.mkdir()
+    stereo_dub = tmp_path / "left_only.wav"
+    ffmpeg("-i", str(dub), "-af", "pan=stereo|c0=c0|c1=0*c0", str(stereo_dub))
     out = tmp_path / "out.mp4"
-    proc = _cli("sync", str(talking_clip), str(dub), "-o", str(out), "-q", "--segment", "1-2",
-                cache=cache)  # fmt: skip
+    proc = _cli("sync", str(talking_clip), str(stereo_dub), "-o", str(out), "-q",
+                "--segment", "1-2", cache=cache)  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     assert "Traceback" not in proc.stderr
     assert "warning:" in proc.stderr and "could not store the cache entry" in proc.stderr
     assert out.exists()
     assert [p.name for p in entry.parent.iterdir()] == [entry.name]  # only the blocker
+    assert probe(out).audio.channels == 2
+    exported = load_audio(out, 48000, mono=False)
+    left, right = (float(np.sqrt(np.mean(exported[:, c] ** 2))) for c in (0, 1))
+    assert left > 0.02 and right < 0.01 * left, (left, right)
 
 
 def test_a_disk_that_fills_while_encoding_is_one_line_and_keeps_the_old_output(

@@ -10,13 +10,8 @@ import subprocess
 import sys
 import time
 
-import pytest
 
-
-@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
-def test_a_killed_render_leaves_the_earlier_output_and_no_temp_file(
-    sig, talking_clip, dub, tmp_path
-):
+def test_a_killed_render_leaves_the_earlier_output_and_no_temp_file(talking_clip, dub, tmp_path):
     out_dir = tmp_path / "out"
     out_dir.mkdir()
     out = out_dir / "dubbed.mp4"
@@ -36,13 +31,13 @@ def test_a_killed_render_leaves_the_earlier_output_and_no_temp_file(
             assert time.monotonic() < deadline, "the render never started encoding"
             time.sleep(0.05)
         time.sleep(0.3)
-        proc.send_signal(sig)
+        proc.send_signal(signal.SIGTERM)  # what `kill`, systemd and job schedulers send
         _, stderr = proc.communicate(timeout=60)
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-    assert proc.returncode == (143 if sig == signal.SIGTERM else 130), stderr
+    assert proc.returncode == 143, stderr  # 128 + SIGTERM, after the Ctrl-C style unwinding
     assert "Traceback" not in stderr
     time.sleep(0.5)  # an orphaned encoder would still be writing now
     assert sorted(p.name for p in out_dir.iterdir()) == ["dubbed.mp4"]
