@@ -21,6 +21,14 @@ def _parse_args(argv: list[str]) -> argparse.Namespace:
         type=Path,
         help="a video clip or a .lsproj project, then optional dub audio files to import",
     )
+    parser.add_argument(
+        "--self-test",
+        nargs=2,
+        type=Path,
+        metavar=("CLIP", "AUDIO"),
+        help="open CLIP, import AUDIO, render one segment, print the result as JSON and quit "
+        "(checks an installation or a desktop bundle)",
+    )
     return parser.parse_args(argv)
 
 
@@ -103,6 +111,12 @@ def main(argv: list[str] | None = None) -> int:
     window.show()
 
     def _after_show() -> None:
+        if args.self_test:
+            from editor.qt.self_test import run_self_test
+
+            window._ask_save_changes = lambda: "discard"  # a scripted session keeps nothing
+            run_self_test(window, *(p.expanduser().resolve() for p in args.self_test))
+            return
         # Checked once the window is up: importing torch takes a moment.
         for note in soft_dependency_notes():
             window.notifications.notify(note)

@@ -1,4 +1,10 @@
-"""Versioned on-disk cache for derived data (face tracks, features), keyed by content hash."""
+"""Versioned on-disk cache for derived data (face tracks, features), keyed by content hash.
+
+The cache is an optimisation, never a place where work can be lost: a cache folder that cannot be
+created or written is reported once, before any work, as a :class:`CacheError` (the CLI's exit
+status 2), and an entry that cannot be stored later (a full disk) is returned to the caller as a
+warning by :func:`store_entry`, which keeps the finished result in memory and carries on.
+"""
 
 from __future__ import annotations
 
@@ -8,16 +14,44 @@ import os
 import uuid
 from pathlib import Path
 
+from lipcore.errors import LipsyncError
+
 CACHE_VERSION = "v1"
+
+#: What a user can do about a cache folder that cannot be used.
+_CACHE_FIX = "free some space, or set LIPSYNC_CACHE_DIR to a writable folder"
+
+#: Cache folders already shown to be writable in this process (checked once each).
+_writable: set[Path] = set()
+
+
+class CacheError(LipsyncError):
+    """The cache folder cannot be created or written (read-only, full, or a file in the way)."""
 
 
 def cache_root() -> Path:
-    """Return the cache directory (``$LIPSYNC_CACHE_DIR`` or the XDG user cache)."""
+    """Return the cache directory (``$LIPSYNC_CACHE_DIR`` or the XDG user cache).
+
+    Raises:
+        CacheError: The folder cannot be created, or a file cannot be written in it.
+    """
     env = os.environ.get("LIPSYNC_CACHE_DIR")
     base = Path(env) if env else Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
     root = base / "lipsync" / CACHE_VERSION if not env else base / CACHE_VERSION
-    root.mkdir(parents=True, exist_ok=True)
+    if root not in _writable:
+        _ensure_writable_folder(root)
+        _writable.add(root)
     return root
+
+
+def _ensure_writable_folder(folder: Path) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / f".write-test.{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        probe.write_bytes(b"ok")
+        probe.unlink()
+    except OSError as exc:
+        raise _unusable(folder, exc) from exc
 
 
 def file_fingerprint(path: str | Path, chunk: int = 1 << 20) -> str:
@@ -47,11 +81,48 @@ def settings_key(settings: object) -> str:
     return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
 
 
+def _unusable(folder: Path, exc: OSError) -> CacheError:
+    reason = exc.strerror or type(exc).__name__
+    return CacheError(f"the cache folder cannot be used ({reason})", folder, _CACHE_FIX)
+
+
 def cache_path(kind: str, *keys: str, suffix: str = ".npz") -> Path:
-    """Path for a cache entry of ``kind`` (e.g. "faces") identified by ``keys``."""
+    """Path for a cache entry of ``kind`` (e.g. "faces") identified by ``keys``.
+
+    Raises:
+        CacheError: The entry's folder cannot be created (e.g. a file is in the way).
+    """
     folder = cache_root() / kind
-    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise _unusable(folder, exc) from exc
     return folder / ("_".join(keys) + suffix)
+
+
+def store_entry(path: str | Path, data: bytes) -> str | None:
+    """Store a cache entry atomically; a failed write is a warning, never an exception.
+
+    Use this for derived data the caller already holds in memory: when the disk is full or the
+    folder turned read-only, the entry is simply absent (rebuilt next time), no temp file is left,
+    and the caller goes on with its in-memory result.
+
+    Args:
+        path: The entry, from :func:`cache_path`.
+        data: Its bytes.
+
+    Returns:
+        None when stored, else a one-line warning naming the file and the fix.
+    """
+    try:
+        atomic_write_bytes(path, data)
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        return (
+            f"{path}: could not store the cache entry ({reason}); the result is used from "
+            f"memory and will be computed again next time ({_CACHE_FIX})"
+        )
+    return None
 
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:

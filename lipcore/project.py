@@ -25,6 +25,7 @@ import contextlib
 import copy
 import hashlib
 import json
+import math
 import os
 import uuid
 from collections.abc import Callable, Mapping
@@ -623,12 +624,22 @@ class _Reader:
         bad_bool = isinstance(value, bool) and bool not in (
             types if isinstance(types, tuple) else (types,)
         )
+        field_name = f"{where}.{key}" if where else key
         if not isinstance(value, types) or bad_bool:
             name = (
                 types.__name__ if isinstance(types, type) else "/".join(t.__name__ for t in types)
             )
-            raise self.fail(f"{where}.{key}" if where else key, f"should be {name}, not {value!r}")
+            raise self.fail(field_name, f"should be {name}, not {_short(value)}")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise self.fail(field_name, f"should be a finite number, not {value!r}")
+        if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_INT:
+            raise self.fail(field_name, f"is out of range ({_short(value)})")
         return value
+
+    def within(self, value: float, low: float, high: float, field_name: str) -> None:
+        """Fail naming ``field_name`` unless ``low <= value <= high``."""
+        if not low <= value <= high:
+            raise self.fail(field_name, f"should be within {low}..{high}, not {value!r}")
 
     def opt(
         self, d: Mapping[str, Any], key: str, types: type | tuple[type, ...], where: str
@@ -695,6 +706,16 @@ def _cues_from(r: _Reader, d: Any, where: str) -> CueTrack | None:
     )
 
 
+#: The largest integer a project field may hold: 2**53, exact in every JSON reader (a frame or
+#: sample count past it is damage, not a long clip: 2**53 samples at 48 kHz are 5900 years).
+MAX_INT = 1 << 53
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
 def _media_from(r: _Reader, d: Any, base: Path, where: str) -> MediaRef | None:
     if d is None:
         return None
@@ -703,6 +724,29 @@ def _media_from(r: _Reader, d: Any, base: Path, where: str) -> MediaRef | None:
         fingerprint=r.get(d, "fingerprint", str, where),
         size_bytes=r.get(d, "size_bytes", int, where),
     )
+
+
+def _gain_db(r: _Reader, td: Mapping[str, Any], where: str) -> float:
+    gain = float(r.get(td, "gain_db", (int, float), where))
+    r.within(gain, -200.0, 60.0, f"{where}.gain_db")
+    return gain
+
+
+def _check_segments_fit(r: _Reader, segments: list[Segment], clip_frames: int) -> None:
+    """Segments lie inside the clip (when its length is known) and never overlap on one face."""
+    lanes: dict[str | None, list[tuple[int, int, int]]] = {}
+    for i, seg in enumerate(segments):
+        if clip_frames > 0 and seg.end_frame > clip_frames:
+            raise r.fail(
+                f"segments[{i}]",
+                f"ends at frame {seg.end_frame}, past the clip's {clip_frames} frames",
+            )
+        lanes.setdefault(seg.face_track_id, []).append((seg.start_frame, seg.end_frame, i))
+    for spans in lanes.values():
+        spans.sort()
+        for (_, end_a, a), (start_b, _, b) in zip(spans, spans[1:], strict=False):
+            if start_b < end_a:
+                raise r.fail(f"segments[{b}]", f"overlaps segments[{a}] on the same face")
 
 
 def project_from_dict(data: Mapping[str, Any], path: Path) -> Project:
@@ -724,6 +768,8 @@ def project_from_dict(data: Mapping[str, Any], path: Path) -> Project:
     num, den = r.get(fps_d, "num", int, "fps"), r.get(fps_d, "den", int, "fps")
     if num <= 0 or den <= 0:
         raise r.fail("fps", f"must be positive, not {num}/{den}")
+    if num > 1_000_000 or den > 1_000_000 or num > 1000 * den:
+        raise r.fail("fps", f"is not a video frame rate ({num}/{den})")
     tracks = []
     for i, td in enumerate(r.get(data, "audio_tracks", list, "")):
         w = f"audio_tracks[{i}]"
@@ -734,7 +780,7 @@ def project_from_dict(data: Mapping[str, Any], path: Path) -> Project:
                 media=_media_from(r, td.get("media"), base, f"{w}.media"),
                 offset_samples=r.get(td, "offset_samples", int, w),
                 duration_samples=r.opt(td, "duration_samples", int, w) or 0,
-                gain_db=float(r.get(td, "gain_db", (int, float), w)),
+                gain_db=_gain_db(r, td, w),
                 muted=r.get(td, "muted", bool, w),
                 solo=r.get(td, "solo", bool, w),
                 face_track_id=r.opt(td, "face_track_id", str, w),
@@ -791,6 +837,8 @@ def project_from_dict(data: Mapping[str, Any], path: Path) -> Project:
         if seg.end_frame <= seg.start_frame or seg.start_frame < 0:
             raise r.fail(w, f"has an empty or negative range {seg.start_frame}..{seg.end_frame}")
         segments.append(seg)
+    clip_frames = r.get(data, "frame_count", int, "")
+    _check_segments_fit(r, segments, clip_frames)
     fd = data.get("face_tracks")
     face_tracks = None
     if fd is not None:
@@ -825,6 +873,8 @@ def project_from_dict(data: Mapping[str, Any], path: Path) -> Project:
     for key in ("frame_count", "width", "height"):
         if r.get(data, key, int, "") < 0:
             raise r.fail(key, "must not be negative")
+    for key in ("width", "height"):
+        r.within(r.get(data, key, int, ""), 0, 1 << 16, key)
     ids = [t.id for t in tracks] + [s.id for s in segments]
     if len(ids) != len(set(ids)):
         raise r.fail("ids", "are not unique")
@@ -983,6 +1033,12 @@ def load_project(path: str | Path) -> Project:
         ) from exc
     try:
         data = json.loads(raw.decode("utf-8"))
+    except RecursionError:
+        raise ProjectError(
+            "project file is nested too deeply to be a project",
+            path,
+            "it is damaged or not a lipsync project; restore it from the .autosave file",
+        ) from None
     except UnicodeDecodeError:
         raise ProjectError(
             "project file is not UTF-8 text",
@@ -994,6 +1050,12 @@ def load_project(path: str | Path) -> Project:
             f"project file is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})",
             path,
             "it was probably cut short; restore it from the .autosave file next to it or a backup",
+        ) from None
+    except ValueError as exc:  # e.g. an integer of more than 4300 digits
+        raise ProjectError(
+            f"project file holds a number that cannot be read ({str(exc)[:80]})",
+            path,
+            "it is damaged; restore it from the .autosave file next to it or a backup",
         ) from None
     if not isinstance(data, dict) or data.get("format") != FORMAT_NAME:
         raise ProjectError(

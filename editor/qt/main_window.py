@@ -539,6 +539,16 @@ class QtMainWindow(QMainWindow):
         render.addAction(self.render_all_action)
         render.addSeparator()
         render.addAction(self.cancel_action)
+        help_menu = bar.addMenu("&Help")
+        self.about_action = help_menu.addAction("&About lipsync…", self._show_about)
+
+    def _show_about(self) -> None:
+        from editor.qt.about import AboutDialog
+
+        dialog = AboutDialog(self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self._about_dialog = dialog  # reachable from tests; deleted on close
+        dialog.open()
 
     def _build_toolbar(self) -> None:
         tb = QToolBar("Main")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -126,6 +127,8 @@ def run(args: argparse.Namespace) -> int:
         show=True,
         desc="faces",
     )
+    for note in trackset.notes:
+        print(f"warning: {note}", file=sys.stderr)
     sheet = write_contact_sheet(trackset, args.sheet) if args.sheet else None
     if args.json:
         out = trackset_summary(trackset)

@@ -30,11 +30,13 @@ def run(args: argparse.Namespace) -> int:
     """Render the chosen frames and write the sheet."""
     from lipcore.cache import atomic_write_bytes
     from lipcore.errors import LipsyncError
+    from lipcore.media.encode import check_writable
     from lipcore.progress import drain
     from lipcore.render.pipeline import iter_preview
 
     if args.output.suffix.lower() != ".png":
         raise LipsyncError("the preview is a PNG image", args.output, "name it *.png")
+    check_writable(args.output)  # before the render, not after it
     request = build_request(args, args.output)
     try:
         frames = [int(f) for f in args.frames.split(",")] if args.frames else None
@@ -51,7 +53,12 @@ def run(args: argparse.Namespace) -> int:
     ok, png = cv2.imencode(".png", sheet)
     if not ok:
         raise LipsyncError("could not encode the preview image", args.output)
-    atomic_write_bytes(args.output, png.tobytes())
+    try:
+        atomic_write_bytes(args.output, png.tobytes())
+    except OSError as exc:
+        raise LipsyncError(
+            f"could not write the preview ({exc.strerror or exc})", args.output, "free some space"
+        ) from exc
     print(f"{args.output}: frames {', '.join(str(f) for f, _, _ in shots)} (original | result)")
     return 0
 

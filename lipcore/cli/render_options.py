@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 from fractions import Fraction
 from pathlib import Path
 
@@ -95,8 +96,23 @@ def add_render_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--feather", type=int, default=12, help="mask edge width (px of a 256 crop)")
 
 
+#: ``f120``: a frame index.
+_FRAME = re.compile(r"f([0-9]+)")
+#: ``HH:MM:SS:FF`` SMPTE timecode, ``;FF`` for drop-frame (read by lipcore.timecode).
+_TIMECODE = re.compile(r"([0-9]+):([0-9]{1,2}):([0-9]{1,2})[:;.,]([0-9]{1,2})")
+#: ``ss.s``, ``mm:ss.s`` or ``hh:mm:ss.s`` (minutes and seconds below 60 after the first part).
+_CLOCK = re.compile(r"(?:([0-9]+):)??(?:([0-9]+):)?([0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
+
+#: Latest frame a time may name (2**40 frames: 1394 years at 25 fps); beyond it is a typo.
+MAX_FRAME = 1 << 40
+
+
 def parse_time(text: str, fps: Fraction, start_frame: int = 0) -> int:
     """A time given as seconds, ``mm:ss.s``, SMPTE timecode or ``f<frame>`` -> frame index.
+
+    Seconds are floored to the frame showing at that time; timecode is SMPTE as the editor
+    shows it (:func:`lipcore.timebase.format_timecode`, drop-frame at 29.97/59.94), so the
+    two round-trip.
 
     Args:
         text: ``1.5``, ``0:02.5``, ``f120``, ``HH:MM:SS:FF`` or drop-frame ``HH:MM:SS;FF``.
@@ -108,25 +124,30 @@ def parse_time(text: str, fps: Fraction, start_frame: int = 0) -> int:
         The 0-based frame index.
 
     Raises:
-        LipsyncError: The text is no time this parser knows.
+        LipsyncError: The text is none of these forms, has minutes, seconds or frames out of
+            range, or names a frame past :data:`MAX_FRAME`.
     """
-    from lipcore.timecode import parse_smpte
-
+    fix = "use seconds (1.5), mm:ss, HH:MM:SS:FF or f120"
+    raw = text
     text = text.strip()
-    if text.count(":") + text.count(";") == 3:
-        return parse_smpte(text, fps, start_frame)
-    try:
-        if text.startswith("f"):
-            return int(text[1:])
-        parts = text.split(":")
-        sec = Fraction(0)
-        for part in parts:
-            sec = sec * 60 + Fraction(part)
-        return int(sec * fps)
-    except (ValueError, ZeroDivisionError) as exc:
-        raise LipsyncError(
-            f"cannot read the time {text!r}", fix="use seconds (1.5), mm:ss, HH:MM:SS:FF or f120"
-        ) from exc
+    frame = None
+    if m := _FRAME.fullmatch(text):
+        frame = int(m.group(1))
+    elif _TIMECODE.fullmatch(text):
+        from lipcore.timecode import parse_smpte
+
+        frame = parse_smpte(text, fps, start_frame)
+    elif (m := _CLOCK.fullmatch(text)) and text:
+        h, mi, sec = m.group(1), m.group(2), Fraction(m.group(3))
+        if (mi is not None and sec >= 60) or (h is not None and int(mi) >= 60):
+            raise LipsyncError(f"the time {raw!r} has minutes or seconds >= 60", fix=fix)
+        total = sec + 60 * int(mi or 0) + 3600 * int(h or 0)
+        frame = int(total * fps)
+    if frame is None:
+        raise LipsyncError(f"cannot read the time {raw!r}", fix=fix)
+    if frame > MAX_FRAME:
+        raise LipsyncError(f"the time {raw!r} is past any clip's end", fix=fix)
+    return frame
 
 
 def build_request(args: argparse.Namespace, output: Path) -> RenderRequest:

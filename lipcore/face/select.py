@@ -48,8 +48,8 @@ def choose_track(trackset: TrackSet, choice: FaceChoice | None = None) -> FaceTr
     if not candidates:
         raise NoFaceError(
             "no face was found in the clip", path,
-            "use a clip where the face is visible and at least ~40 px wide, or try "
-            "--backend insightface",
+            # Only what every caller accepts (sync/preview have no --backend option).
+            "use a clip where the face is visible, lit and at least ~40 px wide",
         )  # fmt: skip
     if choice.region is not None:
         candidates = [t for t in candidates if _inside_region(t, choice.region)]

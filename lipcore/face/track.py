@@ -25,7 +25,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 from collections.abc import Generator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -38,14 +38,14 @@ from lipcore.face.identity import appearance_descriptor, mean_unit
 from lipcore.face.mesh import MeshLandmarker, crop_square
 from lipcore.face.shots import CutSettings, ShotCutDetector
 from lipcore.face.smooth import smooth_track
-from lipcore.face.store import load_trackset, save_trackset
+from lipcore.face.store import load_trackset, trackset_to_bytes
 from lipcore.face.types import FaceTrack, TrackSet
 from lipcore.progress import Progress, drain
 
 #: Side of the per-track thumbnail, pixels.
 THUMBNAIL_PX = 96
 #: Bumped when the tracking algorithm changes, so old cache entries are not reused.
-TRACKER_VERSION = 3
+TRACKER_VERSION = 4
 
 
 @dataclass(frozen=True)
@@ -133,6 +133,17 @@ def _cache_key(video_path: Path, settings: TrackerSettings, backend_tag: str) ->
     params = dataclasses.asdict(settings)
     params["_version"] = TRACKER_VERSION
     return (cache.file_fingerprint(video_path), cache.settings_key(params), backend_tag)
+
+
+def cache_entry(video_path: str | Path, settings: TrackerSettings | None = None) -> Path:
+    """The cache file where the tracks of ``video_path`` with ``settings`` are stored.
+
+    Raises:
+        CacheError: The cache folder cannot be used.
+    """
+    settings = settings or TrackerSettings()
+    key = _cache_key(Path(video_path), settings, _backend_tag(settings))
+    return cache.cache_path("faces", *key)
 
 
 def _backend_tag(settings: TrackerSettings) -> str:
@@ -223,8 +234,7 @@ def iter_track_faces(
 
     entry = None
     if use_cache:
-        key = _cache_key(video_path, settings, _backend_tag(settings))
-        entry = cache.cache_path("faces", *key)
+        entry = cache_entry(video_path, settings)
         cached = load_trackset(entry)
         if cached is not None:
             cached.source = video_path  # the same content may have been analysed elsewhere
@@ -238,7 +248,10 @@ def iter_track_faces(
     finally:
         detector.close()
     if entry is not None:
-        save_trackset(entry, result)
+        # A full or read-only cache must not cost the finished tracks: they are used from memory.
+        note = cache.store_entry(entry, trackset_to_bytes(result))
+        if note is not None:
+            result.notes.append(note)
     return result
 
 
@@ -258,7 +271,9 @@ def _track(reader, video_path, settings, detector, mesher) -> Generator[Progress
     tracklets: list[_Tracklet] = []
     shot = 0
     n_detections = 0
+    seen = 0  # frames actually decoded (a truncated file may hold fewer than it says)
     for index, frame in reader.iter_frames(start, stop):
+        seen += 1
         is_cut = cuts.update(index, frame)
         if is_cut:
             shot += 1
@@ -339,13 +354,14 @@ def _track(reader, video_path, settings, detector, mesher) -> Generator[Progress
         yield Progress(index - start + 1, total, "detecting faces")
 
     yield Progress(total, total, "linking tracks")
-    if total < settings.min_track_frames:  # a still image or a clip of a few frames
-        settings = replace(
-            settings,
-            min_track_frames=max(1, total),
-            min_detections=min(settings.min_detections, max(1, total)),
-        )
-    tracks = _link_and_finish(tracklets, cuts.cuts, settings, max_gap)
+    # A clip (or range) shorter than the length thresholds keeps the faces it shows: one frame
+    # with one detection is a face, not a flicker, when there is nothing more to see.
+    short = dataclasses.replace(
+        settings,
+        min_track_frames=max(1, min(settings.min_track_frames, seen)),
+        min_detections=max(1, min(settings.min_detections, n_detections)),
+    )
+    tracks = _link_and_finish(tracklets, cuts.cuts, short, max_gap)
     return TrackSet(
         tracks=tracks,
         frame_count=reader.frame_count,

@@ -98,6 +98,8 @@ class TrackSet:
         shot_cuts: Frame indices where a new shot starts (the first frame of each new shot).
         backend: Name and settings of the detector that produced the tracks.
         source: Path of the analysed clip.
+        notes: Warnings about how the set was produced (e.g. it could not be cached); not
+            stored, shown to the user by whoever asked for the tracks.
     """
 
     tracks: list[FaceTrack]
@@ -106,6 +108,7 @@ class TrackSet:
     shot_cuts: list[int] = field(default_factory=list)
     backend: str = ""
     source: Path | None = None
+    notes: list[str] = field(default_factory=list, compare=False)
 
     def get(self, track_id: str) -> FaceTrack:
         """Return the track with ``track_id`` (KeyError naming the known ids otherwise)."""

@@ -2,8 +2,12 @@
 
 Any file FFmpeg reads works (wav, mp3, m4a/aac, flac, ogg, and the audio track of video files), at
 any sample rate and channel count. Resampling uses FFmpeg's soxr resampler when the build has it.
-Channels are averaged in numpy (FFmpeg's own stereo->mono matrix scales by 1/sqrt(2) per channel,
-which is louder than the mean and can clip).
+
+This module owns the downmix (:func:`downmix`): surround sound is folded to stereo with the
+ITU-R BS.775 coefficients (centre and surrounds at -3 dB, LFE dropped), so dialogue, which lives
+in the centre channel of a 5.1 mix, keeps its level (a plain mean of six channels put it 15.6 dB
+down); stereo becomes mono as the mean of left and right (FFmpeg's own stereo->mono matrix scales
+by 1/sqrt(2) per channel, which is louder than the mean and can clip).
 """
 
 from __future__ import annotations
@@ -69,6 +73,93 @@ def _decode_audio(path: Path, sample_rate: int, channels: int) -> np.ndarray:
     return samples[:usable].reshape(-1, channels)
 
 
+#: Where each channel of FFmpeg's common layouts sits, in FFmpeg's (decoded) channel order.
+LAYOUT_CHANNELS: dict[str, tuple[str, ...]] = {
+    "mono": ("FC",),
+    "stereo": ("FL", "FR"),
+    "2.1": ("FL", "FR", "LFE"),
+    "3.0": ("FL", "FR", "FC"),
+    "3.0(back)": ("FL", "FR", "BC"),
+    "3.1": ("FL", "FR", "FC", "LFE"),
+    "4.0": ("FL", "FR", "FC", "BC"),
+    "quad": ("FL", "FR", "BL", "BR"),
+    "quad(side)": ("FL", "FR", "SL", "SR"),
+    "4.1": ("FL", "FR", "FC", "LFE", "BC"),
+    "5.0": ("FL", "FR", "FC", "BL", "BR"),
+    "5.0(side)": ("FL", "FR", "FC", "SL", "SR"),
+    "5.1": ("FL", "FR", "FC", "LFE", "BL", "BR"),
+    "5.1(side)": ("FL", "FR", "FC", "LFE", "SL", "SR"),
+    "6.0": ("FL", "FR", "FC", "BC", "SL", "SR"),
+    "6.1": ("FL", "FR", "FC", "LFE", "BC", "SL", "SR"),
+    "7.0": ("FL", "FR", "FC", "BL", "BR", "SL", "SR"),
+    "7.1": ("FL", "FR", "FC", "LFE", "BL", "BR", "SL", "SR"),
+    "7.1(wide)": ("FL", "FR", "FC", "LFE", "BL", "BR", "FLC", "FRC"),
+    "7.1(wide-side)": ("FL", "FR", "FC", "LFE", "FLC", "FRC", "SL", "SR"),
+}
+
+#: -3 dB, the ITU-R BS.775 gain of the centre and surround channels in a stereo fold-down.
+_MINUS_3DB = float(np.sqrt(0.5))
+
+#: Gain of each named channel into (left, right) of a BS.775 stereo downmix; LFE is dropped.
+_TO_STEREO: dict[str, tuple[float, float]] = {
+    "FL": (1.0, 0.0),
+    "FR": (0.0, 1.0),
+    "FLC": (1.0, 0.0),
+    "FRC": (0.0, 1.0),
+    "FC": (_MINUS_3DB, _MINUS_3DB),
+    "BC": (_MINUS_3DB * _MINUS_3DB, _MINUS_3DB * _MINUS_3DB),
+    "SL": (_MINUS_3DB, 0.0),
+    "BL": (_MINUS_3DB, 0.0),
+    "SR": (0.0, _MINUS_3DB),
+    "BR": (0.0, _MINUS_3DB),
+    "LFE": (0.0, 0.0),
+}
+
+
+def downmix(samples: np.ndarray, layout: str, channels: int) -> np.ndarray:
+    """Fold ``(n, c)`` samples to ``channels`` (1 or 2) channels; fewer channels pass through.
+
+    Surround layouts are folded to stereo with the ITU-R BS.775 coefficients
+    (``L = FL + 0.707 FC + 0.707 SL``, likewise right; LFE dropped), and stereo to mono as the
+    mean of left and right. The sum is not rescaled (the loudest surround mix can exceed 1.0; the
+    renderer normalises the final peak). A layout FFmpeg did not name is taken as its default
+    for the channel count; past eight channels the channels are averaged.
+
+    Args:
+        samples: ``(n, c)`` float32 in FFmpeg's channel order for ``layout``.
+        layout: FFmpeg's layout name, from :class:`~lipcore.media.probe.AudioStreamInfo`.
+        channels: 1 (mono) or 2 (stereo).
+
+    Returns:
+        ``(n, min(c, channels))`` float32.
+    """
+    if channels not in (1, 2):
+        raise ValueError(f"downmix to 1 or 2 channels, not {channels}")
+    c = samples.shape[1]
+    if c <= channels:
+        return samples
+    names = LAYOUT_CHANNELS.get(layout) or _DEFAULT_LAYOUTS.get(c)
+    if names is None or len(names) != c:
+        mean = samples.mean(axis=1, dtype=np.float32, keepdims=True)
+        return np.repeat(mean, channels, axis=1) if channels == 2 else mean
+    if c == 2:  # stereo -> mono
+        return samples.mean(axis=1, dtype=np.float32, keepdims=True)
+    matrix = np.array([_TO_STEREO.get(name, (0.0, 0.0)) for name in names], np.float32)
+    stereo = samples @ matrix
+    return stereo.mean(axis=1, dtype=np.float32, keepdims=True) if channels == 1 else stereo
+
+
+#: FFmpeg's default layout for a channel count (a WAV without a channel mask).
+_DEFAULT_LAYOUTS = {
+    3: LAYOUT_CHANNELS["2.1"],
+    4: LAYOUT_CHANNELS["4.0"],
+    5: LAYOUT_CHANNELS["5.0(side)"],
+    6: LAYOUT_CHANNELS["5.1"],
+    7: LAYOUT_CHANNELS["6.1"],
+    8: LAYOUT_CHANNELS["7.1"],
+}
+
+
 #: Lossy codecs pad their last frame (AAC: 1024 samples); excess up to this many source samples
 #: past the container's stated duration is padding, not sound.
 MAX_CODEC_PADDING_SAMPLES = 2048
@@ -91,14 +182,17 @@ def load_audio(
     sample_rate: int = 16000,
     mono: bool = True,
     info: MediaInfo | None = None,
+    max_channels: int | None = None,
 ) -> np.ndarray:
     """Load the first audio stream of a file as float32 samples.
 
     Args:
         path: Audio file (wav, mp3, m4a, flac...) or a video file with an audio track.
         sample_rate: Output rate in Hz (resampled as needed).
-        mono: Average the channels into one.
+        mono: Fold the channels into one (:func:`downmix`).
         info: The file's :class:`MediaInfo` when already probed.
+        max_channels: Without ``mono``, fold more channels than this (1 or 2) down to it
+            (e.g. 2 for an export: a 5.1 dub becomes BS.775 stereo, a stereo dub stays stereo).
 
     Returns:
         ``(n,)`` float32 when ``mono``, else ``(n, channels)`` float32, in [-1, 1] for PCM input.
@@ -115,8 +209,9 @@ def load_audio(
     samples = _decode_audio(path, sample_rate, channels)
     samples = _trim_codec_padding(samples, audio.duration_sec, audio.sample_rate, sample_rate)
     if mono:
-        out = samples.mean(axis=1, dtype=np.float32) if channels > 1 else samples[:, 0]
-        return np.ascontiguousarray(out, dtype=np.float32)
+        return np.ascontiguousarray(downmix(samples, audio.channel_layout, 1)[:, 0])
+    if max_channels is not None:
+        samples = downmix(samples, audio.channel_layout, max_channels)
     return np.ascontiguousarray(samples, dtype=np.float32)
 
 
@@ -125,6 +220,7 @@ def clip_audio(
     sample_rate: int = 16000,
     mono: bool = True,
     info: MediaInfo | None = None,
+    max_channels: int | None = None,
 ) -> np.ndarray:
     """Return a video clip's own audio on the video clock.
 
@@ -136,8 +232,9 @@ def clip_audio(
     Args:
         video_path: A video file with an audio track.
         sample_rate: Output rate in Hz.
-        mono: Average the channels into one.
+        mono: Fold the channels into one (:func:`downmix`).
         info: The file's :class:`MediaInfo` when already probed.
+        max_channels: Without ``mono``, fold more channels than this down to it.
 
     Returns:
         ``(n,)`` (or ``(n, channels)``) float32 with ``n = round(frame_count * sample_rate /
@@ -150,7 +247,7 @@ def clip_audio(
     info = info if info is not None else probe(video_path)
     video = require_video(info)
     audio = require_audio(info)
-    samples = load_audio(video_path, sample_rate, mono=mono, info=info)
+    samples = load_audio(video_path, sample_rate, mono=mono, info=info, max_channels=max_channels)
     # Negative lead: the audio started before the picture, so its head is dropped (shift > 0).
     lead = Fraction(audio.start_sec).limit_denominator(10**6) - Fraction(
         video.start_sec

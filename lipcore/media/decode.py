@@ -60,7 +60,8 @@ class VideoReader:
                 ...  # frame: (H, W, 3) uint8 BGR, displayed orientation
 
     Frames are converted from any pixel format (8/10/12-bit, 4:2:0/4:2:2/4:4:4) and rotated to the
-    displayed orientation. Memory does not grow with clip length: one decoded picture is kept.
+    displayed orientation; planar YUV with the matrix of :mod:`lipcore.media.colour`, which the
+    writer inverts exactly. Memory does not grow with clip length: one decoded picture is kept.
 
     Args:
         path: The video file.
@@ -197,8 +198,14 @@ class VideoReader:
         self._open_container()
 
     def _convert(self, av_frame) -> np.ndarray:
+        from lipcore.media.colour import frame_to_bgr
+
         try:
-            bgr = av_frame.to_ndarray(format="bgr24")
+            # Planar YUV goes through the exact matrix the encoder inverts (untouched pixels
+            # come back to the source's values); other formats through swscale.
+            bgr = frame_to_bgr(av_frame)
+            if bgr is None:
+                bgr = av_frame.to_ndarray(format="bgr24")
         except Exception as exc:  # noqa: BLE001 - PyAV raises several types for odd formats
             raise MediaError(
                 f"a frame in pixel format {av_frame.format.name} cannot be converted ({exc})",

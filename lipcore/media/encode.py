@@ -14,9 +14,11 @@ Codecs: ``"h264"`` (libx264, 4:2:0, CRF 12 by default, ``+faststart``; odd sizes
 cannot hold, switch to 4:4:4 so the displayed size still matches) with AAC 192k audio, or
 ``"prores"`` (ProRes 422 HQ, 10-bit) with 16-bit PCM audio in a ``.mov``.
 
-Colour: frames are converted to YUV with FFmpeg's default matrix, the same one the decoder used to
-make them BGR, and the source's colour tags (primaries, transfer, matrix) are copied, so untouched
-pixels come back to the source's YUV values and players show them as they showed the source.
+Colour: frames are converted to YUV 4:4:4 by :mod:`lipcore.media.colour` with the exact inverse of
+the matrix and range the decoder used for the source (FFmpeg only subsamples the chroma), and the
+source's colour tags (primaries, transfer, matrix, range) are copied, so untouched pixels come back
+to the source's luma and players show them as they showed the source. Frames are 8-bit: a 10-bit
+source written to 10-bit ProRes keeps its look, not its extra precision (:attr:`precision_note`).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from typing import IO
 import numpy as np
 
 from lipcore.errors import MediaError
+from lipcore.media.colour import bgr_to_yuv444, colour_of
 from lipcore.media.probe import ffmpeg_exe, probe
 
 #: Sample rate of muxed audio (AAC and PCM); 48 kHz is what editors and players expect.
@@ -59,6 +62,33 @@ def _stderr_tail(handle: IO[bytes] | None, lines: int = 3) -> str:
     handle.seek(0)
     text = handle.read().decode(errors="replace").strip().splitlines()
     return " | ".join(text[-lines:])
+
+
+def check_writable(output: str | Path) -> None:
+    """Refuse an output whose folder cannot take a new file, before any work is done.
+
+    Permissions alone do not tell (root, read-only mounts, ``/proc``, a name too long once the
+    hidden temp suffix is added), so a file with the temp files' name pattern is created and
+    removed.
+
+    Raises:
+        MediaError: The folder is missing or a file cannot be created there.
+    """
+    out = Path(output)
+    if not out.parent.is_dir():
+        raise MediaError(
+            "cannot be written: its folder does not exist", out, "create the folder first"
+        )
+    probe_path = out.parent / f".{out.stem}.check-{uuid.uuid4().hex[:8]}.partial{out.suffix}"
+    try:
+        os.close(os.open(probe_path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
+        probe_path.unlink()
+    except OSError as exc:
+        raise MediaError(
+            f"cannot be written there ({exc.strerror or type(exc).__name__})",
+            out,
+            "pick another folder or a shorter name",
+        ) from exc
 
 
 class VideoWriter:
@@ -139,7 +169,24 @@ class VideoWriter:
         self._check_output()
         # Fail before minutes of rendering, not at the final mux.
         self._audio_shift_sec = self._check_audio()
+        self._colour = colour_of(None, None, self.width, self.height)
+        self._source_bits = 8
         self._color_args = self._colour_tags(color_from)
+
+    @property
+    def precision_note(self) -> str | None:
+        """A warning when the source has more bits per sample than the 8-bit frames carry."""
+        if self._source_bits <= 8:
+            return None
+        where = (
+            "the 10-bit ProRes output holds 8-bit precision"
+            if self.codec == "prores"
+            else "the H.264 output is 8-bit"
+        )
+        return (
+            f"the source is {self._source_bits}-bit; frames are processed as 8-bit, so {where} "
+            "(its look is kept; fine gradients may band)"
+        )
 
     # -- checks ------------------------------------------------------------------------------
 
@@ -159,18 +206,18 @@ class VideoWriter:
             raise MediaError(
                 "cannot be written: its folder does not exist", out, "create the folder first"
             )
+        check_writable(out)
         if out.is_dir():
             raise MediaError("is a folder", out, "give a file name such as out.mp4")
         suffix = out.suffix.lower()
         allowed = _PRORES_SUFFIXES if self.codec == "prores" else _H264_SUFFIXES
         if suffix not in allowed:
             raise MediaError(
-                f"cannot hold {self.codec} video with a '{suffix or 'no'}' extension",
+                f"cannot hold {self.codec} video "
+                + (f"with a '{suffix}' extension" if suffix else "without an extension"),
                 out,
                 f"use {' or '.join(allowed)}",
             )
-        if not os.access(out.parent, os.W_OK):
-            raise MediaError("cannot be written: folder is read-only", out, "pick another folder")
 
     def _check_audio(self) -> float:
         """Validate the audio; return the shift (sec) that puts it on the video clock."""
@@ -209,13 +256,24 @@ class VideoWriter:
             proc = subprocess.run(
                 [
                     ffmpeg_exe("ffprobe"), "-v", "error", "-select_streams", "v:0",
-                    "-show_entries", "stream=color_space,color_primaries,color_transfer",
+                    "-show_entries",
+                    "stream=color_space,color_primaries,color_transfer,color_range,pix_fmt",
                     "-of", "default=nw=1", str(path),
                 ],
                 capture_output=True, text=True, check=False,
             )  # fmt: skip
             tags = dict(line.split("=", 1) for line in proc.stdout.splitlines() if "=" in line)
-            args: list[str] = []
+            # The matrix and range the decoder used for this source (the rule is symmetric
+            # under rotation, so the displayed size gives the same answer as the coded one).
+            self._colour = colour_of(
+                tags.get("color_space"),
+                tags.get("color_range"),
+                info.video.width,
+                info.video.height,
+                tags.get("pix_fmt", ""),
+            )
+            self._source_bits = info.video.bit_depth
+            args = ["-color_range", "tv" if self.codec == "prores" else self._colour.ffmpeg_range]
             for key, flag in (
                 ("color_primaries", "-color_primaries"),
                 ("color_transfer", "-color_trc"),
@@ -273,10 +331,16 @@ class VideoWriter:
             raise RuntimeError("VideoWriter.open() called twice")
         target = self._temp_path("video" if self.audio is not None else "out")
         self._video_temp = target
+        out_range = "tv" if self.codec == "prores" else self._colour.ffmpeg_range
         cmd = [
             ffmpeg_exe(), "-nostdin", "-hide_banner", "-v", "error", "-y",
-            "-f", "rawvideo", "-pix_fmt", "bgr24", "-s", f"{self.width}x{self.height}",
+            "-f", "rawvideo", "-pix_fmt", "yuv444p", "-s", f"{self.width}x{self.height}",
+            "-color_range", self._colour.ffmpeg_range,
             "-framerate", f"{self.fps.numerator}/{self.fps.denominator}", "-i", "pipe:0",
+            # Explicit ranges: FFmpeg 5 otherwise converts (or not) depending on how the pixel
+            # format was named. Only the chroma is resampled, except that ProRes is always
+            # limited range (a full-range source is converted, as players expect).
+            "-vf", f"scale=in_range={self._colour.ffmpeg_range}:out_range={out_range}",
             "-an", *self._video_args(), *self._color_args,
         ]  # fmt: skip
         if self.output.suffix.lower() in (".mp4", ".mov", ".m4v"):
@@ -319,7 +383,7 @@ class VideoWriter:
             )
         assert self._proc.stdin is not None
         try:
-            self._proc.stdin.write(np.ascontiguousarray(frame_bgr).data)
+            self._proc.stdin.write(bgr_to_yuv444(frame_bgr, self._colour).data)
         except (BrokenPipeError, OSError) as exc:
             self._proc.wait()
             reason = _stderr_tail(self._stderr)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import math
 import shutil
+import stat
 import subprocess
 from dataclasses import dataclass
 from fractions import Fraction
@@ -77,6 +78,8 @@ class AudioStreamInfo:
         codec: FFmpeg codec name (``aac``, ``pcm_s16le``, ``mp3``...).
         start_sec: Presentation time of the first sample on the container clock.
         duration_sec: Duration of the audio stream.
+        channel_layout: FFmpeg's layout name ("mono", "stereo", "5.1(side)"...; "" unknown),
+            which says where the centre and surround channels are for a downmix.
     """
 
     sample_rate: int
@@ -84,6 +87,7 @@ class AudioStreamInfo:
     codec: str
     start_sec: float
     duration_sec: float
+    channel_layout: str = ""
 
 
 @dataclass(frozen=True)
@@ -132,6 +136,7 @@ class MediaInfo:
             out["audio"] = {
                 "sample_rate": a.sample_rate,
                 "channels": a.channels,
+                "channel_layout": a.channel_layout,
                 "codec": a.codec,
                 "start_sec": a.start_sec,
                 "duration_sec": a.duration_sec,
@@ -163,6 +168,21 @@ def _check_readable(path: Path) -> None:
         raise MediaError("file not found", path, "check the path and that the drive is mounted")
     if path.is_dir():
         raise MediaError("is a folder, not a media file", path, "pick a video or audio file")
+    try:
+        mode = path.stat().st_mode
+    except OSError as exc:
+        raise MediaError(
+            f"cannot be read ({exc.strerror})", path, "check its permissions"
+        ) from exc
+    # Checked before opening: opening a FIFO waits for a writer, and a device has no length.
+    if stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode):
+        raise MediaError(
+            "is a pipe, not a file: the clip is read more than once, so it must be a file",
+            path,
+            "save the stream to a file first, e.g. with ffmpeg -i - clip.mp4",
+        )
+    if not stat.S_ISREG(mode):
+        raise MediaError("is a device, not a media file", path, "pick a video or audio file")
     try:
         size = path.stat().st_size
         with open(path, "rb"):
@@ -283,6 +303,66 @@ def _looks_like_mp4(path: Path) -> bool:
     return head[4:8] in (b"ftyp", b"mdat", b"wide", b"free")
 
 
+def _mp4_box_past_end(path: Path) -> tuple[str, int, int] | None:
+    """The first top-level ISO-BMFF box that its header says runs past the end of the file.
+
+    A "faststart" MP4/MOV has its index (``moov``) at the front, so a copy cut short still probes
+    as complete (the index lists every frame); the ``mdat`` box's declared size gives it away.
+
+    Returns:
+        ``(box type, box end, file size)`` in bytes, or None when every box fits.
+    """
+    size = path.stat().st_size
+    offset = 0
+    with open(path, "rb") as fh:
+        while offset + 8 <= size:
+            fh.seek(offset)
+            header = fh.read(16)
+            box_size = int.from_bytes(header[:4], "big")
+            kind = header[4:8].decode("latin-1")
+            if box_size == 1 and len(header) == 16:
+                box_size = int.from_bytes(header[8:16], "big")
+            elif box_size == 0:  # runs to the end of the file by definition
+                return None
+            if box_size < 8:
+                return None  # not a box header we understand: leave it to ffprobe
+            if offset + box_size > size:
+                return kind, offset + box_size, size
+            offset += box_size
+    return None
+
+
+def _check_not_cut_short(path: Path, info: MediaInfo) -> None:
+    past = _mp4_box_past_end(path) if _looks_like_mp4(path) else None
+    if past is None:
+        return
+    kind, end, size = past
+    missing = f"{100 * (end - size) / end:.0f}% of its data is missing ('{kind}' ends at byte "
+    missing += f"{end}, the file at {size})"
+    listed = (
+        f"its index lists {info.video.frame_count} frames"
+        if info.video
+        else "its index is complete"
+    )
+    readable = _readable_video_packets(path) if info.video else None
+    got = f", only {readable} of them are in the file" if readable is not None else ""
+    raise MediaError(
+        f"is truncated: {listed}{got}; {missing}",
+        path,
+        "the copy or download was cut off; get a complete copy or re-export it",
+    )
+
+
+def _readable_video_packets(path: Path) -> int | None:
+    proc = subprocess.run(
+        [ffmpeg_exe("ffprobe"), "-v", "quiet", "-select_streams", "v:0", "-count_packets",
+         "-show_entries", "stream=nb_read_packets", "-of", "csv=p=0", str(path)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    text = proc.stdout.strip()
+    return int(text) if text.isdigit() else None
+
+
 def _run_ffprobe(path: Path) -> dict[str, Any]:
     cmd = [
         ffmpeg_exe("ffprobe"),
@@ -368,7 +448,9 @@ def probe(path: str | Path) -> MediaInfo:
             path,
             "the file is probably truncated; export or download it again",
         )
-    return MediaInfo(path=path, duration_sec=float(duration), video=video, audio=audio)
+    info = MediaInfo(path=path, duration_sec=float(duration), video=video, audio=audio)
+    _check_not_cut_short(path, info)
+    return info
 
 
 def _video_info(
@@ -474,6 +556,7 @@ def _audio_info(
         codec=s.get("codec_name") or "unknown",
         start_sec=float(start_sec),
         duration_sec=float(duration),
+        channel_layout=str(s.get("channel_layout") or ""),
     )
 
 

@@ -200,7 +200,8 @@ def _read(path: Path) -> Any:
             return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
         text = str(exc)
-        unsupported = re.search(r"Unsupported global: GLOBAL (\S+)", text)
+        # torch < 2.6 says "Unsupported global: GLOBAL x", later ones "unsupported GLOBAL x".
+        unsupported = re.search(r"[Uu]nsupported (?:global: )?GLOBAL (\S+)", text)
         if unsupported:
             raise CheckpointError(
                 f"contains a Python object ({unsupported.group(1)}) besides tensors, which is "
@@ -210,10 +211,21 @@ def _read(path: Path) -> Any:
             ) from exc
         detail = re.search(r"WeightsUnpickler error:\s*(.+)", text)
         reason = detail.group(1).strip() if detail else text.splitlines()[0]
+        with open(path, "rb") as fh:
+            is_pickle = fh.read(1) == b"\x80"  # the PROTO opcode of every modern pickle
+        if not is_pickle:
+            raise CheckpointError(
+                f"is truncated or not a PyTorch checkpoint ({reason[:160]})",
+                path,
+                fix="download or copy the file again",
+            ) from exc
+        # A whole pickle the safe loader refuses is about what it holds, not its length (a
+        # cut-off checkpoint fails in the zip reader, below). It may run code: never loaded.
         raise CheckpointError(
-            f"is truncated or not a PyTorch checkpoint ({reason[:160]})",
+            f"holds data the safe checkpoint loader refuses ({reason[:160]}), so it is not loaded",
             path,
-            fix="download or copy the file again",
+            fix="use a checkpoint saved with torch.save(model.state_dict(), ...), or download "
+            "the file again if it came from a release page",
         ) from exc
     except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError, KeyError) as exc:
         detail = str(exc).splitlines()[0].split(". ")[0][:160] if str(exc) else ""

@@ -124,19 +124,28 @@ class _FrameSource:
             self._it = None
 
 
-def _load_new_audio(path: Path, sample_rate: int, info=None) -> np.ndarray:
+#: The documented choice for variable-frame-rate sources (see README, "Reliability").
+VFR_WARNING = (
+    "the source has a variable frame rate; the output is constant {fps:.3f} fps: each output "
+    "frame shows the source picture on screen at its time (pictures are repeated or dropped, "
+    "by at most half a frame), and the audio is placed on that constant clock"
+)
+
+
+def _load_new_audio(path: Path, sample_rate: int, info=None, mono: bool = True) -> np.ndarray:
     """The new speech as it plays: a video file's audio on that video's clock.
 
     An audio file's first sample is its start. A video file given as the audio (a dub exported
     with picture, or the clip's own track in the editor) is placed by its streams' start times,
     as :class:`~lipcore.media.encode.VideoWriter` does for such a file (H01's audio starts
     0.844 s before its picture; decoding it from its own start would shift the speech by that).
+    ``mono=False`` keeps stereo and folds surround to stereo (the exported track).
     """
     from lipcore.media.audio import load_audio
     from lipcore.media.probe import probe
 
     info = info if info is not None else probe(path)
-    samples = load_audio(path, sample_rate, info=info)
+    samples = load_audio(path, sample_rate, mono=mono, info=info, max_channels=2)
     if info.video is None or info.audio is None:
         return samples
     # Only the start is moved (its tail is kept: a long-audio policy may still want it).
@@ -220,6 +229,8 @@ def iter_render(
             color_from=request.video,
         ) as writer,
     ):
+        if writer.precision_note:
+            plan.warnings.append(writer.precision_note)
         for j, _original, result, touched in rendered:
             writer.write(result)
             changed += touched
@@ -343,7 +354,9 @@ def _prepare(
     timeline = plan_timeline(
         vinfo.frame_count, fps, len(audio), request.audio_offset_samples, policy
     )
-    warnings: list[str] = []
+    warnings: list[str] = list(tracks.notes)  # e.g. the tracks could not be cached
+    if vinfo.is_vfr:
+        warnings.append(VFR_WARNING.format(fps=float(vinfo.fps)))
     audio_end_samples = len(audio) + request.audio_offset_samples
     video_samples = frame_to_sample(vinfo.frame_count, fps, AUDIO_RATE)
     one_frame = frame_to_sample(1, fps, AUDIO_RATE)
@@ -510,7 +523,9 @@ def _output_audio(plan: _Plan) -> np.ndarray:
     from lipcore.media.audio import clip_audio
 
     total = timeline_samples(plan.timeline, OUTPUT_AUDIO_RATE)
-    dub = _load_new_audio(plan.request.output_audio or plan.request.audio, OUTPUT_AUDIO_RATE)
+    dub = _load_new_audio(
+        plan.request.output_audio or plan.request.audio, OUTPUT_AUDIO_RATE, mono=False
+    )
     # A separate output mix is already on the video clock; the dub is placed at its offset.
     offset = plan.request.audio_offset_samples * OUTPUT_AUDIO_RATE // AUDIO_RATE
     if plan.request.output_audio:
@@ -518,11 +533,15 @@ def _output_audio(plan: _Plan) -> np.ndarray:
     out = place_audio(dub, offset, total)
     if plan.request.audio_mix == "mix":
         try:
-            original = clip_audio(plan.request.video, OUTPUT_AUDIO_RATE)
+            original = clip_audio(
+                plan.request.video, OUTPUT_AUDIO_RATE, mono=False, max_channels=2
+            )
         except MediaError:
             plan.warnings.append("the clip has no audio of its own: exported the dub alone")
         else:
+            if original.shape[1] > out.shape[1]:  # a mono dub over a stereo original
+                out = np.repeat(out, original.shape[1], axis=1)
             n = min(len(original), total)
-            out[:n] += MIX_DUCK_GAIN * original[:n]
+            out[:n] += MIX_DUCK_GAIN * original[:n, : out.shape[1]]
     peak = float(np.abs(out).max()) if len(out) else 0.0
     return out / peak if peak > 1.0 else out

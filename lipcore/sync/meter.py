@@ -454,7 +454,7 @@ def iter_lip_gap_single_face(
     """
     import cv2
 
-    from lipcore.cache import atomic_write_bytes, cache_path, file_fingerprint
+    from lipcore.cache import cache_path, file_fingerprint, store_entry
     from lipcore.face.landmarks import landmarks_box, lip_gap
     from lipcore.face.mesh import MeshLandmarker, _quiet_mediapipe
     from lipcore.media.decode import VideoReader
@@ -510,7 +510,7 @@ def iter_lip_gap_single_face(
 
     buf = io.BytesIO()
     np.savez(buf, frames=ids, gap=gap)
-    atomic_write_bytes(key, buf.getvalue())
+    store_entry(key, buf.getvalue())  # a full cache only costs the re-measurement next time
     return LipGapSeries(ids, gap, "single-face", fps)
 
 

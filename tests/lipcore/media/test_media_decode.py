@@ -214,8 +214,8 @@ def test_truncated_files(clips, tmp_path):
     cut.write_bytes(data[: len(data) // 2])
     with pytest.raises(MediaError, match="moov atom"):
         probe(cut)
-    # Index first, pictures cut off: probing works, decoding to the end fails loudly instead of
-    # freezing the last picture for the rest of the clip.
+    # Index first, pictures cut off: the index lists every frame, but probing says the file is
+    # cut short (before any work) instead of the decoder failing half-way through.
     fast = tmp_path / "fast.mp4"
     subprocess.run(
         ["ffmpeg", "-v", "error", "-y", "-i", str(clips["cfr25"]), "-map", "0:v", "-c", "copy",
@@ -224,9 +224,5 @@ def test_truncated_files(clips, tmp_path):
     )  # fmt: skip
     data = fast.read_bytes()
     fast.write_bytes(data[: int(len(data) * 0.6)])
-    with VideoReader(fast) as reader:
-        assert reader.frame_count == 100
-        assert read_code(reader.read(10)) == 10
-        with pytest.raises(MediaError, match="truncated"):
-            for _ in reader.iter_frames(50):
-                pass
+    with pytest.raises(MediaError, match="truncated: its index lists 100 frames"):
+        VideoReader(fast)
