@@ -34,10 +34,14 @@ def run(args: argparse.Namespace) -> int:
     """Render and report what was written."""
     from dataclasses import replace
 
+    from lipcore.render.chunks import chunk_root
     from lipcore.render.pipeline import render
 
     request = replace(build_request(args, args.output), audio_mix=args.mix, crf=args.crf)
-    result = render(request, show_progress=not args.quiet)
+    # With --segment only those frames are re-synced (into cached chunks, reused when nothing
+    # changed) and one pass splices them onto the clip; the whole clip renders live.
+    chunks = chunk_root() if args.segment else None
+    result = render(request, show_progress=not args.quiet, chunks=chunks)
     for warning in result.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     seconds = float(result.frame_count / result.fps)

@@ -90,6 +90,35 @@ def paste_crop(
     Returns:
         A new frame.
     """
+    out = frame.copy()
+    got = paste_crop_roi(frame, crop, mask, m_frame_to_crop)
+    if got is not None:
+        (x0, y0, x1, y1), pixels = got
+        out[y0:y1, x0:x1] = pixels
+    return out
+
+
+def paste_crop_roi(
+    frame: np.ndarray,
+    crop: np.ndarray,
+    mask: np.ndarray,
+    m_frame_to_crop: np.ndarray,
+) -> tuple[tuple[int, int, int, int], np.ndarray] | None:
+    """The pixels :func:`paste_crop` changes: ``((x0, y0, x1, y1), roi)``, or None.
+
+    Works on the crop's bounding box only (no copy of the whole frame), which is also what a
+    render chunk stores.
+
+    Args:
+        frame: ``(H, W, 3)`` uint8 BGR frame (not modified).
+        crop: ``(S, S, 3)`` uint8 BGR generated crop.
+        mask: ``(S, S)`` float32 blend weights in crop space.
+        m_frame_to_crop: ``(2, 3)`` transform used to cut the crop.
+
+    Returns:
+        The rectangle in frame pixels and its new ``(y1 - y0, x1 - x0, 3)`` uint8 content, or
+        None when the crop lies outside the frame.
+    """
     h, w = frame.shape[:2]
     s = crop.shape[0]
     corners = np.array([[0, 0], [s, 0], [0, s], [s, s]], np.float64)
@@ -98,9 +127,8 @@ def paste_crop(
     x0, y0 = np.floor(pts.min(0)).astype(int) - 1
     x1, y1 = np.ceil(pts.max(0)).astype(int) + 1
     x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, w), min(y1, h)
-    out = frame.copy()
     if x1 <= x0 or y1 <= y0:
-        return out
+        return None
     # Warp into the region of interest only: shift the inverse transform by the ROI origin.
     inv_roi = inv.copy()
     inv_roi[:, 2] -= (x0, y0)
@@ -110,11 +138,10 @@ def paste_crop(
     )
     alpha = cv2.warpAffine(mask, inv_roi, size, flags=cv2.INTER_LINEAR, borderValue=0.0)
     alpha = alpha[..., None]
-    roi = out[y0:y1, x0:x1].astype(np.float32)
-    blended = roi * (1.0 - alpha) + warped.astype(np.float32) * alpha
+    src = frame[y0:y1, x0:x1]
+    blended = src.astype(np.float32) * (1.0 - alpha) + warped.astype(np.float32) * alpha
     # Pixels with zero weight keep their exact original value (no rounding drift).
     keep = alpha[..., 0] <= 0.0
     res = np.clip(np.rint(blended), 0, 255).astype(np.uint8)
-    res[keep] = out[y0:y1, x0:x1][keep]
-    out[y0:y1, x0:x1] = res
-    return out
+    res[keep] = src[keep]
+    return (int(x0), int(y0), int(x1), int(y1)), res
