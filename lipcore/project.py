@@ -780,6 +780,7 @@ def project_from_dict(data: Mapping[str, Any], path: Path) -> Project:
 
 # ------------------------------------------------------------------------------- migrations
 
+
 def migrate_1_to_2(data: dict[str, Any]) -> dict[str, Any]:
     """Schema 2 adds optional per-feature data; a schema-1 file simply has none of it.
 

@@ -300,3 +300,45 @@ class ChunkVideo:
     def close(self) -> None:
         """Close the source reader."""
         self._reader.close()
+
+
+def iter_chunk_video(chunk: str | Path, crf: int = 12):
+    """The chunk's segment as a short H.264 video (cached), for tools that read videos.
+
+    Frame 0 of the video is the segment's first frame. The editor's sync meter reads it.
+
+    Args:
+        chunk: A ``.lschunk`` file.
+        crf: x264 quality.
+
+    Yields:
+        Progress per written frame.
+
+    Returns:
+        The cached video's path.
+    """
+    from fractions import Fraction
+
+    from lipcore.cache import cache_path
+    from lipcore.media.encode import VideoWriter
+    from lipcore.progress import Progress
+
+    chunk = Path(chunk)
+    out = cache_path("chunk-video", chunk.stem, suffix=".mp4")
+    if out.is_file() and out.stat().st_mtime >= chunk.stat().st_mtime:
+        return out
+    video = ChunkVideo(chunk)
+    try:
+        frames = [int(f) for f in video.chunk.frames]
+        first = video.read(frames[0]) if frames else None
+        if first is None:
+            raise MediaError("the chunk has no frames", chunk, "render the segment again")
+        h, w = first.shape[:2]
+        fps = Fraction(*video.chunk.header["fps"])
+        with VideoWriter(out, w, h, fps, crf=crf, preset="veryfast") as writer:
+            for k, f in enumerate(frames):
+                writer.write(first if k == 0 else video.read(f))
+                yield Progress(k + 1, len(frames), "reading the render")
+    finally:
+        video.close()
+    return out
