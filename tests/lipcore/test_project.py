@@ -119,7 +119,9 @@ def test_save_load_equality(project_dir):
 def test_file_is_utf8_json_with_integer_units_and_relative_paths(project_dir):
     path = save_project(make_project(project_dir), project_dir / "edit.lsproj")
     data = json.loads(path.read_bytes().decode("utf-8"))
-    assert data["schema_version"] == lp.SCHEMA_VERSION == 2 and isinstance(data["schema_version"], int)
+    assert data["schema_version"] == lp.SCHEMA_VERSION == 2 and isinstance(
+        data["schema_version"], int
+    )
     assert data["fps"] == {"num": 30000, "den": 1001}
     assert data["video"]["path"] == "media/clip.mp4"
     assert data["audio_tracks"][1]["media"]["path"] == "media/dub.wav"
