@@ -206,8 +206,8 @@ def test_mix_applies_offset_and_gain(shared_media):
 
 def test_a_second_export_reuses_the_chunks_and_writes_prores(scene, rendered, tmp_path):
     """Nothing changed since the first export: no segment is rendered again, one pass writes."""
-    from lipcore.render.multi import iter_render_speakers
     from lipcore.progress import drain
+    from lipcore.render.multi import iter_render_speakers
 
     clip, tracks, _, _, passes = scene
     out = tmp_path / "again.mov"
