@@ -439,7 +439,7 @@ def _prepare_engines(
 
     request = plan.request
     specs = plan.segments if specs is None else specs
-    alignment = align_track(plan.track, size=PASTE_SIZE)
+    alignment = plan.warm.alignment(plan.track, PASTE_SIZE)
     if engine is not None:
         yield from _prepare_from_footage(plan, engine, alignment)
         return {(s.engine, s.options): engine for s in plan.segments}, alignment
@@ -618,10 +618,13 @@ def _iter_segment(
         rows = np.array([p[2] for p in pending])
         crops = np.stack([warp_to_crop(p[1], p[3] * scale, size) for p in pending])  # (B,S,S,3)
         lms = np.stack([p[4] * scale for p in pending]).astype(np.float32)
-        generated = engine.generate(CropBatch(rows=rows, crops=crops, landmarks=lms))
-        for (j, frame, _row, m, lm), gen in zip(pending, generated, strict=True):
+        same = size == PASTE_SIZE  # the engine's input crop is the original crop: warp once
+        given = crops.copy() if same else crops  # an engine may write into its input
+        generated = engine.generate(CropBatch(rows=rows, crops=given, landmarks=lms))
+        for b, ((j, frame, _row, m, lm), gen) in enumerate(zip(pending, generated, strict=True)):
             weight = _edge_weight(j, seg, plan.timeline.output_frames)
-            yield j, frame, _paste(frame, gen, m, lm, seg.feather_px, weight)
+            original = crops[b] if same else None
+            yield j, frame, _paste(frame, gen, m, lm, seg.feather_px, weight, original)
         pending.clear()
 
     for j in range(seg.start_frame, seg.end_frame):
@@ -657,6 +660,7 @@ def _paste(
     lm: np.ndarray,
     feather_px: int,
     weight: float = 1.0,
+    original: np.ndarray | None = None,
 ) -> Patch:
     """Paste an engine crop back with the feathered lower-face mask scaled by ``weight``.
 
@@ -668,7 +672,8 @@ def _paste(
     if generated.shape[0] != PASTE_SIZE:
         generated = cv2.resize(generated, (PASTE_SIZE, PASTE_SIZE), interpolation=cv2.INTER_CUBIC)
     mask = lower_face_mask(lm, PASTE_SIZE, feather_px)
-    original = warp_to_crop(frame, m, PASTE_SIZE)
+    if original is None:
+        original = warp_to_crop(frame, m, PASTE_SIZE)
     generated = match_colour(generated, original, skin_ring(mask))
     return paste_crop_roi(frame, generated, mask * weight, m)
 

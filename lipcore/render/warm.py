@@ -29,6 +29,7 @@ class WarmState:
         self._engines: OrderedDict[str, Engine] = OrderedDict()
         self._fingerprints: dict[tuple[str, int, int], str] = {}
         self._digests: dict[int, tuple[object, str]] = {}
+        self._alignments: dict[tuple[int, int], tuple[object, object]] = {}
 
     def engine(self, key: str) -> Engine | None:
         """The prepared engine stored under ``key`` (marks it recently used), or None."""
@@ -67,3 +68,21 @@ class WarmState:
         if len(self._digests) > 64:
             self._digests.pop(next(iter(self._digests)))
         return digest
+
+    def alignment(self, track, size: int):
+        """:func:`lipcore.render.footage.align_track` of ``track``, memoised per track object.
+
+        Fitting the template and smoothing every frame's transform costs time in proportion to
+        the clip; a segment's re-render should not.
+        """
+        from lipcore.render.footage import align_track
+
+        key = (id(track), int(size))
+        got = self._alignments.get(key)
+        if got is not None and got[0] is track:
+            return got[1]
+        aligned = align_track(track, size=size)
+        self._alignments[key] = (track, aligned)
+        if len(self._alignments) > 8:
+            self._alignments.pop(next(iter(self._alignments)))
+        return aligned
