@@ -680,7 +680,6 @@ def _paste(
 
 def _output_audio(plan: _Plan) -> np.ndarray:
     """The audio track of the output at 48 kHz: the dub, or the dub over the ducked original."""
-    from lipcore.media.probe import probe
     from lipcore.render.mix import duck_db
 
     req = plan.request
@@ -692,7 +691,7 @@ def _output_audio(plan: _Plan) -> np.ndarray:
         )
     ]
     if req.audio_mix == "mix":
-        if probe(req.video).audio is None:
+        if plan.video_info.audio is None:
             plan.warnings.append("the clip has no audio of its own: exported the dub alone")
         else:
             tracks.append(MixTrack(None, 0, duck_db(MIX_DUCK_GAIN)))
