@@ -120,8 +120,20 @@ def paste_crop_roi(
         None when the crop lies outside the frame.
     """
     h, w = frame.shape[:2]
-    s = crop.shape[0]
-    corners = np.array([[0, 0], [s, 0], [0, s], [s, s]], np.float64)
+    # Only where the mask is non-zero can a pixel change: its box in crop space (plus a pixel
+    # of margin for the interpolation), mapped to the frame, is the region to work on.
+    mx, my, mw, mh = cv2.boundingRect((mask > 0).astype(np.uint8))
+    if mw == 0 or mh == 0:
+        return None
+    corners = np.array(
+        [
+            [mx - 1, my - 1],
+            [mx + mw + 1, my - 1],
+            [mx - 1, my + mh + 1],
+            [mx + mw + 1, my + mh + 1],
+        ],
+        np.float64,
+    )
     inv = cv2.invertAffineTransform(np.asarray(m_frame_to_crop, np.float64))
     pts = corners @ inv[:, :2].T + inv[:, 2]
     x0, y0 = np.floor(pts.min(0)).astype(int) - 1
@@ -137,11 +149,7 @@ def paste_crop_roi(
         crop, inv_roi, size, flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT
     )
     alpha = cv2.warpAffine(mask, inv_roi, size, flags=cv2.INTER_LINEAR, borderValue=0.0)
-    alpha = alpha[..., None]
     src = frame[y0:y1, x0:x1]
-    blended = src.astype(np.float32) * (1.0 - alpha) + warped.astype(np.float32) * alpha
-    # Pixels with zero weight keep their exact original value (no rounding drift).
-    keep = alpha[..., 0] <= 0.0
-    res = np.clip(np.rint(blended), 0, 255).astype(np.uint8)
-    res[keep] = src[keep]
+    # (1 - a) * src + a * new, rounded; where a is 0 this is exactly src (no rounding drift).
+    res = cv2.blendLinear(src, warped, 1.0 - alpha, alpha)
     return (int(x0), int(y0), int(x1), int(y1)), res

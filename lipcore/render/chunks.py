@@ -34,8 +34,9 @@ CHUNK_SUFFIX = ".lschunk"
 #: Bumped when the chunk format or the renderer's output changes (old chunks are not reused).
 CHUNK_VERSION = 2
 _MAGIC = b"LSCHUNK1"
-#: PNG compression: 1 is ~3x faster than the default 3 and only ~10% bigger.
-_PNG_LEVEL = 1
+#: PNG compression 0 (stored): 2x faster to write and 3x faster to read than level 1, for
+#: files ~2.5x bigger (a 3-s segment of an 844x844 face: ~10 MB).
+_PNG_LEVEL = 0
 
 
 class ChunkWriter:

@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Generator, Iterator
 from contextlib import closing
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
 
@@ -61,6 +61,8 @@ DRIVE_MARGIN_SAMPLES = 2 * AUDIO_RATE
 #: Window starts are multiples of this (the mel hop, 200, and the VAD's 30 ms frame, 480), so a
 #: segment's features equal those of the whole track on the same grid.
 _DRIVE_GRID_SAMPLES = 2400
+#: Output frames the engine plans at once (a longer segment is planned window by window).
+DRIVE_FRAMES = 1500
 #: Library crops taken from the footage at most (the engine keeps at most this many anyway).
 MAX_FOOTAGE_FRAMES = 1500
 
@@ -176,15 +178,20 @@ def _refuse_overwriting_a_source(request: RenderRequest) -> None:
             )
 
 
-def _load_inputs(request: RenderRequest) -> tuple:
+def _load_inputs(request: RenderRequest, warm: WarmState | None = None) -> tuple:
     from lipcore.media.probe import probe, require_audio, require_video
 
-    video_info = probe(request.video)
+    warm = warm if warm is not None else WarmState()
+    video_info = warm.remember("probe", request.video, lambda: probe(request.video))
     require_video(video_info)
-    audio_info = probe(request.audio)
+    audio_info = warm.remember("probe", request.audio, lambda: probe(request.audio))
     require_audio(audio_info)
     _refuse_overwriting_a_source(request)
-    audio = _load_new_audio(request.audio, AUDIO_RATE, info=audio_info)
+    audio = warm.remember(
+        "speech-16k",
+        request.audio,
+        lambda: _load_new_audio(request.audio, AUDIO_RATE, info=audio_info),
+    )
     if len(audio) == 0:
         raise MediaError("the audio track is empty", request.audio, "choose a file with speech")
     return video_info, audio
@@ -371,7 +378,8 @@ def _plan(
     from lipcore.engines.registry import ENGINE_NAMES
     from lipcore.face.track import iter_track_faces
 
-    video_info, audio = _load_inputs(request)
+    warm = warm if warm is not None else WarmState()
+    video_info, audio = _load_inputs(request, warm)
     for spec in request.segments:
         if spec.engine not in ENGINE_NAMES:
             raise LipsyncError(
@@ -408,7 +416,7 @@ def _plan(
         warnings,
         (vinfo.width, vinfo.height),
         video_info,
-        warm if warm is not None else WarmState(),
+        warm,
     )
 
 
@@ -607,7 +615,6 @@ def _iter_segment(
     """One segment's frames, re-synced in batches of :data:`BATCH_FRAMES`."""
     engine = engines[(seg.engine, seg.options)]
     engine.use_options(seg.options)
-    engine.begin_segment(_segment_drive(plan, seg))
     size = engine.crop_size
     scale = size / PASTE_SIZE
     pending: list[tuple[int, np.ndarray, int, np.ndarray, np.ndarray]] = []
@@ -627,7 +634,14 @@ def _iter_segment(
             yield j, frame, _paste(frame, gen, m, lm, seg.feather_px, weight, original)
         pending.clear()
 
+    window = seg
     for j in range(seg.start_frame, seg.end_frame):
+        if j == window.start_frame or j >= window.end_frame:
+            # Long segments (a whole lecture) are planned in windows: the engine's per-segment
+            # work (costs of every library frame at every output frame) stays bounded.
+            yield from flush()
+            window = replace(seg, start_frame=j, end_frame=min(seg.end_frame, j + DRIVE_FRAMES))
+            engine.begin_segment(_segment_drive(plan, window))
         src = plan.timeline.source_of(j)
         frame = source.get(src)
         at = alignment.at(src)
@@ -635,7 +649,7 @@ def _iter_segment(
             yield from flush()
             yield j, frame, None
             continue
-        pending.append((j, frame, j - seg.start_frame, at[0], at[1]))
+        pending.append((j, frame, j - window.start_frame, at[0], at[1]))
         if len(pending) >= BATCH_FRAMES:
             yield from flush()
     yield from flush()

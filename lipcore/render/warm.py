@@ -15,6 +15,8 @@ from lipcore.engines.base import Engine
 
 #: Prepared engines kept in memory (each holds a library of up to ~300 MB of crops, mapped).
 MAX_WARM_ENGINES = 4
+#: Probes and decoded dubs kept in memory.
+MAX_FILE_ENTRIES = 16
 
 
 class WarmState:
@@ -30,6 +32,7 @@ class WarmState:
         self._fingerprints: dict[tuple[str, int, int], str] = {}
         self._digests: dict[int, tuple[object, str]] = {}
         self._alignments: dict[tuple[int, int], tuple[object, object]] = {}
+        self._files: OrderedDict[tuple[str, str, int, int], object] = OrderedDict()
 
     def engine(self, key: str) -> Engine | None:
         """The prepared engine stored under ``key`` (marks it recently used), or None."""
@@ -55,6 +58,28 @@ class WarmState:
         if fp is None:
             fp = self._fingerprints[key] = file_fingerprint(path)
         return fp
+
+    def remember(self, kind: str, path: str | Path, compute):
+        """``compute()`` for a file, kept while the file keeps its size and mtime.
+
+        What a re-render would otherwise redo for the same media: probing it, decoding a dub's
+        16 kHz samples (a few MB per minute). The last :data:`MAX_FILE_ENTRIES` are kept.
+
+        Args:
+            kind: What is kept ("probe", "speech-16k").
+            path: The file it belongs to.
+            compute: Zero-argument callable making the value.
+        """
+        st = Path(path).stat()
+        key = (kind, str(Path(path).resolve()), st.st_size, st.st_mtime_ns)
+        if key in self._files:
+            self._files.move_to_end(key)
+            return self._files[key]
+        value = compute()
+        self._files[key] = value
+        while len(self._files) > MAX_FILE_ENTRIES:
+            self._files.popitem(last=False)
+        return value
 
     def track_digest(self, track) -> str:
         """:func:`lipcore.render.chunks.track_digest`, memoised per track object."""
