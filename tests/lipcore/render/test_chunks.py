@@ -124,3 +124,22 @@ def test_unchanged_segments_are_reused_and_one_library_serves_every_option(share
     result = drain(iter_render(out, warm=warm, chunks=store), show=False)
     assert result.rendered_segments == 0
     assert set(result.chunks) == {one.output, other.output}
+
+
+def test_a_long_segment_is_planned_window_by_window(shared_media, tmp_path, monkeypatch):
+    """The engine's per-segment work is bounded: a segment longer than a window is planned in
+    windows (here 20 frames), and every frame of it is still re-synced."""
+    import lipcore.render.pipeline as pipeline
+    from lipcore.engines.retime import MAX_LIBRARY_FRAMES
+
+    monkeypatch.setattr(pipeline, "DRIVE_FRAMES", 20)
+    clip = _retimed(shared_media, tmp_path / "clip.mp4", "30000/1001")
+    seg = SegmentSpec(10, 60)
+    request = RenderRequest(clip, shared_media / SPEECH, tmp_path / "unused.mp4", segments=(seg,))
+    warm = WarmState()
+    result = drain(iter_render_segment(request, 0, warm=warm, folder=tmp_path / "c"), show=False)
+    assert result.frames_changed == 50
+    (engine,) = set(warm._engines.values())
+    assert len(engine.plan.path) == 10  # the last window: frames 50-59
+    lib = engine.library
+    assert len(lib) <= MAX_LIBRARY_FRAMES and lib.appearance_dist.shape == (len(lib), len(lib))
