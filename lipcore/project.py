@@ -421,6 +421,8 @@ class Project:
         segment_ids: list[str] | tuple[str, ...],
         output: str | Path,
         checkpoint: str | Path | None = None,
+        audio_mix: str | None = None,
+        crf: int | None = None,
     ) -> RenderRequest:
         """A :class:`~lipcore.render.request.RenderRequest` rendering some segments.
 
@@ -431,6 +433,8 @@ class Project:
             segment_ids: Segments to render.
             output: Output file (.mp4 or .mov).
             checkpoint: Model checkpoint for neural engines.
+            audio_mix: Output sound ("dub" or "mix"); default the project's export setting.
+            crf: x264 quality; default the project's export setting.
 
         Returns:
             The request: the clip, the track's file (the clip itself for the original track)
@@ -457,7 +461,9 @@ class Project:
         track_id, face_id, region = keys.pop()
         if track_id is None:
             raise ProjectError(
-                "the segment has no audio track", None, "assign a dub track to the segment"
+                "the segment has no audio track (no dub track drives it)",
+                None,
+                "import audio and choose it in the inspector",
             )
         track = self.track(track_id)
         audio = track.media.path if track.media is not None else self.video.path
@@ -474,8 +480,8 @@ class Project:
             ),
             audio_offset_samples=track.offset_samples,
             checkpoint=Path(checkpoint) if checkpoint is not None else None,
-            audio_mix=self.export.audio_mix,
-            crf=self.export.crf,
+            audio_mix=self.export.audio_mix if audio_mix is None else audio_mix,
+            crf=self.export.crf if crf is None else int(crf),
         )
 
 

@@ -75,6 +75,11 @@ API summary (units: frames are ints on ``project.fps``; samples are ints at 16 k
     #     finish(job, state="done"), discard(kind=None), with q.paused(): ..., is_paused
     #   RenderCache(root=None): path_for(hash), lookup(hash) -> Path | None,
     #     store(hash, produced_file) -> Path, remember(hash, path), prune(keep_hashes)
+    # editor.model.planner: RenderPlanner(doc, checkpoint=None, warm=None): segment_job(id,
+    #     tracks) -> SegmentJob(.run() renders the segment's chunk), record_segment(id, hash,
+    #     result), mix_tracks(audio_mix), exportable_segments(), export_plan(output, audio_mix,
+    #     crf) -> ExportPlan, export_job(plan, tracks);  iter_export(plan, tracks, warm);
+    #     new_render_cache()
     # editor.model.autosave:
     #   Autosaver(doc, clock=time.monotonic, autosave_dir=None, enabled=True): tick(now=None)
     #     -> Path | None, write(), discard(), path, detach();  AutosaveSchedule (10 s, +5 s per

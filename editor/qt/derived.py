@@ -113,21 +113,12 @@ def iter_preview_mix(
     import soundfile
 
     from lipcore.cache import atomic_write_bytes
-    from lipcore.media.audio import clip_audio, load_audio
-    from lipcore.render.timeline import place_audio
+    from lipcore.render.mix import mix_tracks
 
+    # The one mixer the export uses too (lipcore.render.mix): what plays is what is exported.
+    yield Progress(0, 1, "mixing audio")
     total = int(round(frame_count * MIX_RATE / fps))
-    mix = np.zeros(total, np.float32)
-    for i, (path, offset_16k, gain_db) in enumerate(tracks):
-        yield Progress(i, len(tracks), "mixing audio")
-        if path is None:
-            samples = clip_audio(clip, MIX_RATE)
-            offset = 0
-        else:
-            samples = load_audio(path, MIX_RATE)
-            offset = offset_16k * MIX_RATE // 16000
-        mix += place_audio(samples, offset, total) * np.float32(10 ** (gain_db / 20))
-    np.clip(mix, -1.0, 1.0, out=mix)
+    mix = mix_tracks(tracks, total, MIX_RATE, clip=clip)
     import io
 
     buf = io.BytesIO()

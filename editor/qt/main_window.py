@@ -48,6 +48,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from editor.model.planner import RenderPlanner
 from editor.qt.dialogs import EXPORT_PRESETS, QtExportDialog, QtSpeechDialog
 from editor.qt.document_watcher import QtDocumentWatcher
 from editor.qt.inspector import QtSegmentInspector
@@ -64,6 +65,7 @@ from editor.qt.workers import (
     await_all_workers,
     ensure_thread_pool,
 )
+from lipcore.render.warm import WarmState
 
 log = logging.getLogger(__name__)
 
@@ -86,32 +88,6 @@ def icon(name: str) -> QIcon:
     return QIcon(str(path)) if path.exists() else QIcon()
 
 
-def _render_job(request: Any, tracks: Any) -> Iterator[Any]:
-    """The render generator a worker runs (module level: no widget is reachable from it)."""
-    from lipcore.render.pipeline import iter_render
-
-    return (yield from iter_render(request, tracks=tracks))
-
-
-def _export_job(
-    passes: list[Any],
-    output: Path,
-    mix_tracks: list[tuple[Path, int, float]],
-    original: Path | None,
-    original_gain: float,
-    total_samples: int,
-    tracks: Any,
-) -> Iterator[Any]:
-    """The export generator: mix the audible tracks, then one render pass per speaker."""
-    from lipcore.render.multi import iter_render_speakers, mix_audio_tracks
-
-    # Mixing reads every dub file: done here, in the worker, not on the GUI thread.
-    mix = mix_audio_tracks(
-        mix_tracks, total_samples, original=original, original_gain=original_gain
-    )
-    return (yield from iter_render_speakers(passes, output, mix, tracks=tracks))
-
-
 def _face_job(video: Path) -> Iterator[Any]:
     from lipcore.face.track import iter_track_faces
 
@@ -128,12 +104,20 @@ def _sync_job(
 ) -> Iterator[Any]:
     """Per-frame sync confidence of ``video`` (or a frame range of it) against a placed dub."""
     from lipcore.media.audio import load_audio
+    from lipcore.render.chunks import is_chunk, iter_chunk_video
     from lipcore.render.timeline import place_audio
     from lipcore.sync.meter import iter_lip_gap, iter_lip_gap_single_face, score_av
     from lipcore.timebase import frame_to_sample
 
+    shift = 0
+    if is_chunk(video):
+        # A rendered segment is a chunk: the meter reads its frames as a short video.
+        video = yield from iter_chunk_video(video)
+        shift, frames = (frames[0], None) if frames is not None else (0, None)
     if single_face:
         series = yield from iter_lip_gap_single_face(video, frames)
+        if shift:
+            series = dataclasses.replace(series, frames=series.frames + shift)
     else:
         series = yield from iter_lip_gap(video, track, frames)
     dub = load_audio(audio, 16000)
@@ -207,6 +191,8 @@ class QtMainWindow(QMainWindow):
         self._target_face: str | None = None
         self._export_dialog: QProgressDialog | None = None
         self._closing = False
+        # Prepared engines (footage libraries) of this session, shared by every render.
+        self._warm = WarmState()
 
         # -- workers
         self.render_queue = QtRenderQueue(self)
@@ -629,9 +615,9 @@ class QtMainWindow(QMainWindow):
     # ================================================================== document
     def _new_document(self, project: Any = None, path: Path | None = None) -> Any:
         from editor.model.document import Document
-        from editor.model.jobs import RenderCache
+        from editor.model.planner import new_render_cache
 
-        return Document(project, path, render_cache=RenderCache())
+        return Document(project, path, render_cache=new_render_cache())
 
     def set_document(self, doc: Any) -> None:
         """Show ``doc``: resets derived data, selection and views, starts background analysis."""
@@ -643,6 +629,7 @@ class QtMainWindow(QMainWindow):
         self.background.discard()
         self.jobs.clear_finished()  # the last project's "done" rows mean nothing here
         self.document = doc
+        self.planner = RenderPlanner(doc, self.settings.wav2lip_checkpoint, warm=self._warm)
         self.autosaver = Autosaver(
             doc, autosave_dir=self._autosave_dir, enabled=bool(self.settings.autosave)
         )
@@ -839,8 +826,8 @@ class QtMainWindow(QMainWindow):
         if p.video is None or not self.playback.has_audio_device:
             return
         tracks = [
-            (None if t.is_original else str(t.media.path), t.offset_samples, t.gain_db)
-            for t in self.document.audible_tracks()
+            (None if t.path is None else str(t.path), t.offset_samples, t.gain_db)
+            for t in self.planner.mix_tracks("mix")
         ]
         key = settings_key([p.video.fingerprint, tracks, p.frame_count])
         out = cache_path("preview-mix", key, suffix=".wav")
@@ -1503,9 +1490,9 @@ class QtMainWindow(QMainWindow):
                 restored = True
             else:
                 from editor.model.document import Document
-                from editor.model.jobs import RenderCache
+                from editor.model.planner import new_render_cache
 
-                doc = Document.load(path, render_cache=RenderCache())
+                doc = Document.load(path, render_cache=new_render_cache())
                 restored = False
         except LipsyncError as exc:
             self.notifications.notify(str(exc), "error")
@@ -1681,44 +1668,6 @@ class QtMainWindow(QMainWindow):
                 )
 
     # ================================================================== rendering
-    def _render_request(
-        self, segments: list[Any], output: Path, audio_mix: str = "dub", crf: int = 12
-    ) -> Any:
-        """The pipeline request for ``segments`` (all driven by one dub track and one face)."""
-        from editor.model.errors import EditError
-        from lipcore.render.request import FaceChoice, RenderRequest
-
-        p = self.document.project
-        first = segments[0]
-        if p.video is None:
-            raise EditError("open a clip first")
-        if first.audio_track_id is None:
-            raise EditError(
-                "the segment has no dub track", fix="import audio and choose it in the inspector"
-            )
-        track = p.track(first.audio_track_id)
-        if track.media is None:
-            raise EditError("the original audio cannot drive a re-sync", fix="choose a dub track")
-        specs = []
-        for seg in segments:
-            # The track offset goes in the request; a segment spec only carries its own nudge.
-            spec = p.segment_spec(seg)
-            specs.append(
-                dataclasses.replace(spec, audio_offset_samples=seg.options.audio_offset_samples)
-            )
-        face = FaceChoice(track_id=first.face_track_id or "auto", region=first.options.region)
-        return RenderRequest(
-            video=p.video.path,
-            audio=track.media.path,
-            output=output,
-            face=face,
-            segments=tuple(specs),
-            audio_offset_samples=track.offset_samples,
-            audio_mix=audio_mix,
-            crf=crf,
-            checkpoint=Path(ckpt) if (ckpt := self.settings.wav2lip_checkpoint) else None,
-        )
-
     def render_segments(self, segment_ids: list[str], force: bool = True) -> int:
         """Queue renders of ``segment_ids``; returns how many were queued.
 
@@ -1729,26 +1678,18 @@ class QtMainWindow(QMainWindow):
         from lipcore.errors import LipsyncError
 
         queued = 0
-        cache = self.document.render_cache
         for sid in segment_ids:
             if not self._has_segment(sid):
                 continue
-            seg = self.document.segment(sid)
-            params_hash = self.document.params_hash(sid)
-            if not force and seg.render.status == "done":
+            if not force and self.document.segment(sid).render.status == "done":
                 continue
-            partial = cache.root / f"{params_hash}.partial.mp4"
             try:
-                request = self._render_request([seg], partial)
+                job = self.planner.segment_job(sid, self.trackset)
             except LipsyncError as exc:
                 self.document.mark_failed(sid, str(exc))
                 self.notifications.notify(str(exc), "error")
                 continue
-            tracks = self.trackset
-            label = seg.label or f"Segment {seg.start_frame}–{seg.end_frame}"
-            self.render_queue.request(
-                sid, params_hash, lambda r=request, t=tracks: _render_job(r, t), label
-            )
+            self.render_queue.request(sid, job.params_hash, job.run, job.label)
             queued += 1
         return queued
 
@@ -1823,12 +1764,11 @@ class QtMainWindow(QMainWindow):
             return
         self._job_state.pop(key, None)
         try:
-            stored = self.document.render_cache.store(job.params_hash, result.output)
+            stored = self.planner.record_segment(key, job.params_hash, result)
         except OSError as exc:
             self.notifications.notify_exception(exc, "Storing the render")
             return
         if self._has_segment(key):
-            self.document.mark_rendered(key, stored, job.params_hash)
             for warning in getattr(result, "warnings", []) or []:
                 self.notifications.notify(warning, "warning")
             self._frames = OrderedDict(
@@ -1908,9 +1848,9 @@ class QtMainWindow(QMainWindow):
     ) -> bool:
         """Render the finished video: every segment, each face with its own dub track.
 
-        Segments are grouped by (dub track, face, edit region); each group is one render pass
-        (:func:`lipcore.render.multi.iter_render_speakers`), and the output carries the mix of
-        the audible dub tracks (mute, solo, gain and offset applied).
+        The planner (:mod:`editor.model.planner`) groups the segments by (dub track, face, edit
+        region) and builds the mix of the audible tracks (mute, solo, gain and offset applied);
+        the job renders only segments without a chunk and splices everything in one pass.
 
         Args:
             output: Target file (its suffix follows the preset).
@@ -1924,21 +1864,18 @@ class QtMainWindow(QMainWindow):
         """
         from lipcore.cache import settings_key
         from lipcore.errors import LipsyncError
-        from lipcore.render.pipeline import OUTPUT_AUDIO_RATE
-        from lipcore.timebase import frame_to_sample
 
         output = Path(output).with_suffix(EXPORT_PRESETS[preset][1])
-        p = self.document.project
-        segments = [s for s in p.sorted_segments() if s.audio_track_id is not None]
-        if not segments:
+        if not self.planner.exportable_segments():
             self.notifications.notify(
                 "Create a segment driven by a dub track before exporting", "warning"
             )
             return False
-        groups: dict[tuple[Any, ...], list[Any]] = {}
-        for seg in segments:
-            region = tuple(seg.options.region) if seg.options.region is not None else None
-            groups.setdefault((seg.audio_track_id, seg.face_track_id, region), []).append(seg)
+        try:
+            plan = self.planner.export_plan(output, audio_mix, crf)
+        except LipsyncError as exc:
+            self.notifications.notify(str(exc), "error")
+            return False
         self._edit(
             self.document.set_export,
             output_path=output,
@@ -1946,25 +1883,13 @@ class QtMainWindow(QMainWindow):
             audio_mix=audio_mix,
             crf=crf,
         )
-        try:
-            # The mix is muxed by the last pass; every pass only drives its face.
-            passes = [self._render_request(g, output, "dub", crf) for g in groups.values()]
-        except LipsyncError as exc:
-            self.notifications.notify(str(exc), "error")
-            return False
-        mix_tracks, original_gain = self._export_mix(audio_mix)
-        if not mix_tracks and original_gain is None:
+        if plan.silent:
             self.notifications.notify(
                 "Every dub track is muted: the export will be silent", "warning"
             )
-        total_samples = frame_to_sample(p.frame_count, p.fps, OUTPUT_AUDIO_RATE)
-        original = p.video.path if original_gain is not None else None
-        job_args = (
-            passes, output, mix_tracks, original, original_gain or 0.0, total_samples,
-            self.trackset,
-        )  # fmt: skip
+        run = self.planner.export_job(plan, self.trackset)
         key = settings_key([str(output), preset, audio_mix, crf, time.time()])
-        self.render_queue.request(EXPORT_KEY, key, lambda: _export_job(*job_args), "Export")
+        self.render_queue.request(EXPORT_KEY, key, run, "Export")
         if show_dialog:
             dialog = QProgressDialog("Exporting…", "Cancel", 0, 1000, self)
             dialog.setWindowTitle("Export")
@@ -1974,26 +1899,6 @@ class QtMainWindow(QMainWindow):
             self._export_dialog = dialog
             dialog.show()
         return True
-
-    def _export_mix(self, audio_mix: str) -> tuple[list[tuple[Path, int, float]], float | None]:
-        """The export's sound: audible dub tracks ``(file, offset_16k, gain_db)``, and the
-        linear gain of the clip's own audio (None when it is not heard)."""
-        from lipcore.render.pipeline import MIX_DUCK_GAIN
-
-        p = self.document.project
-        audible = self.document.audible_tracks()
-        dubs = [
-            (t.media.path, t.offset_samples, t.gain_db) for t in audible if t.media is not None
-        ]
-        if audio_mix != "mix" or not p.video_has_audio:
-            return dubs, None
-        originals = [t for t in p.audio_tracks if t.is_original]
-        if not originals:
-            return dubs, MIX_DUCK_GAIN
-        heard = [t for t in originals if t in audible]
-        if not heard:
-            return dubs, None  # the user muted the original: "mix" keeps it silent
-        return dubs, MIX_DUCK_GAIN * 10.0 ** (heard[0].gain_db / 20.0)
 
     def _close_export_dialog(self) -> None:
         if self._export_dialog is not None:

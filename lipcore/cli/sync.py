@@ -34,6 +34,7 @@ def run(args: argparse.Namespace) -> int:
     """Render and report what was written."""
     from dataclasses import replace
 
+    from lipcore.render.chunks import chunk_root
     from lipcore.render.pipeline import render
 
     request = replace(build_request(args, args.output), audio_mix=args.mix, crf=args.crf)
@@ -47,7 +48,10 @@ def run(args: argparse.Namespace) -> int:
             checkpoint=request.checkpoint,
             footage_paths=request.footage,
         )
-    result = render(request, show_progress=not args.quiet, engine=engine)
+    # With --segment only those frames are re-synced (into cached chunks, reused when nothing
+    # changed) and one pass splices them onto the clip; the whole clip renders live.
+    chunks = chunk_root() if args.segment else None
+    result = render(request, show_progress=not args.quiet, engine=engine, chunks=chunks)
     if engine is not None:
         from lipcore.engines.registry import engine_choice
 

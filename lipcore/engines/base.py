@@ -6,8 +6,15 @@ frames to produce, and returns new crops; the pipeline pastes their lower face b
 feathered mask. Per segment the call order is::
 
     engine.prepare(source)            # once per clip+track: library / weights / reference frame
+    engine.use_options(spec.options)  # per segment (also in ``drive.options``)
     engine.begin_segment(drive)       # whole-segment audio, lets an engine plan over time
     for batch in ...: engine.generate(batch) -> (B, S, S, 3) uint8 BGR crops
+
+One prepared engine serves every segment of a face: options are per segment, and
+:meth:`Engine.prepare_key` says which options ``prepare`` itself depends on (none, for an engine
+that reads them only in ``begin_segment``/``generate``). Engines that can keep what ``prepare``
+learnt on disk implement :meth:`Engine.save_state` / :meth:`Engine.load_state`; the pipeline keys
+that state by clip content, face track and :meth:`Engine.prepare_key`.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
+from pathlib import Path
 
 import numpy as np
 
@@ -55,6 +63,7 @@ class SegmentDrive:
         audio_16k: The segment's new audio, mono float32 at 16 kHz, aligned with ``frames[0]``.
         source_frames: ``(N,)`` source-clip frame each output frame shows (differs from
             ``frames`` where a long-audio policy holds, loops or reverses the clip); None = same.
+        options: The segment's engine options (None = the engine's own ``options``).
     """
 
     frames: np.ndarray
@@ -63,6 +72,7 @@ class SegmentDrive:
     fps: Fraction
     audio_16k: np.ndarray
     source_frames: np.ndarray | None = None
+    options: EngineOptions | None = None
 
 
 @dataclass
@@ -107,6 +117,29 @@ class Engine(ABC):
 
     def __init__(self, options: EngineOptions | None = None):
         self.options = options or EngineOptions()
+
+    def use_options(self, options: EngineOptions) -> None:
+        """Switch to a segment's options (called before :meth:`begin_segment`)."""
+        self.options = options
+
+    def prepare_key(self) -> tuple:
+        """What :meth:`prepare` depends on besides the footage (JSON-ready).
+
+        Engines whose preparation ignores the options return ``()``, so one prepared engine (one
+        footage library) serves segments with different options. The default is conservative:
+        every option counts.
+        """
+        from dataclasses import astuple
+
+        return astuple(self.options)
+
+    def save_state(self, folder: Path) -> bool:
+        """Store what :meth:`prepare` learnt in ``folder``; False when the engine cannot."""
+        return False
+
+    def load_state(self, folder: Path) -> bool:
+        """Restore what :meth:`save_state` stored; False when there is nothing usable."""
+        return False
 
     @abstractmethod
     def prepare(self, source: SourceFootage) -> Iterator[Progress]:

@@ -66,6 +66,8 @@ POSE_FREE_STD = 0.75
 #: A library mouth more open than wanted by more than this (inner-lip gap per eye distance) is
 #: closed further by warping it (shapes the library lacks are made from its nearest entry).
 RESHAPE_MIN_GAP = 0.02
+#: Bumped when the library's contents change (old libraries on disk are rebuilt).
+_LIBRARY_VERSION = 1
 #: Mouth-region patch used for the appearance distance (width, height in pixels).
 _PATCH_WH = (24, 16)
 
@@ -178,6 +180,28 @@ def _appearance_distance(patches: np.ndarray) -> np.ndarray:
     return (d / max(med, 1e-6)).astype(np.float32)
 
 
+def _rest_frames(
+    shapes: np.ndarray, gaps: np.ndarray, speech: np.ndarray, neutral_row: int | None
+) -> np.ndarray:
+    """Typical resting frames: closed mouths, preferably while the actor is silent.
+
+    With ``neutral_row`` (the user's neutral frame) that frame and its closed look-alikes.
+    """
+    n = len(gaps)
+    if neutral_row is not None:
+        rest = np.zeros(n, bool)
+        rest[neutral_row] = True
+        # Its closed neighbours too, so a long silence is not one frozen frame
+        close = np.abs(shapes - shapes[neutral_row]).sum(axis=1)
+        rest |= (gaps < CLOSED_GAP) & (close < np.percentile(close, 20))
+        return rest
+    closed = gaps <= max(CLOSED_GAP, float(np.percentile(gaps, 15)))
+    quiet = closed & ~speech
+    if quiet.sum() >= MIN_SHAPE_FRAMES:
+        return quiet
+    return closed
+
+
 def head_pose(landmarks: np.ndarray) -> np.ndarray:
     """Head-pose proxies in the aligned crop, ``(..., 3)``: yaw, pitch and cheek asymmetry.
 
@@ -278,7 +302,9 @@ class RetimeEngine(Engine):
         model = fit_shape_model(cat["features"], cat["shapes"], cat["speech"])
         shapes_z = ((cat["shapes"] - model.shape_mean) / model.shape_std).astype(np.float32)
         dist = _appearance_distance(_mouth_patches(cat["crops"], cat["landmarks"]))
-        rest = self._rest_frames(cat, cat["frames_src"])
+        # The library's resting frames are chosen without a neutral frame: a segment that names
+        # one re-chooses them in begin_segment, so one library serves every segment's options.
+        rest = _rest_frames(cat["shapes"], cat["gaps"], cat["speech"], None)
         self.library = RetimeLibrary(
             crops=cat["crops"],
             landmarks=cat["landmarks"].astype(np.float32),
@@ -379,25 +405,121 @@ class RetimeEngine(Engine):
         out["run_ids"] = np.cumsum(step).astype(np.int64)
         return out
 
-    def _rest_frames(self, cat: dict[str, np.ndarray], frames_src: np.ndarray) -> np.ndarray:
-        """Typical resting frames: closed mouths, preferably while the actor is silent."""
-        gaps = cat["gaps"]
-        n = len(gaps)
+    def _segment_rest(self) -> tuple[np.ndarray, np.ndarray]:
+        """Resting frames and their z-shape for the current options (a neutral frame or auto)."""
+        lib = self.library
+        assert lib is not None
         neutral = self.options.neutral_frame
-        if neutral is not None:
-            hit = np.nonzero(frames_src == neutral)[0]
-            if len(hit):
-                rest = np.zeros(n, bool)
-                rest[hit[0]] = True
-                # Its closed neighbours too, so a long silence is not one frozen frame
-                close = np.abs(cat["shapes"] - cat["shapes"][hit[0]]).sum(axis=1)
-                rest |= (gaps < CLOSED_GAP) & (close < np.percentile(close, 20))
-                return rest
-        closed = gaps <= max(CLOSED_GAP, float(np.percentile(gaps, 15)))
-        quiet = closed & ~cat["speech"]
-        if quiet.sum() >= MIN_SHAPE_FRAMES:
-            return quiet
-        return closed
+        row = lib.clip_rows.get(int(neutral)) if neutral is not None else None
+        if row is None:
+            return lib.rest, lib.rest_shape_z
+        rest = _rest_frames(lib.shapes, lib.gaps, lib.speech, row)
+        return rest, np.median(lib.shapes_z[rest], axis=0)
+
+    # --- state on disk ----------------------------------------------------------------------
+
+    def prepare_key(self) -> tuple:
+        """The library does not depend on the options (they act per segment): ``()``."""
+        return ("retime-library", MAX_LIBRARY_FRAMES, self.crop_size, _LIBRARY_VERSION)
+
+    def save_state(self, folder: Path) -> bool:
+        """Write the library to ``folder`` (arrays as .npy, so crops load memory-mapped)."""
+        import json
+
+        lib = self.library
+        if lib is None:
+            return False
+        folder.mkdir(parents=True, exist_ok=True)
+        m = lib.model
+        arrays = {
+            "crops": lib.crops,
+            "landmarks": lib.landmarks,
+            "features": lib.features,
+            "shapes": lib.shapes,
+            "shapes_z": lib.shapes_z,
+            "gaps": lib.gaps,
+            "speech": lib.speech,
+            "run_ids": lib.run_ids,
+            "appearance_dist": lib.appearance_dist,
+            "rest": lib.rest,
+            "rest_shape_z": lib.rest_shape_z,
+            "pose": lib.pose,
+            "clip_frames": np.fromiter(lib.clip_rows.keys(), np.int64, len(lib.clip_rows)),
+            "clip_rows": np.fromiter(lib.clip_rows.values(), np.int64, len(lib.clip_rows)),
+            "m_x_mean": m.x_mean,
+            "m_weights": m.weights,
+            "m_shape_mean": m.shape_mean,
+            "m_shape_std": m.shape_std,
+            "m_pred_std": m.pred_std,
+        }
+        for name, value in arrays.items():
+            np.save(folder / f"{name}.npy", np.asarray(value), allow_pickle=False)
+        meta = {
+            "fps": [lib.fps.numerator, lib.fps.denominator],
+            "speech_sec": lib.speech_sec,
+            "alpha": m.alpha,
+            "prior_share": m.prior_share,
+            "validation_r": m.validation_r,
+            "prior_r": m.prior_r,
+            "has_prior": m.prior is not None,
+        }
+        (folder / "meta.json").write_text(json.dumps(meta))  # written last: marks it complete
+        return True
+
+    def load_state(self, folder: Path) -> bool:
+        """Load a library written by :meth:`save_state` (crops memory-mapped: no copy)."""
+        import json
+
+        from lipcore.engines.retime_library import generic_prior
+
+        meta_path = folder / "meta.json"
+        if not meta_path.is_file():
+            return False
+        try:
+            meta = json.loads(meta_path.read_text())
+
+            def arr(name: str, mmap: bool = False) -> np.ndarray:
+                return np.load(folder / f"{name}.npy", mmap_mode="r" if mmap else None)
+
+            prior = generic_prior() if meta["has_prior"] else None
+            if meta["has_prior"] and prior is None:
+                return False  # fitted with weights this installation lacks
+            model = ShapeModel(
+                x_mean=arr("m_x_mean"),
+                weights=arr("m_weights"),
+                shape_mean=arr("m_shape_mean"),
+                shape_std=arr("m_shape_std"),
+                alpha=float(meta["alpha"]),
+                prior_share=float(meta["prior_share"]),
+                validation_r=float(meta["validation_r"]),
+                pred_std=arr("m_pred_std"),
+                prior=prior,
+                prior_r=float(meta["prior_r"]),
+            )
+            self.library = RetimeLibrary(
+                crops=arr("crops", mmap=True),
+                landmarks=arr("landmarks"),
+                features=arr("features"),
+                shapes=arr("shapes"),
+                shapes_z=arr("shapes_z"),
+                gaps=arr("gaps"),
+                speech=arr("speech"),
+                run_ids=arr("run_ids"),
+                appearance_dist=arr("appearance_dist"),
+                rest=arr("rest"),
+                rest_shape_z=arr("rest_shape_z"),
+                model=model,
+                pose=arr("pose"),
+                clip_rows={
+                    int(f): int(r)
+                    for f, r in zip(arr("clip_frames"), arr("clip_rows"), strict=True)
+                },
+                fps=Fraction(*meta["fps"]),
+                speech_sec=float(meta["speech_sec"]),
+            )
+        except (OSError, ValueError, KeyError):
+            return False
+        return True
 
     # --- segment ----------------------------------------------------------------------------
 
@@ -410,11 +532,14 @@ class RetimeEngine(Engine):
         voiced = np.asarray(drive.voiced, bool).reshape(-1)[:n_out]
         if len(voiced) < n_out:
             voiced = np.concatenate([voiced, np.zeros(n_out - len(voiced), bool)])
-        target_z = self._predict(drive, voiced)
+        if drive.options is not None:
+            self.use_options(drive.options)
+        rest, rest_shape_z = self._segment_rest()
+        target_z = self._predict(drive, voiced, rest_shape_z)
         closure = self._closures(drive, voiced)
         if closure.any():  # the lips shut on /p b m/: ask for the library's closed mouth
-            target_z[closure > 0.5] = lib.rest_shape_z
-        unary = self._unary(target_z, voiced)
+            target_z[closure > 0.5] = rest_shape_z
+        unary = self._unary(target_z, voiced, rest)
         shown = drive.frames if drive.source_frames is None else drive.source_frames
         unary += self._pose_cost(np.asarray(shown, np.int64)[:n_out])
         path = select_frames(unary, lib.appearance_dist, lib.run_ids, ~voiced, self.costs)
@@ -443,7 +568,9 @@ class RetimeEngine(Engine):
             return np.zeros(n)
         return phone_tracks(phones, drive.fps, n)[0] * voiced
 
-    def _predict(self, drive: SegmentDrive, voiced: np.ndarray) -> np.ndarray:
+    def _predict(
+        self, drive: SegmentDrive, voiced: np.ndarray, rest_shape_z: np.ndarray
+    ) -> np.ndarray:
         """Target z-scored mouth shape per output frame, ``(T, K)``."""
         lib = self.library
         assert lib is not None
@@ -465,10 +592,10 @@ class RetimeEngine(Engine):
         if strength > 1.0:
             target = want_mean + (target - want_mean) * strength
         target = _gaussian_smooth(target, 0.8)
-        target[~voiced] = lib.rest_shape_z
+        target[~voiced] = rest_shape_z
         return target
 
-    def _unary(self, target_z: np.ndarray, voiced: np.ndarray) -> np.ndarray:
+    def _unary(self, target_z: np.ndarray, voiced: np.ndarray, rest: np.ndarray) -> np.ndarray:
         """Shape cost ``(T, N)`` of each library frame at each output frame."""
         lib = self.library
         assert lib is not None
@@ -479,7 +606,7 @@ class RetimeEngine(Engine):
         # In silence only resting frames are acceptable; speaking frames prefer not to rest
         silent = ~voiced
         unary[silent] *= 2.0
-        unary[np.ix_(silent, ~lib.rest)] += SILENT_OPEN_PENALTY
+        unary[np.ix_(silent, ~rest)] += SILENT_OPEN_PENALTY
         return unary.astype(np.float32)
 
     def _pose_cost(self, out_frames: np.ndarray) -> np.ndarray:

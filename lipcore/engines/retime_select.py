@@ -110,12 +110,16 @@ def _viterbi_exact(unary: np.ndarray, pair: np.ndarray, hold_by_frame: np.ndarra
     back = np.zeros((t_len, n), np.int32)
     score = unary[0].astype(np.float64)
     diag = np.arange(n)
+    # Laid out (to, from) and reused: the minimum over "from" runs along contiguous rows, ~3x
+    # faster than over columns of a fresh (from, to) array each step, with the same result.
+    pair_to_from = np.ascontiguousarray(np.asarray(pair).T)
+    total = np.empty((n, n), np.float64)
     for t in range(1, t_len):
-        total = score[:, None] + pair  # (N from, N to)
+        np.add(pair_to_from, score[None, :], out=total)  # (N to, N from)
         total[diag, diag] = score + hold_by_frame[t]
-        best_from = np.argmin(total, axis=0)
+        best_from = np.argmin(total, axis=1)
         back[t] = best_from
-        score = total[best_from, diag] + unary[t]
+        score = total[diag, best_from] + unary[t]
     path = np.zeros(t_len, np.int64)
     path[-1] = int(np.argmin(score))
     for t in range(t_len - 1, 0, -1):

@@ -90,17 +90,57 @@ def paste_crop(
     Returns:
         A new frame.
     """
+    out = frame.copy()
+    got = paste_crop_roi(frame, crop, mask, m_frame_to_crop)
+    if got is not None:
+        (x0, y0, x1, y1), pixels = got
+        out[y0:y1, x0:x1] = pixels
+    return out
+
+
+def paste_crop_roi(
+    frame: np.ndarray,
+    crop: np.ndarray,
+    mask: np.ndarray,
+    m_frame_to_crop: np.ndarray,
+) -> tuple[tuple[int, int, int, int], np.ndarray] | None:
+    """The pixels :func:`paste_crop` changes: ``((x0, y0, x1, y1), roi)``, or None.
+
+    Works on the crop's bounding box only (no copy of the whole frame), which is also what a
+    render chunk stores.
+
+    Args:
+        frame: ``(H, W, 3)`` uint8 BGR frame (not modified).
+        crop: ``(S, S, 3)`` uint8 BGR generated crop.
+        mask: ``(S, S)`` float32 blend weights in crop space.
+        m_frame_to_crop: ``(2, 3)`` transform used to cut the crop.
+
+    Returns:
+        The rectangle in frame pixels and its new ``(y1 - y0, x1 - x0, 3)`` uint8 content, or
+        None when the crop lies outside the frame.
+    """
     h, w = frame.shape[:2]
-    s = crop.shape[0]
-    corners = np.array([[0, 0], [s, 0], [0, s], [s, s]], np.float64)
+    # Only where the mask is non-zero can a pixel change: its box in crop space (plus a pixel
+    # of margin for the interpolation), mapped to the frame, is the region to work on.
+    mx, my, mw, mh = cv2.boundingRect((mask > 0).astype(np.uint8))
+    if mw == 0 or mh == 0:
+        return None
+    corners = np.array(
+        [
+            [mx - 1, my - 1],
+            [mx + mw + 1, my - 1],
+            [mx - 1, my + mh + 1],
+            [mx + mw + 1, my + mh + 1],
+        ],
+        np.float64,
+    )
     inv = cv2.invertAffineTransform(np.asarray(m_frame_to_crop, np.float64))
     pts = corners @ inv[:, :2].T + inv[:, 2]
     x0, y0 = np.floor(pts.min(0)).astype(int) - 1
     x1, y1 = np.ceil(pts.max(0)).astype(int) + 1
     x0, y0, x1, y1 = max(x0, 0), max(y0, 0), min(x1, w), min(y1, h)
-    out = frame.copy()
     if x1 <= x0 or y1 <= y0:
-        return out
+        return None
     # Warp into the region of interest only: shift the inverse transform by the ROI origin.
     inv_roi = inv.copy()
     inv_roi[:, 2] -= (x0, y0)
@@ -109,12 +149,7 @@ def paste_crop(
         crop, inv_roi, size, flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT
     )
     alpha = cv2.warpAffine(mask, inv_roi, size, flags=cv2.INTER_LINEAR, borderValue=0.0)
-    alpha = alpha[..., None]
-    roi = out[y0:y1, x0:x1].astype(np.float32)
-    blended = roi * (1.0 - alpha) + warped.astype(np.float32) * alpha
-    # Pixels with zero weight keep their exact original value (no rounding drift).
-    keep = alpha[..., 0] <= 0.0
-    res = np.clip(np.rint(blended), 0, 255).astype(np.uint8)
-    res[keep] = out[y0:y1, x0:x1][keep]
-    out[y0:y1, x0:x1] = res
-    return out
+    src = frame[y0:y1, x0:x1]
+    # (1 - a) * src + a * new, rounded; where a is 0 this is exactly src (no rounding drift).
+    res = cv2.blendLinear(src, warped, 1.0 - alpha, alpha)
+    return (int(x0), int(y0), int(x1), int(y1)), res

@@ -117,19 +117,21 @@ def iter_source_footage(
     k = 0
     with VideoReader(video) as reader:
         fps = reader.fps
-        first = int(track.frames[rows[0]]) if len(rows) else 0
-        last = int(track.frames[rows[-1]]) if len(rows) else -1
-        for index, frame in reader.iter_frames(first, last + 1) if len(rows) else ():
-            r = wanted.get(index)
-            if r is None:
-                continue
-            m = alignment.transforms[r]
-            crops[k] = warp_to_crop(frame, m, size)
-            landmarks[k] = apply_affine(m, track.landmarks[r])
-            frames[k] = index
-            k += 1
-            if k % 25 == 0:
-                yield Progress(k, len(rows), "reading the actor's footage")
+        # Decode only the stretches that hold wanted frames (a seek to each), so a long clip's
+        # footage costs the frames kept, not the whole clip; gaps under a few seconds are
+        # decoded through, which is cheaper than a seek.
+        for first, last in _stretches(sorted(wanted), gap=int(4 * fps)):
+            for index, frame in reader.iter_frames(first, last + 1):
+                r = wanted.get(index)
+                if r is None:
+                    continue
+                m = alignment.transforms[r]
+                crops[k] = warp_to_crop(frame, m, size)
+                landmarks[k] = apply_affine(m, track.landmarks[r])
+                frames[k] = index
+                k += 1
+                if k % 25 == 0:
+                    yield Progress(k, len(rows), "reading the actor's footage")
     if k < len(rows):
         raise MediaError(
             f"could only decode {k} of {len(rows)} face frames", video, "the file may be truncated"
@@ -139,3 +141,14 @@ def iter_source_footage(
     return SourceFootage(
         crops=crops, landmarks=landmarks, frames=frames, fps=fps, audio_16k=audio, mel=mel
     )
+
+
+def _stretches(frames: list[int], gap: int) -> list[tuple[int, int]]:
+    """Sorted frame numbers as ``(first, last)`` stretches, joining gaps up to ``gap`` frames."""
+    out: list[tuple[int, int]] = []
+    for f in frames:
+        if out and f - out[-1][1] <= gap:
+            out[-1] = (out[-1][0], f)
+        else:
+            out.append((f, f))
+    return out

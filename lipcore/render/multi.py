@@ -1,21 +1,17 @@
-"""Several speakers in one clip: one render pass per (face, dub track), chained, one output.
+"""Several speakers in one clip: one pass of segment chunks per (face, dub track), one output.
 
-The pipeline re-syncs one face with one audio per request. Two speakers in one scene are rendered
-as a chain of passes: pass 1 reads the source clip, each later pass reads the previous pass's
-intermediate, and the last pass writes the output with the mixed dub tracks. Intermediates are
-near-lossless (ProRes 422 HQ with PCM audio by default) and live in a hidden temp folder next to
-the output, removed at the end, on an error and on cancel (closing the generator).
+The pipeline re-syncs one face with one audio per request. Two speakers in one scene are one
+request each: every request's segments are rendered into chunks (or taken from the chunk store
+when their parameters did not change), then ONE pass over the source clip splices every chunk in
+and writes the output with the mixed dub tracks (:func:`lipcore.render.splice.iter_splice`).
+Chunks of different faces on the same frames each carry only the pixels they changed, so nothing
+is re-encoded in between and no intermediate video is written.
 
-Every pass reuses the face tracks of the SOURCE clip: an intermediate has the same size, frame
-count and face geometry, so re-tracking it would only cost time and could renumber the faces.
-Each intermediate carries the source clip's own audio, so engines that learn a speaker from the
-footage (the built-in retime engine) hear the same speech in every pass.
+Every pass uses the face tracks of the source clip, tracked once.
 """
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -25,29 +21,18 @@ import numpy as np
 from lipcore.errors import LipsyncError, MediaError
 from lipcore.face.types import TrackSet
 from lipcore.progress import Progress, drain
-from lipcore.render.pipeline import MIX_DUCK_GAIN, OUTPUT_AUDIO_RATE, RenderResult, iter_render
-from lipcore.render.request import AUDIO_RATE, FaceChoice, RenderRequest
+from lipcore.render.mix import MIX_DUCK_GAIN, OUTPUT_AUDIO_RATE, MixTrack, duck_db, mix_tracks
+from lipcore.render.pipeline import RenderResult
+from lipcore.render.request import FaceChoice, RenderRequest
 
-#: Intermediate codec -> file suffix; the pipeline picks ProRes for .mov and H.264 otherwise.
-INTERMEDIATE_CODECS = {"prores": ".mov", "h264": ".mp4"}
-#: x264 quality of "h264" intermediates (CRF 0 needs a lossless profile the writer does not set).
-INTERMEDIATE_CRF = 1
-
-
-@dataclass(frozen=True)
-class MixTrack:
-    """One dub track in the output mix.
-
-    Attributes:
-        path: Audio file (any format ffmpeg reads).
-        offset_samples: Where its first sample plays, at 16 kHz after frame 0 (negative drops
-            its head).
-        gain_db: Level change in dB (0 = as recorded).
-    """
-
-    path: Path
-    offset_samples: int = 0
-    gain_db: float = 0.0
+__all__ = [
+    "MixTrack",
+    "SpeakersResult",
+    "iter_render_speakers",
+    "mix_audio_tracks",
+    "render_speakers",
+    "write_wav",
+]
 
 
 @dataclass
@@ -55,7 +40,8 @@ class SpeakersResult(RenderResult):
     """The result of :func:`iter_render_speakers`: the output, plus each pass's own result.
 
     Attributes:
-        passes: The result of every pass, in render order (their ``output`` were temp files).
+        passes: The result of every pass, in render order (their ``output`` is their first
+            segment chunk; ``chunks`` lists them all).
     """
 
     passes: list[RenderResult] = field(default_factory=list)
@@ -70,6 +56,8 @@ def mix_audio_tracks(
 ) -> np.ndarray:
     """Mix dub tracks (and optionally a clip's own ducked audio) into one mono track.
 
+    A thin front of :func:`lipcore.render.mix.mix_tracks` (the one mixer).
+
     Args:
         tracks: ``MixTrack`` or ``(path, offset_samples_16k, gain_db)`` items.
         total_samples: Length of the mix at ``rate`` (the picture's duration).
@@ -83,21 +71,10 @@ def mix_audio_tracks(
     Raises:
         MediaError: A track cannot be read (the message names the file).
     """
-    from lipcore.media.audio import clip_audio, load_audio
-    from lipcore.render.timeline import place_audio
-
-    out = np.zeros(int(total_samples), np.float32)
-    for item in tracks:
-        track = item if isinstance(item, MixTrack) else MixTrack(Path(item[0]), *item[1:])
-        samples = load_audio(track.path, rate)
-        offset = int(round(track.offset_samples * rate / AUDIO_RATE))
-        out += np.float32(10.0 ** (track.gain_db / 20.0)) * place_audio(samples, offset, len(out))
+    items = [t if isinstance(t, MixTrack) else MixTrack(Path(t[0]), *t[1:]) for t in tracks]
     if original is not None:
-        own = clip_audio(original, rate)
-        n = min(len(own), len(out))
-        out[:n] += np.float32(original_gain) * own[:n]
-    peak = float(np.abs(out).max()) if len(out) else 0.0
-    return out / np.float32(peak) if peak > 1.0 else out
+        items.append(MixTrack(None, 0, duck_db(original_gain)))
+    return mix_tracks(items, total_samples, rate, clip=original)
 
 
 def write_wav(path: str | Path, samples: np.ndarray, rate: int = OUTPUT_AUDIO_RATE) -> Path:
@@ -165,7 +142,8 @@ def iter_render_speakers(
     output: str | Path,
     output_audio: str | Path | np.ndarray,
     tracks: TrackSet | None = None,
-    intermediate_codec: str = "prores",
+    warm=None,
+    chunks: str | Path | None = None,
 ) -> Generator[Progress, None, SpeakersResult]:
     """Re-sync several faces of one clip, each with its own audio, into one output video.
 
@@ -179,16 +157,16 @@ def iter_render_speakers(
             plays with frame 0): an audio file, or ``(n,)`` float samples at 48 kHz (see
             :func:`mix_audio_tracks`). Add the ducked original to it for a "mix" export.
         tracks: Face tracks of the source clip when already known (else found once, cached).
-        intermediate_codec: "prores" (.mov with PCM audio, the default: fewer losses, ~1.1 levels
-            per pass) or "h264" (.mp4 with AAC at CRF 1: ~8x smaller files, ~2 levels per pass).
+        warm: A :class:`~lipcore.render.warm.WarmState` (prepared engines of the session).
+        chunks: The chunk store (default the lipsync cache's); segments whose chunk is there
+            are not rendered again.
 
     Yields:
-        Progress over all passes: ``done/total`` counts rendered frames of every pass; the
-        stage names the pass ("speaker 2/3: rendering").
+        Progress: "speaker k/n: ..." while pass k's missing chunks render, then "writing".
 
     Returns:
         A :class:`SpeakersResult`; the output exists only once the generator has finished.
-        Stopping early (``close()``) leaves neither the output nor any temp file.
+        Stopping early (``close()``) leaves no output (finished chunks stay in the store).
 
     Raises:
         LipsyncError: Passes on different clips, a long-audio policy other than "cut", or two
@@ -197,11 +175,12 @@ def iter_render_speakers(
     """
     from lipcore.face.select import choose_track
     from lipcore.face.track import iter_track_faces
-    from lipcore.media.audio import clip_audio
     from lipcore.media.probe import probe, require_video
+    from lipcore.render.chunks import chunk_root
+    from lipcore.render.pipeline import _plan, _result, _writer_for
+    from lipcore.render.splice import iter_ensure_chunks, iter_splice
+    from lipcore.render.warm import WarmState
 
-    if intermediate_codec not in INTERMEDIATE_CODECS:
-        raise ValueError(f"intermediate_codec must be one of {', '.join(INTERMEDIATE_CODECS)}")
     source = _check_passes(passes)
     output = Path(output)
     if output.resolve() == source.resolve():
@@ -218,87 +197,54 @@ def iter_render_speakers(
         tracks = yield from iter_track_faces(source)
     track_ids = [choose_track(tracks, req.face).track_id for req in passes]
     _check_overlaps(passes, track_ids, frames)
+    warm = warm if warm is not None else WarmState()
+    store = Path(chunks) if chunks is not None else chunk_root()
 
-    total = frames * len(passes)
+    n = len(passes)
     results: list[RenderResult] = []
-    # Hidden, next to the output: same disk as the output, and the user sees where space goes.
-    work = Path(tempfile.mkdtemp(prefix=f".{output.stem}.speakers-", dir=output.parent))
-    try:
-        if isinstance(output_audio, np.ndarray):
-            final_audio = write_wav(work / "mix.wav", output_audio, OUTPUT_AUDIO_RATE)
-        else:
-            final_audio = Path(output_audio)
-        own_wav = None
-        if len(passes) > 1:
-            try:
-                own = clip_audio(source, OUTPUT_AUDIO_RATE, info=probe(source))
-            except MediaError:  # a silent clip: its intermediates stay silent too
-                own = np.zeros(max(1, round(frames * OUTPUT_AUDIO_RATE / info.fps)), np.float32)
-            own_wav = write_wav(work / "source-audio.wav", own, OUTPUT_AUDIO_RATE)
+    plans = []
+    layers: list[list[Path]] = []
+    for k, req in enumerate(passes):
+        step = replace(req, output=output, face=FaceChoice(track_id=track_ids[k]))
+        if k == n - 1:
+            _writer_for(step)  # refuse a bad output before any rendering
+        plan = yield from _plan(step, tracks, warm)
+        paths, rendered = yield from iter_ensure_chunks(
+            plan, None, store, f"speaker {k + 1}/{n}: "
+        )
+        changed = sum(len(_changed_frames(p)) for p in paths)
+        results.append(_result(plan, paths[0], changed, chunks=paths, rendered_segments=rendered))
+        plans.append(plan)
+        layers.append(paths)
+    last = replace(plans[-1], warnings=[])
+    if isinstance(output_audio, np.ndarray):
+        audio = np.asarray(output_audio, np.float32)
+    else:
+        from lipcore.render.mix import load_speech
 
-        video = source
-        suffix = INTERMEDIATE_CODECS[intermediate_codec]
-        for k, req in enumerate(passes):
-            last = k == len(passes) - 1
-            if last:
-                target, audio_out, crf = output, final_audio, req.crf
-            else:
-                target = work / f"pass-{k + 1}{suffix}"
-                # The intermediate keeps the clip's own sound for the next pass's engine.
-                audio_out, crf = own_wav, INTERMEDIATE_CRF
-            step = replace(
-                req,
-                video=video,
-                output=target,
-                face=FaceChoice(track_id=track_ids[k]),
-                output_audio=audio_out,
-                audio_mix="dub",
-                crf=crf,
-            )
-            result = yield from _run_pass(step, tracks, k, len(passes), frames, total)
-            results.append(result)
-            if video != source:
-                video.unlink(missing_ok=True)  # the previous intermediate is no longer needed
-            video = target
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+        audio = load_speech(Path(output_audio), OUTPUT_AUDIO_RATE, mono=False)
+    yield from iter_splice(last, layers, audio)
 
     warnings = [f"speaker {k + 1}: {w}" for k, r in enumerate(results) for w in r.warnings]
     return SpeakersResult(
         output=output,
-        frame_count=results[-1].frame_count,
-        fps=results[-1].fps,
+        frame_count=last.timeline.output_frames,
+        fps=last.timeline.fps,
         track_id="+".join(dict.fromkeys(track_ids)),
         segments=[s for r in results for s in r.segments],
         frames_changed=sum(r.frames_changed for r in results),
         warnings=warnings,
+        chunks=[p for layer in layers for p in layer],
+        rendered_segments=sum(r.rendered_segments for r in results),
         passes=results,
     )
 
 
-def _run_pass(
-    request: RenderRequest, tracks: TrackSet, k: int, n: int, frames: int, total: int
-) -> Generator[Progress, None, RenderResult]:
-    """Run one pass, mapping its progress onto the whole job; closing closes the pass."""
-    gen = iter_render(request, tracks=tracks)
-    base = k * frames
-    try:
-        step = next(gen)
-        while True:
-            rendering = step.stage == "rendering"
-            done = base + min(step.done, frames) if rendering else base
-            yield Progress(
-                done,
-                total,
-                f"speaker {k + 1}/{n}: {step.stage}",
-                preview_frame=step.preview_frame,
-                chunk_sync=step.chunk_sync,
-            )
-            step = next(gen)
-    except StopIteration as stop:
-        return stop.value
-    finally:
-        gen.close()
+def _changed_frames(chunk: Path) -> list[int]:
+    from lipcore.render.chunks import ChunkReader
+
+    r = ChunkReader(chunk)
+    return [int(f) for f, rect in zip(r.frames, r.rects, strict=True) if rect[2] > rect[0]]
 
 
 def render_speakers(

@@ -1,5 +1,19 @@
 """The render pipeline: one output video from a clip, new audio, a face and segments.
 
+Planning (probe once, face track, output timeline, segments) is cheap and comes first; engines are
+prepared only when some segment must actually be rendered, from the session's
+:class:`~lipcore.render.warm.WarmState` or the on-disk library when possible. A segment renders
+only its own frames (decoded with a seek) and its audio features come from a window around it,
+so its cost does not grow with the clip.
+
+Two ways to the output:
+
+- live (``chunks=None``): one streaming pass decodes, re-syncs and encodes every frame;
+- chunked (``chunks=`` a folder): each segment is rendered into a lossless chunk keyed by its
+  parameters (:mod:`lipcore.render.chunks`), reused when it already exists, and one pass over the
+  clip splices the chunks onto the source frames and encodes once
+  (:func:`lipcore.render.splice.iter_splice`). The editor and ``lipsync sync --segment`` use it.
+
 ``iter_render`` is a generator (progress with preview frames; cancel = stop iterating, and the
 half-written output is removed); ``render`` drains it with a progress bar for the CLI;
 ``iter_preview`` runs the same path without encoding and returns chosen frames side by side.
@@ -10,7 +24,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Generator, Iterator
 from contextlib import closing
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
 
@@ -21,8 +35,9 @@ from lipcore.errors import LipsyncError, MediaError
 from lipcore.face.types import FaceTrack, TrackSet
 from lipcore.progress import Progress, drain
 from lipcore.render.align import warp_to_crop
-from lipcore.render.blend import lower_face_mask, match_colour, paste_crop, skin_ring
+from lipcore.render.blend import lower_face_mask, match_colour, paste_crop_roi, skin_ring
 from lipcore.render.footage import TrackAlignment, align_track, iter_source_footage
+from lipcore.render.mix import MIX_DUCK_GAIN, OUTPUT_AUDIO_RATE, MixTrack, load_speech, mix_tracks
 from lipcore.render.request import AUDIO_RATE, RenderRequest, SegmentSpec
 from lipcore.render.timeline import (
     OutputTimeline,
@@ -31,22 +46,43 @@ from lipcore.render.timeline import (
     plan_timeline,
     timeline_samples,
 )
-from lipcore.timebase import frame_to_sample
+from lipcore.render.warm import WarmState
+from lipcore.timebase import frame_to_mel_index, frame_to_sample
 
 #: Side of the canonical crop in which masks are drawn and crops pasted (feather is in these px).
 PASTE_SIZE = 256
 #: Frames handed to the engine at once.
 BATCH_FRAMES = 16
-#: Output sample rate of the muxed audio.
-OUTPUT_AUDIO_RATE = 48000
-#: Frames over which a segment fades in from and out to the original mouth (inside the segment).
+#: Frames over which a segment fades in from and out to the original mouth (inside the segment,
+#: so a segment's render needs no frames outside it).
 EDGE_BLEND_FRAMES = 3
-#: How much the original audio is lowered under the dub in "mix" mode (-12 dB).
-MIX_DUCK_GAIN = 0.25
+#: Audio around a segment its features are computed on (VAD and mel settle within it), 16 kHz.
+DRIVE_MARGIN_SAMPLES = 2 * AUDIO_RATE
+#: Window starts are multiples of this (the mel hop, 200, and the VAD's 30 ms frame, 480), so a
+#: segment's features equal those of the whole track on the same grid.
+_DRIVE_GRID_SAMPLES = 2400
+#: Output frames the engine plans at once (a longer segment is planned window by window).
+DRIVE_FRAMES = 1500
+#: Library crops taken from the footage at most (the engine keeps at most this many anyway).
+MAX_FOOTAGE_FRAMES = 1500
 
+__all__ = [
+    "BATCH_FRAMES",
+    "EDGE_BLEND_FRAMES",
+    "MIX_DUCK_GAIN",
+    "OUTPUT_AUDIO_RATE",
+    "PASTE_SIZE",
+    "RenderResult",
+    "iter_preview",
+    "iter_render",
+    "render",
+]
 
-#: The engines of one render, by (engine name, options) of the segments they serve.
+#: The engines of one render, by (engine name, options) of the segments they serve; segments
+#: whose engine does not depend on the options share one prepared engine.
 _Engines = dict[tuple[str, EngineOptions], Engine]
+#: What a frame's render changed: ``((x0, y0, x1, y1), pixels)`` or None.
+Patch = tuple[tuple[int, int, int, int], np.ndarray] | None
 
 
 @dataclass
@@ -61,6 +97,9 @@ class RenderResult:
         segments: The segments as rendered (clipped to the output).
         frames_changed: Frames whose mouth was replaced.
         warnings: Things the user should know (audio cut, frames without a face).
+        chunks: The chunk of each segment (chunked renders), in segment order.
+        rendered_segments: How many segments the engine actually ran on (the others were
+            taken from existing chunks).
     """
 
     output: Path | None
@@ -70,6 +109,8 @@ class RenderResult:
     segments: list[SegmentSpec]
     frames_changed: int = 0
     warnings: list[str] = field(default_factory=list)
+    chunks: list[Path] = field(default_factory=list)
+    rendered_segments: int = 0
 
 
 @dataclass
@@ -77,15 +118,13 @@ class _Plan:
     request: RenderRequest
     timeline: OutputTimeline
     track: FaceTrack
+    tracks: TrackSet
     segments: list[SegmentSpec]
     audio_16k: np.ndarray  # the new audio as loaded, before placing
     warnings: list[str]
     frame_size: tuple[int, int]  # displayed width, height of the clip
-    # (placed audio, mel, voiced frames) of the whole output per audio offset: segments that
-    # share an offset (the usual case) analyse the new audio once, not once each.
-    placed_by_offset: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = field(
-        default_factory=dict
-    )
+    video_info: object
+    warm: WarmState
 
 
 class _FrameSource:
@@ -102,7 +141,8 @@ class _FrameSource:
         if index in self._cache:
             return self._cache[index]
         if index != self._next or self._it is None:
-            # Going backwards (pingpong) decodes a chunk ending at ``index`` forward once.
+            # Going backwards (pingpong) decodes a chunk ending at ``index`` forward once; any
+            # other jump seeks (a segment's render starts at its own first frame).
             back = bool(self._cache) and index < max(self._cache)
             start = max(0, index - self._chunk + 1) if back else index
             self.close()
@@ -133,27 +173,8 @@ VFR_WARNING = (
 
 
 def _load_new_audio(path: Path, sample_rate: int, info=None, mono: bool = True) -> np.ndarray:
-    """The new speech as it plays: a video file's audio on that video's clock.
-
-    An audio file's first sample is its start. A video file given as the audio (a dub exported
-    with picture, or the clip's own track in the editor) is placed by its streams' start times,
-    as :class:`~lipcore.media.encode.VideoWriter` does for such a file (H01's audio starts
-    0.844 s before its picture; decoding it from its own start would shift the speech by that).
-    ``mono=False`` keeps stereo and folds surround to stereo (the exported track).
-    """
-    from lipcore.media.audio import load_audio
-    from lipcore.media.probe import probe
-
-    info = info if info is not None else probe(path)
-    samples = load_audio(path, sample_rate, mono=mono, info=info, max_channels=2)
-    if info.video is None or info.audio is None:
-        return samples
-    # Only the start is moved (its tail is kept: a long-audio policy may still want it).
-    lead = Fraction(info.audio.start_sec).limit_denominator(10**6) - Fraction(
-        info.video.start_sec
-    ).limit_denominator(10**6)
-    shift = int(round(lead * sample_rate))  # < 0: the audio starts first, its head is dropped
-    return place_audio(samples, shift, max(0, len(samples) + shift))
+    """The new speech on the picture's clock (see :func:`lipcore.render.mix.load_speech`)."""
+    return load_speech(path, sample_rate, info=info, mono=mono)
 
 
 def _refuse_overwriting_a_source(request: RenderRequest) -> None:
@@ -165,15 +186,20 @@ def _refuse_overwriting_a_source(request: RenderRequest) -> None:
             )
 
 
-def _load_inputs(request: RenderRequest) -> tuple:
+def _load_inputs(request: RenderRequest, warm: WarmState | None = None) -> tuple:
     from lipcore.media.probe import probe, require_audio, require_video
 
-    video_info = probe(request.video)
+    warm = warm if warm is not None else WarmState()
+    video_info = warm.remember("probe", request.video, lambda: probe(request.video))
     require_video(video_info)
-    audio_info = probe(request.audio)
+    audio_info = warm.remember("probe", request.audio, lambda: probe(request.audio))
     require_audio(audio_info)
     _refuse_overwriting_a_source(request)
-    audio = _load_new_audio(request.audio, AUDIO_RATE, info=audio_info)
+    audio = warm.remember(
+        "speech-16k",
+        request.audio,
+        lambda: _load_new_audio(request.audio, AUDIO_RATE, info=audio_info),
+    )
     if len(audio) == 0:
         raise MediaError("the audio track is empty", request.audio, "choose a file with speech")
     return video_info, audio
@@ -185,10 +211,37 @@ def _choose(request: RenderRequest, tracks: TrackSet) -> FaceTrack:
     return choose_track(tracks, request.face)
 
 
+def _writer_for(request: RenderRequest, plan: _Plan | None = None, **kwargs):
+    from lipcore.media.encode import VideoWriter
+
+    sources = (request.video, request.audio, request.output_audio, *request.footage)
+    codec = "prores" if Path(request.output).suffix.lower() == ".mov" else "h264"
+    if plan is None:
+        # The writer's own checks (a source as output, a missing folder, an extension the codec
+        # cannot go in) run now, not after minutes of face tracking: constructing opens nothing.
+        return VideoWriter(
+            request.output, 2, 2, 25, codec=codec, sources=sources, color_from=request.video
+        )
+    return VideoWriter(
+        request.output,
+        plan.frame_size[0],
+        plan.frame_size[1],
+        plan.timeline.fps,
+        codec=codec,
+        crf=request.crf,
+        sources=sources,
+        expected_frames=plan.timeline.output_frames,
+        color_from=request.video,
+        **kwargs,
+    )
+
+
 def iter_render(
     request: RenderRequest,
     tracks: TrackSet | None = None,
     engine: Engine | None = None,
+    warm: WarmState | None = None,
+    chunks: str | Path | None = None,
 ) -> Generator[Progress, None, RenderResult]:
     """Render ``request`` to its output file.
 
@@ -196,6 +249,9 @@ def iter_render(
         request: What to render.
         tracks: Face tracks of the clip when already known (else found, with the disk cache).
         engine: A prepared-or-not engine instance (else built from the segments' engine name).
+        warm: Prepared engines and fingerprints kept between renders (a session's).
+        chunks: A folder of segment chunks: each segment is rendered into (or reused from) a
+            chunk there, then one pass splices them onto the source. None renders live.
 
     Yields:
         Progress through the stages, with a preview frame now and then.
@@ -203,37 +259,24 @@ def iter_render(
     Returns:
         The render result; the output file exists only once the generator has finished.
     """
-    from lipcore.media.encode import VideoWriter
-
-    sources = (request.video, request.audio, request.output_audio, *request.footage)
-    codec = "prores" if Path(request.output).suffix.lower() == ".mov" else "h264"
-    # The writer's own checks (a source as output, a missing folder, an extension the codec
-    # cannot go in) run now, not after minutes of face tracking: constructing it opens nothing.
     _refuse_overwriting_a_source(request)
-    VideoWriter(request.output, 2, 2, 25, codec=codec, sources=sources, color_from=request.video)
-    plan, engines, alignment = yield from _prepare(request, tracks, engine)
+    _writer_for(request)
+    plan = yield from _plan(request, tracks, warm)
+    if chunks is not None:
+        return (yield from _iter_render_chunked(plan, engine, Path(chunks)))
+    engines, alignment = yield from _prepare_engines(plan, engine)
     changed = 0
     audio_out = _output_audio(plan)
     with (
         closing(_iter_frames(plan, engines, alignment)) as rendered,
-        VideoWriter(
-            request.output,
-            plan.frame_size[0],
-            plan.frame_size[1],
-            plan.timeline.fps,
-            audio=(audio_out, OUTPUT_AUDIO_RATE),
-            codec=codec,
-            crf=request.crf,
-            sources=sources,
-            expected_frames=plan.timeline.output_frames,
-            color_from=request.video,
-        ) as writer,
+        _writer_for(request, plan, audio=(audio_out, OUTPUT_AUDIO_RATE)) as writer,
     ):
         if writer.precision_note:
             plan.warnings.append(writer.precision_note)
-        for j, _original, result, touched in rendered:
+        for j, original, patch in rendered:
+            result = _applied(original, patch)
             writer.write(result)
-            changed += touched
+            changed += patch is not None
             if j % 10 == 0 or j == plan.timeline.output_frames - 1:
                 yield Progress(
                     j + 1,
@@ -243,15 +286,29 @@ def iter_render(
                 )
     if changed == 0:
         plan.warnings.append("no frame was changed: the chosen face is not in the segments")
+    return _result(plan, Path(request.output), changed)
+
+
+def _result(plan: _Plan, output: Path | None, changed: int, **kwargs) -> RenderResult:
     return RenderResult(
-        output=Path(request.output),
+        output=output,
         frame_count=plan.timeline.output_frames,
         fps=plan.timeline.fps,
         track_id=plan.track.track_id,
         segments=plan.segments,
         frames_changed=changed,
         warnings=plan.warnings,
+        **kwargs,
     )
+
+
+def _applied(original: np.ndarray, patch: Patch) -> np.ndarray:
+    if patch is None:
+        return original
+    (x0, y0, x1, y1), pixels = patch
+    out = original.copy()
+    out[y0:y1, x0:x1] = pixels
+    return out
 
 
 def render(request: RenderRequest, show_progress: bool = True, **kwargs) -> RenderResult:
@@ -265,6 +322,7 @@ def iter_preview(
     count: int = 4,
     tracks: TrackSet | None = None,
     engine: Engine | None = None,
+    warm: WarmState | None = None,
 ) -> Generator[Progress, None, list[tuple[int, np.ndarray, np.ndarray]]]:
     """Render without encoding and return ``(frame, original, result)`` for chosen frames.
 
@@ -275,6 +333,7 @@ def iter_preview(
         count: How many frames to pick when ``frames`` is None.
         tracks: Known face tracks.
         engine: An engine instance.
+        warm: Prepared engines kept between renders.
 
     Returns:
         The chosen frames, original beside result (BGR).
@@ -288,7 +347,8 @@ def iter_preview(
         raise LipsyncError(f"cannot preview frames {list(frames)}", request.video, fix)
     if frames is None and count < 1:
         raise LipsyncError(f"cannot preview {count} frames", request.video, "ask for 1 or more")
-    plan, engines, alignment = yield from _prepare(request, tracks, engine)
+    plan = yield from _plan(request, tracks, warm)
+    engines, alignment = yield from _prepare_engines(plan, engine)
     if frames is None:
         candidates = [
             f
@@ -311,9 +371,9 @@ def iter_preview(
     last = max(wanted)
     out = []
     with closing(_iter_frames(plan, engines, alignment)) as rendered:
-        for j, original, result, _touched in rendered:
+        for j, original, patch in rendered:
             if j in wanted:
-                out.append((j, original, result))
+                out.append((j, original, _applied(original, patch)))
             if j % 10 == 0:
                 yield Progress(j + 1, last + 1, "previewing")
             if j >= last:
@@ -321,25 +381,21 @@ def iter_preview(
     return out
 
 
-def _prepare(
-    request: RenderRequest, tracks: TrackSet | None, engine: Engine | None
-) -> Generator[Progress, None, tuple[_Plan, _Engines, TrackAlignment]]:
-    from lipcore.engines.registry import create_engine
+def _plan(
+    request: RenderRequest, tracks: TrackSet | None, warm: WarmState | None
+) -> Generator[Progress, None, _Plan]:
+    """Everything cheap: inputs (probed once), face track, output timeline, segments."""
+    from lipcore.engines.registry import ENGINE_NAMES
     from lipcore.face.track import iter_track_faces
-    from lipcore.media.audio import clip_audio
     from lipcore.media.probe import is_still_image
 
-    video_info, audio = _load_inputs(request)
-    # Engines come first, so a missing checkpoint is reported before minutes of face tracking.
-    # One engine per (name, options): each segment keeps its own mouth strength and reference.
-    built: dict[tuple[str, EngineOptions], Engine] = {}
-    if engine is None:
-        for spec in request.segments or (SegmentSpec(0, 0),):
-            key = (spec.engine, spec.options)
-            if key not in built:
-                built[key] = create_engine(
-                    spec.engine, spec.options, checkpoint=request.checkpoint
-                )
+    warm = warm if warm is not None else WarmState()
+    video_info, audio = _load_inputs(request, warm)
+    for spec in request.segments:
+        if spec.engine not in ENGINE_NAMES:
+            raise LipsyncError(
+                f"unknown engine {spec.engine!r}", fix=f"use one of: {', '.join(ENGINE_NAMES)}"
+            )
     if tracks is None and request.face.boxes:  # a face pointed out by hand
         from lipcore.face.boxes import iter_box_track
 
@@ -370,38 +426,111 @@ def _prepare(
         segments = clamp_segments(request.segments, timeline)
     except ValueError as exc:
         raise LipsyncError(str(exc), request.video, "check the --segment ranges") from exc
-    plan = _Plan(request, timeline, track, segments, audio, warnings, (vinfo.width, vinfo.height))
-    alignment = align_track(track, size=PASTE_SIZE)
+    return _Plan(
+        request,
+        timeline,
+        track,
+        tracks,
+        segments,
+        audio,
+        warnings,
+        (vinfo.width, vinfo.height),
+        video_info,
+        warm,
+    )
 
+
+def _library_key(plan: _Plan, engine: Engine) -> str:
+    from lipcore.cache import settings_key
+
+    req = plan.request
+    return settings_key(
+        {
+            "engine": engine.name,
+            "prepare": list(engine.prepare_key()),
+            "video": plan.warm.fingerprint(req.video),
+            "track": plan.warm.track_digest(plan.track),
+            "footage": [plan.warm.fingerprint(p) for p in req.footage],
+            "checkpoint": plan.warm.fingerprint(req.checkpoint) if req.checkpoint else None,
+            "crop": engine.crop_size,
+            "max_footage": MAX_FOOTAGE_FRAMES,
+        }
+    )
+
+
+def _prepare_engines(
+    plan: _Plan, engine: Engine | None, specs: list[SegmentSpec] | None = None
+) -> Generator[Progress, None, tuple[_Engines, TrackAlignment]]:
+    """The prepared engine of every segment: from the warm state, the disk, or built now."""
+    from lipcore.cache import cache_root
+    from lipcore.engines.registry import create_engine
+
+    request = plan.request
+    specs = plan.segments if specs is None else specs
+    alignment = plan.warm.alignment(plan.track, PASTE_SIZE)
+    if engine is not None:
+        yield from _prepare_from_footage(plan, engine, alignment)
+        return {(s.engine, s.options): engine for s in plan.segments}, alignment
+    # Engines come first (before reading footage), so a missing checkpoint fails fast.
+    by_options: _Engines = {}
+    by_library: dict[str, Engine] = {}
+    for spec in specs:
+        key = (spec.engine, spec.options)
+        if key in by_options:
+            continue
+        candidate = create_engine(spec.engine, spec.options, checkpoint=request.checkpoint)
+        lib_key = _library_key(plan, candidate)
+        if lib_key not in by_library:
+            warm = plan.warm.engine(lib_key)
+            if warm is None:
+                folder = cache_root() / "engines" / f"{candidate.name}-{lib_key}"
+                if not candidate.load_state(folder):
+                    yield from _prepare_from_footage(plan, candidate, alignment)
+                    candidate.save_state(folder)
+                plan.warm.keep_engine(lib_key, candidate)
+                warm = candidate
+            by_library[lib_key] = warm
+        by_options[key] = by_library[lib_key]
+    return by_options, alignment
+
+
+def _prepare_from_footage(
+    plan: _Plan, eng: Engine, alignment: TrackAlignment
+) -> Generator[Progress, None, None]:
+    """Read the clip's (and extra) footage of the face and run the engine's ``prepare``."""
+    from lipcore.face.track import iter_track_faces
+    from lipcore.media.audio import clip_audio
+
+    request = plan.request
     try:
-        own_audio = clip_audio(request.video, AUDIO_RATE, info=video_info)
+        own_audio = clip_audio(request.video, AUDIO_RATE, info=plan.video_info)
     except MediaError:
         own_audio = None  # a silent clip: engines that learn from footage say what they need
-    extras = []
+    size = eng.crop_size
+    scaled = _scaled(alignment, size)
+    own = yield from iter_source_footage(
+        request.video, scaled, own_audio, max_frames=MAX_FOOTAGE_FRAMES
+    )
+    footage = [own]
     for extra_path in request.footage:
         extra_tracks = yield from iter_track_faces(extra_path)
         if not extra_tracks.tracks:
-            warnings.append(f"{extra_path}: no face found, footage ignored")
+            plan.warnings.append(f"{extra_path}: no face found, footage ignored")
             continue
         try:
             extra_audio = clip_audio(extra_path, AUDIO_RATE)
         except MediaError:
             extra_audio = None
-        extras.append((extra_path, extra_tracks.tracks[0], extra_audio))
-
-    for eng in built.values() if engine is None else (engine,):
-        size = eng.crop_size
-        own = yield from iter_source_footage(request.video, _scaled(alignment, size), own_audio)
-        footage = [own]
-        for path, extra_track, extra_audio in extras:
-            # The main clip's template puts the extra footage in the targets' crop space.
-            template = _scaled(alignment, size).template
-            extra_align = align_track(extra_track, size=size, template=template)
-            footage.append((yield from iter_source_footage(path, extra_align, extra_audio)))
-        yield from eng.prepare(footage[0] if len(footage) == 1 else footage)
-    if engine is not None:
-        built = {(s.engine, s.options): engine for s in segments}
-    return plan, built, alignment
+        # The main clip's template puts the extra footage in the targets' crop space.
+        extra_align = align_track(extra_tracks.tracks[0], size=size, template=scaled.template)
+        footage.append(
+            (
+                yield from iter_source_footage(
+                    extra_path, extra_align, extra_audio, max_frames=MAX_FOOTAGE_FRAMES
+                )
+            )
+        )
+    yield from eng.prepare(footage[0] if len(footage) == 1 else footage)
 
 
 def _scaled(alignment: TrackAlignment, size: int) -> TrackAlignment:
@@ -412,79 +541,138 @@ def _scaled(alignment: TrackAlignment, size: int) -> TrackAlignment:
 
 
 def _segment_drive(plan: _Plan, seg: SegmentSpec) -> SegmentDrive:
-    from lipcore.audio.mel import mel_windows, wav2lip_mel
-    from lipcore.audio.vad import voiced_frames
+    """The new audio of one segment, analysed on a window around it (not the whole track)."""
+    from lipcore.audio.mel import MEL_WINDOW_STEPS, SILENCE_VALUE, wav2lip_mel
+    from lipcore.audio.vad import speech_ranges
 
     fps = plan.timeline.fps
     offset = plan.request.audio_offset_samples + seg.audio_offset_samples
-    if offset not in plan.placed_by_offset:
-        placed = place_audio(plan.audio_16k, offset, timeline_samples(plan.timeline))
-        voiced_all = voiced_frames(placed, fps, plan.timeline.output_frames)
-        plan.placed_by_offset[offset] = (placed, wav2lip_mel(placed), voiced_all)
-    placed, mel, voiced_all = plan.placed_by_offset[offset]
-    frames = np.arange(seg.start_frame, seg.end_frame)
-    voiced = voiced_all[frames]
+    total = timeline_samples(plan.timeline)
     s0 = frame_to_sample(seg.start_frame, fps, AUDIO_RATE)
     s1 = frame_to_sample(seg.end_frame, fps, AUDIO_RATE)
+    w0 = max(0, (s0 - DRIVE_MARGIN_SAMPLES) // _DRIVE_GRID_SAMPLES * _DRIVE_GRID_SAMPLES)
+    w1 = min(total, s1 + DRIVE_MARGIN_SAMPLES)
+    placed = place_audio(plan.audio_16k, offset - w0, w1 - w0)  # (w1 - w0,) from sample w0
+    mel = wav2lip_mel(placed)  # step t is centred on sample w0 + 200 t
+    mel_base = w0 // 200
+    frames = np.arange(seg.start_frame, seg.end_frame)
+    windows = np.full((len(frames), mel.shape[0], MEL_WINDOW_STEPS), SILENCE_VALUE, np.float32)
+    for row, f in enumerate(frames):
+        a = frame_to_mel_index(int(f), fps) - mel_base
+        b = min(a + MEL_WINDOW_STEPS, mel.shape[1])
+        if b > a >= 0:
+            windows[row, :, : b - a] = mel[:, a:b]
+    # Voiced frames as lipcore.audio.vad.voiced_frames decides them, on the window.
+    ranges = speech_ranges(placed, AUDIO_RATE, pad_sec=0.02, min_gap_sec=0.15, aggressiveness=2)
+    mask = np.zeros(len(placed), np.int8)
+    for a, b in ranges:
+        mask[a:b] = 1
+    covered = np.concatenate([[0], np.cumsum(mask)])
+    bounds = np.array(
+        [
+            frame_to_sample(int(f), fps, AUDIO_RATE) - w0
+            for f in range(seg.start_frame, seg.end_frame + 1)
+        ],
+        np.int64,
+    )
+    lo, hi = np.clip(bounds[:-1], 0, len(placed)), np.clip(bounds[1:], 0, len(placed))
+    speech = covered[hi] - covered[lo]
+    voiced = (speech * 2 >= (bounds[1:] - bounds[:-1])) & (hi - lo > 0)
     return SegmentDrive(
         frames=frames,
-        mel_windows=mel_windows(mel, frames, fps),
+        mel_windows=windows,
         voiced=voiced,
         fps=fps,
-        audio_16k=placed[s0:s1],
+        audio_16k=placed[s0 - w0 : s1 - w0],
         source_frames=np.array([plan.timeline.source_of(int(f)) for f in frames], np.int64),
+        options=seg.options,
     )
 
 
 def _iter_frames(
-    plan: _Plan, engines: _Engines, alignment: TrackAlignment
-) -> Iterator[tuple[int, np.ndarray, np.ndarray, bool]]:
-    """Yield ``(out_frame, original, result, changed)`` for every output frame, in order."""
+    plan: _Plan,
+    engines: _Engines,
+    alignment: TrackAlignment,
+    segments: list[int] | None = None,
+) -> Iterator[tuple[int, np.ndarray, Patch]]:
+    """Yield ``(out_frame, original, patch)`` in order.
+
+    Args:
+        plan: The render plan.
+        engines: The engine of each segment.
+        alignment: The face's alignment.
+        segments: Only these segments' frames (decoded with a seek to each); None = every
+            output frame, segments re-synced and the rest passed through.
+    """
     from lipcore.media.decode import VideoReader
 
-    seg_of = np.full(plan.timeline.output_frames, -1, np.int64)
-    for k, seg in enumerate(plan.segments):
-        seg_of[seg.start_frame : seg.end_frame] = k
-    current = -1
+    timeline = plan.timeline
+    with (
+        VideoReader(plan.request.video, info=plan.video_info) as reader,
+        closing(_FrameSource(reader)) as source,
+    ):
+        if segments is None:
+            j = 0
+            for seg in plan.segments:
+                for k in range(j, seg.start_frame):
+                    yield k, source.get(timeline.source_of(k)), None
+                yield from _iter_segment(plan, engines, alignment, seg, source)
+                j = seg.end_frame
+            for k in range(j, timeline.output_frames):
+                yield k, source.get(timeline.source_of(k)), None
+        else:
+            for index in segments:
+                yield from _iter_segment(plan, engines, alignment, plan.segments[index], source)
+
+
+def _iter_segment(
+    plan: _Plan,
+    engines: _Engines,
+    alignment: TrackAlignment,
+    seg: SegmentSpec,
+    source: _FrameSource,
+) -> Iterator[tuple[int, np.ndarray, Patch]]:
+    """One segment's frames, re-synced in batches of :data:`BATCH_FRAMES`."""
+    engine = engines[(seg.engine, seg.options)]
+    engine.use_options(seg.options)
+    size = engine.crop_size
+    scale = size / PASTE_SIZE
     pending: list[tuple[int, np.ndarray, int, np.ndarray, np.ndarray]] = []
 
-    def flush() -> Iterator[tuple[int, np.ndarray, np.ndarray, bool]]:
+    def flush() -> Iterator[tuple[int, np.ndarray, Patch]]:
         if not pending:
             return
-        seg = plan.segments[current]
-        engine = engines[(seg.engine, seg.options)]
-        engine_size = engine.crop_size
         rows = np.array([p[2] for p in pending])
-        crops = np.stack(
-            [warp_to_crop(p[1], p[3] * (engine_size / PASTE_SIZE), engine_size) for p in pending]
-        )  # (B, S, S, 3)
-        lms = np.stack([p[4] * (engine_size / PASTE_SIZE) for p in pending]).astype(np.float32)
-        generated = engine.generate(CropBatch(rows=rows, crops=crops, landmarks=lms))
-        for (j, frame, _row, m, lm), gen in zip(pending, generated, strict=True):
+        crops = np.stack([warp_to_crop(p[1], p[3] * scale, size) for p in pending])  # (B,S,S,3)
+        lms = np.stack([p[4] * scale for p in pending]).astype(np.float32)
+        same = size == PASTE_SIZE  # the engine's input crop is the original crop: warp once
+        given = crops.copy() if same else crops  # an engine may write into its input
+        generated = engine.generate(CropBatch(rows=rows, crops=given, landmarks=lms))
+        for b, ((j, frame, _row, m, lm), gen) in enumerate(zip(pending, generated, strict=True)):
             weight = _edge_weight(j, seg, plan.timeline.output_frames)
-            yield j, frame, _paste(frame, gen, m, lm, seg.feather_px, weight), True
+            original = crops[b] if same else None
+            yield j, frame, _paste(frame, gen, m, lm, seg.feather_px, weight, original)
         pending.clear()
 
-    with VideoReader(plan.request.video) as reader, closing(_FrameSource(reader)) as source:
-        for j in range(plan.timeline.output_frames):
-            k = int(seg_of[j])
-            if k != current:
-                yield from flush()
-                if k >= 0:
-                    seg = plan.segments[k]
-                    engines[(seg.engine, seg.options)].begin_segment(_segment_drive(plan, seg))
-                current = k
-            frame = source.get(plan.timeline.source_of(j))
-            at = alignment.at(plan.timeline.source_of(j)) if k >= 0 else None
-            if at is None:
-                yield from flush()
-                yield j, frame, frame, False
-                continue
-            row = j - plan.segments[k].start_frame
-            pending.append((j, frame, row, at[0], at[1]))
-            if len(pending) >= BATCH_FRAMES:
-                yield from flush()
-        yield from flush()
+    window = seg
+    for j in range(seg.start_frame, seg.end_frame):
+        if j == window.start_frame or j >= window.end_frame:
+            # Long segments (a whole lecture) are planned in windows: the engine's per-segment
+            # work (costs of every library frame at every output frame) stays bounded.
+            yield from flush()
+            window = replace(seg, start_frame=j, end_frame=min(seg.end_frame, j + DRIVE_FRAMES))
+            engine.begin_segment(_segment_drive(plan, window))
+        src = plan.timeline.source_of(j)
+        frame = source.get(src)
+        at = alignment.at(src)
+        if at is None:
+            yield from flush()
+            yield j, frame, None
+            continue
+        pending.append((j, frame, j - window.start_frame, at[0], at[1]))
+        if len(pending) >= BATCH_FRAMES:
+            yield from flush()
+    yield from flush()
 
 
 def _edge_weight(frame: int, seg: SegmentSpec, output_frames: int) -> float:
@@ -506,42 +694,55 @@ def _paste(
     lm: np.ndarray,
     feather_px: int,
     weight: float = 1.0,
-) -> np.ndarray:
-    """Paste an engine crop back with the feathered lower-face mask scaled by ``weight``."""
+    original: np.ndarray | None = None,
+) -> Patch:
+    """Paste an engine crop back with the feathered lower-face mask scaled by ``weight``.
+
+    Returns:
+        The changed rectangle and its pixels (the frame itself is not modified).
+    """
     import cv2
 
     if generated.shape[0] != PASTE_SIZE:
         generated = cv2.resize(generated, (PASTE_SIZE, PASTE_SIZE), interpolation=cv2.INTER_CUBIC)
     mask = lower_face_mask(lm, PASTE_SIZE, feather_px)
-    original = warp_to_crop(frame, m, PASTE_SIZE)
+    if original is None:
+        original = warp_to_crop(frame, m, PASTE_SIZE)
     generated = match_colour(generated, original, skin_ring(mask))
-    return paste_crop(frame, generated, mask * weight, m)
+    return paste_crop_roi(frame, generated, mask * weight, m)
 
 
 def _output_audio(plan: _Plan) -> np.ndarray:
     """The audio track of the output at 48 kHz: the dub, or the dub over the ducked original."""
-    from lipcore.media.audio import clip_audio
+    from lipcore.render.mix import duck_db
 
+    req = plan.request
     total = timeline_samples(plan.timeline, OUTPUT_AUDIO_RATE)
-    dub = _load_new_audio(
-        plan.request.output_audio or plan.request.audio, OUTPUT_AUDIO_RATE, mono=False
-    )
     # A separate output mix is already on the video clock; the dub is placed at its offset.
-    offset = plan.request.audio_offset_samples * OUTPUT_AUDIO_RATE // AUDIO_RATE
-    if plan.request.output_audio:
-        offset = 0
-    out = place_audio(dub, offset, total)
-    if plan.request.audio_mix == "mix":
-        try:
-            original = clip_audio(
-                plan.request.video, OUTPUT_AUDIO_RATE, mono=False, max_channels=2
-            )
-        except MediaError:
+    tracks = [
+        MixTrack(
+            req.output_audio or req.audio, 0 if req.output_audio else req.audio_offset_samples
+        )
+    ]
+    if req.audio_mix == "mix":
+        if plan.video_info.audio is None:
             plan.warnings.append("the clip has no audio of its own: exported the dub alone")
         else:
-            if original.shape[1] > out.shape[1]:  # a mono dub over a stereo original
-                out = np.repeat(out, original.shape[1], axis=1)
-            n = min(len(original), total)
-            out[:n] += MIX_DUCK_GAIN * original[:n, : out.shape[1]]
-    peak = float(np.abs(out).max()) if len(out) else 0.0
-    return out / peak if peak > 1.0 else out
+            tracks.append(MixTrack(None, 0, duck_db(MIX_DUCK_GAIN)))
+    return mix_tracks(tracks, total, OUTPUT_AUDIO_RATE, clip=req.video, channels=2)
+
+
+def _iter_render_chunked(
+    plan: _Plan, engine: Engine | None, folder: Path
+) -> Generator[Progress, None, RenderResult]:
+    """Render missing segment chunks into ``folder``, then splice them onto the source once."""
+    from lipcore.render.splice import iter_ensure_chunks, iter_splice
+
+    paths, rendered = yield from iter_ensure_chunks(plan, engine, folder)
+    audio_out = _output_audio(plan)
+    changed = yield from iter_splice(plan, [paths], audio_out)
+    if changed == 0:
+        plan.warnings.append("no frame was changed: the chosen face is not in the segments")
+    return _result(
+        plan, Path(plan.request.output), changed, chunks=paths, rendered_segments=rendered
+    )

@@ -33,16 +33,18 @@ class FrameReader:
 
     A thin wrapper over :class:`lipcore.media.decode.VideoReader` (frame-exact, rotation applied,
     sequential reads decode forward cheaply) that answers None past the end instead of raising.
+    A rendered segment's chunk (``.lschunk``) reads as the clip with the chunk's pixels on top.
 
     Args:
-        path: Video file.
+        path: Video file or render chunk.
     """
 
     def __init__(self, path: str | Path):
         from lipcore.media.decode import VideoReader
+        from lipcore.render.chunks import ChunkVideo, is_chunk
 
         self.path = Path(path)
-        self._reader = VideoReader(self.path)
+        self._reader = ChunkVideo(self.path) if is_chunk(self.path) else VideoReader(self.path)
         self.frame_count = self._reader.frame_count
 
     def read(self, frame: int) -> np.ndarray | None:

@@ -1,0 +1,152 @@
+"""Re-render one 3-s segment of a 30-s and of a 5-minute clip, caches warm, as the editor does.
+
+The path is the editor's: a :class:`editor.model.document.Document` with the clip and a dub, a
+:class:`editor.model.planner.RenderPlanner` (one warm state for the session), and per edit a
+``segment_job`` drained as the worker would, then ``record_segment``. Caches are warmed first
+(face tracks, the face's footage library, one render of the segment); each timed re-render
+follows an edit of the segment's mouth strength, so the engine really runs on the segment's
+frames. Also timed in the same run: the export of the 30-s clip (one splice pass, nothing
+re-rendered) against a plain ffmpeg decode + encode of the same clip with the same encoder
+settings.
+
+Usage (the clips are made with ffmpeg from the shared A04 clip if missing)::
+
+    nice -n 10 python bench/segment_rerender.py [--work /tmp/lipsync-bench] [--repeats 3]
+
+The last line reads ``rerender_s=<30-s clip> long_rerender_s=<5-min clip>`` (medians).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+MEDIA = Path(os.environ.get("LIPSYNC_SHARED_MEDIA", REPO.parent / "shared" / "media"))
+CLIP = MEDIA / "video/A04_frontal_man_mapbg_844p25_retalking2.mp4"  # 5 s, 844x844, 25 fps
+DUB = MEDIA / "audio/B21_en_16k_20s_latentsync_demo2.wav"
+SEGMENT_SEC = (10.0, 13.0)
+
+
+def make_clip(out: Path, seconds: int) -> Path:
+    """``seconds`` of A04 looped, re-encoded at 25 fps (x264 veryfast, CRF 18)."""
+    if out.exists():
+        return out
+    loops = seconds // 5 + 1
+    tmp = out.with_name(f".{out.name}")
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-y", "-stream_loop", str(loops), "-i", str(CLIP),
+         "-t", str(seconds), "-r", "25", "-c:v", "libx264", "-preset", "veryfast", "-crf", "18",
+         "-pix_fmt", "yuv420p", "-c:a", "aac", "-f", "mp4", str(tmp)],
+        check=True,
+    )  # fmt: skip
+    tmp.rename(out)
+    return out
+
+
+def ffmpeg_baseline(clip: Path, out: Path) -> float:
+    """Seconds for a plain ffmpeg decode + encode with the export's x264 settings."""
+    t0 = time.perf_counter()
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-y", "-i", str(clip), "-c:v", "libx264", "-preset", "medium",
+         "-crf", "12", "-pix_fmt", "yuv420p", "-c:a", "aac", str(out)],
+        check=True,
+    )  # fmt: skip
+    return time.perf_counter() - t0
+
+
+def session(clip: Path, repeats: int, work: Path, export: bool = True) -> dict[str, float]:
+    """Warm the caches for ``clip``, then time ``repeats`` segment re-renders (and an export)."""
+    from editor.model.document import Document
+    from editor.model.planner import RenderPlanner, iter_export, new_render_cache
+    from lipcore.face.track import track_faces
+    from lipcore.progress import drain
+
+    t0 = time.perf_counter()
+    tracks = track_faces(clip)  # cached on disk after the first run
+    track_s = time.perf_counter() - t0
+    doc = Document(render_cache=new_render_cache(work / "renders"))
+    doc.open_video(clip)
+    dub = doc.add_audio_track(DUB, name="Dub", offset_samples=8 * 16000)
+    fps = doc.project.fps
+    start, end = (int(s * fps) for s in SEGMENT_SEC)
+    sid = doc.add_segment(start, end, audio_track_id=dub)
+    planner = RenderPlanner(doc)
+
+    def rerender(must_render: bool = True) -> float:
+        t = time.perf_counter()
+        job = planner.segment_job(sid, tracks)
+        result = drain(job.run(), show=False)
+        planner.record_segment(sid, job.params_hash, result)
+        took = time.perf_counter() - t
+        if must_render:
+            assert result.rendered_segments == 1, "the edit must make the segment render again"
+        return took
+
+    t0 = time.perf_counter()
+    rerender(must_render=False)  # library (from disk when built before), chunk
+    first_s = time.perf_counter() - t0
+    times = []
+    # Strengths never used before on this cache (a chunk of an earlier run would be reused).
+    rng = random.Random(time.time_ns())
+    for _ in range(repeats):
+        doc.set_segment_options(sid, mouth_strength=round(rng.uniform(0.5, 0.95), 4))
+        times.append(rerender())
+    export_s = float("nan")
+    if export:
+        plan = planner.export_plan(work / f"{clip.stem}_export.mp4", "dub")
+        t0 = time.perf_counter()
+        exported = drain(iter_export(plan, tracks, planner.warm), show=False)
+        export_s = time.perf_counter() - t0
+        assert exported.rendered_segments == 0
+    return {
+        "frames": doc.project.frame_count,
+        "track_s": track_s,
+        "first_s": first_s,
+        "rerender_s": statistics.median(times),
+        "export_s": export_s,
+        "export": work / f"{clip.stem}_export.mp4",
+    }
+
+
+def main() -> None:
+    """Run the bench and print the figures."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--work", type=Path, default=Path("/tmp/lipsync-bench"))
+    ap.add_argument("--repeats", type=int, default=3)
+    args = ap.parse_args()
+    args.work.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("LIPSYNC_CACHE_DIR", str(args.work / "cache"))
+    short = make_clip(args.work / "a04_30s.mp4", 30)
+    long = make_clip(args.work / "a04_300s.mp4", 300)
+
+    s = session(short, args.repeats, args.work)
+    base_s = ffmpeg_baseline(short, args.work / "ffmpeg_30s.mp4")
+    seg_frames = int(round((SEGMENT_SEC[1] - SEGMENT_SEC[0]) * 25))
+    print(
+        f"30-s clip ({s['frames']} frames): tracking {s['track_s']:.1f} s (0 = cached), first "
+        f"render {s['first_s']:.2f} s, re-render of {seg_frames} frames {s['rerender_s']:.2f} s"
+    )
+    print(
+        f"export (splice, nothing re-rendered) {s['export_s']:.2f} s = "
+        f"{s['frames'] / s['export_s']:.1f} fps; plain ffmpeg decode+encode {base_s:.2f} s = "
+        f"{s['frames'] / base_s:.1f} fps; ratio {s['export_s'] / base_s:.2f}x"
+    )
+    lg = session(long, args.repeats, args.work, export=False)
+    print(
+        f"5-min clip ({lg['frames']} frames): tracking {lg['track_s']:.1f} s, first render "
+        f"{lg['first_s']:.2f} s, re-render {lg['rerender_s']:.2f} s "
+        f"({lg['rerender_s'] / s['rerender_s']:.2f}x the 30-s clip's)"
+    )
+    print(f"rerender_s={s['rerender_s']:.2f} long_rerender_s={lg['rerender_s']:.2f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,246 @@
+"""The render planner: the project turned into render jobs, export passes and the sound mix.
+
+The one place (Qt-free, driven by tests) that decides what a render or an export does:
+
+- :meth:`RenderPlanner.segment_job`: the job that re-renders one segment into its chunk (only
+  the segment's frames; nothing when its chunk already exists), built from
+  :meth:`lipcore.project.Project.render_request`;
+- :meth:`RenderPlanner.record_segment`: a finished job's chunk into the render cache and the
+  document (stale when the segment changed meanwhile);
+- :meth:`RenderPlanner.export_plan` / :func:`iter_export`: the export's passes (one per dub
+  track, face and edit region), its mix of the audible tracks, and one splice pass that reuses
+  every chunk already rendered;
+- :meth:`RenderPlanner.mix_tracks`: the audible tracks as the one mixer
+  (:func:`lipcore.render.mix.mix_tracks`) takes them, for the preview player and the export.
+
+The main window only wires actions to these and shows results. The planner holds the session's
+:class:`~lipcore.render.warm.WarmState`, so every segment of a face uses one prepared engine.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable, Generator
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from lipcore.errors import LipsyncError
+from lipcore.progress import Progress
+from lipcore.render.chunks import CHUNK_SUFFIX
+from lipcore.render.mix import MIX_DUCK_GAIN, OUTPUT_AUDIO_RATE, MixTrack, duck_db
+from lipcore.render.request import RenderRequest
+from lipcore.render.warm import WarmState
+
+
+def new_render_cache(root: str | Path | None = None):
+    """The editor's render cache of segment chunks (``<cache>/renders/<hash>.lschunk``)."""
+    from editor.model.jobs import RenderCache
+
+    return RenderCache(root, suffix=CHUNK_SUFFIX)
+
+
+@dataclass(frozen=True)
+class SegmentJob:
+    """A planned segment render.
+
+    Attributes:
+        segment_id: The segment.
+        params_hash: Its render-parameter hash when planned.
+        label: Job name for the jobs panel.
+        request: The pipeline request (one segment).
+        run: Zero-argument callable returning the generator a worker drains.
+    """
+
+    segment_id: str
+    params_hash: str
+    label: str
+    request: RenderRequest
+    run: Callable[[], Generator[Progress, None, Any]]
+
+
+@dataclass(frozen=True)
+class ExportPlan:
+    """A planned export.
+
+    Attributes:
+        output: The file to write.
+        passes: One request per (dub track, face, edit region).
+        mix: The audible tracks of the output's sound.
+        total_samples: Length of the sound at 48 kHz (the picture's duration).
+        clip: The clip (whose own sound a ``MixTrack(None)`` is).
+        silent: True when nothing is audible (every track muted).
+    """
+
+    output: Path
+    passes: tuple[RenderRequest, ...]
+    mix: tuple[MixTrack, ...]
+    total_samples: int
+    clip: Path
+    silent: bool
+
+
+class RenderPlanner:
+    """Plans renders and exports of a :class:`~editor.model.document.Document`.
+
+    Args:
+        document: The document (its project, render cache, audible tracks).
+        checkpoint: Weights for neural engines (from the settings), or None.
+        warm: The session's warm state (a new one by default).
+    """
+
+    def __init__(self, document: Any, checkpoint: str | Path | None = None, warm=None):
+        self.document = document
+        self.checkpoint = Path(checkpoint) if checkpoint else None
+        self.warm = warm if warm is not None else WarmState()
+
+    # -- segments ----------------------------------------------------------------------------
+
+    def request(
+        self, segment_ids: list[str], output: Path, audio_mix: str = "dub", crf: int = 12
+    ) -> RenderRequest:
+        """The pipeline request for segments sharing one dub track, face and region.
+
+        Raises:
+            LipsyncError: No clip, a segment without a dub track, or mixed tracks/faces.
+        """
+        return self.document.project.render_request(
+            segment_ids, output, checkpoint=self.checkpoint, audio_mix=audio_mix, crf=crf
+        )
+
+    def segment_job(self, segment_id: str, tracks: Any) -> SegmentJob:
+        """The job re-rendering ``segment_id`` into its chunk.
+
+        Args:
+            segment_id: The segment.
+            tracks: The clip's face tracks (None: found by the job, from the disk cache).
+
+        Raises:
+            LipsyncError: The segment cannot be rendered (the reason names the fix).
+        """
+        from lipcore.render.splice import iter_render_segment
+
+        doc = self.document
+        seg = doc.segment(segment_id)
+        params_hash = doc.params_hash(segment_id)
+        unused = doc.render_cache.root / f"{params_hash}.unused.mp4"
+        request = self.request([segment_id], unused)
+        warm = self.warm
+        label = seg.label or f"Segment {seg.start_frame}–{seg.end_frame}"
+
+        def run() -> Generator[Progress, None, Any]:
+            return iter_render_segment(request, 0, tracks=tracks, warm=warm)
+
+        return SegmentJob(segment_id, params_hash, label, request, run)
+
+    def record_segment(self, segment_id: str, params_hash: str, result: Any) -> Path:
+        """Put a finished segment render into the render cache and mark the segment rendered.
+
+        The chunk stays in lipcore's chunk store (where an export finds it by content) and is
+        linked into the render cache under the segment's parameter hash.
+
+        Returns:
+            The cached chunk.
+        """
+        cache = self.document.render_cache
+        target = cache.path_for(params_hash)
+        produced = Path(result.output)
+        if produced.resolve() != target.resolve():
+            tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+            try:
+                os.link(produced, tmp)
+            except OSError:
+                shutil.copyfile(produced, tmp)
+            os.replace(tmp, target)
+        cache.remember(params_hash, target)
+        if self.document.project.segments and any(
+            s.id == segment_id for s in self.document.project.segments
+        ):
+            self.document.mark_rendered(segment_id, target, params_hash)
+        return target
+
+    # -- export ------------------------------------------------------------------------------
+
+    def mix_tracks(self, audio_mix: str = "mix") -> list[MixTrack]:
+        """The audible tracks as the mixer takes them.
+
+        Args:
+            audio_mix: "mix" keeps an audible original track (ducked in exports: see
+                :meth:`export_plan`), "dub" leaves the clip's own sound out.
+        """
+        p = self.document.project
+        out = []
+        for t in self.document.audible_tracks():
+            if t.media is not None:
+                out.append(MixTrack(t.media.path, t.offset_samples, t.gain_db))
+            elif audio_mix == "mix" and p.video_has_audio:
+                out.append(MixTrack(None, 0, t.gain_db))
+        return out
+
+    def exportable_segments(self) -> list[Any]:
+        """Segments an export re-syncs (those driven by a dub track), in time order."""
+        return [s for s in self.document.project.sorted_segments() if s.audio_track_id is not None]
+
+    def export_plan(self, output: Path, audio_mix: str = "dub", crf: int = 12) -> ExportPlan:
+        """Group the segments into passes and build the export's sound.
+
+        Raises:
+            LipsyncError: No segment driven by a dub track, or a group that cannot render.
+        """
+        from lipcore.timebase import frame_to_sample
+
+        p = self.document.project
+        if p.video is None:
+            raise LipsyncError("open a clip first")
+        segments = self.exportable_segments()
+        if not segments:
+            raise LipsyncError(
+                "no segment is driven by a dub track",
+                fix="create a segment driven by a dub track before exporting",
+            )
+        groups: dict[tuple[Any, ...], list[str]] = {}
+        for seg in segments:
+            region = tuple(seg.options.region) if seg.options.region is not None else None
+            groups.setdefault((seg.audio_track_id, seg.face_track_id, region), []).append(seg.id)
+        # Every pass only drives its face; the mix is muxed once by the splice pass.
+        passes = tuple(self.request(ids, output, "dub", crf) for ids in groups.values())
+        mix = [t for t in self.mix_tracks(audio_mix) if t.path is not None]
+        if audio_mix == "mix" and p.video_has_audio:
+            originals = [t for t in p.audio_tracks if t.is_original]
+            audible = self.document.audible_tracks()
+            heard = [t for t in originals if t in audible]
+            if not originals:
+                mix.append(MixTrack(None, 0, duck_db(MIX_DUCK_GAIN)))
+            elif heard:  # a muted original stays silent in "mix" too
+                mix.append(MixTrack(None, 0, duck_db(MIX_DUCK_GAIN) + heard[0].gain_db))
+        total = frame_to_sample(p.frame_count, p.fps, OUTPUT_AUDIO_RATE)
+        return ExportPlan(Path(output), passes, tuple(mix), total, p.video.path, not mix)
+
+    def export_job(self, plan: ExportPlan, tracks: Any) -> Callable[[], Generator]:
+        """The zero-argument callable a worker runs to export ``plan``."""
+        warm = self.warm
+        return lambda: iter_export(plan, tracks, warm)
+
+
+def iter_export(
+    plan: ExportPlan, tracks: Any, warm: WarmState | None = None
+) -> Generator[Progress, None, Any]:
+    """Mix the sound, render the segments that have no chunk yet, splice once, encode once.
+
+    Args:
+        plan: From :meth:`RenderPlanner.export_plan`.
+        tracks: The clip's face tracks.
+        warm: The session's warm state.
+
+    Returns:
+        The :class:`~lipcore.render.multi.SpeakersResult`.
+    """
+    from lipcore.render.mix import mix_tracks
+    from lipcore.render.multi import iter_render_speakers
+
+    # Mixing reads every dub file: done here, in the worker, not on the GUI thread.
+    # Stereo: a stereo dub (or clip sound) stays stereo in the export; mono plays on both sides.
+    sound = mix_tracks(plan.mix, plan.total_samples, OUTPUT_AUDIO_RATE, clip=plan.clip, channels=2)
+    passes = [replace(r, output=plan.output) for r in plan.passes]
+    return (yield from iter_render_speakers(passes, plan.output, sound, tracks=tracks, warm=warm))

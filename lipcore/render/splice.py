@@ -1,0 +1,209 @@
+"""Segment chunks: render a segment alone, and splice chunks onto the source in one pass.
+
+:func:`iter_render_segment` is what the editor runs when a segment changes: only that segment's
+frames are decoded (with a seek) and re-synced, into a chunk keyed by the segment's parameters.
+:func:`iter_splice` is the export: one pass over the clip that takes re-synced pixels from the
+chunks and every other pixel from the source, and encodes once; a segment whose chunk exists is
+never rendered again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator, Sequence
+from contextlib import closing
+from pathlib import Path
+
+import numpy as np
+
+from lipcore.engines.base import Engine
+from lipcore.face.types import TrackSet
+from lipcore.progress import Progress
+from lipcore.render.chunks import CHUNK_SUFFIX, ChunkReader, ChunkWriter, chunk_key, chunk_root
+from lipcore.render.request import RenderRequest
+from lipcore.render.warm import WarmState
+
+
+def segment_chunk_key(plan, index: int) -> str:
+    """The chunk key of segment ``index`` of a render plan (see :func:`chunk_key`)."""
+    req = plan.request
+    seg = plan.segments[index]
+    warm = plan.warm
+    return chunk_key(
+        video_fp=warm.fingerprint(req.video),
+        audio_fp=warm.fingerprint(req.audio),
+        audio_offset_samples=req.audio_offset_samples + seg.audio_offset_samples,
+        output_frames=plan.timeline.output_frames,
+        policy=plan.timeline.policy,
+        track=warm.track_digest(plan.track),
+        spec=seg,
+        footage_fps=tuple(warm.fingerprint(p) for p in req.footage),
+        checkpoint_fp=warm.fingerprint(req.checkpoint) if req.checkpoint else None,
+    )
+
+
+def _chunk_header(plan, index: int) -> dict:
+    seg = plan.segments[index]
+    t = plan.timeline
+    return {
+        "video": str(Path(plan.request.video).resolve()),
+        "fps": [t.fps.numerator, t.fps.denominator],
+        "output_frames": t.output_frames,
+        "timeline": [t.source_frames, t.output_frames, t.policy],
+        "segment": [seg.start_frame, seg.end_frame],
+        "track_id": plan.track.track_id,
+    }
+
+
+def iter_ensure_chunks(
+    plan, engine: Engine | None, folder: Path, stage: str = ""
+) -> Generator[Progress, None, tuple[list[Path], int]]:
+    """Make sure every segment of ``plan`` has its chunk in ``folder``.
+
+    Args:
+        plan: A render plan (:func:`lipcore.render.pipeline._plan`).
+        engine: An engine instance to use, else engines from the warm state / registry.
+        folder: The chunk store.
+        stage: Prefix of the progress stage names (e.g. "speaker 2/3: ").
+
+    Yields:
+        Progress while preparing engines and rendering missing segments.
+
+    Returns:
+        The chunk of every segment in order, and how many were rendered now.
+    """
+    from lipcore.render.pipeline import _iter_frames, _prepare_engines
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = [
+        folder / f"{segment_chunk_key(plan, k)}{CHUNK_SUFFIX}" for k in range(len(plan.segments))
+    ]
+    missing = [k for k, p in enumerate(paths) if not p.is_file()]
+    if not missing:
+        return paths, 0
+    specs = [plan.segments[k] for k in missing]
+    engines, alignment = yield from _prefixed(_prepare_engines(plan, engine, specs=specs), stage)
+    total = sum(plan.segments[k].end_frame - plan.segments[k].start_frame for k in missing)
+    done = 0
+    for k in missing:
+        with ChunkWriter(paths[k], _chunk_header(plan, k)) as writer:
+            frames = _iter_frames(plan, engines, alignment, segments=[k])
+            with closing(frames):
+                for j, _original, patch in frames:
+                    writer.add(j, *(patch if patch is not None else (None, None)))
+                    done += 1
+                    if done % 8 == 0 or done == total:
+                        yield Progress(done, total, f"{stage}rendering")
+    return paths, len(missing)
+
+
+def _prefixed(gen, stage: str):
+    """Run a sub-generator, prefixing its progress stage names with ``stage``."""
+    try:
+        step = next(gen)
+        while True:
+            if stage:
+                step = Progress(
+                    step.done,
+                    step.total,
+                    f"{stage}{step.stage}",
+                    preview_frame=step.preview_frame,
+                    chunk_sync=step.chunk_sync,
+                )
+            yield step
+            step = next(gen)
+    except StopIteration as stop:
+        return stop.value
+    finally:
+        gen.close()
+
+
+def iter_render_segment(
+    request: RenderRequest,
+    index: int = 0,
+    tracks: TrackSet | None = None,
+    warm: WarmState | None = None,
+    folder: str | Path | None = None,
+    engine: Engine | None = None,
+):
+    """Render one segment of ``request`` into its chunk (reused when it already exists).
+
+    Only the segment's own frames are decoded and re-synced; nothing is encoded.
+
+    Args:
+        request: The render (its ``output`` is not written).
+        index: Which of its segments, in start order.
+        tracks: Known face tracks of the clip.
+        warm: Prepared engines kept between renders (the editor's session).
+        folder: Chunk store (default the lipsync cache's ``chunks``).
+        engine: An engine instance to use.
+
+    Yields:
+        Progress.
+
+    Returns:
+        A :class:`~lipcore.render.pipeline.RenderResult` whose ``output`` is the chunk.
+    """
+    from dataclasses import replace
+
+    from lipcore.render.pipeline import _plan, _result
+
+    plan = yield from _plan(request, tracks, warm)
+    if not 0 <= index < len(plan.segments):
+        raise IndexError(f"segment {index} of {len(plan.segments)}")
+    one = replace(plan, segments=[plan.segments[index]])
+    paths, rendered = yield from iter_ensure_chunks(one, engine, Path(folder or chunk_root()))
+    reader = ChunkReader(paths[0])
+    changed = int(np.count_nonzero(reader.rects[:, 2] > reader.rects[:, 0]))
+    return _result(one, paths[0], changed, chunks=paths, rendered_segments=rendered)
+
+
+def iter_splice(
+    plan, layers: Sequence[Sequence[Path]], audio_out: np.ndarray, stage: str = ""
+) -> Generator[Progress, None, int]:
+    """Write ``plan.request.output``: the source with every chunk of ``layers`` spliced in.
+
+    Args:
+        plan: The render plan of the output (its clip, timeline and output settings).
+        layers: Chunk files (e.g. one list per speaker); chunks of different faces may cover
+            the same frames, each only writes the pixels it changed.
+        audio_out: The output's sound at 48 kHz.
+        stage: Prefix of the progress stage name.
+
+    Yields:
+        Progress per written frame (now and then a preview frame).
+
+    Returns:
+        How many output frames carry re-synced pixels.
+    """
+    from lipcore.media.decode import VideoReader
+    from lipcore.render.mix import OUTPUT_AUDIO_RATE
+    from lipcore.render.pipeline import _FrameSource, _writer_for
+
+    readers = [ChunkReader(p) for layer in layers for p in layer]
+    cover: dict[int, list[ChunkReader]] = {}
+    for r in readers:
+        for f, rect in zip(r.frames, r.rects, strict=True):
+            if rect[2] > rect[0]:
+                cover.setdefault(int(f), []).append(r)
+    timeline = plan.timeline
+    n = timeline.output_frames
+    changed = 0
+    with (
+        VideoReader(plan.request.video, info=plan.video_info) as reader,
+        closing(_FrameSource(reader)) as source,
+        _writer_for(plan.request, plan, audio=(audio_out, OUTPUT_AUDIO_RATE)) as writer,
+    ):
+        for j in range(n):
+            frame = source.get(timeline.source_of(j))
+            on = cover.get(j)
+            if on:
+                frame = frame.copy()  # the decoder may hand out the same array again
+                for r in on:
+                    r.apply(j, frame)
+                changed += 1
+            writer.write(frame)
+            if j % 10 == 0 or j == n - 1:
+                preview = frame if (on and j % 50 == 0) else None
+                yield Progress(j + 1, n, f"{stage}writing", preview_frame=preview)
+    return changed
