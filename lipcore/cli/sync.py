@@ -38,24 +38,11 @@ def run(args: argparse.Namespace) -> int:
     from lipcore.render.pipeline import render
 
     request = replace(build_request(args, args.output), audio_mix=args.mix, crf=args.crf)
-    engine = None
-    if args.engine == "auto":  # built here so the choice and its reason can be reported
-        from lipcore.engines.registry import create_engine
-
-        engine = create_engine(
-            "auto",
-            request.segments[0].options,
-            checkpoint=request.checkpoint,
-            footage_paths=request.footage,
-        )
     # With --segment only those frames are re-synced (into cached chunks, reused when nothing
     # changed) and one pass splices them onto the clip; the whole clip renders live.
     chunks = chunk_root() if args.segment else None
-    result = render(request, show_progress=not args.quiet, engine=engine, chunks=chunks)
-    if engine is not None:
-        from lipcore.engines.registry import engine_choice
-
-        name, reason = engine_choice(engine)
+    result = render(request, show_progress=not args.quiet, chunks=chunks)
+    for name, reason in result.engines:  # what "auto" chose, and why
         print(f"engine: {name} ({reason})")
     for warning in result.warnings:
         print(f"warning: {warning}", file=sys.stderr)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 
 import numpy as np
 
@@ -80,6 +81,47 @@ class AutoEngine(Engine):
             self.inner = create_engine(name, self.options)
             yield from self.inner.prepare(source)
         self.choice = (name, reason)
+
+    def use_options(self, options: EngineOptions) -> None:
+        """Switch to a segment's options, in the chosen engine too."""
+        self.options = options
+        if self.inner is not None:
+            self.inner.use_options(options)
+
+    def prepare_key(self) -> tuple:
+        """Only the neutral frame shapes preparation (the one-shot engine's resting mouth).
+
+        Retime's library ignores every option and the one-shot engine's ``prepare`` reads only
+        the neutral frame, so segments that differ in strength or reference share one engine.
+        """
+        return ("auto", self.options.neutral_frame)
+
+    def save_state(self, folder: Path) -> bool:
+        """Store the choice and the chosen engine's state (False when that engine keeps none)."""
+        import json
+
+        if self.inner is None or self.choice is None:
+            return False
+        if not self.inner.save_state(folder / "inner"):
+            return False
+        (folder / "auto.json").write_text(json.dumps(list(self.choice)))  # last: complete
+        return True
+
+    def load_state(self, folder: Path) -> bool:
+        """Restore a choice and the chosen engine stored by :meth:`save_state`."""
+        import json
+
+        try:
+            name, reason = json.loads((folder / "auto.json").read_text())
+        except (OSError, ValueError):
+            return False
+        if name not in ENGINE_NAMES or name in ("auto", "wav2lip"):
+            return False
+        inner = create_engine(name, self.options, footage_paths=self.footage_paths)
+        if not inner.load_state(folder / "inner"):
+            return False
+        self.inner, self.choice = inner, (str(name), str(reason))
+        return True
 
     def begin_segment(self, drive: SegmentDrive) -> None:
         """Pass the segment to the chosen engine."""

@@ -100,6 +100,8 @@ class RenderResult:
         chunks: The chunk of each segment (chunked renders), in segment order.
         rendered_segments: How many segments the engine actually ran on (the others were
             taken from existing chunks).
+        engines: ``(engine name, why)`` of each engine that ran ("auto" resolved to the one it
+            chose); empty when every segment came from existing chunks.
     """
 
     output: Path | None
@@ -111,6 +113,7 @@ class RenderResult:
     warnings: list[str] = field(default_factory=list)
     chunks: list[Path] = field(default_factory=list)
     rendered_segments: int = 0
+    engines: list[tuple[str, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -125,6 +128,8 @@ class _Plan:
     frame_size: tuple[int, int]  # displayed width, height of the clip
     video_info: object
     warm: WarmState
+    # (engine name, why it was chosen) of each engine prepared for this render.
+    engine_choices: dict[str, str] = field(default_factory=dict)
 
 
 class _FrameSource:
@@ -298,6 +303,7 @@ def _result(plan: _Plan, output: Path | None, changed: int, **kwargs) -> RenderR
         segments=plan.segments,
         frames_changed=changed,
         warnings=plan.warnings,
+        engines=list(plan.engine_choices.items()),
         **kwargs,
     )
 
@@ -470,6 +476,7 @@ def _prepare_engines(
     alignment = plan.warm.alignment(plan.track, PASTE_SIZE)
     if engine is not None:
         yield from _prepare_from_footage(plan, engine, alignment)
+        _note_choice(plan, engine)
         return {(s.engine, s.options): engine for s in plan.segments}, alignment
     # Engines come first (before reading footage), so a missing checkpoint fails fast.
     by_options: _Engines = {}
@@ -490,8 +497,16 @@ def _prepare_engines(
                 plan.warm.keep_engine(lib_key, candidate)
                 warm = candidate
             by_library[lib_key] = warm
+            _note_choice(plan, warm)
         by_options[key] = by_library[lib_key]
     return by_options, alignment
+
+
+def _note_choice(plan: _Plan, engine: Engine) -> None:
+    from lipcore.engines.registry import engine_choice
+
+    name, reason = engine_choice(engine)
+    plan.engine_choices.setdefault(name, reason)
 
 
 def _prepare_from_footage(
