@@ -24,6 +24,8 @@ from PySide6.QtWidgets import (
 log = logging.getLogger(__name__)
 
 LEVELS = ("info", "warning", "error")
+#: Most messages kept in the history (oldest dropped first).
+HISTORY_LIMIT = 500
 _COLORS = {
     "info": QColor(150, 200, 255),
     "warning": QColor(240, 190, 60),
@@ -93,6 +95,9 @@ class QtNotificationArea(QWidget):
             level = "info"
         notice = Notice(level, str(text), time.time())
         self.notices.append(notice)
+        # Bounded, so a session of thousands of renders does not grow the history forever.
+        if len(self.notices) > HISTORY_LIMIT:
+            del self.notices[: len(self.notices) - HISTORY_LIMIT]
         color = _COLORS[level]
         self._glyph.setText(_GLYPHS[level])
         self._glyph.setStyleSheet(f"color: {color.name()};")
@@ -104,6 +109,8 @@ class QtNotificationArea(QWidget):
         )
         item.setForeground(color)
         self.history.insertItem(0, item)
+        while self.history.count() > HISTORY_LIMIT:
+            self.history.takeItem(self.history.count() - 1)
         if level == "info":
             self._fade.start(6000)
         else:
