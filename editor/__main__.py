@@ -118,7 +118,11 @@ def main(argv: list[str] | None = None) -> int:
         # Checked once the window is up: importing torch takes a moment.
         for note in soft_dependency_notes():
             window.notifications.notify(note)
-        if args.paths:
+        recovered = window.offer_recovery()  # an untitled project lost in a crash
+        if args.paths and recovered:
+            names = ", ".join(p.name for p in args.paths)
+            window.notifications.notify(f"Recovered work is open; not opened: {names}", "warning")
+        elif args.paths:
             window.open_paths([p.expanduser().resolve() for p in args.paths])
 
     QTimer.singleShot(0, _after_show)

@@ -383,6 +383,11 @@ class QtMainWindow(QMainWindow):
             self._on_relink_triggered,
             tip="Point the project at media files that were moved or renamed",
         )
+        self.recover_action = a(
+            "Re&cover Unsaved Work…",
+            self._on_recover_triggered,
+            tip="Open an autosave left when the editor closed without saving",
+        )
         self.quit_action = a("&Quit", self.close, QKeySequence.StandardKey.Quit)
         self.undo_action = a(
             "&Undo", self._on_undo_triggered, QKeySequence.StandardKey.Undo, "undo"
@@ -469,6 +474,7 @@ class QtMainWindow(QMainWindow):
         file_menu.addAction(self.open_project_action)
         self.recent_menu = file_menu.addMenu("Open &Recent")
         self.recent_menu.aboutToShow.connect(self._on_recent_menu_about_to_show)
+        file_menu.addAction(self.recover_action)
         file_menu.addAction(self.save_action)
         file_menu.addAction(self.save_as_action)
         file_menu.addAction(self.relink_action)
@@ -1407,9 +1413,22 @@ class QtMainWindow(QMainWindow):
             self.open_video(path)
 
     def open_video(self, path: str | Path) -> bool:
-        """Use ``path`` as the project's clip (undoable)."""
+        """Use ``path`` as the project's clip (undoable).
+
+        With a clip already open, asks first (:meth:`_ask_new_project`): start a new project
+        with this clip, replace the clip under the current segments, or cancel. Swapping it
+        silently would leave the old segments, waveforms and face choices on another picture.
+        """
         import os
 
+        if self.document.project.video is not None:
+            answer = self._ask_new_project(Path(path))
+            if answer == "cancel":
+                return False
+            if answer == "new":
+                if not self._confirm_discard():
+                    return False
+                self.set_document(self._new_document())
         self._edit(self.document.open_video, path)
         video = self.document.project.video
         ok = video is not None and video.path == Path(os.path.abspath(path))
@@ -1456,6 +1475,11 @@ class QtMainWindow(QMainWindow):
                 doc = self._new_document(load_project(recovery), path)
                 restored = True
             else:
+                if recovery is not None:  # declined: not offered again (File > Recover has it)
+                    from editor.model.recovery import dismiss
+
+                    with contextlib.suppress(OSError):
+                        dismiss(recovery)
                 from editor.model.document import Document
                 from editor.model.jobs import RenderCache
 
@@ -1527,6 +1551,109 @@ class QtMainWindow(QMainWindow):
         )
         return Path(path) if path else None
 
+    def _ask_new_project(self, path: Path) -> str:
+        """ "new", "replace" or "cancel" when a clip is opened over an open one (tests replace
+        this method)."""
+        box = QMessageBox(self)
+        box.setObjectName("newProjectBox")
+        box.setWindowTitle("Open video")
+        box.setText(f"Start a new project with {path.name}?")
+        box.setInformativeText(
+            f"{self.document.title} already has a clip. A new project starts empty; "
+            "replacing keeps the segments and dub tracks on the new clip."
+        )
+        new = box.addButton("New Project", QMessageBox.ButtonRole.AcceptRole)
+        replace = box.addButton("Replace Clip", QMessageBox.ButtonRole.DestructiveRole)
+        box.addButton(QMessageBox.StandardButton.Cancel)
+        box.setDefaultButton(new)
+        box.exec()
+        clicked = box.clickedButton()
+        box.deleteLater()
+        return "new" if clicked is new else "replace" if clicked is replace else "cancel"
+
+    # ------------------------------------------------------------------ crash recovery
+    def offer_recovery(self) -> bool:
+        """At start: offer the newest autosave of a never-saved project left by a crash.
+
+        A declined backup is dismissed (kept, listed in File > Recover, not offered again).
+
+        Returns:
+            Whether a backup was recovered.
+        """
+        from editor.model.recovery import dismiss, pending_untitled
+
+        own = self.autosaver.path if self.autosaver is not None else None
+        pending = [r for r in pending_untitled(self._autosave_dir) if r.backup != own]
+        if not pending:
+            return False
+        entry = pending[0]
+        if self._ask_recover_untitled(entry, len(pending) - 1):
+            return self.recover_backup(entry.backup)
+        try:
+            dismiss(entry.backup)
+        except OSError as exc:
+            self.notifications.notify_exception(exc, "Dismissing the autosave")
+        self.notifications.notify(
+            "The autosave is kept: File ▸ Recover Unsaved Work… still opens it"
+        )
+        return False
+
+    def _ask_recover_untitled(self, entry: Any, others: int) -> bool:
+        """Startup prompt for an untitled project's autosave (tests replace this method)."""
+        more = f"\n\n{others} older autosave(s) are listed in File ▸ Recover." if others else ""
+        answer = QMessageBox.question(
+            self,
+            "Recover unsaved work?",
+            "The editor closed without saving a project that was never saved:\n"
+            f"{entry.describe()}\n\nRecover it?{more}",
+        )
+        return answer == QMessageBox.StandardButton.Yes
+
+    def recover_backup(self, backup: str | Path) -> bool:
+        """Open an autosave as unsaved changes (of its project, or of a new untitled one)."""
+        from editor.model.document import Document
+        from editor.model.jobs import RenderCache
+        from editor.model.recovery import project_of
+        from lipcore.errors import LipsyncError
+
+        backup = Path(backup)
+        try:
+            doc = Document.recover(backup, project_of(backup), render_cache=RenderCache())
+        except LipsyncError as exc:
+            self.notifications.notify(str(exc), "error")
+            return False
+        self.set_document(doc)
+        self._recovered = True
+        self._update_title()
+        if self._missing_media():
+            self.relink_missing()
+        self.notifications.notify(
+            f"Recovered unsaved work of {doc.title} from {backup.name}: save it to keep it",
+            "warning",
+        )
+        return True
+
+    def _on_recover_triggered(self) -> None:
+        from editor.model.recovery import recoverable
+        from editor.qt.recovery_dialog import QtRecoveryDialog
+
+        own = self.autosaver.path if self.autosaver is not None else None
+        entries = [
+            e
+            for e in recoverable(self._autosave_dir, self.settings.recent_projects)
+            if e.backup != own
+        ]
+        dialog = QtRecoveryDialog(entries, self)
+        self._recovery_dialog = dialog
+        try:
+            accepted = dialog.exec() == QtRecoveryDialog.DialogCode.Accepted
+            chosen = dialog.chosen
+        finally:
+            self._recovery_dialog = None
+            dialog.deleteLater()
+        if accepted and chosen is not None and self._confirm_discard():
+            self.recover_backup(chosen.backup)
+
     def _ask_restore(self, recovery: Path) -> bool:
         """Crash recovery prompt (tests replace this method)."""
         answer = QMessageBox.question(
@@ -1590,6 +1717,9 @@ class QtMainWindow(QMainWindow):
         if answer == "save":
             self._on_save_triggered()
             return not self.has_unsaved_changes
+        if answer == "discard" and self.autosaver is not None:
+            # "Don't save" throws the changes away: their backup must not come back as a crash.
+            self.autosaver.discard()
         return answer == "discard"
 
     def _ask_save_changes(self) -> str:
