@@ -94,6 +94,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     settings = load_settings()
     apply_cache_dir(settings)  # before anything computes or reads derived data
+    if settings.device != "auto":  # lipcore's pick_device reads the variable
+        os.environ.setdefault("LIPSYNC_DEVICE", settings.device)
     from PySide6.QtWidgets import QApplication, QMessageBox
 
     app = QApplication.instance() or QApplication(sys.argv[:1])

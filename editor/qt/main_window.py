@@ -389,6 +389,12 @@ class QtMainWindow(QMainWindow):
             tip="Open an autosave left when the editor closed without saving",
         )
         self.quit_action = a("&Quit", self.close, QKeySequence.StandardKey.Quit)
+        self.preferences_action = a(
+            "&Preferences…",
+            self._on_preferences_triggered,
+            "Ctrl+,",
+            tip="Checkpoints, device, cache folder, autosave",
+        )
         self.undo_action = a(
             "&Undo", self._on_undo_triggered, QKeySequence.StandardKey.Undo, "undo"
         )
@@ -454,12 +460,13 @@ class QtMainWindow(QMainWindow):
         self.badge_action = a("Show Sync &Badge", self._refresh_badge, "Ctrl+B", checkable=True)
         self.badge_action.setChecked(True)
         self.region_action = a(
-            "Draw Edit &Region",
+            "Draw Face &Area",
             self._on_region_toggled,
             "B",
             "region",
             checkable=True,
-            tip="Drag on the picture to limit the edit to a box (click to clear)",
+            tip="Drag a box around the face to re-sync: the segment picks a face inside the box "
+            "(for several faces on screen; the edit itself follows that face). Click to clear",
         )
         self.zoom_in_action = a("Zoom &In", lambda: self.timeline.canvas.zoom(1.5), "=")
         self.zoom_out_action = a("Zoom &Out", lambda: self.timeline.canvas.zoom(1 / 1.5), "-")
@@ -496,6 +503,8 @@ class QtMainWindow(QMainWindow):
         edit.addSeparator()
         edit.addAction(self.nudge_left_action)
         edit.addAction(self.nudge_right_action)
+        edit.addSeparator()
+        edit.addAction(self.preferences_action)
         view = bar.addMenu("&View")
         for act in self.mode_actions.values():
             view.addAction(act)
@@ -1210,7 +1219,7 @@ class QtMainWindow(QMainWindow):
                 "Select a segment first: the region belongs to a segment", "warning"
             )
             return
-        with self.document.transaction("Edit region"):
+        with self.document.transaction("Set face area"):
             for sid in self._selected:
                 self._edit(self.document.set_segment_options, sid, region=box)
 
@@ -1570,6 +1579,30 @@ class QtMainWindow(QMainWindow):
         clicked = box.clickedButton()
         box.deleteLater()
         return "new" if clicked is new else "replace" if clicked is replace else "cancel"
+
+    def _on_preferences_triggered(self) -> None:
+        from editor.qt.preferences import QtPreferencesDialog, apply_preferences
+        from editor.settings import save_settings
+        from lipcore.errors import LipsyncError
+
+        dialog = QtPreferencesDialog(self.settings, self)
+        self._preferences_dialog = dialog
+        try:
+            accepted = dialog.exec() == QtPreferencesDialog.DialogCode.Accepted
+            changed = list(dialog.changed)
+        finally:
+            self._preferences_dialog = None
+            dialog.deleteLater()
+        if not accepted:
+            return
+        try:
+            save_settings(self.settings)
+        except LipsyncError as exc:
+            self.notifications.notify(str(exc), "error")
+        if self.autosaver is not None:
+            self.autosaver.enabled = bool(self.settings.autosave)
+        notes = apply_preferences(self.settings, changed)
+        self.notifications.notify("Preferences saved" + (": " + "; ".join(notes) if notes else ""))
 
     # ------------------------------------------------------------------ crash recovery
     def offer_recovery(self) -> bool:

@@ -91,9 +91,12 @@ class QtNotificationArea(QWidget):
             text: The message.
             level: "info" (fades after a few seconds), "warning" or "error" (stay until dismissed).
         """
+        from editor.model.gui_wording import gui_wording
+
         if level not in LEVELS:
             level = "info"
-        notice = Notice(level, str(text), time.time())
+        text = gui_wording(str(text))  # lipcore's CLI advice in the editor's words
+        notice = Notice(level, text, time.time())
         self.notices.append(notice)
         # Bounded, so a session of thousands of renders does not grow the history forever.
         if len(self.notices) > HISTORY_LIMIT:
