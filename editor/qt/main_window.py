@@ -125,6 +125,7 @@ def _sync_job(
     track: str,
     frames: tuple[int, int] | None,
     single_face: bool,
+    max_lag: int = 15,
 ) -> Iterator[Any]:
     """Per-frame sync confidence of ``video`` (or a frame range of it) against a placed dub."""
     from lipcore.media.audio import load_audio
@@ -145,6 +146,7 @@ def _sync_job(
         series.gap,
         placed[frame_to_sample(first, series.fps, 16000) :],
         series.fps,
+        max_lag=max_lag,
         frames=series.frames,
     )
     return score
@@ -202,6 +204,7 @@ class QtMainWindow(QMainWindow):
         self._frames: OrderedDict[tuple[str, int], QImage] = OrderedDict()
         self._sync_source: Any = None  # SyncScore of the source clip vs the dub
         self._sync_results: dict[str, Any] = {}  # segment id -> SyncScore of its render
+        self._sync_notes: dict[str, str] = {}  # segment id -> why its render has no curve
         self._job_state: dict[str, tuple[str, float]] = {}  # segment id -> (status, progress)
         self._selected: list[str] = []
         self._target_face: str | None = None
@@ -645,6 +648,7 @@ class QtMainWindow(QMainWindow):
         self._frames.clear()
         self._sync_source = None
         self._sync_results.clear()
+        self._sync_notes.clear()
         self._job_state.clear()
         self._selected = []
         self._target_face = None
@@ -653,6 +657,9 @@ class QtMainWindow(QMainWindow):
         self.watcher.watch(doc)
         self._on_clip_changed()
         self._update_title()
+        for seg in doc.project.segments:  # result curves come back with a reopened project
+            if seg.render.status == "done" and seg.render.output_path:
+                self._schedule_result_sync(seg.id)
 
     def _edit(self, method, *args, **kwargs) -> Any:
         """Call a document method; refused edits go to the notification area."""
@@ -673,8 +680,9 @@ class QtMainWindow(QMainWindow):
         if event in ("track_added", "track_removed", "track_changed", "project_changed"):
             self._refresh_waves()
             self._start_track_jobs()
-            if event == "track_changed" and "offset_samples" in payload.get("fields", ()):
-                self._schedule_source_sync()
+            offset_moved = "offset_samples" in payload.get("fields", ())
+            if event in ("track_added", "track_removed") or offset_moved:
+                self._schedule_source_sync()  # a dub imported after the faces: curve at once
             self._schedule_audio_mix()
         if event in (
             "segment_added",
@@ -810,6 +818,9 @@ class QtMainWindow(QMainWindow):
         """Score the source clip against the first dub track (after faces are known)."""
         p = self.document.project
         dub = next((t for t in p.audio_tracks if not t.is_original), None)
+        if dub is None and self._sync_source is not None:
+            self._sync_source = None  # its dub was removed
+            self._refresh_sync_plot()
         if p.video is None or dub is None or self.trackset is None or not self.trackset.tracks:
             return
         key = f"{p.video.fingerprint}:{dub.media.fingerprint}:{dub.offset_samples}"
@@ -842,17 +853,27 @@ class QtMainWindow(QMainWindow):
         )
 
     def _schedule_result_sync(self, segment_id: str) -> None:
+        from editor.model.sync_lane import segment_max_lag, too_short_reason
+
         p = self.document.project
         with contextlib.suppress(Exception):
             seg = p.segment(segment_id)
+            self._sync_notes.pop(segment_id, None)
+            reason = too_short_reason(seg.end_frame - seg.start_frame)
+            if reason is not None:
+                self._sync_results.pop(segment_id, None)
+                self._sync_notes[segment_id] = reason
+                self._refresh_sync_plot()
+                return
             track = p.track(seg.audio_track_id)
             out = Path(seg.render.output_path)
             offset = track.offset_samples + seg.options.audio_offset_samples
             frames = (seg.start_frame, seg.end_frame)
+            lag = segment_max_lag(seg.end_frame - seg.start_frame)
             self.background.submit(
                 "sync-result",
                 f"{segment_id}:{seg.render.params_hash}",
-                lambda: _sync_job(out, track.media.path, offset, "auto", frames, True),
+                lambda: _sync_job(out, track.media.path, offset, "auto", frames, True, lag),
                 1,
             )
 
@@ -925,6 +946,9 @@ class QtMainWindow(QMainWindow):
 
         text = str(exc) if isinstance(exc, LipsyncError) else f"{type(exc).__name__}: {exc}"
         self.notifications.notify(f"{what} failed: {text}", level)
+        if kind == "sync-result":  # the lane says why this render has no curve
+            self._sync_notes[key.split(":")[0]] = f"no curve ({text})"
+            self._refresh_sync_plot()
 
     # ================================================================== views refresh
     def _update_title(self) -> None:
@@ -1063,25 +1087,43 @@ class QtMainWindow(QMainWindow):
         self._refresh_viewer_faces()
 
     def _refresh_sync_plot(self) -> None:
+        from editor.model.sync_lane import evidence_of
+
         n = self.document.project.frame_count
         source = None
         method = ""
+        notes: list[str] = []
         if self._sync_source is not None:
             s = self._sync_source
-            source = (np.asarray(s.frames), np.asarray(s.per_frame, float))
+            judged = evidence_of(s, "source")
+            values = np.asarray(s.per_frame, float)
+            if not judged.has_evidence:  # a curve at a meaningless lag would mislead
+                values = np.full(len(values), np.nan)
+            source = (np.asarray(s.frames), values)
             method = s.method
+            notes.append(judged.text)
         result = None
         if self._sync_results and n > 0:
             values = np.full(n, np.nan)
+            weak = 0
             for seg_id, score in self._sync_results.items():
                 if not self._has_segment(seg_id):
+                    continue
+                if not evidence_of(score, "result").has_evidence:
+                    weak += 1
                     continue
                 frames = np.asarray(score.frames)
                 ok = (frames >= 0) & (frames < n)
                 values[frames[ok]] = np.asarray(score.per_frame, float)[ok]
                 method = score.method
+            if weak:
+                notes.append(f"{weak} result(s): no evidence (best lag at the search limit)")
             result = (np.arange(n), values)
-        self.timeline.sync_plot.set_curves(source, result, method)
+        for seg_id, note in self._sync_notes.items():
+            if self._has_segment(seg_id):
+                seg = self.document.segment(seg_id)
+                notes.append(f"segment {seg.start_frame}–{seg.end_frame}: {note}")
+        self.timeline.sync_plot.set_curves(source, result, method, notes)
         self._refresh_badge()
 
     def _refresh_badge(self) -> None:
@@ -1100,9 +1142,15 @@ class QtMainWindow(QMainWindow):
             idx = np.nonzero(frames == frame)[0]
             if len(idx) == 0:
                 continue
+            from editor.model.sync_lane import evidence_of
+
+            judged = evidence_of(score, name)
             value = float(np.asarray(score.per_frame)[idx[0]])
-            value_text = "  —" if np.isnan(value) else f"{value:+.2f}"
-            lines.append(f"{name:<6} sync {value_text}  offset {score.offset_frames:+d} f")
+            value_text = "  —" if np.isnan(value) or not judged.has_evidence else f"{value:+.2f}"
+            offset_text = (
+                f"offset {score.offset_frames:+d} f" if judged.has_evidence else "no evidence"
+            )
+            lines.append(f"{name:<6} sync {value_text}  {offset_text}")
         self.viewer.set_badge("\n".join(lines) if lines else None)
 
     def _refresh_loop(self) -> None:
