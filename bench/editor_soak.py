@@ -37,6 +37,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+# Run this checkout's editor, not whichever copy the environment has installed.
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
 MEDIA = Path(os.environ.get("LIPSYNC_SHARED_MEDIA", REPO.parent / "shared" / "media"))
 DEFAULT_CLIP = "A05_frontal_woman_flagbg_590p25_retalking3.mp4"
 DEFAULT_DUB = "B19_en_48k_retalking2.wav"
