@@ -92,15 +92,29 @@ def soft_dependency_notes() -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     """Start the editor window; returns the process exit code."""
     args = _parse_args(sys.argv[1:] if argv is None else argv)
+    from editor.binding_check import BindingError, check_binding
     from editor.settings import load_settings
 
+    try:  # the installed versions first, before Qt is imported
+        check_binding(probe=False)
+    except BindingError as exc:
+        print(f"lipsync-editor: error: {exc}", file=sys.stderr)
+        return 2
     settings = load_settings()
     apply_cache_dir(settings)  # before anything computes or reads derived data
-    from PySide6.QtWidgets import QApplication
-
-    from editor.qt.main_window import QtMainWindow
+    if settings.device != "auto":  # lipcore's pick_device reads the variable
+        os.environ.setdefault("LIPSYNC_DEVICE", settings.device)
+    from PySide6.QtWidgets import QApplication, QMessageBox
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
+    try:
+        check_binding(probe=True)
+    except BindingError as exc:
+        print(f"lipsync-editor: error: {exc}", file=sys.stderr)
+        QMessageBox.critical(None, "Lipsync Editor cannot start", str(exc))
+        return 2
+    from editor.qt.main_window import QtMainWindow
+
     app.setApplicationName("Lipsync Editor")
     app.setOrganizationName("lipsync")
     app.setStyle("Fusion")
@@ -120,7 +134,11 @@ def main(argv: list[str] | None = None) -> int:
         # Checked once the window is up: importing torch takes a moment.
         for note in soft_dependency_notes():
             window.notifications.notify(note)
-        if args.paths:
+        recovered = window.offer_recovery()  # an untitled project lost in a crash
+        if args.paths and recovered:
+            names = ", ".join(p.name for p in args.paths)
+            window.notifications.notify(f"Recovered work is open; not opened: {names}", "warning")
+        elif args.paths:
             window.open_paths([p.expanduser().resolve() for p in args.paths])
 
     QTimer.singleShot(0, _after_show)

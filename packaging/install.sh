@@ -32,6 +32,18 @@ if ! command -v rubberband >/dev/null || ! command -v espeak-ng >/dev/null; then
     apt_install rubberband-cli espeak-ng
 fi
 
+# What Qt's xcb platform plugin, OpenGL and QtMultimedia load to open a real window (read off
+# `ldd` on PySide6's libqxcb.so, libQt6XcbQpa, libQt6Gui and libQt6Multimedia); a fresh Debian
+# has none of the xcb helpers, and without them only QT_QPA_PLATFORM=offscreen starts.
+qt_libs=(libegl1 libgl1 libglib2.0-0 libfontconfig1 libfreetype6 libdbus-1-3 libpulse0
+    libx11-6 libx11-xcb1 libxkbcommon0 libxkbcommon-x11-0 libxcb1 libxcb-cursor0 libxcb-glx0
+    libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-randr0 libxcb-render0 libxcb-render-util0
+    libxcb-shape0 libxcb-shm0 libxcb-sync1 libxcb-util1 libxcb-xfixes0 libxcb-xkb1)
+if ! dpkg -s "${qt_libs[@]}" >/dev/null 2>&1; then
+    echo "install: Qt window libraries (apt: libxcb-cursor0 and friends)"
+    apt_install "${qt_libs[@]}"
+fi
+
 py="${PYTHON:-python3.11}"
 command -v "$py" >/dev/null || py=python3
 if [ ! -x .venv/bin/python ]; then

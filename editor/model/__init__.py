@@ -85,6 +85,11 @@ API summary (units: frames are ints on ``project.fps``; samples are ints at 16 k
     #     -> Path | None, write(), discard(), path, detach();  AutosaveSchedule (10 s, +5 s per
     #     change, cap 60 s);  find_recovery(project_path) -> Path | None;
     #     find_untitled_recoveries(dir=None);  push_recent(list, path, limit=10)
+    # editor.model.recovery: pending_untitled(dir=None) (offered at start), recoverable(dir,
+    #     recent) (File > Recover), dismiss(backup) (declined: kept, not offered again), delete
+    # editor.model.gui_wording: gui_wording(text): lipcore's CLI advice in the editor's words
+    # editor.model.sync_lane: evidence_of(score, name) (edge lag = no evidence),
+    #     too_short_reason(frames), segment_max_lag(frames)
     # editor.settings: Settings dataclass, load_settings(path=None), save_settings(s, path=None),
     #   settings_fields() -> [FieldInfo(name, label, help, kind, default, choices, env_var)]
     # lipcore.project: Project, MediaRef, AudioTrack, Segment, SegmentOptions, RenderState,

@@ -200,10 +200,12 @@ class Autosaver:
         return target
 
     def discard(self) -> None:
-        """Delete the backups of this document (after a save or a clean close)."""
+        """Delete the backups of this document (after a save, a clean close or "Don't save"),
+        declined ones (``….dismissed``, see :mod:`editor.model.recovery`) included."""
         for p in {self.path, autosave_path(None, self.doc.project.id, self.autosave_dir)}:
-            with contextlib.suppress(OSError):
-                p.unlink()
+            for backup in (p, p.with_name(p.name + ".dismissed")):
+                with contextlib.suppress(OSError):
+                    backup.unlink()
 
 
 def push_recent(recent: list[str], path: str | Path, limit: int = 10) -> list[str]:

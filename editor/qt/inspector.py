@@ -114,7 +114,7 @@ class QtSegmentInspector(QWidget):
         self.offset_spin.setDecimals(1)
         self.offset_spin.setSuffix(" ms")
         self.offset_spin.setSingleStep(40)
-        self.region_label = QLabel("whole frame")
+        self.region_label = QLabel("any face")
         self.region_clear = QPushButton("Clear")
         region_row = QHBoxLayout()
         region_row.addWidget(self.region_label, 1)
@@ -133,7 +133,11 @@ class QtSegmentInspector(QWidget):
             "The exported sound stays where its track is; slide the track to move it."
         )
         form.addRow("Audio offset", self.offset_spin)
-        form.addRow("Edit region", region_row)
+        self.region_label.setToolTip(
+            "Face area: only a face inside this box is re-synced (B, then drag on the picture). "
+            "It chooses the face; the edit follows that face, not the box."
+        )
+        form.addRow("Face area", region_row)
 
         self.status_label = QLabel("")
         self.status_label.setObjectName("renderStatus")
@@ -277,7 +281,7 @@ class QtSegmentInspector(QWidget):
                 )
                 self.neutral_spin.setValue(-1)
                 self.offset_spin.setValue(0.0)
-                self.region_label.setText("whole frame")
+                self.region_label.setText("any face")
                 return
             o = segment.options
             fps = float(project.fps) if project is not None else 25.0
@@ -308,7 +312,7 @@ class QtSegmentInspector(QWidget):
             self.neutral_spin.setValue(-1 if o.neutral_frame is None else int(o.neutral_frame))
             self.offset_spin.setValue(o.audio_offset_samples / SAMPLES_PER_MS)
             if o.region is None:
-                self.region_label.setText("whole frame")
+                self.region_label.setText("any face")
             else:
                 x0, y0, x1, y1 = o.region
                 self.region_label.setText(f"{x0},{y0} – {x1},{y1}")
@@ -320,7 +324,9 @@ class QtSegmentInspector(QWidget):
         """Show the render state of the shown segment."""
         text = _STATUS_TEXT.get(status, status)
         if status == "failed" and message:
-            text += f": {message}"
+            from editor.model.gui_wording import gui_wording
+
+            text += f": {gui_wording(message)}"
         self.status_label.setText(text)
         self.status_label.setProperty("status", status)
         self.status_label.style().unpolish(self.status_label)

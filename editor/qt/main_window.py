@@ -101,6 +101,7 @@ def _sync_job(
     track: str,
     frames: tuple[int, int] | None,
     single_face: bool,
+    max_lag: int = 15,
 ) -> Iterator[Any]:
     """Per-frame sync confidence of ``video`` (or a frame range of it) against a placed dub."""
     from lipcore.media.audio import load_audio
@@ -129,6 +130,7 @@ def _sync_job(
         series.gap,
         placed[frame_to_sample(first, series.fps, 16000) :],
         series.fps,
+        max_lag=max_lag,
         frames=series.frames,
     )
     return score
@@ -186,6 +188,7 @@ class QtMainWindow(QMainWindow):
         self._frames: OrderedDict[tuple[str, int], QImage] = OrderedDict()
         self._sync_source: Any = None  # SyncScore of the source clip vs the dub
         self._sync_results: dict[str, Any] = {}  # segment id -> SyncScore of its render
+        self._sync_notes: dict[str, str] = {}  # segment id -> why its render has no curve
         self._job_state: dict[str, tuple[str, float]] = {}  # segment id -> (status, progress)
         self._selected: list[str] = []
         self._target_face: str | None = None
@@ -372,7 +375,18 @@ class QtMainWindow(QMainWindow):
             self._on_relink_triggered,
             tip="Point the project at media files that were moved or renamed",
         )
+        self.recover_action = a(
+            "Re&cover Unsaved Work…",
+            self._on_recover_triggered,
+            tip="Open an autosave left when the editor closed without saving",
+        )
         self.quit_action = a("&Quit", self.close, QKeySequence.StandardKey.Quit)
+        self.preferences_action = a(
+            "&Preferences…",
+            self._on_preferences_triggered,
+            "Ctrl+,",
+            tip="Checkpoints, device, cache folder, autosave",
+        )
         self.undo_action = a(
             "&Undo", self._on_undo_triggered, QKeySequence.StandardKey.Undo, "undo"
         )
@@ -445,12 +459,13 @@ class QtMainWindow(QMainWindow):
         self.badge_action = a("Show Sync &Badge", self._refresh_badge, "Ctrl+B", checkable=True)
         self.badge_action.setChecked(True)
         self.region_action = a(
-            "Draw Edit &Region",
+            "Draw Face &Area",
             self._on_region_toggled,
             "B",
             "region",
             checkable=True,
-            tip="Drag on the picture to limit the edit to a box (click to clear)",
+            tip="Drag a box around the face to re-sync: the segment picks a face inside the box "
+            "(for several faces on screen; the edit itself follows that face). Click to clear",
         )
         self.zoom_in_action = a("Zoom &In", lambda: self.timeline.canvas.zoom(1.5), "=")
         self.zoom_out_action = a("Zoom &Out", lambda: self.timeline.canvas.zoom(1 / 1.5), "-")
@@ -465,6 +480,7 @@ class QtMainWindow(QMainWindow):
         file_menu.addAction(self.open_project_action)
         self.recent_menu = file_menu.addMenu("Open &Recent")
         self.recent_menu.aboutToShow.connect(self._on_recent_menu_about_to_show)
+        file_menu.addAction(self.recover_action)
         file_menu.addAction(self.save_action)
         file_menu.addAction(self.save_as_action)
         file_menu.addAction(self.relink_action)
@@ -488,6 +504,8 @@ class QtMainWindow(QMainWindow):
         edit.addSeparator()
         edit.addAction(self.nudge_left_action)
         edit.addAction(self.nudge_right_action)
+        edit.addSeparator()
+        edit.addAction(self.preferences_action)
         view = bar.addMenu("&View")
         for act in self.mode_actions.values():
             view.addAction(act)
@@ -639,6 +657,7 @@ class QtMainWindow(QMainWindow):
         self._frames.clear()
         self._sync_source = None
         self._sync_results.clear()
+        self._sync_notes.clear()
         self._job_state.clear()
         self._selected = []
         self._target_face = None
@@ -647,6 +666,9 @@ class QtMainWindow(QMainWindow):
         self.watcher.watch(doc)
         self._on_clip_changed()
         self._update_title()
+        for seg in doc.project.segments:  # result curves come back with a reopened project
+            if seg.render.status == "done" and seg.render.output_path:
+                self._schedule_result_sync(seg.id)
 
     def _edit(self, method, *args, **kwargs) -> Any:
         """Call a document method; refused edits go to the notification area."""
@@ -667,8 +689,9 @@ class QtMainWindow(QMainWindow):
         if event in ("track_added", "track_removed", "track_changed", "project_changed"):
             self._refresh_waves()
             self._start_track_jobs()
-            if event == "track_changed" and "offset_samples" in payload.get("fields", ()):
-                self._schedule_source_sync()
+            offset_moved = "offset_samples" in payload.get("fields", ())
+            if event in ("track_added", "track_removed") or offset_moved:
+                self._schedule_source_sync()  # a dub imported after the faces: curve at once
             self._schedule_audio_mix()
         if event in (
             "segment_added",
@@ -808,6 +831,9 @@ class QtMainWindow(QMainWindow):
         """Score the source clip against the first dub track (after faces are known)."""
         p = self.document.project
         dub = next((t for t in p.audio_tracks if not t.is_original), None)
+        if dub is None and self._sync_source is not None:
+            self._sync_source = None  # its dub was removed
+            self._refresh_sync_plot()
         if p.video is None or dub is None or self.trackset is None or not self.trackset.tracks:
             return
         key = f"{p.video.fingerprint}:{dub.media.fingerprint}:{dub.offset_samples}"
@@ -840,17 +866,27 @@ class QtMainWindow(QMainWindow):
         )
 
     def _schedule_result_sync(self, segment_id: str) -> None:
+        from editor.model.sync_lane import segment_max_lag, too_short_reason
+
         p = self.document.project
         with contextlib.suppress(Exception):
             seg = p.segment(segment_id)
+            self._sync_notes.pop(segment_id, None)
+            reason = too_short_reason(seg.end_frame - seg.start_frame)
+            if reason is not None:
+                self._sync_results.pop(segment_id, None)
+                self._sync_notes[segment_id] = reason
+                self._refresh_sync_plot()
+                return
             track = p.track(seg.audio_track_id)
             out = Path(seg.render.output_path)
             offset = track.offset_samples + seg.options.audio_offset_samples
             frames = (seg.start_frame, seg.end_frame)
+            lag = segment_max_lag(seg.end_frame - seg.start_frame)
             self.background.submit(
                 "sync-result",
                 f"{segment_id}:{seg.render.params_hash}",
-                lambda: _sync_job(out, track.media.path, offset, "auto", frames, True),
+                lambda: _sync_job(out, track.media.path, offset, "auto", frames, True, lag),
                 1,
             )
 
@@ -923,6 +959,9 @@ class QtMainWindow(QMainWindow):
 
         text = str(exc) if isinstance(exc, LipsyncError) else f"{type(exc).__name__}: {exc}"
         self.notifications.notify(f"{what} failed: {text}", level)
+        if kind == "sync-result":  # the lane says why this render has no curve
+            self._sync_notes[key.split(":")[0]] = f"no curve ({text})"
+            self._refresh_sync_plot()
 
     # ================================================================== views refresh
     def _update_title(self) -> None:
@@ -1062,25 +1101,43 @@ class QtMainWindow(QMainWindow):
         self._refresh_viewer_faces()
 
     def _refresh_sync_plot(self) -> None:
+        from editor.model.sync_lane import evidence_of
+
         n = self.document.project.frame_count
         source = None
         method = ""
+        notes: list[str] = []
         if self._sync_source is not None:
             s = self._sync_source
-            source = (np.asarray(s.frames), np.asarray(s.per_frame, float))
+            judged = evidence_of(s, "source")
+            values = np.asarray(s.per_frame, float)
+            if not judged.has_evidence:  # a curve at a meaningless lag would mislead
+                values = np.full(len(values), np.nan)
+            source = (np.asarray(s.frames), values)
             method = s.method
+            notes.append(judged.text)
         result = None
         if self._sync_results and n > 0:
             values = np.full(n, np.nan)
+            weak = 0
             for seg_id, score in self._sync_results.items():
                 if not self._has_segment(seg_id):
+                    continue
+                if not evidence_of(score, "result").has_evidence:
+                    weak += 1
                     continue
                 frames = np.asarray(score.frames)
                 ok = (frames >= 0) & (frames < n)
                 values[frames[ok]] = np.asarray(score.per_frame, float)[ok]
                 method = score.method
+            if weak:
+                notes.append(f"{weak} result(s): no evidence (best lag at the search limit)")
             result = (np.arange(n), values)
-        self.timeline.sync_plot.set_curves(source, result, method)
+        for seg_id, note in self._sync_notes.items():
+            if self._has_segment(seg_id):
+                seg = self.document.segment(seg_id)
+                notes.append(f"segment {seg.start_frame}–{seg.end_frame}: {note}")
+        self.timeline.sync_plot.set_curves(source, result, method, notes)
         self._refresh_badge()
 
     def _refresh_badge(self) -> None:
@@ -1099,9 +1156,15 @@ class QtMainWindow(QMainWindow):
             idx = np.nonzero(frames == frame)[0]
             if len(idx) == 0:
                 continue
+            from editor.model.sync_lane import evidence_of
+
+            judged = evidence_of(score, name)
             value = float(np.asarray(score.per_frame)[idx[0]])
-            value_text = "  —" if np.isnan(value) else f"{value:+.2f}"
-            lines.append(f"{name:<6} sync {value_text}  offset {score.offset_frames:+d} f")
+            value_text = "  —" if np.isnan(value) or not judged.has_evidence else f"{value:+.2f}"
+            offset_text = (
+                f"offset {score.offset_frames:+d} f" if judged.has_evidence else "no evidence"
+            )
+            lines.append(f"{name:<6} sync {value_text}  {offset_text}")
         self.viewer.set_badge("\n".join(lines) if lines else None)
 
     def _refresh_loop(self) -> None:
@@ -1223,7 +1286,7 @@ class QtMainWindow(QMainWindow):
                 "Select a segment first: the region belongs to a segment", "warning"
             )
             return
-        with self.document.transaction("Edit region"):
+        with self.document.transaction("Set face area"):
             for sid in self._selected:
                 self._edit(self.document.set_segment_options, sid, region=box)
 
@@ -1440,9 +1503,22 @@ class QtMainWindow(QMainWindow):
             self.open_video(path)
 
     def open_video(self, path: str | Path) -> bool:
-        """Use ``path`` as the project's clip (undoable)."""
+        """Use ``path`` as the project's clip (undoable).
+
+        With a clip already open, asks first (:meth:`_ask_new_project`): start a new project
+        with this clip, replace the clip under the current segments, or cancel. Swapping it
+        silently would leave the old segments, waveforms and face choices on another picture.
+        """
         import os
 
+        if self.document.project.video is not None:
+            answer = self._ask_new_project(Path(path))
+            if answer == "cancel":
+                return False
+            if answer == "new":
+                if not self._confirm_discard():
+                    return False
+                self.set_document(self._new_document())
         self._edit(self.document.open_video, path)
         video = self.document.project.video
         ok = video is not None and video.path == Path(os.path.abspath(path))
@@ -1489,6 +1565,11 @@ class QtMainWindow(QMainWindow):
                 doc = self._new_document(load_project(recovery), path)
                 restored = True
             else:
+                if recovery is not None:  # declined: not offered again (File > Recover has it)
+                    from editor.model.recovery import dismiss
+
+                    with contextlib.suppress(OSError):
+                        dismiss(recovery)
                 from editor.model.document import Document
                 from editor.model.planner import new_render_cache
 
@@ -1560,6 +1641,133 @@ class QtMainWindow(QMainWindow):
         )
         return Path(path) if path else None
 
+    def _ask_new_project(self, path: Path) -> str:
+        """ "new", "replace" or "cancel" when a clip is opened over an open one (tests replace
+        this method)."""
+        box = QMessageBox(self)
+        box.setObjectName("newProjectBox")
+        box.setWindowTitle("Open video")
+        box.setText(f"Start a new project with {path.name}?")
+        box.setInformativeText(
+            f"{self.document.title} already has a clip. A new project starts empty; "
+            "replacing keeps the segments and dub tracks on the new clip."
+        )
+        new = box.addButton("New Project", QMessageBox.ButtonRole.AcceptRole)
+        replace = box.addButton("Replace Clip", QMessageBox.ButtonRole.DestructiveRole)
+        box.addButton(QMessageBox.StandardButton.Cancel)
+        box.setDefaultButton(new)
+        box.exec()
+        clicked = box.clickedButton()
+        box.deleteLater()
+        return "new" if clicked is new else "replace" if clicked is replace else "cancel"
+
+    def _on_preferences_triggered(self) -> None:
+        from editor.qt.preferences import QtPreferencesDialog, apply_preferences
+        from editor.settings import save_settings
+        from lipcore.errors import LipsyncError
+
+        dialog = QtPreferencesDialog(self.settings, self)
+        self._preferences_dialog = dialog
+        try:
+            accepted = dialog.exec() == QtPreferencesDialog.DialogCode.Accepted
+            changed = list(dialog.changed)
+        finally:
+            self._preferences_dialog = None
+            dialog.deleteLater()
+        if not accepted:
+            return
+        try:
+            save_settings(self.settings)
+        except LipsyncError as exc:
+            self.notifications.notify(str(exc), "error")
+        if self.autosaver is not None:
+            self.autosaver.enabled = bool(self.settings.autosave)
+        notes = apply_preferences(self.settings, changed)
+        self.notifications.notify("Preferences saved" + (": " + "; ".join(notes) if notes else ""))
+
+    # ------------------------------------------------------------------ crash recovery
+    def offer_recovery(self) -> bool:
+        """At start: offer the newest autosave of a never-saved project left by a crash.
+
+        A declined backup is dismissed (kept, listed in File > Recover, not offered again).
+
+        Returns:
+            Whether a backup was recovered.
+        """
+        from editor.model.recovery import dismiss, pending_untitled
+
+        own = self.autosaver.path if self.autosaver is not None else None
+        pending = [r for r in pending_untitled(self._autosave_dir) if r.backup != own]
+        if not pending:
+            return False
+        entry = pending[0]
+        if self._ask_recover_untitled(entry, len(pending) - 1):
+            return self.recover_backup(entry.backup)
+        try:
+            dismiss(entry.backup)
+        except OSError as exc:
+            self.notifications.notify_exception(exc, "Dismissing the autosave")
+        self.notifications.notify(
+            "The autosave is kept: File ▸ Recover Unsaved Work… still opens it"
+        )
+        return False
+
+    def _ask_recover_untitled(self, entry: Any, others: int) -> bool:
+        """Startup prompt for an untitled project's autosave (tests replace this method)."""
+        more = f"\n\n{others} older autosave(s) are listed in File ▸ Recover." if others else ""
+        answer = QMessageBox.question(
+            self,
+            "Recover unsaved work?",
+            "The editor closed without saving a project that was never saved:\n"
+            f"{entry.describe()}\n\nRecover it?{more}",
+        )
+        return answer == QMessageBox.StandardButton.Yes
+
+    def recover_backup(self, backup: str | Path) -> bool:
+        """Open an autosave as unsaved changes (of its project, or of a new untitled one)."""
+        from editor.model.document import Document
+        from editor.model.jobs import RenderCache
+        from editor.model.recovery import project_of
+        from lipcore.errors import LipsyncError
+
+        backup = Path(backup)
+        try:
+            doc = Document.recover(backup, project_of(backup), render_cache=RenderCache())
+        except LipsyncError as exc:
+            self.notifications.notify(str(exc), "error")
+            return False
+        self.set_document(doc)
+        self._recovered = True
+        self._update_title()
+        if self._missing_media():
+            self.relink_missing()
+        self.notifications.notify(
+            f"Recovered unsaved work of {doc.title} from {backup.name}: save it to keep it",
+            "warning",
+        )
+        return True
+
+    def _on_recover_triggered(self) -> None:
+        from editor.model.recovery import recoverable
+        from editor.qt.recovery_dialog import QtRecoveryDialog
+
+        own = self.autosaver.path if self.autosaver is not None else None
+        entries = [
+            e
+            for e in recoverable(self._autosave_dir, self.settings.recent_projects)
+            if e.backup != own
+        ]
+        dialog = QtRecoveryDialog(entries, self)
+        self._recovery_dialog = dialog
+        try:
+            accepted = dialog.exec() == QtRecoveryDialog.DialogCode.Accepted
+            chosen = dialog.chosen
+        finally:
+            self._recovery_dialog = None
+            dialog.deleteLater()
+        if accepted and chosen is not None and self._confirm_discard():
+            self.recover_backup(chosen.backup)
+
     def _ask_restore(self, recovery: Path) -> bool:
         """Crash recovery prompt (tests replace this method)."""
         answer = QMessageBox.question(
@@ -1623,6 +1831,9 @@ class QtMainWindow(QMainWindow):
         if answer == "save":
             self._on_save_triggered()
             return not self.has_unsaved_changes
+        if answer == "discard" and self.autosaver is not None:
+            # "Don't save" throws the changes away: their backup must not come back as a crash.
+            self.autosaver.discard()
         return answer == "discard"
 
     def _ask_save_changes(self) -> str:

@@ -24,6 +24,8 @@ from PySide6.QtWidgets import (
 log = logging.getLogger(__name__)
 
 LEVELS = ("info", "warning", "error")
+#: Most messages kept in the history (oldest dropped first).
+HISTORY_LIMIT = 500
 _COLORS = {
     "info": QColor(150, 200, 255),
     "warning": QColor(240, 190, 60),
@@ -89,10 +91,16 @@ class QtNotificationArea(QWidget):
             text: The message.
             level: "info" (fades after a few seconds), "warning" or "error" (stay until dismissed).
         """
+        from editor.model.gui_wording import gui_wording
+
         if level not in LEVELS:
             level = "info"
-        notice = Notice(level, str(text), time.time())
+        text = gui_wording(str(text))  # lipcore's CLI advice in the editor's words
+        notice = Notice(level, text, time.time())
         self.notices.append(notice)
+        # Bounded, so a session of thousands of renders does not grow the history forever.
+        if len(self.notices) > HISTORY_LIMIT:
+            del self.notices[: len(self.notices) - HISTORY_LIMIT]
         color = _COLORS[level]
         self._glyph.setText(_GLYPHS[level])
         self._glyph.setStyleSheet(f"color: {color.name()};")
@@ -104,6 +112,8 @@ class QtNotificationArea(QWidget):
         )
         item.setForeground(color)
         self.history.insertItem(0, item)
+        while self.history.count() > HISTORY_LIMIT:
+            self.history.takeItem(self.history.count() - 1)
         if level == "info":
             self._fade.start(6000)
         else:

@@ -85,6 +85,8 @@ def make_window(qtbot, tmp_path, monkeypatch):
         # No modal prompts in tests: unsaved changes are discarded, autosaves not restored.
         window._ask_save_changes = lambda: "discard"
         window._ask_restore = lambda recovery: False
+        window._ask_new_project = lambda path: "new"
+        window._ask_recover_untitled = lambda entry, others: False
         window.resize(1400, 860)
         window.show()
         qtbot.waitExposed(window)

@@ -103,7 +103,7 @@ def test_open_import_then_pick_face_by_clicking_in_the_viewer(opened, qtbot):
     assert seg.face_track_id == track.track_id
     assert w.timeline.canvas.faces[0].selected
 
-    # Restrict the edit to a box drawn on the picture (B toggles the region tool).
+    # Choose the face by a box drawn on the picture (B toggles the face-area tool).
     qtbot.keyClick(w, Qt.Key.Key_B)
     a = w.viewer.to_widget(x0, (y0 + y1) / 2).toPoint()
     b = w.viewer.to_widget(x1, y1 + 20).toPoint()

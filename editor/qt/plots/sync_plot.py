@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QColor
+from PySide6.QtCore import QPointF, Qt
+from PySide6.QtGui import QColor, QPainter
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 #: Per-frame confidence below this counts as weak. The built-in meter's per-frame value is a
@@ -33,6 +33,48 @@ def weak_stretches(curve: np.ndarray, threshold: float = WEAK_THRESHOLD, min_len
     starts = np.nonzero(edges == 1)[0]
     ends = np.nonzero(edges == -1)[0]
     return [(int(s), int(e)) for s, e in zip(starts, ends, strict=True) if e - s >= min_len]
+
+
+#: Values labelled on the lane's scale (the meter's per-frame correlation, -1..+1).
+SCALE_TICKS = ((1.0, "+1"), (WEAK_THRESHOLD, "0"), (-1.0, "−1"))
+
+
+class QtSyncScale(QWidget):
+    """The lane's y scale, drawn in the header column so the plot stays aligned with the
+    timeline lanes above it: +1 / 0 / −1 at the heights the plot draws them."""
+
+    def __init__(self, plot: pg.PlotWidget, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("QtSyncScale")
+        self.setFixedWidth(24)
+        self._plot = plot
+        self.setToolTip(
+            "Per-frame sync: correlation between mouth opening and speech, −1..+1.\n"
+            "Below 0 the mouth does not follow the audio (shaded red)."
+        )
+
+    def tick_positions(self) -> list[tuple[str, float]]:
+        """``(label, y)`` of each tick in this widget's coordinates."""
+        vb = self._plot.getPlotItem().getViewBox()
+        out = []
+        for value, label in SCALE_TICKS:
+            scene = vb.mapViewToScene(QPointF(0.0, value))
+            in_plot = self._plot.mapFromScene(scene)
+            y = self.mapFromGlobal(self._plot.mapToGlobal(in_plot)).y()
+            out.append((label, float(y)))
+        return out
+
+    def paintEvent(self, event) -> None:  # noqa: N802 - Qt override
+        painter = QPainter(self)
+        painter.setPen(QColor(150, 160, 175))
+        font = painter.font()
+        font.setPointSizeF(max(6.0, font.pointSizeF() * 0.8))
+        painter.setFont(font)
+        w = self.width()
+        for label, y in self.tick_positions():
+            painter.drawLine(w - 5, int(y), w - 1, int(y))
+            painter.drawText(0, int(y) - 7, w - 7, 14, Qt.AlignmentFlag.AlignRight, label)
+        painter.end()
 
 
 class QtSyncPlot(QWidget):
@@ -68,9 +110,19 @@ class QtSyncPlot(QWidget):
         head_layout.addWidget(self._legend)
         head_layout.addWidget(self._method)
         head_layout.addStretch(1)
-        layout.addWidget(header)
-
         self.plot = pg.PlotWidget(background=QColor(27, 29, 33))
+        self.scale = QtSyncScale(self.plot)
+        head_row = QHBoxLayout()
+        head_row.setContentsMargins(0, 0, 0, 0)
+        head_row.setSpacing(0)
+        head_row.addWidget(header, 1)
+        head_row.addWidget(self.scale)
+        header_box = QWidget()
+        header_box.setFixedWidth(header_width)
+        header_box.setLayout(head_row)
+        header.setFixedWidth(header_width - self.scale.width())
+        layout.addWidget(header_box)
+
         self.plot.setMenuEnabled(False)
         self.plot.setMouseEnabled(x=False, y=False)
         self.plot.hideButtons()
@@ -95,6 +147,14 @@ class QtSyncPlot(QWidget):
             pos=0, angle=90, pen=pg.mkPen(QColor(255, 80, 70), width=1.5)
         )
         self.plot.addItem(self._playhead)
+        # What the lane cannot show and why (short segments, no evidence), over the plot.
+        self.status = QLabel("", self.plot)
+        self.status.setObjectName("syncStatus")
+        self.status.setStyleSheet(
+            "color: #d8c890; background: rgba(27, 29, 33, 190); padding: 1px 4px;"
+        )
+        self.status.move(4, 2)
+        self.status.hide()
         layout.addWidget(self.plot, 1)
         self.setFixedHeight(92)
         self.source: np.ndarray | None = None
@@ -105,9 +165,11 @@ class QtSyncPlot(QWidget):
         source: tuple[np.ndarray, np.ndarray] | None,
         result: tuple[np.ndarray, np.ndarray] | None,
         method: str = "",
+        notes: list[str] | tuple[str, ...] = (),
     ) -> None:
         """Show ``(frames, values)`` curves (values in -1..1); weak stretches of the result (or
-        the source when nothing is rendered) are shaded."""
+        the source when nothing is rendered) are shaded. ``notes`` (offsets, "no evidence",
+        why a segment has no curve) are written over the plot."""
         for item in self._weak_items:
             self.plot.removeItem(item)
         self._weak_items = []
@@ -132,6 +194,10 @@ class QtSyncPlot(QWidget):
                 self.plot.addItem(region)
                 self._weak_items.append(region)
         self._method.setText(method)
+        self.status.setText("  ·  ".join(notes))
+        self.status.setVisible(bool(notes))
+        self.status.adjustSize()
+        self.scale.update()
 
     def set_view(self, first_frame: float, last_frame: float) -> None:
         """Follow the timeline's visible frame range."""
