@@ -20,41 +20,33 @@ drop), then three per-actor parts are made, each bounded by the budget:
   crops against a frozen expert (:func:`training.train_generator.iter_train_generator`,
   ``finetune`` preset), stopped at ``--steps`` or ``--minutes``, whichever comes first.
 
-The bundle is a zip: ``actor.json`` (format, sources, figures), ``meter_ridge.json`` and, when
-fine-tuned, ``generator/`` (a ``save_pretrained`` folder). The audio-to-mouth-shape model of the
-one-shot engine (``lipcore/engines/mouth_shape.py``) is not adapted here yet.
+The meter and the one-shot engine's mouth-shape model are fitted by lipcore (:mod:`lipcore.actor`,
+the same code ``lipsync adapt`` runs); only the gate of training data and the generator fine-tune
+are training's. The bundle layout is :mod:`lipcore.actor`'s (``generator/`` is a
+``save_pretrained`` folder).
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
-import io
 import json
 import tempfile
 import time
-import zipfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from lipcore.cache import atomic_write_bytes
+from lipcore import actor
+from lipcore.actor import ActorClip, MeterFrames, prediction_r, read_actor
 from lipcore.errors import LipsyncError
 from lipcore.progress import Progress, drain
-from lipcore.sync.meter import MeterModel, load_meter_model, zscore
+from lipcore.sync.meter import MeterModel
 from training.data.prepare_clips import ClipData
 
-ACTOR_FORMAT = "lipsync-actor"
-ACTOR_VERSION = 1
-#: Shrinkage strengths towards the generic meter tried on the held-out tail (inf = generic).
-SHRINK_ALPHAS = (10.0, 100.0, 1_000.0, 10_000.0, float("inf"))
-HOLDOUT_SHARE = 0.3
-#: Fewest held-out voiced frames with a face to trust the choice; fewer keeps the generic meter.
-MIN_HELDOUT_FRAMES = 25
-#: Held-out r within which stronger shrinkage (closer to the generic meter) wins.
-PRIOR_TIE_R = 0.02
+__all__ = ["AdaptBudget", "iter_adapt_actor", "prediction_r", "read_actor"]
 
 
 @dataclass(frozen=True)
@@ -70,111 +62,33 @@ class AdaptBudget:
     minutes: float = 5.0
 
 
-@dataclass
-class MeterFrames:
-    """What the meter learns from: per-frame z-scored lip gap, features and speech mask."""
-
-    gap_z: np.ndarray
-    feats: np.ndarray
-    voiced: np.ndarray
-    gap_raw: np.ndarray
-
-
-def meter_frames(clip: ClipData, rows: slice | None = None) -> MeterFrames:
-    """Lip gap (from the stored landmarks) and spectral features of a prepared clip's frames.
-
-    Args:
-        clip: A clip prepared from a face track (``landmarks`` present).
-        rows: Which of its frames (default all).
+def actor_clip(clip: ClipData, fingerprint: str = "", gate: dict | None = None) -> ActorClip:
+    """A prepared clip as lipcore's :class:`lipcore.actor.ActorClip` (its audio already in sync).
 
     Raises:
         LipsyncError: The clip has no landmarks (prepared without a face track).
     """
-    from lipcore.audio.features import spectral_features
-    from lipcore.audio.vad import voiced_frames
-    from lipcore.face.landmarks import lip_gap
-
     if clip.landmarks is None:
         raise LipsyncError(
             "the prepared clip has no landmarks", clip.source,
             fix="prepare it with training.data.prepare_folder (face tracks)",
         )  # fmt: skip
-    rows = rows or slice(None)
-    frames = clip.frames[rows]
-    n_src = int(frames[-1]) + 1
-    feats = spectral_features(clip.audio_16k, clip.fps, n_src)[frames]
-    voiced = voiced_frames(clip.audio_16k, clip.fps, n_src)[frames]
-    gap = lip_gap(clip.landmarks[rows]).astype(np.float64)
-    return MeterFrames(zscore(gap, voiced), feats, voiced, gap)
+    return ActorClip(
+        source=clip.source, fingerprint=fingerprint, fps=clip.fps,
+        n_frames=int(clip.frames[-1]) + 1, frames=np.asarray(clip.frames, np.int64),
+        landmarks=np.asarray(clip.landmarks, np.float64), audio_16k=clip.audio_16k,
+        gate=dict(gate or {}),
+    )  # fmt: skip
 
 
-def fit_shrunk_ridge(parts: Sequence[MeterFrames], prior: MeterModel, alpha: float) -> MeterModel:
-    """Ridge on the prior's standardised features, shrunk towards the prior's weights.
-
-    Minimises ``||X w + b - y||^2 + alpha ||w - w_prior||^2`` (``alpha = inf`` returns the
-    prior). Standardising with the prior's statistics keeps ``w_prior`` meaningful.
-    """
-    if not np.isfinite(alpha):
-        return prior
-    x = np.concatenate([(p.feats[m] - prior.feature_mean) / prior.feature_std
-                        for p in parts for m in [np.isfinite(p.gap_z) & p.voiced]])  # fmt: skip
-    y = np.concatenate([p.gap_z[np.isfinite(p.gap_z) & p.voiced] for p in parts])
-    x_mean, y_mean = x.mean(axis=0), y.mean()
-    xc = x - x_mean
-    a = xc.T @ xc + alpha * np.eye(x.shape[1])
-    w = np.linalg.solve(a, xc.T @ (y - y_mean) + alpha * prior.weights)
-    bias = float(y_mean - x_mean @ w)
-    return MeterModel(w, bias, prior.feature_mean, prior.feature_std, dict(prior.feature_spec))
-
-
-def prediction_r(model: MeterModel, part: MeterFrames) -> float:
-    """Correlation of the model's predicted opening with the measured one (voiced frames)."""
-    keep = np.isfinite(part.gap_z) & part.voiced
-    if keep.sum() < 10:
-        return float("nan")
-    return float(np.corrcoef(part.gap_z[keep], model.predict(part.feats)[keep])[0, 1])
+def meter_frames(clip: ClipData) -> MeterFrames:
+    """:func:`lipcore.actor.meter_frames` of a prepared clip."""
+    return actor.meter_frames(actor_clip(clip))
 
 
 def adapt_meter(clips: Sequence[ClipData], prior: MeterModel | None = None):
-    """Fit the actor's meter: choose the shrinkage on the held-out tail, refit on everything.
-
-    Returns:
-        ``(model, figures)``: figures hold the chosen alpha and the held-out r of the generic
-        and of the adapted meter for every alpha tried.
-    """
-    prior = prior if prior is not None else load_meter_model()
-    fit_parts, held_parts = [], []
-    for clip in clips:
-        n = len(clip.frames)
-        cut = int(n * (1 - HOLDOUT_SHARE))
-        fit_parts.append(meter_frames(clip, slice(0, cut)))
-        held_parts.append(meter_frames(clip, slice(cut, n)))
-
-    def held_r(model):
-        values = [prediction_r(model, p) for p in held_parts]
-        values = [v for v in values if np.isfinite(v)]
-        return float(np.mean(values)) if values else float("nan")
-
-    held_frames = sum(int((np.isfinite(p.gap_z) & p.voiced).sum()) for p in held_parts)
-    scores = {str(a): held_r(fit_shrunk_ridge(fit_parts, prior, a)) for a in SHRINK_ALPHAS}
-    best = float("inf")
-    if held_frames >= MIN_HELDOUT_FRAMES and all(np.isfinite(v) for v in scores.values()):
-        # The strongest shrinkage within PRIOR_TIE_R of the best: leave the generic meter
-        # only for a clear gain (a few seconds of footage overfit easily).
-        top = max(scores.values())
-        best = max(a for a in SHRINK_ALPHAS if scores[str(a)] >= top - PRIOR_TIE_R)
-    model = fit_shrunk_ridge([meter_frames(c) for c in clips], prior, best)
-    gaps = np.concatenate([meter_frames(c).gap_raw for c in clips])
-    gaps = gaps[np.isfinite(gaps)]
-    figures = {
-        "alpha": best,
-        "heldout_r_by_alpha": scores,
-        "lip_gap_closed": float(np.percentile(gaps, 5)),
-        "lip_gap_open": float(np.percentile(gaps, 95)),
-        "lip_gap_mean": float(gaps.mean()),
-    }
-    meta = {"actor_adapted": True, "shrunk_towards": "shipped meter", **figures}
-    return dataclasses.replace(model, meta=meta), figures
+    """:func:`lipcore.actor.adapt_meter` of prepared clips."""
+    return actor.adapt_meter([actor_clip(c) for c in clips], prior)
 
 
 def iter_adapt_actor(
@@ -196,7 +110,7 @@ def iter_adapt_actor(
         work_dir: Where prepared clips go (default a temporary folder).
 
     Returns:
-        The bundle path.
+        The opened bundle (:class:`lipcore.actor.ActorBundle`).
 
     Raises:
         LipsyncError: No usable footage (every clip dropped by the gate, with the reasons).
@@ -213,9 +127,10 @@ def iter_adapt_actor(
         if not kept:
             reasons = "; ".join(f"{Path(e.source).name}: {e.verdict['reason']}" for e in entries)
             raise LipsyncError(f"no usable footage ({reasons})", fix="give in-sync speech clips")
-        clips = [ClipData.load(work / e.npz) for e in kept]
-        yield Progress(0, 1, "fitting the actor's meter")
-        meter, meter_figures = adapt_meter(clips)
+        clips = [actor_clip(ClipData.load(work / e.npz), e.fingerprint, e.verdict) for e in kept]
+        yield Progress(0, 1, "fitting the actor's meter and mouth shapes")
+        meter, meter_figures = actor.adapt_meter(clips)
+        shape, shape_figures = actor.adapt_mouth_shape(clips)
         generator_dir = None
         tune = {}
         if generator_checkpoint is not None:
@@ -223,34 +138,11 @@ def iter_adapt_actor(
                 [work / e.npz for e in kept], work / "finetune", generator_checkpoint,
                 expert_checkpoint, budget,
             )  # fmt: skip
-        manifest = {
-            "format": ACTOR_FORMAT,
-            "version": ACTOR_VERSION,
-            "footage": [
-                {
-                    "source": e.source,
-                    "fingerprint": e.fingerprint,
-                    "frames": [int(c.frames[0]), int(c.frames[-1])],
-                    "audio_shift_frames": int(c.audio_shift_frames),
-                    "gate": e.verdict,
-                }
-                for e, c in zip(kept, clips, strict=True)
-            ],
-            "dropped": [{"source": e.source, "gate": e.verdict} for e in entries if not e.npz],
-            "meter": meter_figures,
-            "generator": tune or None,
-        }
-        buf = io.BytesIO()
-        with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
-            z.writestr("actor.json", json.dumps(manifest, indent=1))
-            z.writestr("meter_ridge.json", json.dumps(meter.to_dict(), indent=1))
-            if generator_dir is not None:
-                for f in sorted(generator_dir.iterdir()):
-                    z.write(f, f"generator/{f.name}")
-        out.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_bytes(out, buf.getvalue())
+        dropped = [(e.source, e.verdict) for e in entries if not e.npz]
+        manifest = actor.actor_manifest(clips, dropped, meter_figures, shape_figures, tune or None)
+        actor.write_actor(out, manifest, meter, shape, generator_dir)
     yield Progress(1, 1, "written")
-    return out
+    return read_actor(out)
 
 
 def _fine_tune(clips, run_dir, generator_checkpoint, expert_checkpoint, budget):
@@ -290,26 +182,6 @@ def _fine_tune(clips, run_dir, generator_checkpoint, expert_checkpoint, budget):
     return run_dir / PRETRAINED_DIR, figures
 
 
-def read_actor(path: str | Path) -> tuple[dict, MeterModel]:
-    """Open a bundle: ``(actor.json contents, the actor's meter)``.
-
-    Raises:
-        LipsyncError: Not a bundle of this format.
-    """
-    path = Path(path)
-    try:
-        with zipfile.ZipFile(path) as z:
-            manifest = json.loads(z.read("actor.json"))
-            meter = MeterModel.from_dict(json.loads(z.read("meter_ridge.json")))
-    except (OSError, KeyError, zipfile.BadZipFile, ValueError) as exc:
-        raise LipsyncError(
-            f"not an actor bundle ({exc})", path, fix="run training.adapt_actor"
-        ) from exc
-    if manifest.get("format") != ACTOR_FORMAT:
-        raise LipsyncError("not an actor bundle", path, fix="run training.adapt_actor")
-    return manifest, meter
-
-
 def main(argv: list[str] | None = None) -> None:
     """Command line entry point."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -322,7 +194,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     budget = AdaptBudget(args.steps, args.minutes)
     gen = iter_adapt_actor(args.videos, args.out, args.generator, args.expert, budget)
-    print(drain(gen, True, "adapt"))
+    print(drain(gen, True, "adapt").path)
 
 
 if __name__ == "__main__":

@@ -28,6 +28,7 @@ COMMANDS = (
     "export_timeline",
     "fit",
     "batch",
+    "adapt",
 )
 
 

@@ -73,6 +73,12 @@ def add_render_arguments(p: argparse.ArgumentParser) -> None:
         help="extra footage of the same actor speaking (improves the built-in engine)",
     )
     p.add_argument(
+        "--actor",
+        type=Path,
+        default=None,
+        help="actor file from lipsync adapt: the actor's mouth shapes and footage",
+    )
+    p.add_argument(
         "--audio-offset",
         type=float,
         default=0.0,
@@ -210,5 +216,6 @@ def build_request(args: argparse.Namespace, output: Path) -> RenderRequest:
         long_audio=args.long_audio,
         footage=tuple(args.footage),
         checkpoint=args.checkpoint,
+        actor=getattr(args, "actor", None),
         still_fps=getattr(args, "fps", None),
     )

@@ -61,9 +61,12 @@ class AutoEngine(Engine):
 
     name = "auto"
 
-    def __init__(self, options: EngineOptions | None = None, footage_paths: Sequence = ()):
+    def __init__(
+        self, options: EngineOptions | None = None, footage_paths: Sequence = (), actor=None
+    ):
         super().__init__(options)
         self.footage_paths = tuple(footage_paths)
+        self.actor = actor
         self.crop_size = 256  # retime and one-shot both work on 256 px crops
         self.inner: Engine | None = None
         self.choice: tuple[str, str] | None = None
@@ -71,14 +74,16 @@ class AutoEngine(Engine):
     def prepare(self, source: SourceFootage | Sequence[SourceFootage]) -> Iterator[Progress]:
         """Choose the engine for this footage and prepare it."""
         name, reason = choose_engine(source)
-        self.inner = create_engine(name, self.options, footage_paths=self.footage_paths)
+        self.inner = create_engine(
+            name, self.options, footage_paths=self.footage_paths, actor=self.actor
+        )
         try:
             yield from self.inner.prepare(source)
         except FootageError as exc:  # retime's deeper checks: fall back rather than refuse
             if name != "retime":
                 raise
             name, reason = "oneshot", f"retime could not use the footage: {exc.message}"
-            self.inner = create_engine(name, self.options)
+            self.inner = create_engine(name, self.options, actor=self.actor)
             yield from self.inner.prepare(source)
         self.choice = (name, reason)
 
@@ -150,6 +155,7 @@ def create_engine(
     checkpoint: str | os.PathLike | None = None,
     device: str | None = None,
     footage_paths: Sequence[str | os.PathLike] = (),
+    actor: str | os.PathLike | None = None,
 ) -> Engine:
     """Build the engine called ``name``.
 
@@ -160,6 +166,8 @@ def create_engine(
         checkpoint: Weights for neural engines (ignored by the others; makes "auto" wav2lip).
         device: Device override for neural engines ("auto", "cpu", "cuda", "mps").
         footage_paths: Extra footage for engines that learn from footage.
+        actor: An actor file (:mod:`lipcore.actor`): the one-shot engine uses its mouth-shape
+            model (the pipeline adds its footage to the request's).
 
     Returns:
         A new engine; call ``prepare`` before generating.
@@ -174,7 +182,7 @@ def create_engine(
             engine = create_engine("wav2lip", options, checkpoint=checkpoint, device=device)
             engine.choice = choose_engine([], checkpoint)  # type: ignore[attr-defined]
             return engine
-        return AutoEngine(options, footage_paths=tuple(footage_paths))
+        return AutoEngine(options, footage_paths=tuple(footage_paths), actor=actor)
     if name == "wav2lip":
         from lipcore.engines.wav2lip import Wav2LipEngine
 
@@ -182,7 +190,11 @@ def create_engine(
     if name == "oneshot":
         from lipcore.engines.oneshot import OneShotEngine
 
-        return OneShotEngine(options)
+        if actor is None:
+            return OneShotEngine(options)
+        from lipcore.actor import read_actor
+
+        return OneShotEngine(options, model=read_actor(actor).shape_model())
     if name == "retime":
         try:
             from lipcore.engines.retime import RetimeEngine

@@ -184,7 +184,8 @@ def _load_new_audio(path: Path, sample_rate: int, info=None, mono: bool = True) 
 
 def _refuse_overwriting_a_source(request: RenderRequest) -> None:
     out = Path(request.output).resolve()
-    for src in (request.video, request.audio, request.output_audio, *request.footage):
+    sources = (request.video, request.audio, request.output_audio, request.actor)
+    for src in (*sources, *request.footage):
         if src is not None and out == Path(src).resolve():
             raise MediaError(
                 "the output would overwrite a source file", out, "choose another output name"
@@ -458,6 +459,7 @@ def _library_key(plan: _Plan, engine: Engine) -> str:
             "track": plan.warm.track_digest(plan.track),
             "footage": [plan.warm.fingerprint(p) for p in req.footage],
             "checkpoint": plan.warm.fingerprint(req.checkpoint) if req.checkpoint else None,
+            "actor": plan.warm.fingerprint(req.actor) if req.actor else None,
             "crop": engine.crop_size,
             "max_footage": MAX_FOOTAGE_FRAMES,
         }
@@ -485,7 +487,9 @@ def _prepare_engines(
         key = (spec.engine, spec.options)
         if key in by_options:
             continue
-        candidate = create_engine(spec.engine, spec.options, checkpoint=request.checkpoint)
+        candidate = create_engine(
+            spec.engine, spec.options, checkpoint=request.checkpoint, actor=request.actor
+        )
         lib_key = _library_key(plan, candidate)
         if lib_key not in by_library:
             warm = plan.warm.engine(lib_key)
@@ -527,7 +531,7 @@ def _prepare_from_footage(
         request.video, scaled, own_audio, max_frames=MAX_FOOTAGE_FRAMES
     )
     footage = [own]
-    for extra_path in request.footage:
+    for extra_path in extra_footage(request):
         extra_tracks = yield from iter_track_faces(extra_path)
         if not extra_tracks.tracks:
             plan.warnings.append(f"{extra_path}: no face found, footage ignored")
@@ -546,6 +550,17 @@ def _prepare_from_footage(
             )
         )
     yield from eng.prepare(footage[0] if len(footage) == 1 else footage)
+
+
+def extra_footage(request: RenderRequest) -> tuple[Path, ...]:
+    """The request's extra footage and its actor file's (less the clip itself), in that order."""
+    if request.actor is None:
+        return tuple(request.footage)
+    from lipcore.actor import read_actor
+
+    seen = {Path(request.video).resolve(), *(Path(p).resolve() for p in request.footage)}
+    more = [p for p in read_actor(request.actor).footage_paths() if p.resolve() not in seen]
+    return (*request.footage, *more)
 
 
 def _scaled(alignment: TrackAlignment, size: int) -> TrackAlignment:

@@ -72,6 +72,8 @@ class RenderRequest:
         long_audio: What to do when the new audio outlasts the picture (see LONG_AUDIO_POLICIES).
         footage: Extra footage of the same actor for engines that learn from footage.
         checkpoint: Model checkpoint for neural engines.
+        actor: An actor file (``lipsync adapt``): the one-shot engine uses its adapted
+            mouth-shape model, the retime engine its footage as extra footage.
         audio_mix: "dub" (new audio only) or "mix" (new audio over the original, ducked).
         output_audio: Audio to mux instead of ``audio``, already on the video clock (its first
             sample plays with frame 0), e.g. a mix of several dub tracks when each render pass
@@ -90,6 +92,7 @@ class RenderRequest:
     long_audio: str = "cut"
     footage: tuple[Path, ...] = ()
     checkpoint: Path | None = None
+    actor: Path | None = None
     audio_mix: str = "dub"
     output_audio: Path | None = None
     crf: int = 12

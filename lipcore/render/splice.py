@@ -36,7 +36,9 @@ def segment_chunk_key(plan, index: int) -> str:
         policy=plan.timeline.policy,
         track=warm.track_digest(plan.track),
         spec=seg,
-        footage_fps=tuple(warm.fingerprint(p) for p in req.footage),
+        footage_fps=tuple(
+            warm.fingerprint(p) for p in (*req.footage, *([req.actor] if req.actor else []))
+        ),
         checkpoint_fp=warm.fingerprint(req.checkpoint) if req.checkpoint else None,
     )
 

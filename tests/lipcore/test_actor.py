@@ -1,0 +1,96 @@
+"""Actor files: ``lipsync adapt`` on real footage, the bundle round trip, renders with --actor."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+
+import numpy as np
+import pytest
+
+from lipcore.actor import read_actor, write_actor
+from lipcore.cli import main
+from lipcore.engines.mouth_shape import load_mouth_shape_model
+from lipcore.engines.registry import create_engine
+from lipcore.errors import LipsyncError
+from lipcore.media.decode import iter_frames
+from lipcore.sync.meter import load_meter_model
+
+A13 = "video/A13_closeup_woman_512p30_15s_liveportrait_d10.mp4"
+A11 = "video/A11_facecrop_256p30_noaudio_iplap_129.mp4"
+A07 = "video/A07_frontal_woman_glasses_524p25_retalking5.mp4"
+
+
+@pytest.fixture(scope="module")
+def actor_file(shared_media, tmp_path_factory):
+    out = tmp_path_factory.mktemp("actor") / "woman.lsactor"
+    rc = main(["adapt", str(shared_media / A13), "--out", str(out), "--minutes", "0.2", "-q"])
+    assert rc == 0
+    return out
+
+
+def test_adapt_writes_a_bundle_whose_mouth_shapes_beat_the_shipped_ones_held_out(actor_file):
+    bundle = read_actor(actor_file)
+    (footage,) = bundle.manifest["footage"]
+    assert footage["source"].endswith("A13_closeup_woman_512p30_15s_liveportrait_d10.mp4")
+    assert footage["gate"]["keep"] and footage["frames"][1] < 12 * 30  # --minutes 0.2 = 12 s
+    shape = bundle.manifest["mouth_shape"]
+    assert shape["adapted"] and bundle.mouth_shape is not None
+    assert shape["heldout_r_gap_adapted"] > shape["heldout_r_gap_shipped"]
+    generic = load_mouth_shape_model()
+    assert not np.allclose(bundle.mouth_shape.weights, generic.weights)
+    assert bundle.meter.feature_spec == load_meter_model().feature_spec
+    assert [p.name for p in bundle.footage_paths()] == [A13.split("/")[1]]  # retime's extra
+    json.dumps(bundle.manifest)
+
+
+def test_bundle_round_trip(actor_file, tmp_path):
+    bundle = read_actor(actor_file)
+    again = write_actor(
+        tmp_path / "copy.lsactor", bundle.manifest, bundle.meter, bundle.mouth_shape
+    )
+    copy = read_actor(again)
+    assert copy.manifest == bundle.manifest
+    np.testing.assert_allclose(copy.mouth_shape.weights, bundle.mouth_shape.weights, atol=1e-6)
+    np.testing.assert_allclose(copy.meter.weights, bundle.meter.weights, atol=1e-6)
+    # Without an adapted model the bundle says so, and the engines get the shipped one
+    plain = read_actor(
+        write_actor(tmp_path / "plain.lsactor", bundle.manifest, bundle.meter, None)
+    )
+    assert plain.mouth_shape is None and plain.shape_model() is load_mouth_shape_model()
+
+
+def test_render_with_actor_uses_the_adapted_model(shared_media, actor_file, tmp_path):
+    engine = create_engine("oneshot", actor=actor_file)
+    assert np.array_equal(engine.model.weights, read_actor(actor_file).mouth_shape.weights)
+    outs = {}
+    for name, extra in (("generic", []), ("actor", ["--actor", str(actor_file)])):
+        outs[name] = tmp_path / f"{name}.mp4"
+        argv = ["sync", str(shared_media / A13), str(shared_media / A07), "-o", str(outs[name])]
+        argv += ["--engine", "oneshot", "--segment", "1-2.5", "-q", *extra]
+        assert main(argv) == 0
+    a = np.stack([f for _, f in iter_frames(outs["generic"], 30, 75)])
+    b = np.stack([f for _, f in iter_frames(outs["actor"], 30, 75)])
+    assert a.shape == b.shape
+    assert np.abs(a.astype(np.int16) - b.astype(np.int16)).max() > 20  # the mouth moved otherwise
+
+
+def test_bad_actor_inputs_are_named(shared_media, tmp_path, capsys):
+    bad = tmp_path / "bad.lsactor"
+    bad.write_bytes(b"not a zip")
+    with pytest.raises(LipsyncError, match="not an actor bundle"):
+        read_actor(bad)
+    with zipfile.ZipFile(tmp_path / "other.lsactor", "w") as z:
+        z.writestr("actor.json", json.dumps({"format": "something else"}))
+        z.writestr("meter_ridge.json", json.dumps(load_meter_model().to_dict()))
+    with pytest.raises(LipsyncError, match="not an actor bundle"):
+        read_actor(tmp_path / "other.lsactor")
+    out = tmp_path / "o.mp4"
+    argv = ["sync", str(shared_media / A13), str(shared_media / A07), "-o", str(out), "-q"]
+    assert main([*argv, "--engine", "oneshot", "--actor", str(tmp_path / "missing.lsactor")]) == 2
+    assert "actor file not found" in capsys.readouterr().err and not out.exists()
+    assert main(["adapt", str(shared_media / A11), "--out", str(tmp_path / "x.lsactor")]) == 2
+    assert "no audio" in capsys.readouterr().err
+    assert main(["adapt", str(shared_media / A13), "--out", str(tmp_path / "x.zip")]) == 2
+    assert ".lsactor" in capsys.readouterr().err
+    assert not (tmp_path / "x.lsactor").exists()
