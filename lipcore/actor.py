@@ -11,10 +11,12 @@ A bundle is a zip with:
 - ``generator/``: optionally a fine-tuned Wav2Lip generator (made by ``training.adapt_actor``).
 
 Both fits are ridge regressions *shrunk towards the shipped weights*
-(``alpha ||w - w_shipped||^2``) on the first 70% of each clip, with the strength chosen on the
-last 30% held out in time; the strongest shrinkage within a small tie margin of the best wins,
-and ``alpha = inf`` (the shipped model) is always a candidate, so a few seconds of footage cannot
-make things worse on held-out speech. The chosen strength is then refitted on all the footage.
+(``alpha ||w - w_shipped||^2``) with the strength chosen on footage held out in time (the meter:
+the last 30% of each clip; the mouth shapes: leave-one-block-out over three contiguous blocks);
+the strongest shrinkage within a small tie margin of the best wins, and ``alpha = inf`` (the
+shipped model) is always a candidate and is kept when too little speech is held out, so a few
+seconds of footage fall back to the generic model rather than overfit. The chosen strength is
+then refitted on all the footage.
 
 The render uses a bundle through ``RenderRequest.actor``: the one-shot engine takes its mouth-shape
 model, the retime engine draws extra mouths from its footage (the files still present whose
@@ -53,7 +55,13 @@ PRIOR_TIE_R = 0.02
 #: Shrinkage strengths tried for the meter (inf = the shipped meter).
 METER_ALPHAS = (10.0, 100.0, 1_000.0, 10_000.0, float("inf"))
 #: Shrinkage strengths tried for the mouth-shape model (inf = the shipped model).
-SHAPE_ALPHAS = (30.0, 100.0, 300.0, 1_000.0, 3_000.0, float("inf"))
+SHAPE_ALPHAS = (100.0, 300.0, 1_000.0, 3_000.0, 10_000.0, float("inf"))
+#: Contiguous blocks of each clip for the mouth-shape model's leave-one-block-out choice.
+SHAPE_FOLDS = 3
+#: Fewest voiced frames in every held-out block to adapt the mouth shapes (about 1.6 s of
+#: speech at 25 fps): with fewer, the choice is noise (an 8 s news clip's half, 25 frames a
+#: block, picked a model that halved the r on the other half).
+MIN_SHAPE_BLOCK_FRAMES = 40
 #: Share of frames (most closed first) whose median is the resting mouth (as in training).
 REST_SHARE = 0.15
 #: Smallest share of a clip's frames with a tracked face for it to be used.
@@ -224,32 +232,46 @@ def _fit_shape(prior: MouthShapeModel, rows: Sequence[_ShapeRows], alpha: float)
     return dataclasses.replace(prior, weights=w)
 
 
+def _block(rows: _ShapeRows, k: int, n_blocks: int, keep: bool) -> _ShapeRows:
+    """Rows of contiguous block ``k`` of ``n_blocks`` (keep=True) or all the others."""
+    idx = np.arange(len(rows.x))
+    inside = (idx * n_blocks // max(len(idx), 1)) == k
+    pick = inside if keep else ~inside
+    return _ShapeRows(rows.x[pick], rows.scores[pick], rows.gap[pick], rows.voiced[pick])
+
+
 def adapt_mouth_shape(
     clips: Sequence[ActorClip], prior: MouthShapeModel | None = None
 ) -> tuple[MouthShapeModel | None, dict]:
     """The mouth-shape model adapted on the actor, or None when it does not beat the prior.
+
+    The shrinkage is chosen by leave-one-block-out over :data:`SHAPE_FOLDS` contiguous blocks of
+    each clip (a held-out block is seconds of speech the fit never saw); the shipped model is
+    kept unless the adapted one beats it by :data:`PRIOR_TIE_R` on average over the blocks and
+    on at least :data:`MIN_SHAPE_BLOCK_FRAMES` voiced frames in every block.
 
     Returns:
         ``(model or None, figures)``: the held-out inner-lip-gap r of every strength tried
         (``inf`` = the shipped model), the chosen strength, and the held-out frame count.
     """
     prior = prior if prior is not None else load_mouth_shape_model()
-    fit_rows, held_rows, all_rows = [], [], []
-    for clip in clips:
-        disp = mouth_displacement(clip.landmarks)
-        all_rows.append(_shape_rows(clip, prior, disp))
-        cut = int(len(clip.frames) * (1 - HOLDOUT_SHARE))
-        head, tail = clip.part(0, 1 - HOLDOUT_SHARE), clip.part(1 - HOLDOUT_SHARE, 1)
-        fit_rows.append(_shape_rows(head, prior, disp[:cut]))
-        held_rows.append(_shape_rows(tail, prior, disp[cut:]))
-    held_frames = int(sum(r.voiced.sum() for r in held_rows))
+    rows = [_shape_rows(c, prior, mouth_displacement(c.landmarks)) for c in clips]
+    folds = []
+    for k in range(SHAPE_FOLDS):
+        held = [_block(r, k, SHAPE_FOLDS, True) for r in rows]
+        fit = [_block(r, k, SHAPE_FOLDS, False) for r in rows]
+        folds.append((fit, held))
+    held_frames = int(min(sum(h.voiced.sum() for h in held) for _, held in folds))
 
-    def held_r(model):
-        values = [v for v in (_gap_r(model, r) for r in held_rows) if np.isfinite(v)]
+    def cv_r(alpha):
+        values = []
+        for fit, held in folds:
+            model = _fit_shape(prior, fit, alpha)
+            values += [v for v in (_gap_r(model, h) for h in held) if np.isfinite(v)]
         return float(np.mean(values)) if values else float("nan")
 
-    scores = {str(a): held_r(_fit_shape(prior, fit_rows, a)) for a in SHAPE_ALPHAS}
-    best = _choose_alpha(scores, SHAPE_ALPHAS, held_frames)
+    scores = {str(a): cv_r(a) for a in SHAPE_ALPHAS}
+    best = _choose_alpha(scores, SHAPE_ALPHAS, held_frames, MIN_SHAPE_BLOCK_FRAMES)
     figures = {
         "alpha": best,
         "heldout_r_gap_by_alpha": {k: round(v, 4) for k, v in scores.items()},
@@ -260,7 +282,7 @@ def adapt_mouth_shape(
     }
     if not np.isfinite(best):
         return None, figures
-    model = _fit_shape(prior, all_rows, best)
+    model = _fit_shape(prior, rows, best)
     meta = {**prior.meta, "actor_adapted": True, "actor_figures": figures}
     return dataclasses.replace(model, meta=meta), figures
 
@@ -274,9 +296,11 @@ def shape_gap_r(model: MouthShapeModel, clip: ActorClip) -> float:
     return _gap_r(model, _shape_rows(clip, model, mouth_displacement(clip.landmarks)))
 
 
-def _choose_alpha(scores: dict, alphas: Sequence[float], held_frames: int) -> float:
+def _choose_alpha(
+    scores: dict, alphas: Sequence[float], held_frames: int, min_frames: int = MIN_HELDOUT_FRAMES
+) -> float:
     """The strongest shrinkage within :data:`PRIOR_TIE_R` of the best held-out r (inf: none)."""
-    if held_frames < MIN_HELDOUT_FRAMES or not all(np.isfinite(v) for v in scores.values()):
+    if held_frames < min_frames or not all(np.isfinite(v) for v in scores.values()):
         return float("inf")
     top = max(scores.values())
     return max(a for a in alphas if scores[str(a)] >= top - PRIOR_TIE_R)

@@ -121,6 +121,8 @@ class AudioTrack:
         face_track_id: The face this speech drives (None = the main face / "auto").
         mouth_cues: The animator's mouth cues for this track (None until analysed); cue
             samples count from the file's first sample, so they move with the track.
+        actor: The actor file (``lipsync adapt``) of the face this track drives, or None
+            for the generic models; renders of the track's segments use it.
     """
 
     id: str
@@ -133,6 +135,7 @@ class AudioTrack:
     solo: bool = False
     face_track_id: str | None = None
     mouth_cues: CueTrack | None = None
+    actor: MediaRef | None = None
 
     @property
     def is_original(self) -> bool:
@@ -480,6 +483,7 @@ class Project:
             ),
             audio_offset_samples=track.offset_samples,
             checkpoint=Path(checkpoint) if checkpoint is not None else None,
+            actor=track.actor.path if track.actor is not None else None,
             audio_mix=self.export.audio_mix if audio_mix is None else audio_mix,
             crf=self.export.crf if crf is None else int(crf),
         )
@@ -562,6 +566,7 @@ def project_to_dict(project: Project, base_dir: Path | None) -> dict[str, Any]:
                 "solo": t.solo,
                 "face_track_id": t.face_track_id,
                 "mouth_cues": _cues_to_dict(t.mouth_cues),
+                "actor": _media_to_dict(t.actor, base_dir),
             }
             for t in p.audio_tracks
         ],
@@ -791,6 +796,7 @@ def project_from_dict(data: Mapping[str, Any], path: Path) -> Project:
                 solo=r.get(td, "solo", bool, w),
                 face_track_id=r.opt(td, "face_track_id", str, w),
                 mouth_cues=_cues_from(r, td.get("mouth_cues"), f"{w}.mouth_cues"),
+                actor=_media_from(r, td.get("actor"), base, f"{w}.actor"),
             )
         )
     segments = []

@@ -592,6 +592,22 @@ class Document:
                     )
                 )
 
+    def set_track_actor(self, track_id: str, path: str | Path | None) -> None:
+        """Give a dub track's face an actor file from ``lipsync adapt`` (None: generic; undoable).
+
+        Raises:
+            LipsyncError: The file is missing or not an actor file (named, with the fix).
+        """
+        from lipcore.actor import read_actor
+        from lipcore.project import MediaRef
+
+        self.track(track_id)
+        ref = None
+        if path is not None:
+            read_actor(path)
+            ref = MediaRef.from_file(path)
+        self._push(SetFields(self, "Set actor", "track", track_id, {"actor": ref}))
+
     # --------------------------------------------------------------- segments
 
     def _clamp_new(

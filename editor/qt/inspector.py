@@ -50,6 +50,8 @@ class QtSegmentInspector(QWidget):
         track_offset_edited(str track_id, int offset_frames).
         track_nudged(str track_id, int frames).
         track_face_edited(str track_id, object face_track_id).
+        track_actor_edited(str track_id, object path): an actor file (``lipsync adapt``) picked
+            for the track's face, or None (Clear) for the generic models.
         track_mute_edited(str track_id, bool), track_solo_edited(str track_id, bool).
     """
 
@@ -61,6 +63,7 @@ class QtSegmentInspector(QWidget):
     track_offset_edited = Signal(str, int)
     track_nudged = Signal(str, int)
     track_face_edited = Signal(str, object)
+    track_actor_edited = Signal(str, object)
     track_mute_edited = Signal(str, bool)
     track_solo_edited = Signal(str, bool)
 
@@ -181,6 +184,14 @@ class QtSegmentInspector(QWidget):
         tform.addRow("Track", self.track_combo)
         tform.addRow("Offset", nudge_row)
         tform.addRow("Drives face", self.track_face_combo)
+        self.actor_label = QLabel("generic")
+        self.actor_choose = QPushButton("Choose…")
+        self.actor_clear = QPushButton("Clear")
+        actor_row = QHBoxLayout()
+        actor_row.addWidget(self.actor_label, 1)
+        actor_row.addWidget(self.actor_choose)
+        actor_row.addWidget(self.actor_clear)
+        tform.addRow("Actor", actor_row)
         tform.addRow("", ms_row)
         outer.addWidget(self.track_box)
         outer.addStretch(1)
@@ -222,6 +233,10 @@ class QtSegmentInspector(QWidget):
         self.nudge_left.clicked.connect(lambda: self._emit_nudge(-1))
         self.nudge_right.clicked.connect(lambda: self._emit_nudge(1))
         self.track_face_combo.currentIndexChanged.connect(self._on_track_face_combo_changed)
+        self.actor_choose.clicked.connect(self._on_actor_choose_clicked)
+        self.actor_clear.clicked.connect(
+            lambda: self._track_id and self.track_actor_edited.emit(self._track_id, None)
+        )
         self.mute_check.toggled.connect(
             lambda on: (
                 self._track_id
@@ -336,6 +351,17 @@ class QtSegmentInspector(QWidget):
         self.cancel_button.setEnabled(running and self._segment_id is not None)
         self.render_button.setText("Re-render segment" if status == "done" else "Render segment")
 
+    def _on_actor_choose_clicked(self) -> None:
+        from PySide6.QtWidgets import QFileDialog
+
+        if self._track_id is None:
+            return
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Actor file", "", "Actor files (*.lsactor);;All files (*)"
+        )
+        if path:
+            self.track_actor_edited.emit(self._track_id, path)
+
     def show_track(self, project: Any, track_id: str | None, face_ids: list[str]) -> None:
         """Fill the dub-track group (``track_id`` None: the first dub track)."""
         self._updating = True
@@ -358,6 +384,9 @@ class QtSegmentInspector(QWidget):
                 int(round(track.offset_samples * fps / SAMPLES_PER_MS / 1000))
             )
             self._fill_faces(self.track_face_combo, face_ids, track.face_track_id)
+            actor = getattr(track, "actor", None)
+            self.actor_label.setText(actor.path.name if actor is not None else "generic")
+            self.actor_label.setToolTip(str(actor.path) if actor is not None else "")
             self.mute_check.setChecked(track.muted)
             self.solo_check.setChecked(track.solo)
         finally:

@@ -616,6 +616,9 @@ class QtMainWindow(QMainWindow):
         i.track_offset_edited.connect(self._on_inspector_track_offset_edited)
         i.track_nudged.connect(self._on_inspector_track_nudged)
         i.track_face_edited.connect(self._on_inspector_track_face_edited)
+        i.track_actor_edited.connect(
+            lambda track_id, path: self._edit(self.document.set_track_actor, track_id, path)
+        )
         i.track_mute_edited.connect(lambda tid, on: self._edit(self.document.set_mute, tid, on))
         i.track_solo_edited.connect(lambda tid, on: self._edit(self.document.set_solo, tid, on))
         self.jobs.cancel_requested.connect(self.render_queue.cancel)
