@@ -94,3 +94,19 @@ def test_bad_actor_inputs_are_named(shared_media, tmp_path, capsys):
     assert main(["adapt", str(shared_media / A13), "--out", str(tmp_path / "x.zip")]) == 2
     assert ".lsactor" in capsys.readouterr().err
     assert not (tmp_path / "x.lsactor").exists()
+
+
+def test_retime_gets_the_bundle_footage_as_extra_footage(shared_media, actor_file, tmp_path):
+    from lipcore.render.pipeline import extra_footage
+    from lipcore.render.request import RenderRequest
+
+    other = RenderRequest(shared_media / A07, shared_media / A07, tmp_path / "o.mp4")
+    assert extra_footage(other) == ()
+    with_actor = RenderRequest(shared_media / A07, shared_media / A07, tmp_path / "o.mp4",
+                               actor=actor_file)  # fmt: skip
+    assert [p.name for p in extra_footage(with_actor)] == [A13.split("/")[1]]
+    # The clip itself is never its own extra footage
+    own = RenderRequest(
+        shared_media / A13, shared_media / A07, tmp_path / "o.mp4", actor=actor_file
+    )
+    assert extra_footage(own) == ()
