@@ -364,8 +364,8 @@ class Project:
         """Hash of everything that changes a segment's rendered pixels.
 
         Besides the segment's own fields this covers the source clip's fingerprint, the face
-        tracks it was tracked with, and the driving track's file and placement (moving a dub
-        track makes the segments it drives stale; muting or gain does not).
+        tracks it was tracked with, and the driving track's file, placement and actor file
+        (moving a dub track makes the segments it drives stale; muting or gain does not).
 
         Args:
             segment: A segment of this project.
@@ -388,6 +388,8 @@ class Project:
                     "media": t.media.fingerprint if t.media else "original",
                     "offset_samples": t.offset_samples,
                 }
+                if t.actor is not None:  # only when set: older hashes stay valid
+                    context["audio"]["actor"] = t.actor.fingerprint
         return segment.params_hash(context)
 
     def segment_spec(self, segment: Segment) -> SegmentSpec:

@@ -36,9 +36,12 @@ def actor_path(tmp_path):
 
 def test_track_actor_is_undoable_saved_and_rendered_with(doc, actor_path, tmp_path):
     t = dub(doc)
+    seg = doc.add_segment(5, 30, audio_track_id=t)
+    generic_hash = doc.project.segment_params_hash(doc.project.segment(seg))
     roundtrip(doc, lambda: doc.set_track_actor(t, actor_path), "Set actor")
     assert doc.project.track(t).actor.path == actor_path
-    seg = doc.add_segment(5, 30, audio_track_id=t)
+    # A rendered segment turns stale when its face gets an actor file
+    assert doc.project.segment_params_hash(doc.project.segment(seg)) != generic_hash
     request = doc.project.render_request([seg], tmp_path / "out.mp4")
     assert request.actor == actor_path
     read_actor(request.actor)  # what the pipeline opens
