@@ -493,13 +493,31 @@ def _prepare_engines(
                 folder = cache_root() / "engines" / f"{candidate.name}-{lib_key}"
                 if not candidate.load_state(folder):
                     yield from _prepare_from_footage(plan, candidate, alignment)
-                    candidate.save_state(folder)
+                    _save_engine_state(plan, candidate, folder)
                 plan.warm.keep_engine(lib_key, candidate)
                 warm = candidate
             by_library[lib_key] = warm
             _note_choice(plan, warm)
         by_options[key] = by_library[lib_key]
     return by_options, alignment
+
+
+def _save_engine_state(plan: _Plan, engine: Engine, folder: Path) -> None:
+    """Keep a prepared engine on disk for later sessions; a full disk only costs that.
+
+    The engine in memory serves this render either way; a half-written folder is removed so a
+    later session never loads it.
+    """
+    import shutil
+
+    try:
+        engine.save_state(folder)
+    except OSError as exc:
+        shutil.rmtree(folder, ignore_errors=True)
+        plan.warnings.append(
+            f"the {engine.name} engine's library could not be kept in the cache ({exc}); "
+            "it is used from memory for this render"
+        )
 
 
 def _note_choice(plan: _Plan, engine: Engine) -> None:
