@@ -343,7 +343,9 @@ class Project:
 
     # -- lookups
 
-    def boxes_for(self, face_track_id: str | None) -> tuple[tuple[int, float, float, float, float], ...]:
+    def boxes_for(
+        self, face_track_id: str | None
+    ) -> tuple[tuple[int, float, float, float, float], ...]:
         """The hand-drawn face box keys of a face target (``()`` when it has none)."""
         return tuple(self.face_boxes.get(face_track_id or "auto", ()))
 
@@ -976,8 +978,7 @@ def _face_boxes_from(
         if not ok:
             raise r.fail(where, "should be a list of [frame, x, y, w, h] keys with w, h > 0")
         out[face] = tuple(
-            (int(k[0]), float(k[1]), float(k[2]), float(k[3]), float(k[4]))
-            for k in sorted(keys)
+            (int(k[0]), float(k[1]), float(k[2]), float(k[3]), float(k[4])) for k in sorted(keys)
         )
     return out
 

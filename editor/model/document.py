@@ -377,9 +377,7 @@ class Document:
         Raises:
             MediaError: The file is missing, not a video, or unreadable.
         """
-        from lipcore.media.probe import probe, require_video
-
-        from lipcore.media.probe import is_still_image
+        from lipcore.media.probe import is_still_image, probe, require_video
 
         info = probe(path)
         v = require_video(info)

@@ -444,7 +444,7 @@ class QtSegmentInspector(QWidget):
 
 
 def engine_choice_text(engine: str, engines: Any) -> str:
-    """``Engine: auto -> oneshot (why)`` for the engines a segment's last render ran ("" if none)."""
+    """``Engine: auto -> oneshot (why)``: the engines a segment's last render ran ("" if none)."""
     parts = []
     for name, why in engines or ():
         shown = f"{engine} -> {name}" if engine != name else name

@@ -48,9 +48,9 @@ def test_face_box_keys_do_undo_redo_and_interpolate(doc):
 
 
 def test_face_boxes_engines_still_fps_round_trip(doc, tmp_path):
-    seg = doc.add_segment(0, 20, audio_track_id=next(
-        t.id for t in doc.project.audio_tracks if not t.is_original
-    ))
+    seg = doc.add_segment(
+        0, 20, audio_track_id=next(t.id for t in doc.project.audio_tracks if not t.is_original)
+    )
     h_before = doc.project.segment_params_hash(doc.project.segment(seg))
     doc.set_face_box(5, (10.5, 20, 110, 140), None)
     doc.set_face_box(0, (1, 2, 50, 60), "track-7")

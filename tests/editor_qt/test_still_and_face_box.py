@@ -124,7 +124,14 @@ def test_face_box_drawn_in_the_viewer_drives_the_render(
     diff = _result_vs_original(qtbot, w, 25)
     w.grab().save(str(tmp_path / "face_box_result.png"))
     x0, y0, x1, y1 = (int(c) for c in v._manual_box)
-    inside = diff[(y0 + y1) // 2 : y1, x0:x1].mean()
+    lower = (slice((y0 + y1) // 2, y1), slice(x0, x1))  # the mouth and chin, to look at
+    w.viewer._original.copy(x0, (y0 + y1) // 2, x1 - x0, (y1 - y0) // 2).save(
+        str(tmp_path / "mouth_original.png")
+    )
+    w.viewer._result.copy(x0, (y0 + y1) // 2, x1 - x0, (y1 - y0) // 2).save(
+        str(tmp_path / "mouth_result.png")
+    )
+    inside = diff[lower].mean()
     outside = diff[: max(1, y0 - 20), :].mean()
     assert inside > 3 * outside + 0.5, (inside, outside)
     # Deleting the key on this frame (none here: the whole box) leaves no box.
