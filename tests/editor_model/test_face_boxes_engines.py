@@ -97,3 +97,38 @@ def test_still_image_opens_as_a_clip_with_its_fps(shared_media, tmp_path):
     assert not p.video_has_audio
     doc.undo()
     assert doc.project.video is None and doc.project.still_fps is None
+
+
+def test_bad_face_boxes_in_the_file_name_the_field(doc, tmp_path):
+    import pytest
+
+    from lipcore.errors import ProjectError
+
+    path = save_project(doc.project, tmp_path / "p.lsproj")
+    data = json.loads(Path(path).read_text())
+    data["face_boxes"] = {"auto": [[0, 10, 10, 0, 50]]}  # no width
+    Path(path).write_text(json.dumps(data))
+    with pytest.raises(ProjectError, match="face_boxes.auto"):
+        load_project(path)
+
+
+def test_planner_renders_a_boxed_face_from_its_boxes_not_detection(media, tmp_path):
+    """With a drawn box, the job ignores the window's detected tracks (the box track replaces
+    them); the request names the box keys."""
+    from editor.model.planner import RenderPlanner, new_render_cache
+
+    doc = Document.load(media / "template.lsproj", render_cache=new_render_cache(tmp_path / "r"))
+    track = next(t.id for t in doc.project.audio_tracks if not t.is_original)
+    seg = doc.add_segment(0, 20, audio_track_id=track)
+    detected = object()  # stands for the window's detected face tracks
+    planner = RenderPlanner(doc)
+
+    def tracks_used(job):
+        cells = zip(job.run.__code__.co_freevars, job.run.__closure__, strict=True)
+        return {name: c.cell_contents for name, c in cells}["tracks"]
+
+    assert tracks_used(planner.segment_job(seg, detected)) is detected
+    doc.set_face_box(0, (10, 20, 110, 140), None)
+    job = planner.segment_job(seg, detected)
+    assert job.request.face.boxes == ((0, 10.0, 20.0, 100.0, 120.0),)
+    assert tracks_used(job) is None, "the detected tracks would replace the drawn box"
