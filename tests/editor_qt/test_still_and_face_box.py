@@ -73,6 +73,9 @@ def test_still_image_opens_takes_a_dub_and_renders(
     used = w.document.segment(seg).render.engines
     assert used and used[0][0] == "oneshot", used  # one picture: no speaking footage
     assert w.inspector.engine_used_label.text().startswith("Engine: auto -> oneshot (")
+    combo = w.inspector.engine_combo
+    offered = [combo.itemText(i) for i in range(combo.count())]
+    assert offered == ["auto", "retime", "oneshot", "wav2lip"]
     diff = _result_vs_original(qtbot, w, 25)
     w.grab().save(str(tmp_path / "still_result.png"))
     face = w.trackset.tracks[0]
