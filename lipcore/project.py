@@ -193,12 +193,15 @@ class RenderState:
         output_path: The rendered segment file (in the render cache), or None.
         params_hash: :meth:`Project.segment_params_hash` at render time, or None.
         message: Error text when ``status == "failed"``.
+        engines: ``(engine, why)`` of each engine the last render ran ("auto" resolved to the
+            one it chose; schema 2, optional).
     """
 
     status: str = "none"
     output_path: str | None = None
     params_hash: str | None = None
     message: str = ""
+    engines: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass
@@ -211,7 +214,7 @@ class Segment:
         end_frame: End frame (exclusive).
         audio_track_id: The audio track that drives it (None = no new audio: mouth rests).
         face_track_id: The face to re-sync (None = the main face / "auto").
-        engine: Engine name ("retime", "wav2lip").
+        engine: Engine name ("auto", "retime", "oneshot", "wav2lip").
         options: Render options.
         label: Free text (e.g. the subtitle line the segment came from).
         render: Render status.
@@ -313,6 +316,11 @@ class Project:
         segments: Segments sorted by ``(face_track_id, start_frame)`` is *not* guaranteed; use
             :meth:`sorted_segments`.
         export: Export settings.
+        still_fps: Frame rate renders give a still-image clip (schema 2, optional; None for
+            a video clip).
+        face_boxes: Faces pointed out by hand: ``(frame, x, y, w, h)`` keys per face target
+            (a face track id, or "auto" for the main face), interpolated between keys as
+            :mod:`lipcore.face.boxes` does (schema 2, optional).
     """
 
     id: str = field(default_factory=new_id)
@@ -328,8 +336,18 @@ class Project:
     face_tracks: FaceTracksRef | None = None
     segments: list[Segment] = field(default_factory=list)
     export: ExportSettings = field(default_factory=ExportSettings)
+    still_fps: Fraction | None = None
+    face_boxes: dict[str, tuple[tuple[int, float, float, float, float], ...]] = field(
+        default_factory=dict
+    )
 
     # -- lookups
+
+    def boxes_for(
+        self, face_track_id: str | None
+    ) -> tuple[tuple[int, float, float, float, float], ...]:
+        """The hand-drawn face box keys of a face target (``()`` when it has none)."""
+        return tuple(self.face_boxes.get(face_track_id or "auto", ()))
 
     def track(self, track_id: str) -> AudioTrack:
         """Return the audio track with ``track_id`` (KeyError naming the known ids otherwise)."""
@@ -385,6 +403,11 @@ class Project:
                     "media": t.media.fingerprint if t.media else "original",
                     "offset_samples": t.offset_samples,
                 }
+        boxes = self.boxes_for(segment.face_track_id)
+        if boxes:  # only when drawn, so hashes of projects without boxes stay as they were
+            context["face_boxes"] = [list(k) for k in boxes]
+        if self.still_fps is not None:
+            context["still_fps"] = [self.still_fps.numerator, self.still_fps.denominator]
         return segment.params_hash(context)
 
     def segment_spec(self, segment: Segment) -> SegmentSpec:
@@ -467,14 +490,18 @@ class Project:
             )
         track = self.track(track_id)
         audio = track.media.path if track.media is not None else self.video.path
+        boxes = self.boxes_for(face_id)
         return RenderRequest(
             video=self.video.path,
             audio=audio,
             output=Path(output),
             face=FaceChoice(
-                track_id=face_id or "auto",
+                # A drawn box replaces detection: its one track is the face to drive.
+                track_id="auto" if boxes else (face_id or "auto"),
                 region=tuple(float(v) for v in region) if region is not None else None,
+                boxes=boxes,
             ),
+            still_fps=self.still_fps,
             segments=tuple(
                 self.segment_spec(s) for s in sorted(segs, key=lambda s: s.start_frame)
             ),
@@ -590,6 +617,7 @@ def project_to_dict(project: Project, base_dir: Path | None) -> dict[str, Any]:
                     "output_path": s.render.output_path,
                     "params_hash": s.render.params_hash,
                     "message": s.render.message,
+                    "engines": [list(e) for e in s.render.engines],
                 },
             }
             for s in p.segments
@@ -602,6 +630,10 @@ def project_to_dict(project: Project, base_dir: Path | None) -> dict[str, Any]:
             "audio_mix": p.export.audio_mix,
             "crf": p.export.crf,
         },
+        "still_fps": None
+        if p.still_fps is None
+        else {"num": p.still_fps.numerator, "den": p.still_fps.denominator},
+        "face_boxes": {face: [list(k) for k in keys] for face, keys in p.face_boxes.items()},
     }
 
 
@@ -838,6 +870,7 @@ def project_from_dict(data: Mapping[str, Any], path: Path) -> Project:
                 output_path=r.opt(rd, "output_path", str, f"{w}.render"),
                 params_hash=r.opt(rd, "params_hash", str, f"{w}.render"),
                 message=r.opt(rd, "message", str, f"{w}.render") or "",
+                engines=_engines_from(r, rd, f"{w}.render"),
             ),
         )
         if seg.end_frame <= seg.start_frame or seg.start_frame < 0:
@@ -898,7 +931,56 @@ def project_from_dict(data: Mapping[str, Any], path: Path) -> Project:
         face_tracks=face_tracks,
         segments=segments,
         export=export,
+        still_fps=_still_fps_from(r, data),
+        face_boxes=_face_boxes_from(r, data),
     )
+
+
+def _engines_from(r: _Reader, rd: Mapping[str, Any], where: str) -> tuple[tuple[str, str], ...]:
+    """The optional ``render.engines`` list of ``[engine, why]`` pairs."""
+    items = r.opt(rd, "engines", list, where) or []
+    if not all(
+        isinstance(e, list) and len(e) == 2 and all(isinstance(v, str) for v in e) for e in items
+    ):
+        raise r.fail(f"{where}.engines", "should be a list of [engine, reason] string pairs")
+    return tuple((e[0], e[1]) for e in items)
+
+
+def _still_fps_from(r: _Reader, data: Mapping[str, Any]) -> Fraction | None:
+    """The optional ``still_fps`` of a still-image clip."""
+    d = r.opt(data, "still_fps", dict, "")
+    if d is None:
+        return None
+    num, den = r.get(d, "num", int, "still_fps"), r.get(d, "den", int, "still_fps")
+    if num <= 0 or den <= 0 or num > 1000 * den:
+        raise r.fail("still_fps", f"is not a video frame rate ({num}/{den})")
+    return Fraction(num, den)
+
+
+def _face_boxes_from(
+    r: _Reader, data: Mapping[str, Any]
+) -> dict[str, tuple[tuple[int, float, float, float, float], ...]]:
+    """The optional ``face_boxes``: ``{face: [[frame, x, y, w, h], ...]}``, keys by frame."""
+    d = r.opt(data, "face_boxes", dict, "") or {}
+    out = {}
+    for face, keys in d.items():
+        where = f"face_boxes.{face}"
+        ok = isinstance(keys, list) and all(
+            isinstance(k, list)
+            and len(k) == 5
+            and isinstance(k[0], int)
+            and k[0] >= 0
+            and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in k)
+            and k[3] > 0
+            and k[4] > 0
+            for k in keys
+        )
+        if not ok:
+            raise r.fail(where, "should be a list of [frame, x, y, w, h] keys with w, h > 0")
+        out[face] = tuple(
+            (int(k[0]), float(k[1]), float(k[2]), float(k[3]), float(k[4])) for k in sorted(keys)
+        )
+    return out
 
 
 # ------------------------------------------------------------------------------- migrations

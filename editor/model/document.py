@@ -361,24 +361,32 @@ class Document:
 
     # ------------------------------------------------------------------ video
 
-    def open_video(self, path: str | Path) -> None:
+    def open_video(self, path: str | Path, still_seconds: float = 10.0) -> None:
         """Use ``path`` as the project's clip (undoable).
 
         Probes the file, stores its fps/size/frame count, adds an "Original" audio track when
         the clip has sound and the project has none, forgets face tracks of a previous clip, and
-        trims or drops segments that fall outside the new clip.
+        trims or drops segments that fall outside the new clip. A still image (PNG, JPEG) opens
+        as a clip of ``still_seconds`` at the still's frame rate (stored as ``still_fps``; the
+        renderer holds the picture for the whole new speech).
 
         Args:
-            path: A video file.
+            path: A video file or a still image.
+            still_seconds: Timeline length given to a still image.
 
         Raises:
             MediaError: The file is missing, not a video, or unreadable.
         """
-        from lipcore.media.probe import probe, require_video
+        from lipcore.media.probe import is_still_image, probe, require_video
 
         info = probe(path)
         v = require_video(info)
         ref = MediaRef.from_file(path)
+        still_fps = Fraction(v.fps) if is_still_image(info) else None
+        frame_count = v.frame_count
+        if still_fps is not None:
+            frame_count = max(1, round(still_seconds * still_fps))
+            v = dataclasses.replace(v, frame_count=frame_count)
         with self.transaction("Open clip"):
             self._push(
                 SetFields(
@@ -394,6 +402,7 @@ class Document:
                         "height": v.height,
                         "video_has_audio": info.audio is not None,
                         "face_tracks": None,
+                        "still_fps": still_fps,
                     },
                 )
             )
@@ -1024,7 +1033,46 @@ class Document:
 
     # ----------------------------------------------------------- render state
 
-    def mark_rendered(self, segment_id: str, output_path: str | Path, params_hash: str) -> None:
+    def set_face_box(
+        self, frame: int, box: tuple[float, float, float, float], face_track_id: str | None
+    ) -> None:
+        """Key the hand-drawn face box of a face target at ``frame`` (undoable).
+
+        Args:
+            frame: The clip frame the box was drawn on (a key there is replaced).
+            box: ``(x0, y0, x1, y1)`` in source pixels.
+            face_track_id: The face target (a dub track's; None = the main face).
+        """
+        x0, y0, x1, y1 = (float(v) for v in box)
+        if x1 <= x0 or y1 <= y0 or frame < 0:
+            raise ValueError(f"a face box needs an area and a frame >= 0, not {box} @ {frame}")
+        face = face_track_id or "auto"
+        keys = [k for k in self.project.face_boxes.get(face, ()) if k[0] != int(frame)]
+        keys.append((int(frame), x0, y0, x1 - x0, y1 - y0))
+        boxes = dict(self.project.face_boxes)
+        boxes[face] = tuple(sorted(keys))
+        self._push(SetFields(self, "Draw face box", "project", None, {"face_boxes": boxes}))
+
+    def delete_face_box(self, frame: int | None, face_track_id: str | None) -> None:
+        """Delete the face box key at ``frame`` (None: every key) of a face target (undoable)."""
+        face = face_track_id or "auto"
+        keys = [
+            k for k in self.project.face_boxes.get(face, ()) if frame is not None and k[0] != frame
+        ]
+        boxes = dict(self.project.face_boxes)
+        if keys:
+            boxes[face] = tuple(keys)
+        else:
+            boxes.pop(face, None)
+        self._push(SetFields(self, "Delete face box", "project", None, {"face_boxes": boxes}))
+
+    def mark_rendered(
+        self,
+        segment_id: str,
+        output_path: str | Path,
+        params_hash: str,
+        engines: list[tuple[str, str]] | tuple[tuple[str, str], ...] = (),
+    ) -> None:
         """Record a finished render (not an undo step; makes the document dirty).
 
         Args:
@@ -1032,9 +1080,12 @@ class Document:
             output_path: The rendered segment file.
             params_hash: :meth:`params_hash` the job was started with; when the segment changed
                 while rendering, the result is kept but the segment is "stale".
+            engines: ``(engine, why)`` of each engine that ran (the render result's); empty
+                when the chunk was reused, which keeps what an earlier render recorded.
         """
         seg = self.segment(segment_id)
-        seg.render = RenderState("done", str(output_path), params_hash)
+        ran = tuple((str(n), str(w)) for n, w in engines) or seg.render.engines
+        seg.render = RenderState("done", str(output_path), params_hash, engines=ran)
         if self.render_cache is not None:
             self.render_cache.remember(params_hash, Path(output_path))
         self._refresh_one(seg)

@@ -122,6 +122,11 @@ class QtSegmentInspector(QWidget):
         form.addRow("Frames", self.range_label)
         form.addRow("Label", self.label_edit)
         form.addRow("Engine", self.engine_combo)
+        self.engine_used_label = QLabel("")
+        self.engine_used_label.setObjectName("engineUsed")
+        self.engine_used_label.setWordWrap(True)
+        self.engine_used_label.setToolTip("The engine the last render ran, and why auto chose it")
+        form.addRow(self.engine_used_label)
         form.addRow("Face", self.face_combo)
         form.addRow("Audio", self.audio_combo)
         form.addRow("Mask feather", self.feather_spin)
@@ -267,6 +272,7 @@ class QtSegmentInspector(QWidget):
             if segment is None:
                 self.range_label.setText("select a segment on the timeline")
                 self.status_label.setText("")
+                self.engine_used_label.setText("")
                 self.progress.setValue(0)
                 # Disabled fields show the defaults a new segment gets, not leftovers.
                 from lipcore.project import SegmentOptions
@@ -303,6 +309,9 @@ class QtSegmentInspector(QWidget):
                 self.engine_combo.addItem(segment.engine)
                 idx = self.engine_combo.findText(segment.engine)
             self.engine_combo.setCurrentIndex(idx)
+            self.engine_used_label.setText(
+                engine_choice_text(segment.engine, getattr(segment.render, "engines", ()))
+            )
             self.feather_spin.setValue(int(o.feather_px))
             self.strength_slider.setValue(int(round(o.mouth_strength * 100)))
             self.strength_value.setText(f"{o.mouth_strength:.2f}")
@@ -432,3 +441,12 @@ class QtSegmentInspector(QWidget):
         if self._updating or self._track_id is None:
             return
         self.track_face_edited.emit(self._track_id, self.track_face_combo.currentData())
+
+
+def engine_choice_text(engine: str, engines: Any) -> str:
+    """``Engine: auto -> oneshot (why)``: the engines a segment's last render ran ("" if none)."""
+    parts = []
+    for name, why in engines or ():
+        shown = f"{engine} -> {name}" if engine != name else name
+        parts.append(f"{shown} ({why})" if why else shown)
+    return ("Engine: " + "; ".join(parts)) if parts else ""
