@@ -5,7 +5,10 @@ speaker-independent speech -> mouth-shape model (:mod:`lipcore.engines.mouth_sha
 in-sync shared clips) predicts how the lips and chin move away from the speaker's resting mouth,
 scaled to this face's mouth width. Phones (:mod:`lipcore.audio.phones`) sharpen it: the lips close
 on /p b m/, the corners come in on rounded /o u w/ and go out on spread /i e/. Silence rests the
-mouth. The shape track is smoothed over time so the mouth never jitters.
+mouth. The shape track is smoothed over time so the mouth never jitters. A segment driven by an
+animator's mouth cues (``SegmentDrive.cue_shapes``) takes each frame's shape from the measured
+shape table of :mod:`lipcore.engines.cue_mouths` instead of the speech, with the same smoothing,
+and its A (closed) frames are held shut like a recognised /p b m/.
 
 Pixels come from the actor's own face: each target frame itself (its head pose, lighting and
 grain stay its own; its mouth is first brought to the resting opening, so the original speech's
