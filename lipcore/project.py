@@ -220,6 +220,8 @@ class Segment:
         render: Render status.
         text: The script line spoken in the segment ("" when it has none; schema 2, optional).
         speaker: Who speaks the line ("" when unknown; schema 2, optional).
+        drive: What moves the mouth: "audio" (the dub's speech) or "cues" (the dub track's
+            mouth cues, as the animator edited them; one-shot engine only; schema 2, optional).
     """
 
     id: str
@@ -233,6 +235,7 @@ class Segment:
     render: RenderState = field(default_factory=RenderState)
     text: str = ""
     speaker: str = ""
+    drive: str = "audio"
 
     @property
     def duration_frames(self) -> int:
@@ -241,7 +244,7 @@ class Segment:
 
     def render_params(self) -> dict[str, Any]:
         """The segment's own fields that change its rendered pixels (JSON-ready)."""
-        return {
+        params = {
             "start_frame": self.start_frame,
             "end_frame": self.end_frame,
             "audio_track_id": self.audio_track_id,
@@ -249,6 +252,9 @@ class Segment:
             "engine": self.engine,
             "options": _options_to_dict(self.options),
         }
+        if self.drive != "audio":  # audio-driven segments keep the hashes they had
+            params["drive"] = self.drive
+        return params
 
     def params_hash(self, context: Mapping[str, Any] | None = None) -> str:
         """Stable hash of the render parameters, optionally with project context.
@@ -403,12 +409,42 @@ class Project:
                     "media": t.media.fingerprint if t.media else "original",
                     "offset_samples": t.offset_samples,
                 }
+                if segment.drive == "cues":  # only the cues this segment shows
+                    context["cues"] = [list(c) for c in self.segment_cues(segment)]
         boxes = self.boxes_for(segment.face_track_id)
         if boxes:  # only when drawn, so hashes of projects without boxes stay as they were
             context["face_boxes"] = [list(k) for k in boxes]
         if self.still_fps is not None:
             context["still_fps"] = [self.still_fps.numerator, self.still_fps.denominator]
         return segment.params_hash(context)
+
+    def segment_cues(self, segment: Segment) -> tuple[tuple[str, int, int], ...]:
+        """The driving track's mouth cues that overlap ``segment`` (on the track's own clock).
+
+        Returns:
+            ``(shape, start_sample, end_sample)`` triples, 16 kHz, sample 0 = the track's first
+            sample; empty when the track has no cues. A cue edit outside the segment leaves
+            them (and so the segment's chunk) unchanged.
+        """
+        if segment.audio_track_id is None:
+            return ()
+        try:
+            track = self.track(segment.audio_track_id)
+        except KeyError:
+            return ()
+        if track.mouth_cues is None:
+            return ()
+        from lipcore.timebase import frame_to_sample
+
+        opts = segment.options
+        shift = track.offset_samples + opts.audio_offset_samples
+        lo = frame_to_sample(segment.start_frame, self.fps, AUDIO_RATE) - shift
+        hi = frame_to_sample(segment.end_frame, self.fps, AUDIO_RATE) - shift
+        return tuple(
+            (c.shape, c.start_sample, c.end_sample)
+            for c in track.mouth_cues.cues
+            if c.end_sample > lo and c.start_sample < hi
+        )
 
     def segment_spec(self, segment: Segment) -> SegmentSpec:
         """The render pipeline's description of ``segment``.
@@ -437,6 +473,8 @@ class Project:
                 neutral_frame=opts.neutral_frame,
             ),
             feather_px=opts.feather_px,
+            drive=segment.drive,
+            cues=self.segment_cues(segment) if segment.drive == "cues" else (),
         )
 
     def render_request(
@@ -610,6 +648,7 @@ def project_to_dict(project: Project, base_dir: Path | None) -> dict[str, Any]:
                 "label": s.label,
                 "text": s.text,
                 "speaker": s.speaker,
+                **({"drive": s.drive} if s.drive != "audio" else {}),
                 "options": _options_to_dict(s.options),
                 "params_hash": p.segment_params_hash(s),
                 "render": {
@@ -685,6 +724,16 @@ class _Reader:
         if d.get(key) is None:
             return None
         return self.get(d, key, types, where)
+
+
+def _drive_of(r: Any, sd: Mapping[str, Any], where: str) -> str:
+    """A segment's stored ``drive`` ("audio" when absent: files from before it existed)."""
+    from lipcore.render.request import DRIVES
+
+    drive = r.opt(sd, "drive", str, where) or "audio"
+    if drive not in DRIVES:
+        raise r.fail(f"{where}.drive", f"should be one of {DRIVES}, not {drive!r}")
+    return drive
 
 
 def _cues_to_dict(track: CueTrack | None) -> dict[str, Any] | None:
@@ -865,6 +914,7 @@ def project_from_dict(data: Mapping[str, Any], path: Path) -> Project:
             label=r.opt(sd, "label", str, w) or "",
             text=r.opt(sd, "text", str, w) or "",
             speaker=r.opt(sd, "speaker", str, w) or "",
+            drive=_drive_of(r, sd, w),
             render=RenderState(
                 status=status,
                 output_path=r.opt(rd, "output_path", str, f"{w}.render"),

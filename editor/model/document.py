@@ -63,12 +63,13 @@ from lipcore.project import (
     new_id,
     save_project,
 )
+from lipcore.render.request import DRIVES
 
 Listener = Callable[[str, dict[str, Any]], None]
 _log = logging.getLogger(__name__)
 
 #: Segment fields :meth:`Document.set_segment_options` accepts besides :class:`SegmentOptions`.
-SEGMENT_FIELDS = ("engine", "audio_track_id", "face_track_id", "label")
+SEGMENT_FIELDS = ("engine", "audio_track_id", "face_track_id", "label", "drive")
 #: Engines the editor offers by default (the render pipeline may know more).
 DEFAULT_ENGINE = "auto"
 
@@ -825,7 +826,8 @@ class Document:
             merge: Merge with the previous change of the same fields (slider drags).
             **changes: :class:`~lipcore.project.SegmentOptions` fields (``feather_px``,
                 ``mouth_strength``, ``reference``, ``neutral_frame``, ``audio_offset_samples``,
-                ``region``) and/or ``engine``, ``audio_track_id``, ``face_track_id``, ``label``.
+                ``region``) and/or ``engine``, ``audio_track_id``, ``face_track_id``, ``label``,
+                ``drive`` ("audio" or "cues": what moves the mouth).
 
         Raises:
             EditError: Unknown option, invalid value, unknown track, or the new face lane has an
@@ -847,6 +849,8 @@ class Document:
                 fields["options"] = options
         if "audio_track_id" in fields and fields["audio_track_id"] is not None:
             self.track(fields["audio_track_id"])
+        if fields.get("drive", "audio") not in DRIVES:
+            raise EditError(f"the mouth is driven by one of {DRIVES}, not {fields['drive']!r}")
         if "face_track_id" in fields:
             for other in self.lane_segments(fields["face_track_id"], exclude=[seg.id]):
                 if other.start_frame < seg.end_frame and seg.start_frame < other.end_frame:

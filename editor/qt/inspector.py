@@ -39,6 +39,10 @@ _STATUS_TEXT = {
 }
 
 
+#: Engines a segment's mouth cues can drive.
+CUE_ENGINES = ("oneshot", "auto")
+
+
 class QtSegmentInspector(QWidget):
     """Edits the options of one segment and one dub track.
 
@@ -87,6 +91,13 @@ class QtSegmentInspector(QWidget):
         self.engine_combo.addItems(list(engines))
         self.face_combo = QComboBox()
         self.audio_combo = QComboBox()
+        self.drive_combo = QComboBox()
+        self.drive_combo.addItem("speech", "audio")
+        self.drive_combo.addItem("mouth cues", "cues")
+        self.drive_combo.setToolTip(
+            "What moves the mouth: the dub's speech, or the dub track's mouth cues as edited "
+            "in the cue lane (one-shot and auto engines only)."
+        )
         self.feather_spin = QSpinBox()
         self.feather_spin.setRange(0, 64)
         self.feather_spin.setSuffix(" px")
@@ -129,6 +140,7 @@ class QtSegmentInspector(QWidget):
         form.addRow(self.engine_used_label)
         form.addRow("Face", self.face_combo)
         form.addRow("Audio", self.audio_combo)
+        form.addRow("Mouth driven by", self.drive_combo)
         form.addRow("Mask feather", self.feather_spin)
         form.addRow("Mouth strength", strength_row)
         form.addRow("Reference", self.reference_combo)
@@ -197,6 +209,9 @@ class QtSegmentInspector(QWidget):
         )
         self.audio_combo.currentIndexChanged.connect(
             lambda _i: self._emit_segment({"audio_track_id": self.audio_combo.currentData()})
+        )
+        self.drive_combo.currentIndexChanged.connect(
+            lambda _i: self._emit_segment({"drive": self.drive_combo.currentData()})
         )
         self.feather_spin.valueChanged.connect(
             lambda v: self._emit_segment({"feather_px": int(v)}, merge=True)
@@ -279,6 +294,7 @@ class QtSegmentInspector(QWidget):
 
                 d = SegmentOptions()
                 self.label_edit.clear()
+                self.drive_combo.setCurrentIndex(0)
                 self.feather_spin.setValue(d.feather_px)
                 self.strength_slider.setValue(int(round(d.mouth_strength * 100)))
                 self.strength_value.setText(f"{d.mouth_strength:.2f}")
@@ -312,6 +328,11 @@ class QtSegmentInspector(QWidget):
             self.engine_used_label.setText(
                 engine_choice_text(segment.engine, getattr(segment.render, "engines", ()))
             )
+            drive = getattr(segment, "drive", "audio")
+            self.drive_combo.setCurrentIndex(max(0, self.drive_combo.findData(drive)))
+            # Only the one-shot engine follows cues ("auto" then means it); a segment already
+            # driven by cues can still be switched back to speech
+            self.drive_combo.setEnabled(segment.engine in CUE_ENGINES or drive != "audio")
             self.feather_spin.setValue(int(o.feather_px))
             self.strength_slider.setValue(int(round(o.mouth_strength * 100)))
             self.strength_value.setText(f"{o.mouth_strength:.2f}")

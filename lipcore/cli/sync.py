@@ -26,8 +26,35 @@ def add_parser(sub) -> None:
         help="output audio: the new audio alone (default) or over the ducked original",
     )
     p.add_argument("--crf", type=int, default=12, help="H.264 quality, lower = better (12)")
+    p.add_argument(
+        "--cues",
+        type=Path,
+        metavar="CUES",
+        help="drive the mouth from these mouth cues (Rhubarb .tsv or .json, times on AUDIO's "
+        "clock) instead of the speech; uses the one-shot engine",
+    )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(run=run)
+
+
+def _driven_by_cues(request, cues_path: Path):
+    """The request with every segment's mouth driven by the cue file (one-shot engine)."""
+    from dataclasses import replace
+
+    from lipcore.cues.read import cue_triples, read_cues
+    from lipcore.errors import LipsyncError
+
+    cues = cue_triples(read_cues(cues_path))
+    segments = []
+    for seg in request.segments:
+        if seg.engine not in ("auto", "oneshot"):
+            raise LipsyncError(
+                f"--cues drives only the one-shot engine, not --engine {seg.engine}",
+                cues_path,
+                "leave --engine out (or give --engine oneshot)",
+            )
+        segments.append(replace(seg, engine="oneshot", drive="cues", cues=cues))
+    return replace(request, segments=tuple(segments))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -38,6 +65,8 @@ def run(args: argparse.Namespace) -> int:
     from lipcore.render.pipeline import render
 
     request = replace(build_request(args, args.output), audio_mix=args.mix, crf=args.crf)
+    if args.cues is not None:
+        request = _driven_by_cues(request, args.cues)
     # With --segment only those frames are re-synced (into cached chunks, reused when nothing
     # changed) and one pass splices them onto the clip; the whole clip renders live.
     chunks = chunk_root() if args.segment else None

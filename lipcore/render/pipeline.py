@@ -402,6 +402,7 @@ def _plan(
             raise LipsyncError(
                 f"unknown engine {spec.engine!r}", fix=f"use one of: {', '.join(ENGINE_NAMES)}"
             )
+        _check_drive(spec)
     if tracks is None and request.face.boxes:  # a face pointed out by hand
         from lipcore.face.boxes import iter_box_track
 
@@ -432,6 +433,11 @@ def _plan(
         segments = clamp_segments(request.segments, timeline)
     except ValueError as exc:
         raise LipsyncError(str(exc), request.video, "check the --segment ranges") from exc
+    # Only the one-shot engine follows mouth cues: "auto" means it for a cue-driven segment
+    segments = [
+        replace(s, engine="oneshot") if s.drive == "cues" and s.engine == "auto" else s
+        for s in segments
+    ]
     return _Plan(
         request,
         timeline,
@@ -573,6 +579,54 @@ def _scaled(alignment: TrackAlignment, size: int) -> TrackAlignment:
     return TrackAlignment(alignment.track, size, alignment.template * k, alignment.transforms * k)
 
 
+def _check_drive(spec: SegmentSpec) -> None:
+    """Refuse a segment whose mouth cannot be driven the way it asks."""
+    from lipcore.render.request import DRIVES
+
+    if spec.drive not in DRIVES:
+        raise LipsyncError(
+            f"unknown mouth drive {spec.drive!r}", fix=f"use one of: {', '.join(DRIVES)}"
+        )
+    if spec.drive == "cues":
+        if spec.engine not in ("auto", "oneshot"):
+            raise LipsyncError(
+                f"mouth cues drive only the one-shot engine, not {spec.engine!r}",
+                fix="choose the oneshot (or auto) engine, or let the speech drive the mouth",
+            )
+        if not spec.cues:
+            raise LipsyncError(
+                "the segment is driven by mouth cues but has none",
+                fix="make the track's mouth cues first (lipsync cues, or the cue lane)",
+            )
+
+
+def cue_shapes_of_frames(
+    cues: tuple[tuple[str, int, int], ...], frames: np.ndarray, fps: Fraction, offset: int
+) -> np.ndarray:
+    """The cue shape showing at the centre of each output frame (X where no cue covers it).
+
+    Args:
+        cues: ``(shape, start_sample, end_sample)`` on the new audio's clock (16 kHz).
+        frames: Output frame indices.
+        fps: Output frame rate.
+        offset: Where the new audio's first sample plays, in output samples (16 kHz).
+
+    Returns:
+        ``(N,)`` array of shape letters.
+    """
+    ordered = sorted(cues, key=lambda c: c[1])
+    starts = np.array([c[1] for c in ordered], np.int64)
+    out = np.full(len(frames), "X", dtype="<U1")
+    for row, f in enumerate(np.asarray(frames, np.int64)):
+        centre = (
+            frame_to_sample(int(f), fps, AUDIO_RATE) + frame_to_sample(int(f) + 1, fps, AUDIO_RATE)
+        ) // 2 - offset
+        i = int(np.searchsorted(starts, centre, side="right")) - 1
+        if i >= 0 and centre < ordered[i][2]:
+            out[row] = ordered[i][0]
+    return out
+
+
 def _segment_drive(plan: _Plan, seg: SegmentSpec) -> SegmentDrive:
     """The new audio of one segment, analysed on a window around it (not the whole track)."""
     from lipcore.audio.mel import MEL_WINDOW_STEPS, SILENCE_VALUE, wav2lip_mel
@@ -619,6 +673,9 @@ def _segment_drive(plan: _Plan, seg: SegmentSpec) -> SegmentDrive:
         audio_16k=placed[s0 - w0 : s1 - w0],
         source_frames=np.array([plan.timeline.source_of(int(f)) for f in frames], np.int64),
         options=seg.options,
+        cue_shapes=(
+            cue_shapes_of_frames(seg.cues, frames, fps, offset) if seg.drive == "cues" else None
+        ),
     )
 
 
