@@ -217,6 +217,8 @@ class Segment:
         render: Render status.
         text: The script line spoken in the segment ("" when it has none; schema 2, optional).
         speaker: Who speaks the line ("" when unknown; schema 2, optional).
+        strength_keys: Blend-strength curve, ``(clip frame, strength 0..1)`` keys, sorted
+            (empty = full strength; schema 2, optional; see :mod:`lipcore.render.strength`).
     """
 
     id: str
@@ -230,6 +232,7 @@ class Segment:
     render: RenderState = field(default_factory=RenderState)
     text: str = ""
     speaker: str = ""
+    strength_keys: tuple[tuple[int, float], ...] = ()
 
     @property
     def duration_frames(self) -> int:
@@ -238,7 +241,7 @@ class Segment:
 
     def render_params(self) -> dict[str, Any]:
         """The segment's own fields that change its rendered pixels (JSON-ready)."""
-        return {
+        params: dict[str, Any] = {
             "start_frame": self.start_frame,
             "end_frame": self.end_frame,
             "audio_track_id": self.audio_track_id,
@@ -246,6 +249,9 @@ class Segment:
             "engine": self.engine,
             "options": _options_to_dict(self.options),
         }
+        if self.strength_keys:  # absent when flat, so older segments keep their hashes
+            params["strength_keys"] = [list(k) for k in self.strength_keys]
+        return params
 
     def params_hash(self, context: Mapping[str, Any] | None = None) -> str:
         """Stable hash of the render parameters, optionally with project context.
@@ -414,6 +420,7 @@ class Project:
                 neutral_frame=opts.neutral_frame,
             ),
             feather_px=opts.feather_px,
+            strength_keys=tuple(segment.strength_keys),
         )
 
     def render_request(
@@ -583,6 +590,7 @@ def project_to_dict(project: Project, base_dir: Path | None) -> dict[str, Any]:
                 "label": s.label,
                 "text": s.text,
                 "speaker": s.speaker,
+                "strength_keys": [[f, v] for f, v in s.strength_keys],
                 "options": _options_to_dict(s.options),
                 "params_hash": p.segment_params_hash(s),
                 "render": {
@@ -738,6 +746,23 @@ def _gain_db(r: _Reader, td: Mapping[str, Any], where: str) -> float:
     return gain
 
 
+def _strength_keys_from(r: _Reader, sd: Mapping[str, Any], where: str) -> tuple:
+    """A segment's optional blend-strength keys (absent = none), checked by the one rule."""
+    from lipcore.render.strength import check_keys
+
+    keys = r.opt(sd, "strength_keys", list, where)
+    if not keys:
+        return ()
+    field_name = f"{where}.strength_keys"
+    for i, key in enumerate(keys):
+        if not isinstance(key, list) or len(key) != 2:
+            raise r.fail(f"{field_name}[{i}]", f"should be [frame, strength], not {_short(key)}")
+    try:
+        return check_keys(keys)
+    except ValueError as exc:
+        raise r.fail(field_name, str(exc)) from None
+
+
 def _check_segments_fit(r: _Reader, segments: list[Segment], clip_frames: int) -> None:
     """Segments lie inside the clip (when its length is known) and never overlap on one face."""
     lanes: dict[str | None, list[tuple[int, int, int]]] = {}
@@ -833,6 +858,7 @@ def project_from_dict(data: Mapping[str, Any], path: Path) -> Project:
             label=r.opt(sd, "label", str, w) or "",
             text=r.opt(sd, "text", str, w) or "",
             speaker=r.opt(sd, "speaker", str, w) or "",
+            strength_keys=_strength_keys_from(r, sd, w),
             render=RenderState(
                 status=status,
                 output_path=r.opt(rd, "output_path", str, f"{w}.render"),

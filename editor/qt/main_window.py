@@ -227,6 +227,9 @@ class QtMainWindow(QMainWindow):
         from editor.qt.cue_tools import QtCueTools
 
         self.cue_tools = QtCueTools(self)  # Cues menu, cue lanes, mouth-shape panel
+        from editor.qt.strength_tools import connect_strength_editor
+
+        connect_strength_editor(self)  # strength-curve gestures -> document edits
 
         self.autosaver: Any = None
         self._autosave_timer = QTimer(self)
@@ -1078,6 +1081,7 @@ class QtMainWindow(QMainWindow):
                     progress,
                     _segment_text(self.document, seg),
                     row,
+                    seg.strength_keys,
                 )
             )
         self.timeline.canvas.set_segments(items, set(self._selected), rows)

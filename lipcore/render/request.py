@@ -30,6 +30,8 @@ class SegmentSpec:
         engine: Engine name ("auto", "retime", "oneshot", "wav2lip").
         options: Engine options (mouth strength, reference frame).
         feather_px: Width of the soft edge of the lower-face mask, in crop pixels.
+        strength_keys: Blend-strength curve, ``(clip frame, strength 0..1)`` keys (empty = full
+            strength); see :mod:`lipcore.render.strength`.
     """
 
     start_frame: int
@@ -38,6 +40,7 @@ class SegmentSpec:
     engine: str = "auto"
     options: EngineOptions = field(default_factory=EngineOptions)
     feather_px: int = 12
+    strength_keys: tuple[tuple[int, float], ...] = ()
 
 
 @dataclass(frozen=True)
