@@ -1,4 +1,4 @@
-"""``lipsync sync --draft`` on a real clip: a small, range-only review render, marked as a draft."""
+"""``lipsync sync --draft`` on a real clip: a small, range-only review render, marked draft."""
 
 from __future__ import annotations
 
