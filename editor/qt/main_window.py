@@ -233,6 +233,9 @@ class QtMainWindow(QMainWindow):
         from editor.qt.draft_tools import QtDraftTools
 
         self.draft_tools = QtDraftTools(self)  # Render > Render Draft, drafts on the lane
+        from editor.qt.guide_tools import QtGuideTools
+
+        self.guide_tools = QtGuideTools(self)  # Edit > Align Dub to Guide
 
         self.autosaver: Any = None
         self._autosave_timer = QTimer(self)
