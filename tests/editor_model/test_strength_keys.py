@@ -46,3 +46,13 @@ def test_short_ramps_are_refused_and_change_nothing(doc):
     with pytest.raises(EditError, match="at least 4 frames"):
         doc.move_strength_key(s, 1, 11, 0.0)
     assert doc.project.segment(s).strength_keys == ((10, 1.0), (14, 0.0))
+
+
+def test_keys_are_clip_frames_so_a_split_keeps_the_curve_on_both_halves(doc):
+    s = doc.add_segment(0, 40)
+    doc.add_strength_key(s, 10, 1.0)
+    doc.add_strength_key(s, 30, 0.0)
+    right = doc.split_segment(s, 20)
+    spec_l = doc.project.segment_spec(doc.project.segment(s))
+    spec_r = doc.project.segment_spec(doc.project.segment(right))
+    assert spec_l.strength_keys == spec_r.strength_keys == ((10, 1.0), (30, 0.0))
