@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,9 +13,12 @@ from lipcore.project import load_project, save_project
 from lipcore.render.chunks import chunk_key
 from lipcore.render.request import SegmentSpec
 from lipcore.render.strength import MIN_RAMP_FRAMES, check_keys, segment_strength, strength_at
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from test_project import _frozen_data, clip_files, make_project, project_dir  # noqa: E402, F401
+from tests.lipcore.test_project import (  # noqa: F401 - fixtures
+    _frozen_data,
+    clip_files,
+    make_project,
+    project_dir,
+)
 
 
 def test_linear_between_keys_and_held_outside():
