@@ -222,6 +222,8 @@ class Segment:
         speaker: Who speaks the line ("" when unknown; schema 2, optional).
         drive: What moves the mouth: "audio" (the dub's speech) or "cues" (the dub track's
             mouth cues, as the animator edited them; one-shot engine only; schema 2, optional).
+        strength_keys: Blend-strength curve, ``(clip frame, strength 0..1)`` keys, sorted
+            (empty = full strength; schema 2, optional; see :mod:`lipcore.render.strength`).
     """
 
     id: str
@@ -236,6 +238,7 @@ class Segment:
     text: str = ""
     speaker: str = ""
     drive: str = "audio"
+    strength_keys: tuple[tuple[int, float], ...] = ()
 
     @property
     def duration_frames(self) -> int:
@@ -244,7 +247,7 @@ class Segment:
 
     def render_params(self) -> dict[str, Any]:
         """The segment's own fields that change its rendered pixels (JSON-ready)."""
-        params = {
+        params: dict[str, Any] = {
             "start_frame": self.start_frame,
             "end_frame": self.end_frame,
             "audio_track_id": self.audio_track_id,
@@ -254,6 +257,8 @@ class Segment:
         }
         if self.drive != "audio":  # audio-driven segments keep the hashes they had
             params["drive"] = self.drive
+        if self.strength_keys:  # absent when flat, so older segments keep their hashes
+            params["strength_keys"] = [list(k) for k in self.strength_keys]
         return params
 
     def params_hash(self, context: Mapping[str, Any] | None = None) -> str:
@@ -475,6 +480,7 @@ class Project:
             feather_px=opts.feather_px,
             drive=segment.drive,
             cues=self.segment_cues(segment) if segment.drive == "cues" else (),
+            strength_keys=tuple(segment.strength_keys),
         )
 
     def render_request(
@@ -649,6 +655,7 @@ def project_to_dict(project: Project, base_dir: Path | None) -> dict[str, Any]:
                 "text": s.text,
                 "speaker": s.speaker,
                 **({"drive": s.drive} if s.drive != "audio" else {}),
+                "strength_keys": [[f, v] for f, v in s.strength_keys],
                 "options": _options_to_dict(s.options),
                 "params_hash": p.segment_params_hash(s),
                 "render": {
@@ -819,6 +826,23 @@ def _gain_db(r: _Reader, td: Mapping[str, Any], where: str) -> float:
     return gain
 
 
+def _strength_keys_from(r: _Reader, sd: Mapping[str, Any], where: str) -> tuple:
+    """A segment's optional blend-strength keys (absent = none), checked by the one rule."""
+    from lipcore.render.strength import check_keys
+
+    keys = r.opt(sd, "strength_keys", list, where)
+    if not keys:
+        return ()
+    field_name = f"{where}.strength_keys"
+    for i, key in enumerate(keys):
+        if not isinstance(key, list) or len(key) != 2:
+            raise r.fail(f"{field_name}[{i}]", f"should be [frame, strength], not {_short(key)}")
+    try:
+        return check_keys(keys)
+    except ValueError as exc:
+        raise r.fail(field_name, str(exc)) from None
+
+
 def _check_segments_fit(r: _Reader, segments: list[Segment], clip_frames: int) -> None:
     """Segments lie inside the clip (when its length is known) and never overlap on one face."""
     lanes: dict[str | None, list[tuple[int, int, int]]] = {}
@@ -915,6 +939,7 @@ def project_from_dict(data: Mapping[str, Any], path: Path) -> Project:
             text=r.opt(sd, "text", str, w) or "",
             speaker=r.opt(sd, "speaker", str, w) or "",
             drive=_drive_of(r, sd, w),
+            strength_keys=_strength_keys_from(r, sd, w),
             render=RenderState(
                 status=status,
                 output_path=r.opt(rd, "output_path", str, f"{w}.render"),

@@ -864,6 +864,52 @@ class Document:
             return
         self._push(SetFields(self, "Segment options", "segment", seg.id, fields, merge))
 
+    def _set_strength_keys(self, seg: Segment, text: str, keys: Any, merge: bool) -> None:
+        from lipcore.render.strength import check_keys
+
+        try:
+            keys = check_keys(keys)
+        except ValueError as exc:
+            raise EditError(str(exc)) from None
+        if keys != seg.strength_keys:
+            self._push(SetFields(self, text, "segment", seg.id, {"strength_keys": keys}, merge))
+
+    def add_strength_key(self, segment_id: str, frame: int, strength: float) -> int:
+        """Add a blend-strength key (clip frame, strength 0..1) to a segment (undoable).
+
+        Returns:
+            The new key's index in the sorted keys.
+
+        Raises:
+            EditError: A key already on that frame, or a ramp under four frames.
+        """
+        seg = self.segment(segment_id)
+        _check_int("frame", frame)
+        self._set_strength_keys(
+            seg, "Add strength key", (*seg.strength_keys, (frame, float(strength))), False
+        )
+        return [k[0] for k in seg.strength_keys].index(frame)
+
+    def move_strength_key(
+        self, segment_id: str, index: int, frame: int, strength: float, merge: bool = True
+    ) -> None:
+        """Move key ``index`` to ``(frame, strength)``; a drag merges into one step until seal.
+
+        Raises:
+            EditError: The key would land on another key's frame or make a ramp under four frames.
+        """
+        seg = self.segment(segment_id)
+        _check_int("frame", frame)
+        keys = list(seg.strength_keys)
+        keys[index] = (frame, float(strength))
+        self._set_strength_keys(seg, "Move strength key", keys, merge)
+
+    def delete_strength_key(self, segment_id: str, index: int) -> None:
+        """Remove key ``index`` of a segment's strength curve (undoable)."""
+        seg = self.segment(segment_id)
+        keys = [k for i, k in enumerate(seg.strength_keys) if i != index]
+        self._set_strength_keys(seg, "Delete strength key", keys, False)
+
     def segments_from_speech(
         self,
         audio_track_id: str,

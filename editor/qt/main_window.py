@@ -229,6 +229,15 @@ class QtMainWindow(QMainWindow):
         from editor.qt.cue_tools import QtCueTools
 
         self.cue_tools = QtCueTools(self)  # Cues menu, cue lanes, mouth-shape panel
+        from editor.qt.strength_tools import connect_strength_editor
+
+        connect_strength_editor(self)  # strength-curve gestures -> document edits
+        from editor.qt.draft_tools import QtDraftTools
+
+        self.draft_tools = QtDraftTools(self)  # Render > Render Draft, drafts on the lane
+        from editor.qt.guide_tools import QtGuideTools
+
+        self.guide_tools = QtGuideTools(self)  # Edit > Align Dub to Guide
 
         self.autosaver: Any = None
         self._autosave_timer = QTimer(self)
@@ -667,6 +676,8 @@ class QtMainWindow(QMainWindow):
         self.jobs.clear_finished()  # the last project's "done" rows mean nothing here
         self.document = doc
         self.planner = RenderPlanner(doc, self.settings.wav2lip_checkpoint, warm=self._warm)
+        if getattr(self, "draft_tools", None) is not None:
+            self.draft_tools.set_document(doc)  # drafts belong to their document
         self.autosaver = Autosaver(
             doc, autosave_dir=self._autosave_dir, enabled=bool(self.settings.autosave)
         )
@@ -1090,6 +1101,10 @@ class QtMainWindow(QMainWindow):
         used |= {s.face_track_id for s in self.document.project.segments}
         return [t.track_id for t in self.trackset.tracks if t.track_id in used]
 
+    def _draft_mark(self, segment_id: str) -> str:
+        tools = getattr(self, "draft_tools", None)
+        return " · draft" if tools is not None and tools.shelf.current(segment_id) else ""
+
     def _refresh_segments(self) -> None:
         items = []
         rows = self._segment_rows()
@@ -1105,8 +1120,9 @@ class QtMainWindow(QMainWindow):
                     seg.end_frame,
                     status,
                     progress,
-                    _segment_text(self.document, seg),
+                    _segment_text(self.document, seg) + self._draft_mark(seg.id),
                     row,
+                    seg.strength_keys,
                 )
             )
         self.timeline.canvas.set_segments(items, set(self._selected), rows)
@@ -2037,6 +2053,8 @@ class QtMainWindow(QMainWindow):
             self._finish_export(result)
             return
         self._job_state.pop(key, None)
+        if key.startswith("draft:"):
+            return  # a draft is for review only: editor.qt.draft_tools keeps it, export does not
         try:
             stored = self.planner.record_segment(key, job.params_hash, result)
         except OSError as exc:

@@ -249,6 +249,8 @@ def chunk_key(
 
     seg = asdict(spec)
     seg.pop("audio_offset_samples", None)
+    if not seg.get("strength_keys"):
+        seg.pop("strength_keys", None)  # no curve: the keys of chunks made before curves stand
     return settings_key(
         {
             "v": CHUNK_VERSION,

@@ -39,6 +39,7 @@ from lipcore.render.blend import lower_face_mask, match_colour, paste_crop_roi, 
 from lipcore.render.footage import TrackAlignment, align_track, iter_source_footage
 from lipcore.render.mix import MIX_DUCK_GAIN, OUTPUT_AUDIO_RATE, MixTrack, load_speech, mix_tracks
 from lipcore.render.request import AUDIO_RATE, RenderRequest, SegmentSpec
+from lipcore.render.strength import segment_strength
 from lipcore.render.timeline import (
     OutputTimeline,
     clamp_segments,
@@ -728,6 +729,7 @@ def _iter_segment(
     size = engine.crop_size
     scale = size / PASTE_SIZE
     pending: list[tuple[int, np.ndarray, int, np.ndarray, np.ndarray]] = []
+    curve = segment_strength(seg.strength_keys, seg.start_frame, seg.end_frame)
 
     def flush() -> Iterator[tuple[int, np.ndarray, Patch]]:
         if not pending:
@@ -739,7 +741,10 @@ def _iter_segment(
         given = crops.copy() if same else crops  # an engine may write into its input
         generated = engine.generate(CropBatch(rows=rows, crops=given, landmarks=lms))
         for b, ((j, frame, _row, m, lm), gen) in enumerate(zip(pending, generated, strict=True)):
-            weight = _edge_weight(j, seg, plan.timeline.output_frames)
+            weight = _edge_weight(j, seg, plan.timeline.output_frames) * curve[j - seg.start_frame]
+            if weight <= 0.0:
+                yield j, frame, None  # strength 0: the actor's own mouth, untouched pixels
+                continue
             original = crops[b] if same else None
             yield j, frame, _paste(frame, gen, m, lm, seg.feather_px, weight, original)
         pending.clear()

@@ -39,6 +39,8 @@ class SegmentSpec:
             "A"-"H" and "X"; time not covered by a cue rests (X). Only read when
             ``drive == "cues"``; keep them to the ones overlapping the segment, so that editing
             a cue elsewhere leaves this segment's chunk key alone.
+        strength_keys: Blend-strength curve, ``(clip frame, strength 0..1)`` keys (empty = full
+            strength); see :mod:`lipcore.render.strength`.
     """
 
     start_frame: int
@@ -49,6 +51,7 @@ class SegmentSpec:
     feather_px: int = 12
     drive: str = "audio"
     cues: tuple[tuple[str, int, int], ...] = ()
+    strength_keys: tuple[tuple[int, float], ...] = ()
 
 
 @dataclass(frozen=True)
