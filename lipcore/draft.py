@@ -57,6 +57,7 @@ def iter_draft(
             s,
             start_frame=max(s.start_frame, first_frame) - first_frame,
             end_frame=min(s.end_frame, end_frame) - first_frame,
+            strength_keys=_shifted_keys(s.strength_keys, first_frame),
         )
         for s in request.segments
         if s.start_frame < end_frame and s.end_frame > first_frame
@@ -111,3 +112,18 @@ def iter_draft(
             crf=23,
         )
         return (yield from iter_render(draft))
+
+
+def _shifted_keys(keys: tuple, first_frame: int) -> tuple:
+    """A strength curve moved onto the range's clock (frame ``first_frame`` becomes 0).
+
+    Keys before the range are dropped, but the strength at the range's first frame is kept as a
+    key there, so the draft's curve is the final one's, cut.
+    """
+    from lipcore.render.strength import strength_at
+
+    if not keys:
+        return ()
+    head = float(strength_at(keys, [first_frame])[0])
+    inside = tuple((f - first_frame, v) for f, v in keys if f > first_frame)
+    return ((0, head), *inside)

@@ -196,12 +196,15 @@ class RenderState:
         output_path: The rendered segment file (in the render cache), or None.
         params_hash: :meth:`Project.segment_params_hash` at render time, or None.
         message: Error text when ``status == "failed"``.
+        engines: ``(engine, why)`` of each engine the last render ran ("auto" resolved to the
+            one it chose; schema 2, optional).
     """
 
     status: str = "none"
     output_path: str | None = None
     params_hash: str | None = None
     message: str = ""
+    engines: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass
@@ -214,12 +217,16 @@ class Segment:
         end_frame: End frame (exclusive).
         audio_track_id: The audio track that drives it (None = no new audio: mouth rests).
         face_track_id: The face to re-sync (None = the main face / "auto").
-        engine: Engine name ("retime", "wav2lip").
+        engine: Engine name ("auto", "retime", "oneshot", "wav2lip").
         options: Render options.
         label: Free text (e.g. the subtitle line the segment came from).
         render: Render status.
         text: The script line spoken in the segment ("" when it has none; schema 2, optional).
         speaker: Who speaks the line ("" when unknown; schema 2, optional).
+        drive: What moves the mouth: "audio" (the dub's speech) or "cues" (the dub track's
+            mouth cues, as the animator edited them; one-shot engine only; schema 2, optional).
+        strength_keys: Blend-strength curve, ``(clip frame, strength 0..1)`` keys, sorted
+            (empty = full strength; schema 2, optional; see :mod:`lipcore.render.strength`).
     """
 
     id: str
@@ -233,6 +240,8 @@ class Segment:
     render: RenderState = field(default_factory=RenderState)
     text: str = ""
     speaker: str = ""
+    drive: str = "audio"
+    strength_keys: tuple[tuple[int, float], ...] = ()
 
     @property
     def duration_frames(self) -> int:
@@ -241,7 +250,7 @@ class Segment:
 
     def render_params(self) -> dict[str, Any]:
         """The segment's own fields that change its rendered pixels (JSON-ready)."""
-        return {
+        params: dict[str, Any] = {
             "start_frame": self.start_frame,
             "end_frame": self.end_frame,
             "audio_track_id": self.audio_track_id,
@@ -249,6 +258,11 @@ class Segment:
             "engine": self.engine,
             "options": _options_to_dict(self.options),
         }
+        if self.drive != "audio":  # audio-driven segments keep the hashes they had
+            params["drive"] = self.drive
+        if self.strength_keys:  # absent when flat, so older segments keep their hashes
+            params["strength_keys"] = [list(k) for k in self.strength_keys]
+        return params
 
     def params_hash(self, context: Mapping[str, Any] | None = None) -> str:
         """Stable hash of the render parameters, optionally with project context.
@@ -316,6 +330,11 @@ class Project:
         segments: Segments sorted by ``(face_track_id, start_frame)`` is *not* guaranteed; use
             :meth:`sorted_segments`.
         export: Export settings.
+        still_fps: Frame rate renders give a still-image clip (schema 2, optional; None for
+            a video clip).
+        face_boxes: Faces pointed out by hand: ``(frame, x, y, w, h)`` keys per face target
+            (a face track id, or "auto" for the main face), interpolated between keys as
+            :mod:`lipcore.face.boxes` does (schema 2, optional).
     """
 
     id: str = field(default_factory=new_id)
@@ -331,8 +350,18 @@ class Project:
     face_tracks: FaceTracksRef | None = None
     segments: list[Segment] = field(default_factory=list)
     export: ExportSettings = field(default_factory=ExportSettings)
+    still_fps: Fraction | None = None
+    face_boxes: dict[str, tuple[tuple[int, float, float, float, float], ...]] = field(
+        default_factory=dict
+    )
 
     # -- lookups
+
+    def boxes_for(
+        self, face_track_id: str | None
+    ) -> tuple[tuple[int, float, float, float, float], ...]:
+        """The hand-drawn face box keys of a face target (``()`` when it has none)."""
+        return tuple(self.face_boxes.get(face_track_id or "auto", ()))
 
     def track(self, track_id: str) -> AudioTrack:
         """Return the audio track with ``track_id`` (KeyError naming the known ids otherwise)."""
@@ -390,7 +419,42 @@ class Project:
                 }
                 if t.actor is not None:  # only when set: older hashes stay valid
                     context["audio"]["actor"] = t.actor.fingerprint
+                if segment.drive == "cues":  # only the cues this segment shows
+                    context["cues"] = [list(c) for c in self.segment_cues(segment)]
+        boxes = self.boxes_for(segment.face_track_id)
+        if boxes:  # only when drawn, so hashes of projects without boxes stay as they were
+            context["face_boxes"] = [list(k) for k in boxes]
+        if self.still_fps is not None:
+            context["still_fps"] = [self.still_fps.numerator, self.still_fps.denominator]
         return segment.params_hash(context)
+
+    def segment_cues(self, segment: Segment) -> tuple[tuple[str, int, int], ...]:
+        """The driving track's mouth cues that overlap ``segment`` (on the track's own clock).
+
+        Returns:
+            ``(shape, start_sample, end_sample)`` triples, 16 kHz, sample 0 = the track's first
+            sample; empty when the track has no cues. A cue edit outside the segment leaves
+            them (and so the segment's chunk) unchanged.
+        """
+        if segment.audio_track_id is None:
+            return ()
+        try:
+            track = self.track(segment.audio_track_id)
+        except KeyError:
+            return ()
+        if track.mouth_cues is None:
+            return ()
+        from lipcore.timebase import frame_to_sample
+
+        opts = segment.options
+        shift = track.offset_samples + opts.audio_offset_samples
+        lo = frame_to_sample(segment.start_frame, self.fps, AUDIO_RATE) - shift
+        hi = frame_to_sample(segment.end_frame, self.fps, AUDIO_RATE) - shift
+        return tuple(
+            (c.shape, c.start_sample, c.end_sample)
+            for c in track.mouth_cues.cues
+            if c.end_sample > lo and c.start_sample < hi
+        )
 
     def segment_spec(self, segment: Segment) -> SegmentSpec:
         """The render pipeline's description of ``segment``.
@@ -419,6 +483,9 @@ class Project:
                 neutral_frame=opts.neutral_frame,
             ),
             feather_px=opts.feather_px,
+            drive=segment.drive,
+            cues=self.segment_cues(segment) if segment.drive == "cues" else (),
+            strength_keys=tuple(segment.strength_keys),
         )
 
     def render_request(
@@ -472,14 +539,18 @@ class Project:
             )
         track = self.track(track_id)
         audio = track.media.path if track.media is not None else self.video.path
+        boxes = self.boxes_for(face_id)
         return RenderRequest(
             video=self.video.path,
             audio=audio,
             output=Path(output),
             face=FaceChoice(
-                track_id=face_id or "auto",
+                # A drawn box replaces detection: its one track is the face to drive.
+                track_id="auto" if boxes else (face_id or "auto"),
                 region=tuple(float(v) for v in region) if region is not None else None,
+                boxes=boxes,
             ),
+            still_fps=self.still_fps,
             segments=tuple(
                 self.segment_spec(s) for s in sorted(segs, key=lambda s: s.start_frame)
             ),
@@ -590,6 +661,8 @@ def project_to_dict(project: Project, base_dir: Path | None) -> dict[str, Any]:
                 "label": s.label,
                 "text": s.text,
                 "speaker": s.speaker,
+                **({"drive": s.drive} if s.drive != "audio" else {}),
+                "strength_keys": [[f, v] for f, v in s.strength_keys],
                 "options": _options_to_dict(s.options),
                 "params_hash": p.segment_params_hash(s),
                 "render": {
@@ -597,6 +670,7 @@ def project_to_dict(project: Project, base_dir: Path | None) -> dict[str, Any]:
                     "output_path": s.render.output_path,
                     "params_hash": s.render.params_hash,
                     "message": s.render.message,
+                    "engines": [list(e) for e in s.render.engines],
                 },
             }
             for s in p.segments
@@ -609,6 +683,10 @@ def project_to_dict(project: Project, base_dir: Path | None) -> dict[str, Any]:
             "audio_mix": p.export.audio_mix,
             "crf": p.export.crf,
         },
+        "still_fps": None
+        if p.still_fps is None
+        else {"num": p.still_fps.numerator, "den": p.still_fps.denominator},
+        "face_boxes": {face: [list(k) for k in keys] for face, keys in p.face_boxes.items()},
     }
 
 
@@ -660,6 +738,16 @@ class _Reader:
         if d.get(key) is None:
             return None
         return self.get(d, key, types, where)
+
+
+def _drive_of(r: Any, sd: Mapping[str, Any], where: str) -> str:
+    """A segment's stored ``drive`` ("audio" when absent: files from before it existed)."""
+    from lipcore.render.request import DRIVES
+
+    drive = r.opt(sd, "drive", str, where) or "audio"
+    if drive not in DRIVES:
+        raise r.fail(f"{where}.drive", f"should be one of {DRIVES}, not {drive!r}")
+    return drive
 
 
 def _cues_to_dict(track: CueTrack | None) -> dict[str, Any] | None:
@@ -743,6 +831,23 @@ def _gain_db(r: _Reader, td: Mapping[str, Any], where: str) -> float:
     gain = float(r.get(td, "gain_db", (int, float), where))
     r.within(gain, -200.0, 60.0, f"{where}.gain_db")
     return gain
+
+
+def _strength_keys_from(r: _Reader, sd: Mapping[str, Any], where: str) -> tuple:
+    """A segment's optional blend-strength keys (absent = none), checked by the one rule."""
+    from lipcore.render.strength import check_keys
+
+    keys = r.opt(sd, "strength_keys", list, where)
+    if not keys:
+        return ()
+    field_name = f"{where}.strength_keys"
+    for i, key in enumerate(keys):
+        if not isinstance(key, list) or len(key) != 2:
+            raise r.fail(f"{field_name}[{i}]", f"should be [frame, strength], not {_short(key)}")
+    try:
+        return check_keys(keys)
+    except ValueError as exc:
+        raise r.fail(field_name, str(exc)) from None
 
 
 def _check_segments_fit(r: _Reader, segments: list[Segment], clip_frames: int) -> None:
@@ -841,11 +946,14 @@ def project_from_dict(data: Mapping[str, Any], path: Path) -> Project:
             label=r.opt(sd, "label", str, w) or "",
             text=r.opt(sd, "text", str, w) or "",
             speaker=r.opt(sd, "speaker", str, w) or "",
+            drive=_drive_of(r, sd, w),
+            strength_keys=_strength_keys_from(r, sd, w),
             render=RenderState(
                 status=status,
                 output_path=r.opt(rd, "output_path", str, f"{w}.render"),
                 params_hash=r.opt(rd, "params_hash", str, f"{w}.render"),
                 message=r.opt(rd, "message", str, f"{w}.render") or "",
+                engines=_engines_from(r, rd, f"{w}.render"),
             ),
         )
         if seg.end_frame <= seg.start_frame or seg.start_frame < 0:
@@ -906,7 +1014,56 @@ def project_from_dict(data: Mapping[str, Any], path: Path) -> Project:
         face_tracks=face_tracks,
         segments=segments,
         export=export,
+        still_fps=_still_fps_from(r, data),
+        face_boxes=_face_boxes_from(r, data),
     )
+
+
+def _engines_from(r: _Reader, rd: Mapping[str, Any], where: str) -> tuple[tuple[str, str], ...]:
+    """The optional ``render.engines`` list of ``[engine, why]`` pairs."""
+    items = r.opt(rd, "engines", list, where) or []
+    if not all(
+        isinstance(e, list) and len(e) == 2 and all(isinstance(v, str) for v in e) for e in items
+    ):
+        raise r.fail(f"{where}.engines", "should be a list of [engine, reason] string pairs")
+    return tuple((e[0], e[1]) for e in items)
+
+
+def _still_fps_from(r: _Reader, data: Mapping[str, Any]) -> Fraction | None:
+    """The optional ``still_fps`` of a still-image clip."""
+    d = r.opt(data, "still_fps", dict, "")
+    if d is None:
+        return None
+    num, den = r.get(d, "num", int, "still_fps"), r.get(d, "den", int, "still_fps")
+    if num <= 0 or den <= 0 or num > 1000 * den:
+        raise r.fail("still_fps", f"is not a video frame rate ({num}/{den})")
+    return Fraction(num, den)
+
+
+def _face_boxes_from(
+    r: _Reader, data: Mapping[str, Any]
+) -> dict[str, tuple[tuple[int, float, float, float, float], ...]]:
+    """The optional ``face_boxes``: ``{face: [[frame, x, y, w, h], ...]}``, keys by frame."""
+    d = r.opt(data, "face_boxes", dict, "") or {}
+    out = {}
+    for face, keys in d.items():
+        where = f"face_boxes.{face}"
+        ok = isinstance(keys, list) and all(
+            isinstance(k, list)
+            and len(k) == 5
+            and isinstance(k[0], int)
+            and k[0] >= 0
+            and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in k)
+            and k[3] > 0
+            and k[4] > 0
+            for k in keys
+        )
+        if not ok:
+            raise r.fail(where, "should be a list of [frame, x, y, w, h] keys with w, h > 0")
+        out[face] = tuple(
+            (int(k[0]), float(k[1]), float(k[2]), float(k[3]), float(k[4])) for k in sorted(keys)
+        )
+    return out
 
 
 # ------------------------------------------------------------------------------- migrations

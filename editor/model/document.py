@@ -63,12 +63,13 @@ from lipcore.project import (
     new_id,
     save_project,
 )
+from lipcore.render.request import DRIVES
 
 Listener = Callable[[str, dict[str, Any]], None]
 _log = logging.getLogger(__name__)
 
 #: Segment fields :meth:`Document.set_segment_options` accepts besides :class:`SegmentOptions`.
-SEGMENT_FIELDS = ("engine", "audio_track_id", "face_track_id", "label")
+SEGMENT_FIELDS = ("engine", "audio_track_id", "face_track_id", "label", "drive")
 #: Engines the editor offers by default (the render pipeline may know more).
 DEFAULT_ENGINE = "auto"
 
@@ -361,24 +362,32 @@ class Document:
 
     # ------------------------------------------------------------------ video
 
-    def open_video(self, path: str | Path) -> None:
+    def open_video(self, path: str | Path, still_seconds: float = 10.0) -> None:
         """Use ``path`` as the project's clip (undoable).
 
         Probes the file, stores its fps/size/frame count, adds an "Original" audio track when
         the clip has sound and the project has none, forgets face tracks of a previous clip, and
-        trims or drops segments that fall outside the new clip.
+        trims or drops segments that fall outside the new clip. A still image (PNG, JPEG) opens
+        as a clip of ``still_seconds`` at the still's frame rate (stored as ``still_fps``; the
+        renderer holds the picture for the whole new speech).
 
         Args:
-            path: A video file.
+            path: A video file or a still image.
+            still_seconds: Timeline length given to a still image.
 
         Raises:
             MediaError: The file is missing, not a video, or unreadable.
         """
-        from lipcore.media.probe import probe, require_video
+        from lipcore.media.probe import is_still_image, probe, require_video
 
         info = probe(path)
         v = require_video(info)
         ref = MediaRef.from_file(path)
+        still_fps = Fraction(v.fps) if is_still_image(info) else None
+        frame_count = v.frame_count
+        if still_fps is not None:
+            frame_count = max(1, round(still_seconds * still_fps))
+            v = dataclasses.replace(v, frame_count=frame_count)
         with self.transaction("Open clip"):
             self._push(
                 SetFields(
@@ -394,6 +403,7 @@ class Document:
                         "height": v.height,
                         "video_has_audio": info.audio is not None,
                         "face_tracks": None,
+                        "still_fps": still_fps,
                     },
                 )
             )
@@ -832,7 +842,8 @@ class Document:
             merge: Merge with the previous change of the same fields (slider drags).
             **changes: :class:`~lipcore.project.SegmentOptions` fields (``feather_px``,
                 ``mouth_strength``, ``reference``, ``neutral_frame``, ``audio_offset_samples``,
-                ``region``) and/or ``engine``, ``audio_track_id``, ``face_track_id``, ``label``.
+                ``region``) and/or ``engine``, ``audio_track_id``, ``face_track_id``, ``label``,
+                ``drive`` ("audio" or "cues": what moves the mouth).
 
         Raises:
             EditError: Unknown option, invalid value, unknown track, or the new face lane has an
@@ -854,6 +865,8 @@ class Document:
                 fields["options"] = options
         if "audio_track_id" in fields and fields["audio_track_id"] is not None:
             self.track(fields["audio_track_id"])
+        if fields.get("drive", "audio") not in DRIVES:
+            raise EditError(f"the mouth is driven by one of {DRIVES}, not {fields['drive']!r}")
         if "face_track_id" in fields:
             for other in self.lane_segments(fields["face_track_id"], exclude=[seg.id]):
                 if other.start_frame < seg.end_frame and seg.start_frame < other.end_frame:
@@ -866,6 +879,52 @@ class Document:
         if not fields:
             return
         self._push(SetFields(self, "Segment options", "segment", seg.id, fields, merge))
+
+    def _set_strength_keys(self, seg: Segment, text: str, keys: Any, merge: bool) -> None:
+        from lipcore.render.strength import check_keys
+
+        try:
+            keys = check_keys(keys)
+        except ValueError as exc:
+            raise EditError(str(exc)) from None
+        if keys != seg.strength_keys:
+            self._push(SetFields(self, text, "segment", seg.id, {"strength_keys": keys}, merge))
+
+    def add_strength_key(self, segment_id: str, frame: int, strength: float) -> int:
+        """Add a blend-strength key (clip frame, strength 0..1) to a segment (undoable).
+
+        Returns:
+            The new key's index in the sorted keys.
+
+        Raises:
+            EditError: A key already on that frame, or a ramp under four frames.
+        """
+        seg = self.segment(segment_id)
+        _check_int("frame", frame)
+        self._set_strength_keys(
+            seg, "Add strength key", (*seg.strength_keys, (frame, float(strength))), False
+        )
+        return [k[0] for k in seg.strength_keys].index(frame)
+
+    def move_strength_key(
+        self, segment_id: str, index: int, frame: int, strength: float, merge: bool = True
+    ) -> None:
+        """Move key ``index`` to ``(frame, strength)``; a drag merges into one step until seal.
+
+        Raises:
+            EditError: The key would land on another key's frame or make a ramp under four frames.
+        """
+        seg = self.segment(segment_id)
+        _check_int("frame", frame)
+        keys = list(seg.strength_keys)
+        keys[index] = (frame, float(strength))
+        self._set_strength_keys(seg, "Move strength key", keys, merge)
+
+    def delete_strength_key(self, segment_id: str, index: int) -> None:
+        """Remove key ``index`` of a segment's strength curve (undoable)."""
+        seg = self.segment(segment_id)
+        keys = [k for i, k in enumerate(seg.strength_keys) if i != index]
+        self._set_strength_keys(seg, "Delete strength key", keys, False)
 
     def segments_from_speech(
         self,
@@ -1040,7 +1099,46 @@ class Document:
 
     # ----------------------------------------------------------- render state
 
-    def mark_rendered(self, segment_id: str, output_path: str | Path, params_hash: str) -> None:
+    def set_face_box(
+        self, frame: int, box: tuple[float, float, float, float], face_track_id: str | None
+    ) -> None:
+        """Key the hand-drawn face box of a face target at ``frame`` (undoable).
+
+        Args:
+            frame: The clip frame the box was drawn on (a key there is replaced).
+            box: ``(x0, y0, x1, y1)`` in source pixels.
+            face_track_id: The face target (a dub track's; None = the main face).
+        """
+        x0, y0, x1, y1 = (float(v) for v in box)
+        if x1 <= x0 or y1 <= y0 or frame < 0:
+            raise ValueError(f"a face box needs an area and a frame >= 0, not {box} @ {frame}")
+        face = face_track_id or "auto"
+        keys = [k for k in self.project.face_boxes.get(face, ()) if k[0] != int(frame)]
+        keys.append((int(frame), x0, y0, x1 - x0, y1 - y0))
+        boxes = dict(self.project.face_boxes)
+        boxes[face] = tuple(sorted(keys))
+        self._push(SetFields(self, "Draw face box", "project", None, {"face_boxes": boxes}))
+
+    def delete_face_box(self, frame: int | None, face_track_id: str | None) -> None:
+        """Delete the face box key at ``frame`` (None: every key) of a face target (undoable)."""
+        face = face_track_id or "auto"
+        keys = [
+            k for k in self.project.face_boxes.get(face, ()) if frame is not None and k[0] != frame
+        ]
+        boxes = dict(self.project.face_boxes)
+        if keys:
+            boxes[face] = tuple(keys)
+        else:
+            boxes.pop(face, None)
+        self._push(SetFields(self, "Delete face box", "project", None, {"face_boxes": boxes}))
+
+    def mark_rendered(
+        self,
+        segment_id: str,
+        output_path: str | Path,
+        params_hash: str,
+        engines: list[tuple[str, str]] | tuple[tuple[str, str], ...] = (),
+    ) -> None:
         """Record a finished render (not an undo step; makes the document dirty).
 
         Args:
@@ -1048,9 +1146,12 @@ class Document:
             output_path: The rendered segment file.
             params_hash: :meth:`params_hash` the job was started with; when the segment changed
                 while rendering, the result is kept but the segment is "stale".
+            engines: ``(engine, why)`` of each engine that ran (the render result's); empty
+                when the chunk was reused, which keeps what an earlier render recorded.
         """
         seg = self.segment(segment_id)
-        seg.render = RenderState("done", str(output_path), params_hash)
+        ran = tuple((str(n), str(w)) for n, w in engines) or seg.render.engines
+        seg.render = RenderState("done", str(output_path), params_hash, engines=ran)
         if self.render_cache is not None:
             self.render_cache.remember(params_hash, Path(output_path))
         self._refresh_one(seg)

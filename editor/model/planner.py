@@ -128,6 +128,8 @@ class RenderPlanner:
         request = self.request([segment_id], unused)
         warm = self.warm
         label = seg.label or f"Segment {seg.start_frame}–{seg.end_frame}"
+        if request.face.boxes:  # a hand-drawn face: its track comes from the boxes, not detection
+            tracks = None
 
         def run() -> Generator[Progress, None, Any]:
             return iter_render_segment(request, 0, tracks=tracks, warm=warm)
@@ -157,7 +159,8 @@ class RenderPlanner:
         if self.document.project.segments and any(
             s.id == segment_id for s in self.document.project.segments
         ):
-            self.document.mark_rendered(segment_id, target, params_hash)
+            engines = getattr(result, "engines", None) or ()
+            self.document.mark_rendered(segment_id, target, params_hash, engines)
         return target
 
     # -- export ------------------------------------------------------------------------------
@@ -220,6 +223,8 @@ class RenderPlanner:
     def export_job(self, plan: ExportPlan, tracks: Any) -> Callable[[], Generator]:
         """The zero-argument callable a worker runs to export ``plan``."""
         warm = self.warm
+        if any(r.face.boxes for r in plan.passes):  # hand-drawn faces need their box tracks
+            tracks = None
         return lambda: iter_export(plan, tracks, warm)
 
 

@@ -39,6 +39,10 @@ _STATUS_TEXT = {
 }
 
 
+#: Engines a segment's mouth cues can drive.
+CUE_ENGINES = ("oneshot", "auto")
+
+
 class QtSegmentInspector(QWidget):
     """Edits the options of one segment and one dub track.
 
@@ -90,6 +94,13 @@ class QtSegmentInspector(QWidget):
         self.engine_combo.addItems(list(engines))
         self.face_combo = QComboBox()
         self.audio_combo = QComboBox()
+        self.drive_combo = QComboBox()
+        self.drive_combo.addItem("speech", "audio")
+        self.drive_combo.addItem("mouth cues", "cues")
+        self.drive_combo.setToolTip(
+            "What moves the mouth: the dub's speech, or the dub track's mouth cues as edited "
+            "in the cue lane (one-shot and auto engines only)."
+        )
         self.feather_spin = QSpinBox()
         self.feather_spin.setRange(0, 64)
         self.feather_spin.setSuffix(" px")
@@ -125,8 +136,14 @@ class QtSegmentInspector(QWidget):
         form.addRow("Frames", self.range_label)
         form.addRow("Label", self.label_edit)
         form.addRow("Engine", self.engine_combo)
+        self.engine_used_label = QLabel("")
+        self.engine_used_label.setObjectName("engineUsed")
+        self.engine_used_label.setWordWrap(True)
+        self.engine_used_label.setToolTip("The engine the last render ran, and why auto chose it")
+        form.addRow(self.engine_used_label)
         form.addRow("Face", self.face_combo)
         form.addRow("Audio", self.audio_combo)
+        form.addRow("Mouth driven by", self.drive_combo)
         form.addRow("Mask feather", self.feather_spin)
         form.addRow("Mouth strength", strength_row)
         form.addRow("Reference", self.reference_combo)
@@ -203,6 +220,9 @@ class QtSegmentInspector(QWidget):
         )
         self.audio_combo.currentIndexChanged.connect(
             lambda _i: self._emit_segment({"audio_track_id": self.audio_combo.currentData()})
+        )
+        self.drive_combo.currentIndexChanged.connect(
+            lambda _i: self._emit_segment({"drive": self.drive_combo.currentData()})
         )
         self.feather_spin.valueChanged.connect(
             lambda v: self._emit_segment({"feather_px": int(v)}, merge=True)
@@ -282,12 +302,14 @@ class QtSegmentInspector(QWidget):
             if segment is None:
                 self.range_label.setText("select a segment on the timeline")
                 self.status_label.setText("")
+                self.engine_used_label.setText("")
                 self.progress.setValue(0)
                 # Disabled fields show the defaults a new segment gets, not leftovers.
                 from lipcore.project import SegmentOptions
 
                 d = SegmentOptions()
                 self.label_edit.clear()
+                self.drive_combo.setCurrentIndex(0)
                 self.feather_spin.setValue(d.feather_px)
                 self.strength_slider.setValue(int(round(d.mouth_strength * 100)))
                 self.strength_value.setText(f"{d.mouth_strength:.2f}")
@@ -318,6 +340,14 @@ class QtSegmentInspector(QWidget):
                 self.engine_combo.addItem(segment.engine)
                 idx = self.engine_combo.findText(segment.engine)
             self.engine_combo.setCurrentIndex(idx)
+            self.engine_used_label.setText(
+                engine_choice_text(segment.engine, getattr(segment.render, "engines", ()))
+            )
+            drive = getattr(segment, "drive", "audio")
+            self.drive_combo.setCurrentIndex(max(0, self.drive_combo.findData(drive)))
+            # Only the one-shot engine follows cues ("auto" then means it); a segment already
+            # driven by cues can still be switched back to speech
+            self.drive_combo.setEnabled(segment.engine in CUE_ENGINES or drive != "audio")
             self.feather_spin.setValue(int(o.feather_px))
             self.strength_slider.setValue(int(round(o.mouth_strength * 100)))
             self.strength_value.setText(f"{o.mouth_strength:.2f}")
@@ -461,3 +491,12 @@ class QtSegmentInspector(QWidget):
         if self._updating or self._track_id is None:
             return
         self.track_face_edited.emit(self._track_id, self.track_face_combo.currentData())
+
+
+def engine_choice_text(engine: str, engines: Any) -> str:
+    """``Engine: auto -> oneshot (why)``: the engines a segment's last render ran ("" if none)."""
+    parts = []
+    for name, why in engines or ():
+        shown = f"{engine} -> {name}" if engine != name else name
+        parts.append(f"{shown} ({why})" if why else shown)
+    return ("Engine: " + "; ".join(parts)) if parts else ""

@@ -71,6 +71,8 @@ log = logging.getLogger(__name__)
 
 RESOURCES = Path(__file__).resolve().parents[2] / "resources"
 VIDEO_SUFFIXES = {".mp4", ".mov", ".mkv", ".avi", ".webm", ".m4v", ".mxf"}
+#: Still images open as a clip (a portrait, a painting, a CGI render): the picture is held.
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg"}
 AUDIO_SUFFIXES = {".wav", ".mp3", ".flac", ".m4a", ".aac", ".ogg", ".opus"}
 EXPORT_KEY = "export"
 _FRAME_CACHE_SIZE = 96
@@ -227,6 +229,15 @@ class QtMainWindow(QMainWindow):
         from editor.qt.cue_tools import QtCueTools
 
         self.cue_tools = QtCueTools(self)  # Cues menu, cue lanes, mouth-shape panel
+        from editor.qt.strength_tools import connect_strength_editor
+
+        connect_strength_editor(self)  # strength-curve gestures -> document edits
+        from editor.qt.draft_tools import QtDraftTools
+
+        self.draft_tools = QtDraftTools(self)  # Render > Render Draft, drafts on the lane
+        from editor.qt.guide_tools import QtGuideTools
+
+        self.guide_tools = QtGuideTools(self)  # Edit > Align Dub to Guide
 
         self.autosaver: Any = None
         self._autosave_timer = QTimer(self)
@@ -467,6 +478,19 @@ class QtMainWindow(QMainWindow):
             tip="Drag a box around the face to re-sync: the segment picks a face inside the box "
             "(for several faces on screen; the edit itself follows that face). Click to clear",
         )
+        self.face_box_action = a(
+            "Draw Face &Box",
+            self._on_face_box_toggled,
+            "Shift+B",
+            checkable=True,
+            tip="For a face the detector cannot fit (cartoon, CGI): drag its box on this frame; "
+            "boxes drawn on other frames add keys, interpolated between",
+        )
+        self.delete_face_box_action = a(
+            "Delete Face Box Key",
+            self._on_delete_face_box,
+            tip="Delete the face box key on this frame (on a frame without a key: the whole box)",
+        )
         self.zoom_in_action = a("Zoom &In", lambda: self.timeline.canvas.zoom(1.5), "=")
         self.zoom_out_action = a("Zoom &Out", lambda: self.timeline.canvas.zoom(1 / 1.5), "-")
         self.zoom_fit_action = a("Zoom to &Fit", self.timeline.canvas.zoom_to_fit, "Shift+Z")
@@ -513,6 +537,8 @@ class QtMainWindow(QMainWindow):
         view.addAction(self.faces_action)
         view.addAction(self.badge_action)
         view.addAction(self.region_action)
+        view.addAction(self.face_box_action)
+        view.addAction(self.delete_face_box_action)
         view.addSeparator()
         view.addAction(self.zoom_in_action)
         view.addAction(self.zoom_out_action)
@@ -568,6 +594,7 @@ class QtMainWindow(QMainWindow):
         tb.addSeparator()
         tb.addAction(self.split_action)
         tb.addAction(self.region_action)
+        tb.addAction(self.face_box_action)
         tb.addSeparator()
         tb.addAction(self.render_selected_action)
         tb.addAction(self.cancel_action)
@@ -597,6 +624,7 @@ class QtMainWindow(QMainWindow):
         )
         self.viewer.face_clicked.connect(self._on_viewer_face_clicked)
         self.viewer.region_drawn.connect(self._on_viewer_region_drawn)
+        self.viewer.face_box_drawn.connect(self._on_viewer_face_box_drawn)
         c = self.timeline.canvas
         c.playhead_moved.connect(self.playback.seek)
         c.scrub_started.connect(self._on_canvas_scrub_started)
@@ -651,6 +679,8 @@ class QtMainWindow(QMainWindow):
         self.jobs.clear_finished()  # the last project's "done" rows mean nothing here
         self.document = doc
         self.planner = RenderPlanner(doc, self.settings.wav2lip_checkpoint, warm=self._warm)
+        if getattr(self, "draft_tools", None) is not None:
+            self.draft_tools.set_document(doc)  # drafts belong to their document
         self.autosaver = Autosaver(
             doc, autosave_dir=self._autosave_dir, enabled=bool(self.settings.autosave)
         )
@@ -795,6 +825,8 @@ class QtMainWindow(QMainWindow):
             self.render_stale_action,
             self.render_all_action,
             self.region_action,
+            self.face_box_action,
+            self.delete_face_box_action,
         ):
             action.setEnabled(has_clip)
         for action in (self.speech_action, self.nudge_left_action, self.nudge_right_action):
@@ -1047,6 +1079,14 @@ class QtMainWindow(QMainWindow):
         if self._selected and self._has_segment(self._selected[0]):
             region = self.document.project.segment(self._selected[0]).options.region
         self.viewer.set_region(region)
+        keys = self.document.project.boxes_for(self._box_face())
+        box, keyed = None, False
+        if keys:
+            from lipcore.face.boxes import interpolate_boxes
+
+            box = tuple(float(v) for v in interpolate_boxes(list(keys), frame + 1)[frame])
+            keyed = any(k[0] == frame for k in keys)
+        self.viewer.set_manual_box(box, keyed)
 
     def _segment_status(self, seg: Any) -> tuple[str, float]:
         state = self._job_state.get(seg.id)
@@ -1064,6 +1104,10 @@ class QtMainWindow(QMainWindow):
         used |= {s.face_track_id for s in self.document.project.segments}
         return [t.track_id for t in self.trackset.tracks if t.track_id in used]
 
+    def _draft_mark(self, segment_id: str) -> str:
+        tools = getattr(self, "draft_tools", None)
+        return " · draft" if tools is not None and tools.shelf.current(segment_id) else ""
+
     def _refresh_segments(self) -> None:
         items = []
         rows = self._segment_rows()
@@ -1079,8 +1123,9 @@ class QtMainWindow(QMainWindow):
                     seg.end_frame,
                     status,
                     progress,
-                    _segment_text(self.document, seg),
+                    _segment_text(self.document, seg) + self._draft_mark(seg.id),
                     row,
+                    seg.strength_keys,
                 )
             )
         self.timeline.canvas.set_segments(items, set(self._selected), rows)
@@ -1293,7 +1338,37 @@ class QtMainWindow(QMainWindow):
             for sid in self._selected:
                 self._edit(self.document.set_segment_options, sid, region=box)
 
+    def _box_face(self) -> str | None:
+        """The face target hand-drawn boxes belong to: the selected segment's (else the main)."""
+        if self._selected and self._has_segment(self._selected[0]):
+            return self.document.project.segment(self._selected[0]).face_track_id
+        return None
+
+    def _on_viewer_face_box_drawn(self, box: Any) -> None:
+        frame = self.playback.position
+        self._edit(self.document.set_face_box, frame, box, self._box_face())
+        self._refresh_viewer_faces()
+
+    def _on_face_box_toggled(self) -> None:
+        on = self.face_box_action.isChecked()
+        if on and self.region_action.isChecked():
+            self.region_action.setChecked(False)
+        self.viewer.set_face_box_mode(on)
+
+    def _on_delete_face_box(self) -> None:
+        face, frame = self._box_face(), self.playback.position
+        keys = self.document.project.boxes_for(face)
+        if not keys:
+            self.notifications.notify("No face box is drawn for this face", "info")
+            return
+        keyed = any(k[0] == frame for k in keys)
+        self._edit(self.document.delete_face_box, frame if keyed else None, face)
+        self._refresh_viewer_faces()
+
     def _on_region_toggled(self) -> None:
+        if self.region_action.isChecked() and self.face_box_action.isChecked():
+            self.face_box_action.setChecked(False)
+            self.viewer.set_face_box_mode(False)
         self.viewer.set_region_mode(self.region_action.isChecked())
 
     def _on_faces_toggled(self) -> None:
@@ -1500,7 +1575,9 @@ class QtMainWindow(QMainWindow):
             self,
             "Open video",
             "",
-            "Video (" + " ".join(f"*{s}" for s in sorted(VIDEO_SUFFIXES)) + ")",
+            "Video or still image ("
+            + " ".join(f"*{s}" for s in sorted(VIDEO_SUFFIXES | IMAGE_SUFFIXES))
+            + ")",
         )
         if path:
             self.open_video(path)
@@ -1872,7 +1949,9 @@ class QtMainWindow(QMainWindow):
             if suffix == ".lsproj":
                 if self._confirm_discard():
                     self.open_project(path)
-            elif suffix in VIDEO_SUFFIXES and self.document.project.video is None:
+            elif suffix in IMAGE_SUFFIXES or (
+                suffix in VIDEO_SUFFIXES and self.document.project.video is None
+            ):
                 self.open_video(path)
             elif suffix in AUDIO_SUFFIXES or suffix in VIDEO_SUFFIXES:
                 self.import_audio(path)
@@ -1977,6 +2056,8 @@ class QtMainWindow(QMainWindow):
             self._finish_export(result)
             return
         self._job_state.pop(key, None)
+        if key.startswith("draft:"):
+            return  # a draft is for review only: editor.qt.draft_tools keeps it, export does not
         try:
             stored = self.planner.record_segment(key, job.params_hash, result)
         except OSError as exc:

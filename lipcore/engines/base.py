@@ -64,6 +64,9 @@ class SegmentDrive:
         source_frames: ``(N,)`` source-clip frame each output frame shows (differs from
             ``frames`` where a long-audio policy holds, loops or reverses the clip); None = same.
         options: The segment's engine options (None = the engine's own ``options``).
+        cue_shapes: ``(N,)`` Rhubarb shape letter ("A"-"H", "X") of each frame when the
+            segment's mouth is driven by edited mouth cues instead of the audio; None = audio.
+            Engines that cannot follow cues (all but the one-shot engine) ignore it.
     """
 
     frames: np.ndarray
@@ -73,6 +76,7 @@ class SegmentDrive:
     audio_16k: np.ndarray
     source_frames: np.ndarray | None = None
     options: EngineOptions | None = None
+    cue_shapes: np.ndarray | None = None
 
 
 @dataclass

@@ -5,7 +5,10 @@ speaker-independent speech -> mouth-shape model (:mod:`lipcore.engines.mouth_sha
 in-sync shared clips) predicts how the lips and chin move away from the speaker's resting mouth,
 scaled to this face's mouth width. Phones (:mod:`lipcore.audio.phones`) sharpen it: the lips close
 on /p b m/, the corners come in on rounded /o u w/ and go out on spread /i e/. Silence rests the
-mouth. The shape track is smoothed over time so the mouth never jitters.
+mouth. The shape track is smoothed over time so the mouth never jitters. A segment driven by an
+animator's mouth cues (``SegmentDrive.cue_shapes``) takes each frame's shape from the measured
+shape table of :mod:`lipcore.engines.cue_mouths` instead of the speech, with the same smoothing,
+and its A (closed) frames are held shut like a recognised /p b m/.
 
 Pixels come from the actor's own face: each target frame itself (its head pose, lighting and
 grain stay its own; its mouth is first brought to the resting opening, so the original speech's
@@ -24,6 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from lipcore.engines.base import CropBatch, Engine, EngineOptions, SegmentDrive, SourceFootage
+from lipcore.engines.cue_mouths import cue_displacements
 from lipcore.engines.mouth_shape import MOUTH_POINTS, MouthShapeModel, load_mouth_shape_model
 from lipcore.engines.oneshot_render import (
     CavitySource,
@@ -203,11 +207,14 @@ class OneShotEngine(Engine):
         yield Progress(1, 1, "choosing the resting mouth")
 
     def begin_segment(self, drive: SegmentDrive) -> None:
-        """Predict the mouth shape of every frame of the segment's new audio."""
+        """Predict the mouth shape of every frame of the segment's new audio (or its cues)."""
         n = len(drive.frames)
         voiced = np.asarray(drive.voiced, bool).reshape(-1)[:n]
         if len(voiced) < n:
             voiced = np.concatenate([voiced, np.zeros(n - len(voiced), bool)])
+        if drive.cue_shapes is not None:
+            self.plan = self._cue_plan(np.asarray(drive.cue_shapes).reshape(-1), n, voiced)
+            return
         disp = self.model.predict(drive.audio_16k, drive.fps, n) * self.scale * MOTION_SCALE
         disp *= float(self.options.mouth_strength)
         disp = _smooth(disp, SMOOTH_SIGMA_FRAMES)
@@ -235,6 +242,24 @@ class OneShotEngine(Engine):
         pts = rest[None] + disp
         gap = pts[:, _ROW[14], 1] - pts[:, _ROW[13], 1]
         self.plan = OneShotPlan(disp.astype(np.float32), soft, gap, voiced, phones_used)
+
+    def _cue_plan(self, shapes: np.ndarray, n: int, voiced: np.ndarray) -> OneShotPlan:
+        """The shape track of an animator's cues: each frame's shape from the measured table.
+
+        The cue's shape replaces the speech model and the phones; the same smoothing applies,
+        and A (closed) frames are held shut like a recognised /p b m/.
+        """
+        shapes = np.concatenate([shapes[:n], np.full(max(n - len(shapes), 0), "X")])
+        disp = cue_displacements([str(v) for v in shapes]) * self.scale
+        disp *= float(self.options.mouth_strength)
+        disp = _smooth(disp, SMOOTH_SIGMA_FRAMES)
+        closure = (shapes == "A").astype(np.float64)
+        soft = np.clip(np.convolve(closure, [0.5, 1.0, 0.5], mode="same"), 0.0, 1.0)
+        disp[:, :40] *= (1.0 - soft)[:, None, None]
+        disp[:, 40:] *= (1.0 - 0.7 * soft)[:, None, None]
+        pts = self._rest_mouth_eye()[None] + disp
+        gap = pts[:, _ROW[14], 1] - pts[:, _ROW[13], 1]
+        return OneShotPlan(disp.astype(np.float32), soft, gap, voiced, False)
 
     def _rest_mouth_eye(self) -> np.ndarray:
         lm = self.rest_landmarks

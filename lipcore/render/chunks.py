@@ -84,7 +84,7 @@ class ChunkWriter:
             if not ok:
                 raise MediaError("could not encode a chunk frame", self.path)
             blob = enc.tobytes()
-        self._file.write(blob)
+        self._write(blob)
         self._frames.append(int(frame))
         self._rects.append(tuple(int(v) for v in rect) if blob else (0, 0, 0, 0))
         self._offsets.append(self._offsets[-1] + len(blob))
@@ -103,13 +103,30 @@ class ChunkWriter:
             header=np.frombuffer(json.dumps(self.header).encode(), np.uint8),
         )
         index_at = self._offsets[-1]
-        self._file.write(buf.getvalue())
-        self._file.write(_MAGIC + struct.pack("<Q", index_at))
-        self._file.flush()
-        os.fsync(self._file.fileno())
-        self._file.close()
-        os.replace(self._tmp, self.path)
+        self._write(buf.getvalue() + _MAGIC + struct.pack("<Q", index_at))
+        try:
+            self._file.flush()
+            os.fsync(self._file.fileno())
+            self._file.close()
+            os.replace(self._tmp, self.path)
+        except OSError as exc:
+            raise self._full(exc) from exc
         return self.path
+
+    def _write(self, data: bytes) -> None:
+        try:
+            self._file.write(data)
+        except OSError as exc:
+            raise self._full(exc) from exc
+
+    def _full(self, exc: OSError):
+        from lipcore.cache import CacheError
+
+        return CacheError(
+            f"the rendered segment could not be stored in the cache ({exc.strerror or exc})",
+            self.path.parent,
+            "free disk space there, or choose another cache folder (LIPSYNC_CACHE_DIR)",
+        )
 
     def abort(self) -> None:
         """Drop the half-written chunk."""
@@ -232,6 +249,8 @@ def chunk_key(
 
     seg = asdict(spec)
     seg.pop("audio_offset_samples", None)
+    if not seg.get("strength_keys"):
+        seg.pop("strength_keys", None)  # no curve: the keys of chunks made before curves stand
     return settings_key(
         {
             "v": CHUNK_VERSION,

@@ -39,6 +39,7 @@ from lipcore.render.blend import lower_face_mask, match_colour, paste_crop_roi, 
 from lipcore.render.footage import TrackAlignment, align_track, iter_source_footage
 from lipcore.render.mix import MIX_DUCK_GAIN, OUTPUT_AUDIO_RATE, MixTrack, load_speech, mix_tracks
 from lipcore.render.request import AUDIO_RATE, RenderRequest, SegmentSpec
+from lipcore.render.strength import segment_strength
 from lipcore.render.timeline import (
     OutputTimeline,
     clamp_segments,
@@ -403,6 +404,7 @@ def _plan(
             raise LipsyncError(
                 f"unknown engine {spec.engine!r}", fix=f"use one of: {', '.join(ENGINE_NAMES)}"
             )
+        _check_drive(spec)
     if tracks is None and request.face.boxes:  # a face pointed out by hand
         from lipcore.face.boxes import iter_box_track
 
@@ -433,6 +435,11 @@ def _plan(
         segments = clamp_segments(request.segments, timeline)
     except ValueError as exc:
         raise LipsyncError(str(exc), request.video, "check the --segment ranges") from exc
+    # Only the one-shot engine follows mouth cues: "auto" means it for a cue-driven segment
+    segments = [
+        replace(s, engine="oneshot") if s.drive == "cues" and s.engine == "auto" else s
+        for s in segments
+    ]
     return _Plan(
         request,
         timeline,
@@ -497,13 +504,31 @@ def _prepare_engines(
                 folder = cache_root() / "engines" / f"{candidate.name}-{lib_key}"
                 if not candidate.load_state(folder):
                     yield from _prepare_from_footage(plan, candidate, alignment)
-                    candidate.save_state(folder)
+                    _save_engine_state(plan, candidate, folder)
                 plan.warm.keep_engine(lib_key, candidate)
                 warm = candidate
             by_library[lib_key] = warm
             _note_choice(plan, warm)
         by_options[key] = by_library[lib_key]
     return by_options, alignment
+
+
+def _save_engine_state(plan: _Plan, engine: Engine, folder: Path) -> None:
+    """Keep a prepared engine on disk for later sessions; a full disk only costs that.
+
+    The engine in memory serves this render either way; a half-written folder is removed so a
+    later session never loads it.
+    """
+    import shutil
+
+    try:
+        engine.save_state(folder)
+    except OSError as exc:
+        shutil.rmtree(folder, ignore_errors=True)
+        plan.warnings.append(
+            f"the {engine.name} engine's library could not be kept in the cache ({exc}); "
+            "it is used from memory for this render"
+        )
 
 
 def _note_choice(plan: _Plan, engine: Engine) -> None:
@@ -570,6 +595,54 @@ def _scaled(alignment: TrackAlignment, size: int) -> TrackAlignment:
     return TrackAlignment(alignment.track, size, alignment.template * k, alignment.transforms * k)
 
 
+def _check_drive(spec: SegmentSpec) -> None:
+    """Refuse a segment whose mouth cannot be driven the way it asks."""
+    from lipcore.render.request import DRIVES
+
+    if spec.drive not in DRIVES:
+        raise LipsyncError(
+            f"unknown mouth drive {spec.drive!r}", fix=f"use one of: {', '.join(DRIVES)}"
+        )
+    if spec.drive == "cues":
+        if spec.engine not in ("auto", "oneshot"):
+            raise LipsyncError(
+                f"mouth cues drive only the one-shot engine, not {spec.engine!r}",
+                fix="choose the oneshot (or auto) engine, or let the speech drive the mouth",
+            )
+        if not spec.cues:
+            raise LipsyncError(
+                "the segment is driven by mouth cues but has none",
+                fix="make the track's mouth cues first (lipsync cues, or the cue lane)",
+            )
+
+
+def cue_shapes_of_frames(
+    cues: tuple[tuple[str, int, int], ...], frames: np.ndarray, fps: Fraction, offset: int
+) -> np.ndarray:
+    """The cue shape showing at the centre of each output frame (X where no cue covers it).
+
+    Args:
+        cues: ``(shape, start_sample, end_sample)`` on the new audio's clock (16 kHz).
+        frames: Output frame indices.
+        fps: Output frame rate.
+        offset: Where the new audio's first sample plays, in output samples (16 kHz).
+
+    Returns:
+        ``(N,)`` array of shape letters.
+    """
+    ordered = sorted(cues, key=lambda c: c[1])
+    starts = np.array([c[1] for c in ordered], np.int64)
+    out = np.full(len(frames), "X", dtype="<U1")
+    for row, f in enumerate(np.asarray(frames, np.int64)):
+        centre = (
+            frame_to_sample(int(f), fps, AUDIO_RATE) + frame_to_sample(int(f) + 1, fps, AUDIO_RATE)
+        ) // 2 - offset
+        i = int(np.searchsorted(starts, centre, side="right")) - 1
+        if i >= 0 and centre < ordered[i][2]:
+            out[row] = ordered[i][0]
+    return out
+
+
 def _segment_drive(plan: _Plan, seg: SegmentSpec) -> SegmentDrive:
     """The new audio of one segment, analysed on a window around it (not the whole track)."""
     from lipcore.audio.mel import MEL_WINDOW_STEPS, SILENCE_VALUE, wav2lip_mel
@@ -616,6 +689,9 @@ def _segment_drive(plan: _Plan, seg: SegmentSpec) -> SegmentDrive:
         audio_16k=placed[s0 - w0 : s1 - w0],
         source_frames=np.array([plan.timeline.source_of(int(f)) for f in frames], np.int64),
         options=seg.options,
+        cue_shapes=(
+            cue_shapes_of_frames(seg.cues, frames, fps, offset) if seg.drive == "cues" else None
+        ),
     )
 
 
@@ -668,6 +744,7 @@ def _iter_segment(
     size = engine.crop_size
     scale = size / PASTE_SIZE
     pending: list[tuple[int, np.ndarray, int, np.ndarray, np.ndarray]] = []
+    curve = segment_strength(seg.strength_keys, seg.start_frame, seg.end_frame)
 
     def flush() -> Iterator[tuple[int, np.ndarray, Patch]]:
         if not pending:
@@ -679,7 +756,10 @@ def _iter_segment(
         given = crops.copy() if same else crops  # an engine may write into its input
         generated = engine.generate(CropBatch(rows=rows, crops=given, landmarks=lms))
         for b, ((j, frame, _row, m, lm), gen) in enumerate(zip(pending, generated, strict=True)):
-            weight = _edge_weight(j, seg, plan.timeline.output_frames)
+            weight = _edge_weight(j, seg, plan.timeline.output_frames) * curve[j - seg.start_frame]
+            if weight <= 0.0:
+                yield j, frame, None  # strength 0: the actor's own mouth, untouched pixels
+                continue
             original = crops[b] if same else None
             yield j, frame, _paste(frame, gen, m, lm, seg.feather_px, weight, original)
         pending.clear()

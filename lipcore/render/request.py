@@ -16,6 +16,8 @@ AUDIO_RATE = 16000  # every engine and meter works on 16 kHz mono
 
 #: How to handle new audio that is longer than the picture.
 LONG_AUDIO_POLICIES = ("cut", "hold", "loop", "pingpong")
+#: What moves a segment's mouth: the new speech, or the animator's mouth cues of its track.
+DRIVES = ("audio", "cues")
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,15 @@ class SegmentSpec:
         engine: Engine name ("auto", "retime", "oneshot", "wav2lip").
         options: Engine options (mouth strength, reference frame).
         feather_px: Width of the soft edge of the lower-face mask, in crop pixels.
+        drive: "audio" (the speech shapes the mouth) or "cues" (``cues`` do; only the one-shot
+            engine follows cues, and "auto" then means the one-shot engine).
+        cues: Mouth cues ``(shape, start_sample, end_sample)`` on the new audio's own clock
+            (16 kHz, sample 0 = the audio's first sample, before any offset), Rhubarb letters
+            "A"-"H" and "X"; time not covered by a cue rests (X). Only read when
+            ``drive == "cues"``; keep them to the ones overlapping the segment, so that editing
+            a cue elsewhere leaves this segment's chunk key alone.
+        strength_keys: Blend-strength curve, ``(clip frame, strength 0..1)`` keys (empty = full
+            strength); see :mod:`lipcore.render.strength`.
     """
 
     start_frame: int
@@ -38,6 +49,9 @@ class SegmentSpec:
     engine: str = "auto"
     options: EngineOptions = field(default_factory=EngineOptions)
     feather_px: int = 12
+    drive: str = "audio"
+    cues: tuple[tuple[str, int, int], ...] = ()
+    strength_keys: tuple[tuple[int, float], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from editor.qt.timeline.cue_lane import CUE_H, CueLane, QtCueLaneEditor
 from editor.qt.timeline.lanes import STATUS_COLORS, STATUS_TEXT, FaceLane, SegmentItem, WaveLane
+from editor.qt.timeline.strength_lane import QtStrengthCurveEditor
 
 HEADER_W = 168
 RULER_H = 24
@@ -128,6 +129,8 @@ class QtTimelineCanvas(QWidget):
         self._lanes: list[_Lane] = []
         #: Mouth-cue lanes under dub waveforms: painted and edited by this helper.
         self.cue_editor = QtCueLaneEditor(self)
+        #: Blend-strength curves over the segment blocks: painted and edited by this helper.
+        self.strength_editor = QtStrengthCurveEditor(self)
         self._layout_lanes()
 
     # ------------------------------------------------------------------ data in
@@ -475,6 +478,7 @@ class QtTimelineCanvas(QWidget):
             p.setPen(QPen(_SELECT, 1, Qt.PenStyle.DashLine))
             p.setBrush(QColor(255, 255, 255, 30))
             p.drawRect(r)
+        self.strength_editor.paint(p)
 
     def _row_span(self, lane: _Lane, row: int) -> tuple[float, float]:
         """Top and height of a row of the segment lane."""

@@ -91,6 +91,7 @@ class SegmentItem:
         progress: 0..1 render progress when rendering.
         label: Short text shown inside the segment.
         row: Row of the segment lane (one row per face when several faces are re-synced).
+        strength_keys: Blend-strength keys ``(clip frame, strength 0..1)``, drawn as a curve.
     """
 
     segment_id: str
@@ -100,3 +101,4 @@ class SegmentItem:
     progress: float = 0.0
     label: str = ""
     row: int = 0
+    strength_keys: tuple[tuple[int, float], ...] = ()

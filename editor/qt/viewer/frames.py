@@ -44,11 +44,14 @@ class FrameReader:
         from lipcore.render.chunks import ChunkVideo, is_chunk
 
         self.path = Path(path)
-        self._reader = ChunkVideo(self.path) if is_chunk(self.path) else VideoReader(self.path)
+        self._is_chunk = is_chunk(self.path)
+        self._reader = ChunkVideo(self.path) if self._is_chunk else VideoReader(self.path)
         self.frame_count = self._reader.frame_count
 
     def read(self, frame: int) -> np.ndarray | None:
         """Return frame ``frame`` (BGR uint8), or None outside the clip."""
+        if self.frame_count == 1 and frame > 0 and not self._is_chunk:
+            frame = 0  # a still image: its one picture stands for the whole clip
         if not 0 <= frame < self.frame_count:
             return None
         return self._reader.read(frame)

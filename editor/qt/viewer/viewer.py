@@ -19,6 +19,7 @@ MODES = ("original", "result", "split")
 _FACE_COLOR = QColor(120, 200, 255)
 _FACE_SELECTED = QColor(255, 196, 0)
 _REGION_COLOR = QColor(80, 255, 160)
+_FACE_BOX_COLOR = QColor(255, 170, 40)
 _DRAG_THRESHOLD_PX = 5
 
 
@@ -45,11 +46,14 @@ class QtViewer(QWidget):
         region_drawn(object box): a box ``(x0, y0, x1, y1)`` dragged in region mode, or None when
             the user cleared it with a plain click in region mode.
         wipe_moved(float fraction): the split line was dragged to ``fraction`` of the width.
+        face_box_drawn(object box): a box ``(x0, y0, x1, y1)`` dragged in face-box mode (the
+            hand-drawn face of the current frame).
     """
 
     face_clicked = Signal(float, float)
     region_drawn = Signal(object)
     wipe_moved = Signal(float)
+    face_box_drawn = Signal(object)
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -67,6 +71,9 @@ class QtViewer(QWidget):
         self._selected_track: str | None = None
         self._region: tuple[float, float, float, float] | None = None
         self._region_mode = False
+        self._face_box_mode = False
+        self._manual_box: tuple[float, float, float, float] | None = None
+        self._manual_box_keyed = False
         self._show_faces = True
         self._badge: str | None = None
         self._message = "Open a video (File ▸ Open Video, or drop a file here)"
@@ -131,7 +138,18 @@ class QtViewer(QWidget):
     def set_region_mode(self, enabled: bool) -> None:
         """When on, dragging draws the edit region instead of clicking faces."""
         self._region_mode = enabled
-        self.setCursor(Qt.CursorShape.CrossCursor if enabled else Qt.CursorShape.ArrowCursor)
+        drawing = enabled or self._face_box_mode
+        self.setCursor(Qt.CursorShape.CrossCursor if drawing else Qt.CursorShape.ArrowCursor)
+
+    def set_face_box_mode(self, enabled: bool) -> None:
+        """When on, dragging draws the hand-drawn face box of the current frame."""
+        self._face_box_mode = enabled
+        self.set_region_mode(self._region_mode and not enabled)
+
+    def set_manual_box(self, box: tuple[float, float, float, float] | None, keyed: bool) -> None:
+        """Show the hand-drawn face box of the current frame (``keyed``: a key sits here)."""
+        self._manual_box, self._manual_box_keyed = box, keyed
+        self.update()
 
     def set_badge(self, text: str | None) -> None:
         """Show a small on-video badge (confidence, offset), or hide it with None."""
@@ -216,9 +234,14 @@ class QtViewer(QWidget):
                 self._draw_face(p, face)
         if self._region is not None:
             self._draw_box(p, self._region, _REGION_COLOR, Qt.PenStyle.DashLine, "edit region")
-        if self._press is not None and self._drag_now is not None and self._region_mode:
+        if self._manual_box is not None:
+            label = "face box (key)" if self._manual_box_keyed else "face box"
+            self._draw_box(p, self._manual_box, _FACE_BOX_COLOR, Qt.PenStyle.SolidLine, label)
+        drawing = self._region_mode or self._face_box_mode
+        if self._press is not None and self._drag_now is not None and drawing:
             a, b = self._press, self._drag_now
-            p.setPen(QPen(_REGION_COLOR, 1.5, Qt.PenStyle.DashLine))
+            color = _FACE_BOX_COLOR if self._face_box_mode else _REGION_COLOR
+            p.setPen(QPen(color, 1.5, Qt.PenStyle.DashLine))
             p.drawRect(QRectF(a, b).normalized())
         if self._badge:
             self._draw_badge(p, rect)
@@ -321,7 +344,14 @@ class QtViewer(QWidget):
             self._dragging_wipe = False
             return
         moved = (pos - press).manhattanLength() > _DRAG_THRESHOLD_PX
-        if self._region_mode and moved:
+        if self._face_box_mode:
+            rect = self.picture_rect()
+            a = self.to_source(_clamp(press, rect))
+            b = self.to_source(_clamp(pos, rect))
+            if moved and a is not None and b is not None:
+                box = (min(a[0], b[0]), min(a[1], b[1]), max(a[0], b[0]), max(a[1], b[1]))
+                self.face_box_drawn.emit(tuple(round(v, 1) for v in box))
+        elif self._region_mode and moved:
             rect = self.picture_rect()
             a = self.to_source(_clamp(press, rect))
             b = self.to_source(_clamp(pos, rect))

@@ -103,7 +103,9 @@ def test_insightface_backend_tracks_with_scrfd(clip, pack_with_arcface):
     assert len(t.frames) == 20 and t.embedding is not None and t.embedding.shape == (16,)
 
 
-def test_progress_and_cancel(clip):
+def test_progress_and_cancel(clip, tmp_path, monkeypatch):
+    # A cache of its own: other tests of the session may have cached A05's tracks already.
+    monkeypatch.setenv("LIPSYNC_CACHE_DIR", str(tmp_path / "cache"))
     gen = iter_track_faces(clip("A05"), TrackerSettings(end_frame=30), use_cache=True)
     steps = [next(gen) for _ in range(3)]
     assert all(isinstance(s, Progress) for s in steps)

@@ -100,10 +100,8 @@ def test_sync_finishes_when_the_tracks_cannot_be_cached(talking_clip, dub, tmp_p
     assert left > 0.02 and right < 0.01 * left, (left, right)
 
 
-def test_a_disk_that_fills_while_encoding_is_one_line_and_keeps_the_old_output(
-    talking_clip, dub, tmp_path
-):
-    """The file-size limit (EFBIG, as ENOSPC) is inherited by the encoder: its writes fail."""
+def _sync_on_a_small_disk(talking_clip, dub, tmp_path, *extra):
+    """``lipsync sync`` whose every file write stops at 200 KB (EFBIG, as ENOSPC)."""
     out = tmp_path / "out.mp4"
     out.write_bytes(b"yesterday's render")
     limit = 200_000  # above the cached face tracks, below the 3.2 s encode (~400 KB)
@@ -114,11 +112,28 @@ def test_a_disk_that_fills_while_encoding_is_one_line_and_keeps_the_old_output(
 
     proc = subprocess.run(
         [sys.executable, "-m", "lipcore.cli", "sync", str(talking_clip), str(dub), "-o", str(out),
-         "-q", "--segment", "1-2"],
+         "-q", *extra],
         capture_output=True, text=True, timeout=300, preexec_fn=small_disk,
         env={**os.environ, "LIPSYNC_CACHE_DIR": str(tmp_path / "cache")},
     )  # fmt: skip
     assert proc.returncode == 2, proc.stderr
-    assert "Traceback" not in proc.stderr and str(out) in proc.stderr
+    assert "Traceback" not in proc.stderr and proc.stderr.count("\n") == 1, proc.stderr
     assert out.read_bytes() == b"yesterday's render"
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+    return out, proc.stderr
+
+
+def test_a_disk_that_fills_while_encoding_is_one_line_and_keeps_the_old_output(
+    talking_clip, dub, tmp_path
+):
+    """The file-size limit is inherited by the encoder: its writes fail (the engine's library,
+    too big for the limit, is only not kept in the cache)."""
+    out, stderr = _sync_on_a_small_disk(talking_clip, dub, tmp_path)
+    assert str(out) in stderr
+
+
+def test_a_cache_that_fills_while_storing_a_segment_is_one_line(talking_clip, dub, tmp_path):
+    """With --segment the re-synced frames go to the cache first: that write fails, named."""
+    _out, stderr = _sync_on_a_small_disk(talking_clip, dub, tmp_path, "--segment", "1-2")
+    assert str(tmp_path / "cache") in stderr and "could not be stored" in stderr
+    assert not list((tmp_path / "cache").rglob("*.partial*"))
