@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import uuid
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -148,13 +149,18 @@ class RenderPlanner:
         cache = self.document.render_cache
         target = cache.path_for(params_hash)
         produced = Path(result.output)
-        if produced.resolve() != target.resolve():
-            tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+        # Already linked (the same render recorded again, e.g. after an undo): rename() of two
+        # links to one file does nothing and would leave the temporary link behind.
+        if not (target.exists() and os.path.samefile(produced, target)):
+            tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.tmp")
             try:
                 os.link(produced, tmp)
             except OSError:
                 shutil.copyfile(produced, tmp)
-            os.replace(tmp, target)
+            try:
+                os.replace(tmp, target)
+            finally:
+                tmp.unlink(missing_ok=True)
         cache.remember(params_hash, target)
         if self.document.project.segments and any(
             s.id == segment_id for s in self.document.project.segments

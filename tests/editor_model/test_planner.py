@@ -116,6 +116,11 @@ def test_a_rendered_segment_is_recorded_and_not_rendered_again_by_the_export(
     assert stored == doc.render_cache.path_for(job.params_hash) and stored.exists()
     assert doc.segment(sid).render.status == "done"
     assert Path(doc.segment(sid).render.output_path) == stored
+    # The same render recorded again (a re-render that the cache answers, after an undo) keeps
+    # the one stored file and leaves no temporary link in the render cache.
+    assert planner.record_segment(sid, job.params_hash, result) == stored
+    assert planner.record_segment(sid, job.params_hash, result) == stored
+    assert not [p.name for p in stored.parent.iterdir() if p.name.endswith(".tmp")]
 
     plan = planner.export_plan(tmp_path / "export.mp4", "dub")
     stages: list[str] = []
