@@ -13,6 +13,11 @@ from lipcore.media.probe import probe
 def test_render_draft_of_the_selected_segment(opened, qtbot):  # noqa: F811
     w = opened
     doc = w.document
+    # The face tracks join the project (and every segment's parameters) when their background
+    # job ends; a draft made before that would rightly turn stale then.
+    qtbot.waitUntil(
+        lambda: w.trackset is not None and doc.project.face_tracks is not None, timeout=120000
+    )
     seg_id = doc.add_segment(20, 45)
     w.select_segments([seg_id])
     tools = w.draft_tools
