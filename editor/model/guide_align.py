@@ -66,15 +66,14 @@ def _placed(samples: np.ndarray, offset: int, start: int, length: int) -> np.nda
     return out
 
 
-def _track_audio(doc: Any, track: Any, rate: int) -> tuple[np.ndarray, int]:
+def _track_audio(video: Path | None, track: Any, rate: int) -> tuple[np.ndarray, int]:
     """A track's mono samples at ``rate`` and its offset in those samples."""
     from lipcore.render.mix import load_speech
 
-    p = doc.project
     if track.is_original:
-        if p.video is None:
+        if video is None:
             raise LipsyncError("the project has no clip", fix="open a video first")
-        return load_speech(p.video.path, rate), 0
+        return load_speech(video, rate), 0
     return load_speech(track.media.path, rate), track.offset_samples * rate // PLAN_RATE
 
 
@@ -83,6 +82,10 @@ def iter_align_track(
 ) -> Generator[Progress, None, AlignedTake]:
     """Warp track ``take_id`` onto track ``guide_id`` over the take's stretch of the clip.
 
+    The tracks are looked up (and the choice checked) when this is called, on the caller's
+    thread; the returned generator only reads files, so a worker thread may run it while the
+    document goes on changing.
+
     Args:
         doc: The document.
         take_id: The dub track to warp.
@@ -90,27 +93,32 @@ def iter_align_track(
         out_dir: Folder for the warped file.
         max_warp: Cap on the local stretch or squeeze of speech.
 
-    Yields:
-        Progress of loading, aligning and warping.
-
     Returns:
-        The :class:`AlignedTake` (add it with ``doc.add_audio_track``).
+        A generator yielding progress of loading, aligning and warping and returning the
+        :class:`AlignedTake` (add it with ``doc.add_audio_track``).
 
     Raises:
-        LipsyncError: The same track twice, the original as the take, silent audio, lengths
-            beyond the cap, or no Rubber Band.
+        LipsyncError: The same track twice, or the original as the take (at once); silent
+            audio, lengths beyond the cap, or no Rubber Band (while the generator runs).
     """
-    from lipcore.render.multi import write_wav
-    from lipcore.script.guide import align_to_guide, warp_take
-
     take, guide = doc.track(take_id), doc.track(guide_id)
     if take.is_original:
         raise LipsyncError("the clip's own audio is the guide, not a take", fix="pick a dub")
     if take_id == guide_id:
         raise LipsyncError("the take and the guide are the same track", fix="pick another guide")
+    video = doc.project.video.path if doc.project.video is not None else None
+    return _iter_align(take, guide, video, Path(out_dir), max_warp)
+
+
+def _iter_align(
+    take: Any, guide: Any, video: Path | None, out_dir: Path, max_warp: float
+) -> Generator[Progress, None, AlignedTake]:
+    from lipcore.render.multi import write_wav
+    from lipcore.script.guide import align_to_guide, warp_take
+
     yield Progress(0, 3, "loading the take and the guide")
-    take16, t_off = _track_audio(doc, take, PLAN_RATE)
-    guide16 = _placed(*_track_audio(doc, guide, PLAN_RATE), t_off, len(take16))
+    take16, t_off = _track_audio(video, take, PLAN_RATE)
+    guide16 = _placed(*_track_audio(video, guide, PLAN_RATE), t_off, len(take16))
     if float(np.abs(guide16).max(initial=0.0)) < 1e-4:
         raise LipsyncError(
             f"{guide.name} is silent where {take.name} plays",
@@ -119,7 +127,7 @@ def iter_align_track(
     yield Progress(1, 3, "aligning to the guide")
     alignment = align_to_guide(take16, guide16, PLAN_RATE, max_warp=max_warp)
     yield Progress(2, 3, "warping the take")
-    take48, _ = _track_audio(doc, take, OUT_RATE)
+    take48, _ = _track_audio(video, take, OUT_RATE)
     k = OUT_RATE // PLAN_RATE
     scaled = replace(
         alignment,
@@ -128,7 +136,6 @@ def iter_align_track(
     )
     warped = warp_take(take48, OUT_RATE, scaled)
     digest = hashlib.blake2b(repr(alignment.time_map).encode(), digest_size=6).hexdigest()
-    out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / f"{Path(take.media.path).stem}.aligned-{digest}.wav"
     tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.wav")

@@ -3,16 +3,20 @@
 The warped take is added as a new track at the take's place (one undo step), named
 "<take> aligned", and the amount of warp (mean shift, largest stretch and squeeze, whether the
 cap was reached) is shown in the notification area. The planning and warping is
-:mod:`editor.model.guide_align`; this file only asks which tracks and reports.
+:mod:`editor.model.guide_align`, run on the window's background queue; this file only asks which
+tracks, queues the job and reports.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QApplication, QInputDialog, QMenu
+from PySide6.QtWidgets import QInputDialog, QMenu
+
+#: Kind of the alignment jobs on the window's background queue.
+JOB_KIND = "guide-align"
 
 
 class QtGuideTools(QObject):
@@ -34,6 +38,9 @@ class QtGuideTools(QObject):
         )
         self.action.triggered.connect(self._on_triggered)
         window.addAction(self.action)
+        # The warp runs on the background queue (files only), the new track lands here.
+        # (a failure is reported by the window, as for every background job)
+        window.background.job_finished.connect(self._on_background_job_finished)
         edit_menu = next(
             (m for m in window.nudge_left_action.associatedObjects() if isinstance(m, QMenu)),
             None,
@@ -65,28 +72,30 @@ class QtGuideTools(QObject):
         if ok:
             self.align(take_id, next(t.id for t in guides if t.name == guide))
 
-    def align(self, take_id: str, guide_id: str, max_warp: float = 1.5) -> str | None:
-        """Warp ``take_id`` onto ``guide_id`` and add the result; returns the new track id.
+    def align(self, take_id: str, guide_id: str, max_warp: float = 1.5) -> bool:
+        """Warp ``take_id`` onto ``guide_id`` on the background queue; :attr:`aligned` follows.
 
-        A take of a few lines aligns in a second or two, so this runs on the GUI thread under a
-        busy cursor rather than on the render queue.
+        Returns:
+            True when the job was queued (the choice of tracks is checked at once).
         """
         from editor.model.guide_align import iter_align_track
         from lipcore.errors import LipsyncError
-        from lipcore.progress import drain
 
         w = self.window
         out_dir = w.document.render_cache.root / "aligned"
-        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
         try:
-            result = drain(
-                iter_align_track(w.document, take_id, guide_id, out_dir, max_warp), show=False
-            )
+            job = iter_align_track(w.document, take_id, guide_id, out_dir, max_warp)
         except LipsyncError as exc:
             w.notifications.notify(f"Guide alignment: {exc}", "error")
-            return None
-        finally:
-            QApplication.restoreOverrideCursor()
+            return False
+        w.background.submit(JOB_KIND, f"{take_id}|{guide_id}|{max_warp}", lambda: job)
+        w.notifications.notify("Aligning the take to the guide…")
+        return True
+
+    def _on_background_job_finished(self, kind: str, key: str, result: Any) -> None:
+        if kind != JOB_KIND:
+            return
+        w = self.window
         track_id = w._edit(
             w.document.add_audio_track,
             result.path,
@@ -94,8 +103,7 @@ class QtGuideTools(QObject):
             offset_samples=result.offset_samples,
         )
         if track_id is None:
-            return None
+            return
         summary = f"{result.name}: {result.summary()}"
         w.notifications.notify(summary)
         self.aligned.emit(track_id, summary)
-        return track_id

@@ -988,6 +988,7 @@ class QtMainWindow(QMainWindow):
             "sync-source": "Sync meter (source)",
             "mix": "Preview audio",
             "sync-result": "Sync meter (result)",
+            "guide-align": "Guide alignment",
         }.get(kind, kind)
         level = "warning" if kind.startswith("sync") else "error"
         from lipcore.errors import LipsyncError
