@@ -90,11 +90,27 @@ def paste_crop(
     Returns:
         A new frame.
     """
+    patch = paste_crop_roi(frame, crop, mask, m_frame_to_crop)
+    return frame.copy() if patch is None else apply_patch(frame, patch)
+
+
+def apply_patch(
+    frame: np.ndarray, patch: tuple[tuple[int, int, int, int], np.ndarray] | None
+) -> np.ndarray:
+    """``frame`` with a patch from :func:`paste_crop_roi` written in (a copy; None = as is).
+
+    Args:
+        frame: ``(H, W, 3)`` uint8 BGR frame (not modified).
+        patch: ``((x0, y0, x1, y1), pixels)`` or None for an unchanged frame.
+
+    Returns:
+        The patched copy, or ``frame`` itself when there is no patch.
+    """
+    if patch is None:
+        return frame
+    (x0, y0, x1, y1), pixels = patch
     out = frame.copy()
-    got = paste_crop_roi(frame, crop, mask, m_frame_to_crop)
-    if got is not None:
-        (x0, y0, x1, y1), pixels = got
-        out[y0:y1, x0:x1] = pixels
+    out[y0:y1, x0:x1] = pixels
     return out
 
 

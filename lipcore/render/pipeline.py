@@ -35,7 +35,13 @@ from lipcore.errors import LipsyncError, MediaError
 from lipcore.face.types import FaceTrack, TrackSet
 from lipcore.progress import Progress, drain
 from lipcore.render.align import warp_to_crop
-from lipcore.render.blend import lower_face_mask, match_colour, paste_crop_roi, skin_ring
+from lipcore.render.blend import (
+    apply_patch,
+    lower_face_mask,
+    match_colour,
+    paste_crop_roi,
+    skin_ring,
+)
 from lipcore.render.footage import TrackAlignment, align_track, iter_source_footage
 from lipcore.render.mix import MIX_DUCK_GAIN, OUTPUT_AUDIO_RATE, MixTrack, load_speech, mix_tracks
 from lipcore.render.request import AUDIO_RATE, RenderRequest, SegmentSpec
@@ -281,7 +287,7 @@ def iter_render(
         if writer.precision_note:
             plan.warnings.append(writer.precision_note)
         for j, original, patch in rendered:
-            result = _applied(original, patch)
+            result = apply_patch(original, patch)
             writer.write(result)
             changed += patch is not None
             if j % 10 == 0 or j == plan.timeline.output_frames - 1:
@@ -308,15 +314,6 @@ def _result(plan: _Plan, output: Path | None, changed: int, **kwargs) -> RenderR
         engines=list(plan.engine_choices.items()),
         **kwargs,
     )
-
-
-def _applied(original: np.ndarray, patch: Patch) -> np.ndarray:
-    if patch is None:
-        return original
-    (x0, y0, x1, y1), pixels = patch
-    out = original.copy()
-    out[y0:y1, x0:x1] = pixels
-    return out
 
 
 def render(request: RenderRequest, show_progress: bool = True, **kwargs) -> RenderResult:
@@ -381,7 +378,7 @@ def iter_preview(
     with closing(_iter_frames(plan, engines, alignment)) as rendered:
         for j, original, patch in rendered:
             if j in wanted:
-                out.append((j, original, _applied(original, patch)))
+                out.append((j, original, apply_patch(original, patch)))
             if j % 10 == 0:
                 yield Progress(j + 1, last + 1, "previewing")
             if j >= last:
