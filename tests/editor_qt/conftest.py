@@ -105,3 +105,39 @@ def make_window(qtbot, tmp_path, monkeypatch):
 def window(make_window):
     """One main window."""
     return make_window()
+
+
+@pytest.fixture
+def opened(window, clip_3s, dub_wav, qtbot):
+    """A window with the clip and the dub dropped onto it (waveforms and thumbnails ready)."""
+    import warnings
+
+    from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
+    from PySide6.QtGui import QDragEnterEvent, QDropEvent
+
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(clip_3s)), QUrl.fromLocalFile(str(dub_wav))])
+    drop = QDropEvent(
+        QPointF(400, 300),
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    with warnings.catch_warnings():
+        # PySide6 marks the QPoint constructor deprecated but has no QPointF one.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        enter = QDragEnterEvent(
+            QPoint(400, 300),
+            Qt.DropAction.CopyAction,
+            mime,
+            Qt.MouseButton.LeftButton,
+            Qt.KeyboardModifier.NoModifier,
+        )
+    # Qt only delivers drops during a real drag, so the handlers are called as Qt would.
+    window.dragEnterEvent(enter)
+    assert enter.isAccepted()
+    with qtbot.waitSignal(window.frame_shown, timeout=20000):
+        window.dropEvent(drop)
+    qtbot.waitUntil(lambda: len(window._waves) == 2 and bool(window._thumbnails), timeout=60000)
+    return window

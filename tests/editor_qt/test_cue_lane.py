@@ -6,45 +6,13 @@ Set ``LIPSYNC_CUE_SCREENSHOT=path.png`` to save an offscreen grab of the timelin
 from __future__ import annotations
 
 import os
-import warnings
 
 import cv2
 import numpy as np
 import pytest
-from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtCore import QPoint, Qt
 
 from lipcore.cues.make import shape_at
-
-
-@pytest.fixture
-def opened(window, clip_3s, dub_wav, qtbot):
-    """A window with the 3 s clip and the English dub dropped onto it."""
-    from PySide6.QtCore import QMimeData, QUrl
-    from PySide6.QtGui import QDragEnterEvent, QDropEvent
-
-    mime = QMimeData()
-    mime.setUrls([QUrl.fromLocalFile(str(clip_3s)), QUrl.fromLocalFile(str(dub_wav))])
-    drop = QDropEvent(
-        QPointF(400, 300),
-        Qt.DropAction.CopyAction,
-        mime,
-        Qt.MouseButton.LeftButton,
-        Qt.KeyboardModifier.NoModifier,
-    )
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        enter = QDragEnterEvent(
-            QPoint(400, 300),
-            Qt.DropAction.CopyAction,
-            mime,
-            Qt.MouseButton.LeftButton,
-            Qt.KeyboardModifier.NoModifier,
-        )
-    window.dragEnterEvent(enter)
-    with qtbot.waitSignal(window.frame_shown, timeout=20000):
-        window.dropEvent(drop)
-    qtbot.waitUntil(lambda: len(window._waves) == 2, timeout=60000)
-    return window
 
 
 def _dub(w):

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import pytest
 from PySide6.QtWidgets import QMenu
-from test_cue_lane import opened  # noqa: F401 - the window with the clip and a dub
 
 from lipcore.media.probe import probe
 
 
 @pytest.mark.slow
-def test_render_draft_of_the_selected_segment(opened, qtbot):  # noqa: F811
+def test_render_draft_of_the_selected_segment(opened, qtbot):
     w = opened
     doc = w.document
     # The face tracks join the project (and every segment's parameters) when their background

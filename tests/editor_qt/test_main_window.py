@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import time
-import warnings
 
 import numpy as np
 import pytest
@@ -36,40 +35,6 @@ def _draw_segment(qtbot, window, first: int, last: int) -> None:
     a = QPoint(int(canvas.frame_to_x(first)) + 1, y)
     b = QPoint(int(canvas.frame_to_x(last)) + 1, y)
     _drag(qtbot, canvas, a, b)
-
-
-@pytest.fixture
-def opened(window, clip_3s, dub_wav, qtbot):
-    """A window with the clip and the dub dropped onto it (waveforms and thumbnails ready)."""
-    from PySide6.QtCore import QMimeData, QPointF, QUrl
-    from PySide6.QtGui import QDragEnterEvent, QDropEvent
-
-    mime = QMimeData()
-    mime.setUrls([QUrl.fromLocalFile(str(clip_3s)), QUrl.fromLocalFile(str(dub_wav))])
-    drop = QDropEvent(
-        QPointF(400, 300),
-        Qt.DropAction.CopyAction,
-        mime,
-        Qt.MouseButton.LeftButton,
-        Qt.KeyboardModifier.NoModifier,
-    )
-    with warnings.catch_warnings():
-        # PySide6 marks the QPoint constructor deprecated but has no QPointF one.
-        warnings.simplefilter("ignore", DeprecationWarning)
-        enter = QDragEnterEvent(
-            QPoint(400, 300),
-            Qt.DropAction.CopyAction,
-            mime,
-            Qt.MouseButton.LeftButton,
-            Qt.KeyboardModifier.NoModifier,
-        )
-    # Qt only delivers drops during a real drag, so the handlers are called as Qt would.
-    window.dragEnterEvent(enter)
-    assert enter.isAccepted()
-    with qtbot.waitSignal(window.frame_shown, timeout=20000):
-        window.dropEvent(drop)
-    qtbot.waitUntil(lambda: len(window._waves) == 2 and bool(window._thumbnails), timeout=60000)
-    return window
 
 
 def test_open_import_then_pick_face_by_clicking_in_the_viewer(opened, qtbot):

@@ -9,14 +9,13 @@ from __future__ import annotations
 import os
 
 from PySide6.QtCore import QPoint, Qt
-from test_cue_lane import opened  # noqa: F401 - the window with the clip and a dub
 
 
 def _pt(p) -> QPoint:
     return QPoint(round(p.x()), round(p.y()))
 
 
-def test_drag_a_key_then_undo(opened, qtbot):  # noqa: F811
+def test_drag_a_key_then_undo(opened, qtbot):
     w = opened
     doc = w.document
     seg_id = doc.add_segment(5, 70)
