@@ -1,22 +1,30 @@
-"""Fit the one-shot engine's speech -> mouth-shape model on the in-sync shared clips.
+"""Train the one-shot engine's speech -> mouth-shape model from a prepared folder, validated
+leave-one-speaker-out.
 
 Usage::
 
-    python -m training.fit_mouth_shape [--media ../shared/media] \
-        [--out lipcore/data/mouth_shape.json]
+    python -m training.data.prepare_folder VIDEOS --out data/prepared      # tracks, gate, split
+    python -m training.fit_mouth_shape --prepared data/prepared --out runs/mouth_shape.json \
+        [--preset default] [--run-dir runs/mouth_shape]
 
-For each in-sync single-speaker clip (A01, A02, A04-A10, A14) the main face is tracked
-(FaceMesh, cached), every frame is aligned to the track's canonical crop (the crop the engine
-sees) and the points of :data:`lipcore.engines.mouth_shape.MOUTH_POINTS` are expressed as
-displacements from the clip's own resting mouth (median of its most closed frames), divided by
-the eye distance: the per-speaker normalisation the engine repeats on any face. Principal
-components of those displacements (pooled over clips) are regressed on the clip's own audio
-(spectral features with context) by ridge regression.
+The model is the one ``lipcore/engines/mouth_shape.py`` loads (``lipcore/data/mouth_shape.json``
+is one): ridge regression from the sync meter's spectral features, stacked over a few frames of
+context, to the principal components of the lip and chin displacement from the speaker's own
+resting mouth (:mod:`training.data.mouth_clips` measures them from the prepared landmarks).
+Every kept clip of the folder is used, whatever its train/val split: validation is
+**leave-one-speaker-out**, each speaker held out in turn and the model fitted on the others.
+With ``nested`` (the default preset) the ridge strength and the per-component gain of each fold
+are chosen from the training speakers alone (leave-one-speaker-out again, inside them), so the
+held-out figures are what a new speaker would get. The written model is then fitted on every
+speaker with the strength and gain chosen the same way over all of them.
 
-Validation is leave-one-clip-out (A01 and A05 are one recording and are held out together,
-never each other's foreign audio): the held-out clip's inner-lip gap and mouth width are
-reconstructed from the prediction and correlated with the measured ones, with the clip's own
-speech and, as a control, with every other recording's speech. The figures go into the JSON.
+The run directory gets ``metrics.jsonl`` (one row per ridge strength: in-sample and held-out
+displacement error, held-out lip-gap correlation and closure), ``curves.png``, TensorBoard
+events when ``tensorboardX`` is installed, ``validation.json`` (per speaker, for this model and
+for the shipped model on the same clips) and ``report.txt``. The fit is closed-form (seconds);
+the slow part, measuring the clips (phones, features), is cached by lipcore.
+
+``--media`` keeps the old path that tracks the shared clips directly (no prepared folder).
 """
 
 from __future__ import annotations
@@ -24,40 +32,384 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
-from lipcore.audio.features import FEATURE_SPEC, spectral_features
-from lipcore.audio.vad import voiced_frames
+from lipcore.audio.features import FEATURE_SPEC
 from lipcore.cache import atomic_write_bytes
-from lipcore.engines.mouth_shape import MOUTH_POINTS, MouthShapeModel, stack_context
-from lipcore.media.audio import clip_audio
-from lipcore.media.probe import probe
-from lipcore.progress import drain
+from lipcore.engines.mouth_shape import MouthShapeModel, load_mouth_shape_model, stack_context
+from lipcore.errors import LipsyncError
+from lipcore.progress import Progress, drain
+from training.configs.mouth_shape import PRESETS, MouthShapeTrainConfig
+from training.data.mouth_clips import (
+    POINT_ROW,
+    MouthClip,
+    iter_load_prepared,
+    mouth_clip,
+    smoothed_disp,
+)
+from training.eval_mouth_shape import clip_figures, format_table, per_speaker, summary
 
+#: The in-sync single-speaker shared clips the shipped model was fitted on (A05 is A01's crop).
 TRAIN_CLIPS = ("A01", "A02", "A04", "A05", "A06", "A07", "A08", "A09", "A10", "A14")
 SAME_SOURCE = {"A01": "aoc", "A05": "aoc"}
-ALPHAS = (30.0, 100.0, 300.0, 1000.0, 3000.0, 10000.0)
-N_COMPONENTS = 8
-CROP = 256
-#: Share of a clip's frames (most closed first) whose median is its resting mouth.
-REST_SHARE = 0.15
-#: Rows of MOUTH_POINTS that are the inner-lip midpoints (13, 14) and corners (61, 291).
-_P = {p: i for i, p in enumerate(MOUTH_POINTS)}
+VALIDATION_NAME = "validation.json"
+REPORT_NAME = "report.txt"
+
+
+# --- the fit: ridge on sufficient statistics (each clip summed once, folds add them up) -------
 
 
 @dataclass
-class ClipData:
-    """One clip's aligned mouth displacements and audio features."""
+class ClipStats:
+    """Sums over one clip's frames with a face: stacked features ``x`` and displacements ``y``."""
 
-    name: str
-    disp: np.ndarray  # (N, 2P) eye-distance units, NaN rows where no face
-    feats: np.ndarray  # (N, 72)
-    voiced: np.ndarray  # (N,) bool
-    rest: np.ndarray  # (P, 2) resting mouth, eye-distance units relative to the nose base
-    face: np.ndarray  # (478, 2) resting face, scaled into its landmarks' bounding box [0, 1]
+    n: int
+    sx: np.ndarray
+    sxx: np.ndarray
+    sy: np.ndarray
+    syy: np.ndarray
+    sxy: np.ndarray
+
+    def __add__(self, other: ClipStats) -> ClipStats:
+        return ClipStats(*(a + b for a, b in zip(self._fields(), other._fields(), strict=True)))
+
+    def _fields(self):
+        return (self.n, self.sx, self.sxx, self.sy, self.syy, self.sxy)
+
+
+def clip_stats(clip: MouthClip, lags: tuple[int, ...], smooth_frames: int = 0) -> ClipStats:
+    """The sums :func:`fit_stats` needs from one clip (targets averaged over +-smooth_frames)."""
+    keep = clip.has_face
+    x = stack_context(clip.feats, lags)[keep]
+    y = smoothed_disp(clip.disp, smooth_frames)[keep]
+    return ClipStats(len(x), x.sum(0), x.T @ x, y.sum(0), y.T @ y, x.T @ y)
+
+
+def fit_stats(stats: ClipStats, alpha: float, config: MouthShapeTrainConfig) -> MouthShapeModel:
+    """PCA of the displacements, then ridge from standardised features to the scores.
+
+    The same model as fitting on the pooled rows (the shipped recipe), computed from sums.
+    """
+    n = stats.n
+    mean_y = stats.sy / n
+    cov_y = stats.syy / n - np.outer(mean_y, mean_y)
+    vals, vecs = np.linalg.eigh(cov_y)
+    comps = vecs[:, np.argsort(vals)[::-1][: config.n_components]].T
+    comps *= np.sign(comps[:, np.argmax(np.abs(comps), axis=1)].diagonal())[:, None]
+    x_mean = stats.sx / n
+    cxx = stats.sxx - n * np.outer(x_mean, x_mean)
+    x_std = np.maximum(np.sqrt(np.maximum(np.diag(cxx) / n, 0.0)), 1e-6)
+    # Standardised features z = (x - m) / s: z'z = cxx / (s s'), and the centred targets make the
+    # bias the scores' mean, 0.
+    zz = cxx / np.outer(x_std, x_std)
+    zy = (stats.sxy - np.outer(x_mean, stats.sy)) / x_std[:, None]
+    w = np.linalg.solve(zz + alpha * np.eye(len(zz)), zy @ comps.T)
+    weights = np.concatenate([w, np.zeros((1, config.n_components))], axis=0)
+    return MouthShapeModel(
+        x_mean, x_std, weights, np.ones(config.n_components), comps, mean_y,
+        dict(FEATURE_SPEC), tuple(config.lags),
+    )  # fmt: skip
+
+
+def fit(clips: Sequence[MouthClip], alpha: float, config: MouthShapeTrainConfig):
+    """Fit on ``clips`` (gain 1); see :func:`fit_stats`."""
+    stats = [clip_stats(c, config.lags, config.target_smooth_frames) for c in clips]
+    return fit_stats(_total(stats), alpha, config)
+
+
+def _total(stats: Sequence[ClipStats]) -> ClipStats:
+    out = stats[0]
+    for s in stats[1:]:
+        out = out + s
+    return out
+
+
+# --- leave-one-speaker-out ----------------------------------------------------------------------
+
+
+def loso_folds(speakers: Sequence[str]) -> list[tuple[str, list[int], list[int]]]:
+    """``(held speaker, training rows, held rows)`` for each speaker of ``speakers`` (per clip).
+
+    Raises:
+        LipsyncError: Fewer than two speakers (nothing to hold out).
+    """
+    unique = sorted(set(speakers))
+    if len(unique) < 2:
+        raise LipsyncError(
+            f"leave-one-speaker-out needs two speakers or more, the clips have {len(unique)}",
+            fix="prepare footage of more speakers (LRS2 layout: one folder per speaker)",
+        )
+    return [
+        (
+            s,
+            [i for i, v in enumerate(speakers) if v != s],
+            [i for i, v in enumerate(speakers) if v == s],
+        )
+        for s in unique
+    ]
+
+
+def _gain(model: MouthShapeModel, clip: MouthClip) -> tuple[np.ndarray, np.ndarray]:
+    keep = clip.has_face & clip.voiced
+    pred = model.predict_scores(clip.feats)[keep]
+    true = (clip.disp[keep] - model.mean) @ model.components.T
+    return true.std(axis=0), pred.std(axis=0)
+
+
+def loso_sweep(
+    clips: Sequence[MouthClip],
+    stats: Sequence[ClipStats],
+    rows: Sequence[int],
+    config: MouthShapeTrainConfig,
+) -> list[dict]:
+    """Leave-one-speaker-out over ``rows`` for every ridge strength: figures and gains.
+
+    Returns:
+        One dict per strength of ``config.alphas``: ``alpha``, ``summary`` (mean over speakers),
+        ``speakers`` (per held-out speaker), ``gain`` (median over folds of measured / predicted
+        spread per component) and ``train_mse`` (in-sample, all of ``rows``).
+    """
+    from threadpoolctl import threadpool_limits
+
+    # Hundreds of small solves: one BLAS thread is many times faster than a pool fighting for
+    # busy cores (35 s against 2 s for one sweep on this project's two-core machine).
+    with threadpool_limits(1):
+        return _loso_sweep(clips, stats, list(rows), config)
+
+
+def _loso_sweep(clips, stats, rows, config) -> list[dict]:
+    speakers = [clips[i].speaker for i in rows]
+    folds = loso_folds(speakers)
+    out = []
+    for alpha in config.alphas:
+        figures, names, ratios = {}, {}, []
+        for _, train, held in folds:
+            train_rows, held_rows = [rows[i] for i in train], [rows[i] for i in held]
+            model = fit_stats(_total([stats[i] for i in train_rows]), alpha, config)
+            for i in held_rows:
+                foreign = [clips[j] for j in train_rows]
+                figures[clips[i].name] = clip_figures(
+                    model, clips[i], foreign, config.closed_fraction
+                )
+                names[clips[i].name] = clips[i].speaker
+                t, p = _gain(model, clips[i])
+                ratios.append(t / np.maximum(p, 1e-9))
+        full = fit_stats(_total([stats[i] for i in rows]), alpha, config)
+        train_mse = np.mean([clip_figures(full, clips[i])["mse"] for i in rows])
+        table = per_speaker(figures, names)
+        out.append({
+            "alpha": alpha,
+            "summary": summary(table),
+            "speakers": table,
+            "gain": np.median(np.asarray(ratios), axis=0),
+            "train_mse": float(train_mse),
+        })  # fmt: skip
+    return out
+
+
+def choose(sweep: Sequence[dict]) -> dict:
+    """The strength whose held-out lip-gap correlation is furthest above chance."""
+    return max(sweep, key=lambda s: s["summary"]["r_gap_own"] - s["summary"]["r_gap_foreign"])
+
+
+def with_gain(model: MouthShapeModel, gain: np.ndarray, meta: dict | None = None):
+    """``model`` with its per-component gain (and metadata) set."""
+    return replace(model, gain=np.asarray(gain, np.float64), meta=dict(meta or model.meta))
+
+
+def nested_loso(
+    clips: Sequence[MouthClip], stats: Sequence[ClipStats], config: MouthShapeTrainConfig
+) -> Iterator[Progress]:
+    """Held-out figures per speaker of the model as trained (strength and gain chosen inside).
+
+    Returns:
+        ``(per-speaker figures, per-fold chosen alphas)``.
+    """
+    folds = loso_folds([c.speaker for c in clips])
+    figures, names, alphas = {}, {}, {}
+    # Without nesting: the strength and gain of the sweep over every speaker (the shipped recipe)
+    overall = (
+        None if config.nested else choose(loso_sweep(clips, stats, range(len(clips)), config))
+    )
+    for k, (speaker, train, held) in enumerate(folds):
+        yield Progress(k, len(folds), f"held out {speaker}")
+        best = overall
+        if best is None:
+            if len({clips[i].speaker for i in train}) >= 2:
+                best = choose(loso_sweep(clips, stats, train, config))
+            else:  # one training speaker: nothing to hold out inside, the middle strength
+                best = {"alpha": config.alphas[len(config.alphas) // 2], "gain": 1.0}
+        alpha, gain = best["alpha"], np.broadcast_to(best["gain"], (config.n_components,))
+        model = with_gain(fit_stats(_total([stats[i] for i in train]), alpha, config), gain)
+        for i in held:
+            foreign = [clips[j] for j in train]
+            figures[clips[i].name] = clip_figures(model, clips[i], foreign, config.closed_fraction)
+            names[clips[i].name] = speaker
+        alphas[speaker] = alpha
+    yield Progress(len(folds), len(folds), "validated")
+    return per_speaker(figures, names), alphas
+
+
+def shipped_figures(
+    clips: Sequence[MouthClip], config: MouthShapeTrainConfig, model: MouthShapeModel
+) -> dict[str, dict]:
+    """Figures per speaker of a fixed model (the shipped one) on every clip."""
+    figures = {
+        c.name: clip_figures(
+            model, c, [o for o in clips if o.speaker != c.speaker], config.closed_fraction
+        )
+        for c in clips
+    }
+    return per_speaker(figures, {c.name: c.speaker for c in clips})
+
+
+# --- the run ----------------------------------------------------------------------------------
+
+
+def prepared_clip_paths(prepared: str | Path) -> list[Path]:
+    """Every kept clip of a prepared folder (train and val: validation holds speakers out).
+
+    Raises:
+        LipsyncError: Not a prepared folder, or nothing was kept.
+    """
+    from training.data.prepare_folder import MANIFEST_NAME
+
+    prepared = Path(prepared)
+    manifest = prepared / MANIFEST_NAME
+    if not manifest.exists():
+        raise LipsyncError(
+            "not a prepared folder (no manifest.json)",
+            prepared,
+            fix="run python -m training.data.prepare_folder VIDEOS --out " + str(prepared),
+        )
+    try:
+        data = json.loads(manifest.read_text())
+    except (OSError, ValueError) as exc:
+        raise LipsyncError(
+            f"cannot read the manifest ({exc})", manifest, fix="prepare the folder again"
+        ) from exc
+    paths = [prepared / c["npz"] for c in data["clips"] if c.get("npz")]
+    if not paths:
+        raise LipsyncError(
+            "the data gate kept no clip", prepared, fix=f"see {prepared / 'report.txt'}"
+        )
+    return paths
+
+
+def iter_fit_mouth_shape(
+    prepared: str | Path,
+    out: str | Path,
+    config: MouthShapeTrainConfig = PRESETS["default"],
+    run_dir: str | Path | None = None,
+    compare_model: MouthShapeModel | None = None,
+) -> Iterator[Progress]:
+    """Fit, validate leave-one-speaker-out and write the model (a progress generator).
+
+    Args:
+        prepared: A folder written by :mod:`training.data.prepare_folder`.
+        out: The model file (the JSON layout the engines load), written atomically.
+        config: Fit and validation settings.
+        run_dir: Where the curves, metrics and report go (default ``<out stem>_run`` beside it).
+        compare_model: The model to report against on the same clips (default the shipped one).
+
+    Returns:
+        The validation dict (also ``run_dir/validation.json``).
+    """
+    from training.plot_curves import plot_run
+    from training.run_log import RunLog
+
+    out = Path(out)
+    run_dir = Path(run_dir) if run_dir is not None else out.with_name(out.stem + "_run")
+    paths = prepared_clip_paths(prepared)
+    clips = yield from iter_load_prepared(paths, config.crop_px, config.rest_share)
+    loso_folds([c.speaker for c in clips])  # two speakers or more, before any work
+    stats = [clip_stats(c, config.lags, config.target_smooth_frames) for c in clips]
+    yield Progress(0, 1, "sweeping the ridge strength")
+    sweep = loso_sweep(clips, stats, list(range(len(clips))), config)
+    log = RunLog(run_dir)
+    for k, s in enumerate(sweep):
+        m = s["summary"]
+        log.add(
+            k, alpha=s["alpha"], loss=s["train_mse"], val_loss=m["mse"],
+            val_r_gap_own=m["r_gap_own"], val_r_gap_foreign=m["r_gap_foreign"],
+            val_r_width_own=m["r_width_own"],
+        )  # fmt: skip
+    log.close()
+    best = choose(sweep)
+    held, fold_alphas = yield from nested_loso(clips, stats, config)
+    compare_model = compare_model if compare_model is not None else load_mouth_shape_model()
+    compare = shipped_figures(clips, config, compare_model)
+    model = with_gain(
+        fit_stats(_total(stats), best["alpha"], config),
+        best["gain"],
+        meta={
+            "alpha": best["alpha"],
+            "target": "displacement of lips and chin from the speaker's resting mouth, per eye "
+            "distance, in the aligned crop; principal components",
+            "training_clips": [Path(c.name).name for c in clips],
+            "training_speakers": sorted({c.speaker for c in clips}),
+            "prepared": str(prepared),
+            "config": asdict(config),
+            "validation": "leave-one-speaker-out"
+            + (" (strength and gain chosen inside each fold)" if config.nested else ""),
+            "validation_figures": {"summary": summary(held), "per_speaker": held},
+            # Mean resting mouth width per eye distance: the engine scales the displacements by
+            # a face's own width over this (a small mouth moves less)
+            "rest_width_mean": round(float(np.mean([_rest_width(c.rest) for c in clips])), 5),
+            # The mean resting face in its bounding box: the parametric face placed in a user's
+            # face box where FaceMesh finds no face (cartoons, stylised faces)
+            "face_template": np.round(np.mean([c.face for c in clips], axis=0), 4).tolist(),
+        },
+    )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(out, (json.dumps(_json_safe(model.to_dict())) + "\n").encode())
+    validation = {
+        "config": asdict(config),
+        "chosen_alpha": best["alpha"],
+        "fold_alphas": fold_alphas,
+        "held_out": {"summary": summary(held), "per_speaker": held},
+        "shipped_on_same_clips": {
+            "note": "the shipped model was fitted on the shared clips: on them it is in-sample",
+            "summary": summary(compare),
+            "per_speaker": compare,
+        },
+        "shipped_own_validation": compare_model.meta.get("validation_figures", {}),
+    }
+    run_dir.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(
+        run_dir / VALIDATION_NAME, json.dumps(_json_safe(validation), indent=1).encode()
+    )
+    table = format_table({"held out (LOSO)": held, "shipped (in-sample)": compare})
+    atomic_write_bytes(run_dir / REPORT_NAME, table.encode())
+    plot_run(run_dir, "mouth shape: ridge strength, leave-one-speaker-out", "alpha")
+    yield Progress(1, 1, f"wrote {out}")
+    return validation
+
+
+def _rest_width(rest: np.ndarray) -> float:
+    return float(rest[POINT_ROW[291], 0] - rest[POINT_ROW[61], 0])
+
+
+def _json_safe(value):
+    """NaN -> None and numpy -> lists, recursively (JSON has no NaN)."""
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return _json_safe(value.tolist())
+    if isinstance(value, float | np.floating):
+        return None if not np.isfinite(value) else round(float(value), 5)
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
+
+
+# --- the shared clips, tracked directly (the path before prepared folders) -------------------
 
 
 def find_clip(media: Path, prefix: str) -> Path:
@@ -68,205 +420,77 @@ def find_clip(media: Path, prefix: str) -> Path:
     return hits[0]
 
 
-def aligned_landmarks(path: Path) -> tuple[np.ndarray, np.ndarray, int]:
-    """Crop-space landmarks ``(N, 478, 2)`` of the main face, its frame indices, clip length."""
+def load_clip(media: Path, name: str, crop_px: int = 256, rest_share: float = 0.15) -> MouthClip:
+    """Track, align and measure one shared clip (its interpolated frames left out)."""
     from lipcore.face.track import iter_track_faces
+    from lipcore.media.audio import clip_audio
+    from lipcore.media.probe import probe
     from lipcore.render.align import apply_affine
     from lipcore.render.footage import align_track
 
+    path = find_clip(media, name)
     tracks = drain(iter_track_faces(path), show=False)
     track = tracks.tracks[0]
-    al = align_track(track, size=CROP)
+    al = align_track(track, size=crop_px)
     lm = np.stack(
         [apply_affine(m, p) for m, p in zip(al.transforms, track.landmarks, strict=True)]
     )
     keep = ~track.interpolated
-    return lm[keep].astype(np.float64), track.frames[keep], tracks.frame_count
-
-
-def mouth_displacement(lm: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Displacements ``(N, 2P)`` from the resting mouth, eye-distance units; and the rest."""
-    eye = np.linalg.norm(lm[:, 263] - lm[:, 33], axis=1)
-    pts = lm[:, list(MOUTH_POINTS)] / eye[:, None, None]
-    gap = (lm[:, 14, 1] - lm[:, 13, 1]) / eye
-    closed = gap <= np.quantile(gap, REST_SHARE)
-    rest = np.median(pts[closed], axis=0)
-    return (pts - rest).reshape(len(pts), -1), rest
-
-
-def load_clip(media: Path, name: str) -> ClipData:
-    """Track, align and measure one clip."""
-    path = find_clip(media, name)
-    lm, frames, n = aligned_landmarks(path)
-    d, rest = mouth_displacement(lm)
-    disp = np.full((n, d.shape[1]), np.nan)
-    disp[frames] = d
-    audio = clip_audio(path)
-    fps = probe(path).video.fps
-    return ClipData(
-        name, disp, spectral_features(audio, fps, n), voiced_frames(audio, fps, n), rest,
-        resting_face(lm),
+    return mouth_clip(
+        name, SAME_SOURCE.get(name, name), lm[keep].astype(np.float64), track.frames[keep],
+        tracks.frame_count, clip_audio(path), probe(path).video.fps, rest_share,
     )  # fmt: skip
 
 
-def resting_face(lm: np.ndarray) -> np.ndarray:
-    """Median face over the most closed frames, scaled into its bounding box (``[0, 1]``)."""
-    gap = (lm[:, 14, 1] - lm[:, 13, 1]) / np.linalg.norm(lm[:, 263] - lm[:, 33], axis=1)
-    face = np.median(lm[gap <= np.quantile(gap, REST_SHARE)], axis=0)
-    lo, hi = face.min(axis=0), face.max(axis=0)
-    return (face - lo) / np.maximum(hi - lo, 1e-6)
-
-
-def _group(name: str) -> str:
-    return SAME_SOURCE.get(name, name)
-
-
-def fit(clips: list[ClipData], alpha: float) -> MouthShapeModel:
-    """PCA of the pooled displacements, then ridge from stacked features to the scores."""
-    xs, ys = [], []
-    for c in clips:
-        keep = np.all(np.isfinite(c.disp), axis=1)
-        xs.append(stack_context(c.feats)[keep])
-        ys.append(c.disp[keep])
-    x, y = np.concatenate(xs), np.concatenate(ys)
-    mean_y = y.mean(axis=0)
-    _, _, vt = np.linalg.svd(y - mean_y, full_matrices=False)
-    comps = vt[:N_COMPONENTS]
-    scores = (y - mean_y) @ comps.T
-    x_mean, x_std = x.mean(axis=0), np.maximum(x.std(axis=0), 1e-6)
-    xz = np.concatenate([(x - x_mean) / x_std, np.ones((len(x), 1))], axis=1)
-    pen = np.full(xz.shape[1], alpha)
-    pen[-1] = 0.0
-    w = np.linalg.solve(xz.T @ xz + np.diag(pen), xz.T @ scores)
-    return MouthShapeModel(
-        x_mean, x_std, w, np.ones(N_COMPONENTS), comps, mean_y, dict(FEATURE_SPEC)
-    )
-
-
-def _gap_width(disp: np.ndarray, rest: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    pts = disp.reshape(len(disp), -1, 2) + rest
-    gap = pts[:, _P[14], 1] - pts[:, _P[13], 1]
-    width = pts[:, _P[291], 0] - pts[:, _P[61], 0]
-    return gap, width
-
-
-def _rest_width(rest: np.ndarray) -> float:
-    return float(rest[_P[291], 0] - rest[_P[61], 0])
-
-
-def _r(a: np.ndarray, b: np.ndarray, keep: np.ndarray) -> float:
-    if keep.sum() < 10 or np.std(a[keep]) < 1e-9 or np.std(b[keep]) < 1e-9:
-        return float("nan")
-    return float(np.corrcoef(a[keep], b[keep])[0, 1])
-
-
-def validate(clips: list[ClipData], alpha: float) -> dict:
-    """Leave-one-recording-out correlations of reconstructed gap and width, plus the gain."""
-    per_clip, wins = {}, []
-    pred_sd, true_sd = [], []
-    for held in clips:
-        model = fit([c for c in clips if _group(c.name) != _group(held.name)], alpha)
-        keep = np.all(np.isfinite(held.disp), axis=1) & held.voiced
-        scores = model.predict_scores(held.feats)
-        true_scores = (np.nan_to_num(held.disp) - model.mean) @ model.components.T
-        pred_sd.append(scores[keep].std(axis=0))
-        true_sd.append(true_scores[keep].std(axis=0))
-        gap_p, width_p = _gap_width(model.displacements(scores), held.rest)
-        gap_t, width_t = _gap_width(np.nan_to_num(held.disp), held.rest)
-        r_gap, r_width = _r(gap_p, gap_t, keep), _r(width_p, width_t, keep)
-        foreign = []
-        for other in clips:
-            if _group(other.name) == _group(held.name):
-                continue
-            n = min(len(held.disp), len(other.feats))
-            gf, _ = _gap_width(
-                model.displacements(model.predict_scores(other.feats[:n])), held.rest
-            )
-            foreign.append(_r(gf, gap_t[:n], keep[:n] & other.voiced[:n]))
-        foreign = [v for v in foreign if np.isfinite(v)]
-        wins += [r_gap > v for v in foreign]
-        per_clip[held.name] = {
-            "r_gap_own": round(r_gap, 4),
-            "r_width_own": round(r_width, 4),
-            "r_gap_foreign_mean": round(float(np.mean(foreign)), 4),
-        }
-    groups = {}
-    for name, v in per_clip.items():  # A01 and A05 count once
-        groups.setdefault(_group(name), []).append(v)
-    gap_mean = np.nanmean([np.mean([v["r_gap_own"] for v in g]) for g in groups.values()])
-    width_mean = np.nanmean([np.mean([v["r_width_own"] for v in g]) for g in groups.values()])
-    foreign_mean = np.mean(
-        [np.mean([v["r_gap_foreign_mean"] for v in g]) for g in groups.values()]
-    )
-    gain = np.median(np.asarray(true_sd) / np.maximum(np.asarray(pred_sd), 1e-9), axis=0)
-    return {
-        "alpha": alpha,
-        "mean_r_gap_own": round(float(gap_mean), 4),
-        "mean_r_width_own": round(float(width_mean), 4),
-        "mean_r_gap_foreign": round(float(foreign_mean), 4),
-        "own_beats_foreign": round(float(np.mean(wins)), 4),
-        "gain": [round(float(g), 4) for g in gain],
-        "per_clip": per_clip,
-    }
-
-
 def main(argv: list[str] | None = None) -> int:
-    """Fit, validate and save the mouth-shape model; print the validation table."""
+    """Command line: fit from a prepared folder, print the held-out table."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    default_media = Path(__file__).resolve().parents[1].parent / "shared" / "media"
-    if not default_media.exists():
-        default_media = Path("/work/shared/media")
-    default_out = Path(__file__).resolve().parents[1] / "lipcore" / "data" / "mouth_shape.json"
-    parser.add_argument("--media", type=Path, default=default_media)
-    parser.add_argument("--out", type=Path, default=default_out)
-    parser.add_argument("--clips", nargs="*", default=list(TRAIN_CLIPS))
+    parser.add_argument("--prepared", type=Path, help="a folder from training.data.prepare_folder")
+    parser.add_argument(
+        "--media", type=Path, help="instead: the shared media folder (its in-sync clips are "
+        "prepared into RUN_DIR/prepared first)",
+    )  # fmt: skip
+    parser.add_argument("--out", type=Path, required=True, help="the model file (.json)")
+    parser.add_argument("--preset", choices=sorted(PRESETS), default="default")
+    parser.add_argument("--run-dir", type=Path, default=Path("runs/mouth_shape"))
     args = parser.parse_args(argv)
-
-    clips = []
-    for name in args.clips:
-        clips.append(load_clip(args.media, name))
-        c = clips[-1]
-        face = np.all(np.isfinite(c.disp), axis=1).mean()
-        print(f"{name}: {len(c.disp)} frames, face {face:.0%}, voiced {c.voiced.mean():.0%}")
-    results = [validate(clips, a) for a in ALPHAS]
-    for res in results:
-        print(
-            f"alpha {res['alpha']:>7g}: r gap own {res['mean_r_gap_own']:.3f} foreign "
-            f"{res['mean_r_gap_foreign']:+.3f} own>foreign {res['own_beats_foreign']:.0%}  "
-            f"r width own {res['mean_r_width_own']:.3f}"
+    config = PRESETS[args.preset]
+    if args.prepared is None and args.media is None:
+        parser.error("give --prepared DIR (or --media for the shared clips)")
+    try:
+        if args.prepared is None:
+            args.prepared = _prepare_shared(args.media, args.run_dir / "prepared")
+        validation = drain(
+            iter_fit_mouth_shape(args.prepared, args.out, config, args.run_dir), True, "fit"
         )
-    best = max(results, key=lambda r: r["mean_r_gap_own"] - r["mean_r_gap_foreign"])
-    print(f"chosen alpha {best['alpha']:g}, gain {best['gain']}")
-    for name, v in best["per_clip"].items():
-        print(f"  {name}: {v}")
-    model = fit(clips, best["alpha"])
-    model = MouthShapeModel(
-        model.x_mean,
-        model.x_std,
-        model.weights,
-        np.asarray(best["gain"]),
-        model.components,
-        model.mean,
-        model.feature_spec,
-        meta={
-            "alpha": best["alpha"],
-            "target": "displacement of lips and chin from the speaker's resting mouth, per eye "
-            "distance, in the aligned crop; principal components",
-            "training_clips": [find_clip(args.media, n).name for n in args.clips],
-            "validation": "leave-one-recording-out (A01+A05 together)",
-            "validation_figures": {k: v for k, v in best.items() if k != "gain"},
-            # Mean resting mouth width per eye distance over the clips: the engine scales the
-            # displacements by a face's own width over this (a small mouth moves less)
-            "rest_width_mean": round(float(np.mean([_rest_width(c.rest) for c in clips])), 5),
-            # The mean resting face in its bounding box: the parametric face placed in a
-            # user's face box where FaceMesh finds no face (cartoons, stylised faces)
-            "face_template": np.round(np.mean([c.face for c in clips], axis=0), 4).tolist(),
-        },
+    except LipsyncError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print((args.run_dir / REPORT_NAME).read_text(), end="")
+    held = validation["held_out"]["summary"]
+    print(
+        f"held out, mean over speakers: r gap own {held['r_gap_own']:.3f} foreign "
+        f"{held['r_gap_foreign']:+.3f}, closure at /p b m/ {held['closure_own']:.2f} "
+        f"(chance {held['closure_chance']:.2f}, measured mouths {held['closure_measured']:.2f})"
     )
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_bytes(args.out, (json.dumps(model.to_dict()) + "\n").encode())
-    print(f"wrote {args.out} ({args.out.stat().st_size} bytes)")
+    print(f"wrote {args.out} and {args.run_dir}")
     return 0
+
+
+def _prepare_shared(media: Path, out: Path) -> Path:
+    """Prepare the shared training clips (one folder per speaker) into ``out``."""
+    from training.data.prepare_folder import iter_prepare_clips
+
+    src = out / "speakers"
+    for name in TRAIN_CLIPS:
+        clip = find_clip(media, name)
+        link = src / SAME_SOURCE.get(name, name) / clip.name
+        link.parent.mkdir(parents=True, exist_ok=True)
+        if not link.exists():
+            link.symlink_to(clip.resolve())
+    videos = sorted(src.rglob("*.mp4"))
+    drain(iter_prepare_clips(videos, out, root=src), True, "prepare")
+    return out
 
 
 if __name__ == "__main__":

@@ -254,6 +254,7 @@ def iter_train_generator(
             sync_buffers(bare_disc, dist)
         finished = True
     finally:
+        log.close()
         if step:
             save()
             if dist.is_main:

@@ -149,6 +149,7 @@ def iter_train_syncnet(
         sync_buffers(bare, dist)
         finished = True
     finally:
+        log.close()
         # Whatever stopped the loop, the last state is saved and usable.
         if step:
             save()
