@@ -384,6 +384,13 @@ def iter_fit_mouth_shape(
         run_dir / VALIDATION_NAME, json.dumps(_json_safe(validation), indent=1).encode()
     )
     table = format_table({"held out (LOSO)": held, "shipped (in-sample)": compare})
+    own = validation["shipped_own_validation"]
+    if "mean_r_gap_own" in own:  # the figure the shipped model was validated with
+        table += (
+            f"shipped model's own {compare_model.meta.get('validation', 'validation')}: r gap "
+            f"own {own['mean_r_gap_own']:.3f}, foreign {own['mean_r_gap_foreign']:+.3f}\n"
+        )
+    table += "(shipped model: fitted on the shared clips, so in-sample on them)\n"
     atomic_write_bytes(run_dir / REPORT_NAME, table.encode())
     plot_run(run_dir, "mouth shape: ridge strength, leave-one-speaker-out", "alpha")
     yield Progress(1, 1, f"wrote {out}")
