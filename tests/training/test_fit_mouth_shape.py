@@ -66,6 +66,16 @@ def test_each_speaker_is_held_out_whole():
         loso_folds(["aoc", "aoc"])
 
 
+def test_smoothed_targets_skip_frames_without_a_face():
+    from training.data.mouth_clips import smoothed_disp
+
+    disp = np.array([[0.0], [3.0], [np.nan], [6.0], [9.0]])
+    out = smoothed_disp(disp, 1)
+    assert np.isnan(out[2, 0])  # no face stays no face
+    np.testing.assert_allclose(out[[0, 1, 3, 4], 0], [1.5, 1.5, 7.5, 7.5])
+    assert smoothed_disp(disp, 0) is disp
+
+
 def test_the_fit_from_sums_is_the_pooled_ridge():
     # The shipped recipe fitted on pooled rows: PCA of y, ridge on standardised x with an
     # unpenalised bias. Fitting from per-clip sums must give the same predictions.
