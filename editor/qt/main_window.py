@@ -96,48 +96,6 @@ def _face_job(video: Path) -> Iterator[Any]:
     return (yield from iter_track_faces(video))
 
 
-def _sync_job(
-    video: Path,
-    audio: Path,
-    offset_samples: int,
-    track: str,
-    frames: tuple[int, int] | None,
-    single_face: bool,
-    max_lag: int = 15,
-) -> Iterator[Any]:
-    """Per-frame sync confidence of ``video`` (or a frame range of it) against a placed dub."""
-    from lipcore.media.audio import load_audio
-    from lipcore.render.chunks import is_chunk, iter_chunk_video
-    from lipcore.render.timeline import place_audio
-    from lipcore.sync.meter import iter_lip_gap, iter_lip_gap_single_face, score_av
-    from lipcore.timebase import frame_to_sample
-
-    shift = 0
-    if is_chunk(video):
-        # A rendered segment is a chunk: the meter reads its frames as a short video.
-        video = yield from iter_chunk_video(video)
-        shift, frames = (frames[0], None) if frames is not None else (0, None)
-    if single_face:
-        series = yield from iter_lip_gap_single_face(video, frames)
-        if shift:
-            series = dataclasses.replace(series, frames=series.frames + shift)
-    else:
-        series = yield from iter_lip_gap(video, track, frames)
-    dub = load_audio(audio, 16000)
-    first = int(series.frames[0]) if len(series.frames) else 0
-    last = int(series.frames[-1]) + 1 if len(series.frames) else 0
-    total = frame_to_sample(last, series.fps, 16000)
-    placed = place_audio(dub, offset_samples, total)
-    score = score_av(
-        series.gap,
-        placed[frame_to_sample(first, series.fps, 16000) :],
-        series.fps,
-        max_lag=max_lag,
-        frames=series.frames,
-    )
-    return score
-
-
 class QtMainWindow(QMainWindow):
     """The lip-sync editor window.
 
@@ -872,10 +830,16 @@ class QtMainWindow(QMainWindow):
         if p.video is None or dub is None or self.trackset is None or not self.trackset.tracks:
             return
         key = f"{p.video.fingerprint}:{dub.media.fingerprint}:{dub.offset_samples}"
+        from lipcore.sync.dub_score import iter_score_dub
+
         video, audio, offset = p.video.path, dub.media.path, dub.offset_samples
         face = self._target_face or "auto"
+        expert = self._expert_checkpoint()
         self.background.submit(
-            "sync-source", key, lambda: _sync_job(video, audio, offset, face, None, False), 1
+            "sync-source",
+            f"{key}:{expert}",
+            lambda: iter_score_dub(video, audio, offset, face, expert=expert),
+            1,
         )
 
     def _schedule_audio_mix(self) -> None:
@@ -900,8 +864,14 @@ class QtMainWindow(QMainWindow):
             "mix", key, lambda: iter_preview_mix(clip, tracks, n, fps, out), priority=5
         )
 
+    def _expert_checkpoint(self) -> str | None:
+        """The sync expert the lane scores with (Preferences), or None for the built-in meter."""
+        path = (self.settings.expert_checkpoint or "").strip()
+        return path or None
+
     def _schedule_result_sync(self, segment_id: str) -> None:
         from editor.model.sync_lane import segment_max_lag, too_short_reason
+        from lipcore.sync.dub_score import iter_score_dub
 
         p = self.document.project
         with contextlib.suppress(Exception):
@@ -918,10 +888,13 @@ class QtMainWindow(QMainWindow):
             offset = track.offset_samples + seg.options.audio_offset_samples
             frames = (seg.start_frame, seg.end_frame)
             lag = segment_max_lag(seg.end_frame - seg.start_frame)
+            expert = self._expert_checkpoint()
             self.background.submit(
                 "sync-result",
-                f"{segment_id}:{seg.render.params_hash}",
-                lambda: _sync_job(out, track.media.path, offset, "auto", frames, True, lag),
+                f"{segment_id}:{seg.render.params_hash}:{expert}",
+                lambda: iter_score_dub(
+                    out, track.media.path, offset, "auto", frames, True, lag, expert
+                ),
                 1,
             )
 
@@ -1764,7 +1737,23 @@ class QtMainWindow(QMainWindow):
         if self.autosaver is not None:
             self.autosaver.enabled = bool(self.settings.autosave)
         notes = apply_preferences(self.settings, changed)
+        if "expert_checkpoint" in changed:
+            self._rescore_sync_lane()
+            notes.append(
+                "Sync lane: scored with "
+                + ("the sync expert" if self._expert_checkpoint() else "the built-in meter")
+            )
         self.notifications.notify("Preferences saved" + (": " + "; ".join(notes) if notes else ""))
+
+    def _rescore_sync_lane(self) -> None:
+        """Score the source and every rendered segment again (the meter or expert changed)."""
+        self._sync_source = None
+        self._sync_results.clear()
+        self._refresh_sync_plot()
+        self._schedule_source_sync()
+        for seg in self.document.project.segments:
+            if seg.render.status == "done" and seg.render.output_path:
+                self._schedule_result_sync(seg.id)
 
     # ------------------------------------------------------------------ crash recovery
     def offer_recovery(self) -> bool:

@@ -431,7 +431,7 @@ def iter_face_crops(
 
 def iter_score_with_expert(
     video: str | os.PathLike,
-    audio: str | os.PathLike | None = None,
+    audio: str | os.PathLike | np.ndarray | None = None,
     checkpoint: str | os.PathLike | None = None,
     track=None,
     frames: tuple[int, int] | None = None,
@@ -439,6 +439,8 @@ def iter_score_with_expert(
     max_offset: int = DEFAULT_MAX_OFFSET,
 ) -> Generator[Progress, None, SyncScore]:
     """:func:`score_with_expert` as a progress generator (tracking, cutting crops, scoring).
+
+    ``audio`` may also be mono float samples at 16 kHz (sample 0 plays with frame 0).
 
     Returns:
         The :class:`~lipcore.sync.types.SyncScore` (the generator's return value).
@@ -450,9 +452,12 @@ def iter_score_with_expert(
     expert, name, _dev = _load_expert(checkpoint, None, device)
     info = probe(video)
     fps = require_video(info).fps
-    audio_16k = (
-        load_audio(audio, 16000) if audio is not None else clip_audio(video, 16000, info=info)
-    )
+    if isinstance(audio, np.ndarray):
+        audio_16k = np.asarray(audio, np.float32)
+    elif audio is not None:
+        audio_16k = load_audio(audio, 16000)
+    else:
+        audio_16k = clip_audio(video, 16000, info=info)
     if track is None:
         from lipcore.face.select import choose_track
         from lipcore.face.track import TrackerSettings, iter_track_faces

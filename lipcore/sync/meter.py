@@ -514,7 +514,7 @@ def iter_lip_gap_single_face(
     return LipGapSeries(ids, gap, "single-face", fps)
 
 
-def _main_track(trackset):
+def main_track(trackset):
     """The face to score when none is named: the selector's choice, else the longest track."""
     try:
         from lipcore.face.select import choose_track
@@ -565,7 +565,7 @@ def iter_lip_gap(
             "no face was found in the clip", video, "pick a clip with a visible face"
         )
     if track == "auto":
-        chosen = _main_track(trackset)
+        chosen = main_track(trackset)
     else:
         try:
             chosen = trackset.get(track)

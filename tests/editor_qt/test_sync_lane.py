@@ -72,3 +72,31 @@ def test_sync_lane_source_short_segments_edge_scale_and_reopen(
     back = again.timeline.sync_plot.result
     assert back is not None and np.isfinite(back[30:70]).sum() >= 20
     assert "too short" in again.timeline.sync_plot.status.text()
+
+
+def test_the_sync_expert_preference_rescored_the_lane(window, clip_3s, dub_wav, qtbot, tmp_path):
+    """Preferences' "Sync expert checkpoint" is what the lane scores with, once it is set."""
+    import torch
+
+    from lipcore.models.checkpoints import save_public_checkpoint
+    from lipcore.models.syncnet import SyncNet, SyncNetConfig
+
+    w = window
+    assert w.open_video(clip_3s)
+    qtbot.waitUntil(lambda: w.trackset is not None, timeout=120000)
+    with qtbot.waitSignal(
+        w.sync_curve_ready, timeout=120000, check_params_cb=lambda k: k == "source"
+    ):
+        assert w.import_audio(dub_wav)
+    assert w._sync_source.method == "builtin-av-correlation"
+
+    torch.manual_seed(0)
+    w.settings.expert_checkpoint = str(
+        save_public_checkpoint(SyncNet(SyncNetConfig(base_channels=4)).eval(), tmp_path / "e.pth")
+    )
+    with qtbot.waitSignal(
+        w.sync_curve_ready, timeout=120000, check_params_cb=lambda k: k == "source"
+    ):
+        w._rescore_sync_lane()
+    assert w._sync_source.method == "syncnet-wav2lip"
+    assert "syncnet-wav2lip" in w.timeline.sync_plot._method.text()
