@@ -53,8 +53,9 @@ def mix_audio_tracks(
     rate: int = OUTPUT_AUDIO_RATE,
     original: str | Path | None = None,
     original_gain: float = MIX_DUCK_GAIN,
+    channels: int = 1,
 ) -> np.ndarray:
-    """Mix dub tracks (and optionally a clip's own ducked audio) into one mono track.
+    """Mix dub tracks (and optionally a clip's own ducked audio) into one track.
 
     A thin front of :func:`lipcore.render.mix.mix_tracks` (the one mixer).
 
@@ -64,9 +65,11 @@ def mix_audio_tracks(
         rate: Sample rate of the mix in Hz.
         original: A video whose own audio (on its video clock) goes under the dubs.
         original_gain: Linear gain of ``original`` (the pipeline's -12 dB duck by default).
+        channels: 1 for a mono mix, 2 to keep stereo tracks stereo (as the editor's export).
 
     Returns:
-        ``(total_samples,)`` float32, scaled down only when the sum would clip.
+        ``(total_samples,)`` or ``(total_samples, 2)`` float32, scaled down only when the sum
+        would clip.
 
     Raises:
         MediaError: A track cannot be read (the message names the file).
@@ -74,7 +77,7 @@ def mix_audio_tracks(
     items = [t if isinstance(t, MixTrack) else MixTrack(Path(t[0]), *t[1:]) for t in tracks]
     if original is not None:
         items.append(MixTrack(None, 0, duck_db(original_gain)))
-    return mix_tracks(items, total_samples, rate, clip=original)
+    return mix_tracks(items, total_samples, rate, clip=original, channels=channels)
 
 
 def write_wav(path: str | Path, samples: np.ndarray, rate: int = OUTPUT_AUDIO_RATE) -> Path:

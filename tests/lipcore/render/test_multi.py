@@ -231,3 +231,27 @@ def test_a_second_export_reuses_the_chunks_and_writes_prores(scene, rendered, tm
     assert info.video.codec == "prores" and info.video.frame_count == FRAMES == result.frame_count
     assert info.audio is not None and info.audio.codec.startswith("pcm")
     assert [p.name for p in tmp_path.iterdir()] == [out.name]
+
+
+def test_a_stereo_dub_stays_stereo_when_asked(shared_media, tmp_path):
+    import subprocess
+
+    from lipcore.media.audio import load_audio
+    from lipcore.render.multi import MixTrack, mix_audio_tracks
+
+    left, right = shared_media / DUB_RIGHT, next((shared_media / "audio").glob("B19_*"))
+    stereo = tmp_path / "stereo.wav"
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-i", str(left), "-i", str(right), "-filter_complex",
+         "[0:a]aformat=fltp:48000:mono[l];[1:a]aformat=fltp:48000:mono[r];[l][r]amerge,atrim=0:2",
+         "-ac", "2", str(stereo)],
+        check=True,
+    )  # fmt: skip
+    total = 48000
+    mixed = mix_audio_tracks([MixTrack(stereo)], total, channels=2)
+    assert mixed.shape == (total, 2)
+    for side, voice in ((0, left), (1, right)):
+        heard = load_audio(voice, 48000)[:total]
+        assert np.corrcoef(mixed[:, side], heard)[0, 1] > 0.99, "each voice on its own side"
+    assert np.corrcoef(mixed[:, 0], mixed[:, 1])[0, 1] < 0.5, "two different voices, not mono"
+    assert mix_audio_tracks([MixTrack(stereo)], total).shape == (total,)
