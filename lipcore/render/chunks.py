@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from lipcore.errors import MediaError
+from lipcore.media.encode import DEFAULT_CRF
 
 #: File suffix of chunks.
 CHUNK_SUFFIX = ".lschunk"
@@ -322,7 +323,7 @@ class ChunkVideo:
         self._reader.close()
 
 
-def iter_chunk_video(chunk: str | Path, crf: int = 12):
+def iter_chunk_video(chunk: str | Path, crf: int = DEFAULT_CRF):
     """The chunk's segment as a short H.264 video (cached), for tools that read videos.
 
     Frame 0 of the video is the segment's first frame. The editor's sync meter reads it.
@@ -355,7 +356,7 @@ def iter_chunk_video(chunk: str | Path, crf: int = 12):
             raise MediaError("the chunk has no frames", chunk, "render the segment again")
         h, w = first.shape[:2]
         fps = Fraction(*video.chunk.header["fps"])
-        with VideoWriter(out, w, h, fps, crf=crf, preset="veryfast") as writer:
+        with VideoWriter(out, w, h, fps, crf=crf, preset="veryfast") as writer:  # for meters
             for k, f in enumerate(frames):
                 writer.write(first if k == 0 else video.read(f))
                 yield Progress(k + 1, len(frames), "reading the render")
