@@ -24,13 +24,19 @@ STABLE_POINTS = (33, 133, 263, 362, 168, 6, 197, 195, 5, 4, 1, 98, 327, 2, 93, 3
 
 
 def residual_warp(src_landmarks: np.ndarray, dst_landmarks: np.ndarray) -> np.ndarray:
-    """``(2, 3)`` similarity taking the library crop onto the target crop (stable points only)."""
-    src = np.asarray(src_landmarks, np.float32)[list(STABLE_POINTS)]
-    dst = np.asarray(dst_landmarks, np.float32)[list(STABLE_POINTS)]
-    m, _ = cv2.estimateAffinePartial2D(src, dst, method=cv2.LMEDS)
-    if m is None:  # degenerate points: keep the canonical alignment as it is
-        m = np.float32([[1, 0, 0], [0, 1, 0]])
-    return m.astype(np.float32)
+    """``(2, 3)`` similarity taking the library crop onto the target crop (stable points only).
+
+    A least-squares fit over all the stable points: a robust fit (LMEDS) keeps a different
+    subset of them from one frame to the next, and the pasted mouth then jitters by a pixel or
+    two between frames that should show it still.
+    """
+    from lipcore.render.align import umeyama
+
+    src = np.asarray(src_landmarks, np.float64)[list(STABLE_POINTS)]
+    dst = np.asarray(dst_landmarks, np.float64)[list(STABLE_POINTS)]
+    if not (np.isfinite(src).all() and np.isfinite(dst).all()) or np.ptp(src, axis=0).min() < 1:
+        return np.float32([[1, 0, 0], [0, 1, 0]])  # degenerate points: keep the alignment
+    return umeyama(src, dst).astype(np.float32)
 
 
 def warp_points(points: np.ndarray, m: np.ndarray) -> np.ndarray:

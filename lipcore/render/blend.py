@@ -144,6 +144,18 @@ def match_lip_colour(
     return cv2.cvtColor(np.clip(out + 0.5, 0, 255).astype(np.uint8), cv2.COLOR_LAB2BGR)
 
 
+def _mouth_area(size: int, landmark_sets: list[np.ndarray]) -> np.ndarray:
+    """``(S, S)`` bool pixels of the mouths (outer lip contours, slightly dilated)."""
+    area = np.zeros((size, size), np.uint8)
+    for lm in landmark_sets:
+        hull = cv2.convexHull(
+            np.round(np.asarray(lm, np.float32)[list(LIPS_OUTER)]).astype(np.int32)
+        )
+        cv2.fillConvexPoly(area, hull, 255)
+    k = max(3, int(round(size / 36)) | 1)  # 7 px at 256
+    return cv2.dilate(area, np.ones((k, k), np.uint8)) > 0
+
+
 def prepare_paste(
     original: np.ndarray,
     generated: np.ndarray,
@@ -173,7 +185,10 @@ def prepare_paste(
     else:
         opacity = np.clip(np.asarray(region, np.float32), 0.0, 1.0)
         shape = soft_mask(opacity > 0, feather_px)
-    crop = match_colour(generated, original, skin_ring(shape))
+    # Skin only: lips on the soft edge would make the colour follow the mouth's shape
+    mouths = [landmarks] if mouth_landmarks is None else [landmarks, mouth_landmarks]
+    skin = skin_ring(shape) & ~_mouth_area(size, mouths)
+    crop = match_colour(generated, original, skin if skin.sum() >= 64 else skin_ring(shape))
     if mouth_landmarks is not None:
         crop = match_lip_colour(crop, mouth_landmarks, original, landmarks)
     mask = shape if opacity is None else shape * opacity
