@@ -124,6 +124,32 @@ def morph_together(
     return out_imgs, out_lms
 
 
+#: Blur (sigma in pixels of a 256 px crop) separating a face's shading from its fine detail.
+_DETAIL_SIGMA_256 = 1.5
+
+
+def _detail_preserving_blend(images: list[np.ndarray], weights: list[float]) -> np.ndarray:
+    """Weighted blend of morphed crops that keeps the fine detail's contrast.
+
+    A plain average of two textures halves the variance of their (uncorrelated) fine detail, so
+    every cross-faded frame looked soft next to the frames around it (A01: 0.63 of the
+    original's Laplacian variance at fades, 0.88 elsewhere). The shading is averaged as it is;
+    the detail is averaged, then scaled by ``1 / sqrt(sum w^2)``, which restores its spread.
+    """
+    w = np.asarray(weights, np.float32)
+    w = w / max(float(w.sum()), 1e-6)
+    sigma = _DETAIL_SIGMA_256 * images[0].shape[0] / 256.0
+    low = np.zeros(images[0].shape, np.float32)
+    detail = np.zeros(images[0].shape, np.float32)
+    for img, wk in zip(images, w, strict=True):
+        f = img.astype(np.float32)
+        smooth = cv2.GaussianBlur(f, (0, 0), sigma)
+        low += wk * smooth
+        detail += wk * (f - smooth)
+    gain = 1.0 / max(float(np.sqrt((w * w).sum())), 1e-6)
+    return np.clip(low + gain * detail + 0.5, 0, 255).astype(np.uint8)
+
+
 def library_lower_face(
     target_landmarks: np.ndarray,
     sources: list[tuple[np.ndarray, np.ndarray, float]],
@@ -155,10 +181,7 @@ def library_lower_face(
         weights.append(float(w))
     if len(warped_imgs) > 1:
         warped_imgs, warped_lms = morph_together(warped_imgs, warped_lms, weights)
-        acc = np.zeros(warped_imgs[0].shape, np.float32)
-        for img, w in zip(warped_imgs, weights, strict=True):
-            acc += w * img.astype(np.float32)
-        face = np.clip(acc / max(sum(weights), 1e-6) + 0.5, 0, 255).astype(np.uint8)
+        face = _detail_preserving_blend(warped_imgs, weights)
     else:
         face = warped_imgs[0]
     w = np.asarray(weights, np.float32) / max(sum(weights), 1e-6)
