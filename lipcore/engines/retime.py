@@ -76,7 +76,7 @@ POSE_FREE_STD = 0.75
 #: closed further by warping it (shapes the library lacks are made from its nearest entry).
 RESHAPE_MIN_GAP = 0.02
 #: Bumped when the library's contents change (old libraries on disk are rebuilt).
-_LIBRARY_VERSION = 1
+_LIBRARY_VERSION = 2
 #: Mouth-region patch used for the appearance distance (width, height in pixels).
 _PATCH_WH = (24, 16)
 

@@ -33,7 +33,7 @@ from lipcore.media.encode import DEFAULT_CRF
 #: File suffix of chunks.
 CHUNK_SUFFIX = ".lschunk"
 #: Bumped when the chunk format or the renderer's output changes (old chunks are not reused).
-CHUNK_VERSION = 2
+CHUNK_VERSION = 3
 _MAGIC = b"LSCHUNK1"
 #: PNG compression 0 (stored): 2x faster to write and 3x faster to read than level 1, for
 #: files ~2.5x bigger (a 3-s segment of an 844x844 face: ~10 MB).
