@@ -34,6 +34,7 @@ from pathlib import Path
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))  # this checkout's lipcore, not an installed one
 MEDIA = REPO.parent / "shared" / "media"
 if not MEDIA.exists():
     MEDIA = Path("/work/shared/media")

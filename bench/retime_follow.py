@@ -23,7 +23,10 @@ from pathlib import Path
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))  # this checkout's lipcore, not an installed one
 MEDIA = REPO.parent / "shared" / "media"
+if not MEDIA.exists():  # a worktree beside the checkout
+    MEDIA = Path("/work/shared/media")
 
 PAIRS = [
     ("A05_frontal_woman_flagbg_590p25_retalking3.mp4", "B05_zh_chinese_news_48k.wav"),

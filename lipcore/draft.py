@@ -16,6 +16,7 @@ from fractions import Fraction
 from pathlib import Path
 
 from lipcore.errors import LipsyncError, MediaError
+from lipcore.media.encode import DRAFT_CRF
 from lipcore.progress import Progress
 from lipcore.render.request import AUDIO_RATE, RenderRequest
 
@@ -109,7 +110,7 @@ def iter_draft(
             audio_offset_samples=request.audio_offset_samples - shift,
             footage=(*request.footage, Path(request.video)),
             output_audio=None,  # a mix on the full clip clock would not line up with the range
-            crf=23,
+            crf=DRAFT_CRF,
         )
         return (yield from iter_render(draft))
 

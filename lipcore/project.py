@@ -40,6 +40,7 @@ from lipcore.cache import atomic_write_bytes
 from lipcore.cues.make import CueTrack, MouthCue
 from lipcore.cues.shapes import SHAPES
 from lipcore.errors import ProjectError
+from lipcore.media.encode import DEFAULT_CRF
 from lipcore.render.request import AUDIO_RATE, RenderRequest, SegmentSpec
 
 #: Current schema written by :func:`save_project`.
@@ -308,7 +309,7 @@ class ExportSettings:
     output_path: Path | None = None
     preset: str = "mp4_h264_aac"
     audio_mix: str = "dub"
-    crf: int = 12
+    crf: int = DEFAULT_CRF
 
 
 @dataclass

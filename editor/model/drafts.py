@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from lipcore.media.encode import DRAFT_CRF
 from lipcore.progress import Progress
 
 #: Render-queue key prefix of draft jobs (segment jobs are keyed by the bare segment id).
@@ -67,7 +68,7 @@ def draft_job(planner: Any, segment_ids: list[str], scale: float = DRAFT_SCALE) 
     end = max(s.end_frame for s in segs)
     output = doc.render_cache.root / "drafts" / f"{'-'.join(hashes)[:60]}.draft.mp4"
     output.parent.mkdir(parents=True, exist_ok=True)
-    request = planner.request(list(ids), output, crf=23)
+    request = planner.request(list(ids), output, crf=DRAFT_CRF)
 
     def run() -> Generator[Progress, None, Any]:
         return iter_draft(request, first, end, scale)

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from lipcore.errors import LipsyncError
+from lipcore.media.encode import DEFAULT_CRF
 from lipcore.progress import Progress
 from lipcore.render.chunks import CHUNK_SUFFIX
 from lipcore.render.mix import MIX_DUCK_GAIN, OUTPUT_AUDIO_RATE, MixTrack, duck_db
@@ -99,7 +100,11 @@ class RenderPlanner:
     # -- segments ----------------------------------------------------------------------------
 
     def request(
-        self, segment_ids: list[str], output: Path, audio_mix: str = "dub", crf: int = 12
+        self,
+        segment_ids: list[str],
+        output: Path,
+        audio_mix: str = "dub",
+        crf: int = DEFAULT_CRF,
     ) -> RenderRequest:
         """The pipeline request for segments sharing one dub track, face and region.
 
@@ -191,7 +196,9 @@ class RenderPlanner:
         """Segments an export re-syncs (those driven by a dub track), in time order."""
         return [s for s in self.document.project.sorted_segments() if s.audio_track_id is not None]
 
-    def export_plan(self, output: Path, audio_mix: str = "dub", crf: int = 12) -> ExportPlan:
+    def export_plan(
+        self, output: Path, audio_mix: str = "dub", crf: int = DEFAULT_CRF
+    ) -> ExportPlan:
         """Group the segments into passes and build the export's sound.
 
         Raises:

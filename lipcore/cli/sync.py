@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from lipcore.cli.render_options import add_render_arguments, build_request
+from lipcore.media.encode import DEFAULT_CRF
 
 
 def add_parser(sub) -> None:
@@ -25,7 +26,12 @@ def add_parser(sub) -> None:
         default="dub",
         help="output audio: the new audio alone (default) or over the ducked original",
     )
-    p.add_argument("--crf", type=int, default=12, help="H.264 quality, lower = better (12)")
+    p.add_argument(
+        "--crf",
+        type=int,
+        default=DEFAULT_CRF,
+        help=f"H.264 quality, lower = better ({DEFAULT_CRF})",
+    )
     p.add_argument(
         "--cues",
         type=Path,

@@ -2,13 +2,16 @@
 
 The render pipeline owns decoding, face tracks, alignment and blending. An engine sees only
 face crops aligned to a canonical square (``crop_size`` pixels) and the audio features of the
-frames to produce, and returns new crops; the pipeline pastes their lower face back with a
-feathered mask. Per segment the call order is::
+frames to produce, and returns new crops (with, where it needs one, the region it replaced:
+:class:`GeneratedCrops`). The pipeline is the one compositor: it draws and feathers the mask,
+matches the colour and pastes the crop back at the crop's own resolution. An engine that works
+on crops of any side (``any_crop_size``) is given crops at the face's native resolution, so
+nothing is scaled down and up on the way. Per segment the call order is::
 
     engine.prepare(source)            # once per clip+track: library / weights / reference frame
     engine.use_options(spec.options)  # per segment (also in ``drive.options``)
     engine.begin_segment(drive)       # whole-segment audio, lets an engine plan over time
-    for batch in ...: engine.generate(batch) -> (B, S, S, 3) uint8 BGR crops
+    for batch in ...: engine.generate(batch) -> (B, S, S, 3) uint8 BGR crops | GeneratedCrops
 
 One prepared engine serves every segment of a face: options are per segment, and
 :meth:`Engine.prepare_key` says which options ``prepare`` itself depends on (none, for an engine
@@ -94,6 +97,25 @@ class CropBatch:
     landmarks: np.ndarray
 
 
+@dataclass
+class GeneratedCrops:
+    """New crops plus what the pipeline needs to paste them, for engines that replace their own
+    region (an engine returning a bare ``(B, S, S, 3)`` array gets the target's lower face).
+
+    Attributes:
+        crops: ``(B, S, S, 3)`` uint8 BGR generated crops.
+        regions: ``(B, S, S)`` float32 opacity of the new pixels in [0, 1], hard-edged (the
+            pipeline feathers the edge inward); None = the target's lower-face polygon.
+        mouth_landmarks: ``(B, 478, 2)`` float32 landmarks of the generated face where its mouth
+            comes from another picture (a library frame): the pipeline gives those lips the
+            target's lip colour. None = the generated mouth is the target's own.
+    """
+
+    crops: np.ndarray
+    regions: np.ndarray | None = None
+    mouth_landmarks: np.ndarray | None = None
+
+
 @dataclass(frozen=True)
 class EngineOptions:
     """Per-segment options every engine understands.
@@ -118,6 +140,9 @@ class Engine(ABC):
     name: str = ""
     #: Side of the square aligned crop the engine works on, in pixels.
     crop_size: int = 256
+    #: The engine works on crops of any side: the pipeline sets :attr:`crop_size` to the face's
+    #: native resolution before :meth:`prepare` (see ``lipcore.render.pipeline``).
+    any_crop_size: bool = False
 
     def __init__(self, options: EngineOptions | None = None):
         self.options = options or EngineOptions()
@@ -154,5 +179,9 @@ class Engine(ABC):
         """Receive the whole segment's audio before :meth:`generate` is called for its frames."""
 
     @abstractmethod
-    def generate(self, batch: CropBatch) -> np.ndarray:
-        """Return ``(B, S, S, 3)`` uint8 BGR crops whose lower face follows the new audio."""
+    def generate(self, batch: CropBatch) -> np.ndarray | GeneratedCrops:
+        """Return ``(B, S, S, 3)`` uint8 BGR crops whose lower face follows the new audio.
+
+        An engine that replaces a region of its own (or a mouth taken from another picture)
+        returns :class:`GeneratedCrops` instead; the pipeline masks, colour-matches and pastes.
+        """

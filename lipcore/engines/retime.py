@@ -9,8 +9,10 @@ and languages. For a segment of new audio it predicts the mouth shape of every o
 rests the mouth where the new audio is silent, picks library frames by dynamic programming over
 the whole segment (shape match + temporal smoothness, see :mod:`lipcore.engines.retime_select`),
 morphs across the remaining cuts (both frames warped onto one mouth shape, then blended), and
-composites the chosen lower face onto each target crop after
-a residual landmark alignment and a colour match (:mod:`lipcore.engines.retime_composite`).
+returns the chosen lower face on each target crop after a residual landmark alignment, with the
+region it replaces (:mod:`lipcore.engines.retime_composite`); the pipeline feathers, colour-matches
+and pastes it. The engine works at any crop size, so the pipeline gives it the face at its native
+resolution and the library's lips reach the output without being scaled down and up.
 
 Extra footage: pass a list of :class:`SourceFootage` to :meth:`RetimeEngine.prepare` (the clip
 first), or call :meth:`RetimeEngine.add_footage` before :meth:`~RetimeEngine.prepare`; both end up
@@ -26,8 +28,15 @@ from pathlib import Path
 
 import numpy as np
 
-from lipcore.engines.base import CropBatch, Engine, EngineOptions, SegmentDrive, SourceFootage
-from lipcore.engines.retime_composite import composite_lower_face
+from lipcore.engines.base import (
+    CropBatch,
+    Engine,
+    EngineOptions,
+    GeneratedCrops,
+    SegmentDrive,
+    SourceFootage,
+)
+from lipcore.engines.retime_composite import library_lower_face
 from lipcore.engines.retime_library import (
     CLOSED_GAP,
     OPEN_GAP,
@@ -67,7 +76,7 @@ POSE_FREE_STD = 0.75
 #: closed further by warping it (shapes the library lacks are made from its nearest entry).
 RESHAPE_MIN_GAP = 0.02
 #: Bumped when the library's contents change (old libraries on disk are rebuilt).
-_LIBRARY_VERSION = 1
+_LIBRARY_VERSION = 2
 #: Mouth-region patch used for the appearance distance (width, height in pixels).
 _PATCH_WH = (24, 16)
 
@@ -248,6 +257,7 @@ class RetimeEngine(Engine):
     """
 
     name = "retime"
+    any_crop_size = True
 
     def __init__(
         self,
@@ -626,8 +636,13 @@ class RetimeEngine(Engine):
 
     # --- frames -----------------------------------------------------------------------------
 
-    def generate(self, batch: CropBatch) -> np.ndarray:
-        """Return ``(B, S, S, 3)`` uint8 crops with the chosen library lower face composited in."""
+    def generate(self, batch: CropBatch) -> GeneratedCrops:
+        """The chosen library lower face on each target crop, with the region it replaces.
+
+        Returns:
+            :class:`GeneratedCrops`: ``(B, S, S, 3)`` crops, ``(B, S, S)`` regions (opacity
+            ``options.mouth_strength`` clipped to [0, 1]) and the library mouths' landmarks.
+        """
         lib, plan = self.library, self.plan
         if lib is None or plan is None:
             raise RuntimeError("RetimeEngine.begin_segment() must run before generate()")
@@ -637,16 +652,17 @@ class RetimeEngine(Engine):
                 f"target crops are {crops.shape[1]}x{crops.shape[2]} but the library was built "
                 f"from {lib.crops.shape[1]}x{lib.crops.shape[2]} crops"
             )
-        strength = min(float(self.options.mouth_strength), 1.0)
-        feather_px = 0.04 * crops.shape[1]
+        strength = float(np.clip(self.options.mouth_strength, 0.0, 1.0))
+        size = crops.shape[1]
         out = np.empty_like(crops)
+        regions = np.zeros(crops.shape[:3], np.float32)
+        mouths = np.asarray(batch.landmarks, np.float32).copy()
         for b, row in enumerate(np.asarray(batch.rows, np.int64)):
             row = int(np.clip(row, 0, len(plan.blend) - 1))
             sources = [(*self._shaped(j, row), w) for j, w in plan.blend[row] if w > 0]
-            out[b] = composite_lower_face(
-                crops[b], batch.landmarks[b], sources, strength=strength, feather_px=feather_px
-            )
-        return out
+            out[b], region, mouths[b] = library_lower_face(batch.landmarks[b], sources, size)
+            regions[b] = region * strength
+        return GeneratedCrops(crops=out, regions=regions, mouth_landmarks=mouths)
 
     def _shaped(self, j: int, row: int) -> tuple[np.ndarray, np.ndarray]:
         """Library frame ``j`` as shown at output ``row``: closed further by warping when the

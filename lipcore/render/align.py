@@ -118,7 +118,11 @@ def frame_to_crop(landmarks: np.ndarray, template: np.ndarray) -> np.ndarray:
 
 
 def warp_to_crop(frame: np.ndarray, m: np.ndarray, size: int) -> np.ndarray:
-    """Cut the aligned ``size`` x ``size`` crop out of ``frame`` with transform ``m``."""
+    """Cut the aligned ``size`` x ``size`` crop out of ``frame`` with transform ``m``.
+
+    Cubic: a linear cut at sub-pixel offsets is a blur (on A02, cut at the face's native scale
+    and pasted back unchanged, the mouth kept 0.58 of its Laplacian variance linear, 0.81 cubic).
+    """
     return cv2.warpAffine(
-        frame, m, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+        frame, m, (size, size), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE
     )

@@ -1,8 +1,19 @@
-"""Pasting a generated face crop back into the frame: feathered lower-face mask, colour match.
+"""The one compositor: mask, colour match and paste of a generated face crop into the frame.
 
-Outside the mask the frame keeps its original pixels exactly; inside, the generated lower face
-is warped back with the inverse crop transform and blended with a soft edge, so no box edge or
-seam shows. The mask follows the target's own (smoothed) landmarks, so it does not flicker.
+Engines only make crops (and say which region they replaced, :class:`~lipcore.engines.base.
+GeneratedCrops`); everything that decides how new pixels meet old ones lives here, used by the
+render pipeline:
+
+- the mask: the engine's hard region, or the target's lower-face polygon, feathered inward so the
+  seam sits inside the replaced area (:func:`soft_mask`);
+- the colour: the generated skin's LAB statistics moved to the original's on the mask's soft edge
+  (:func:`match_colour`), and a mouth taken from another picture given the target's lip colour
+  (:func:`match_lip_colour`);
+- the paste: the crop warped back with the inverse crop transform into the frame's pixels under
+  the mask only (:func:`paste_crop_roi`), at the crop's own resolution; outside the mask the frame
+  keeps its original pixels exactly.
+
+The mask follows the target's own (smoothed) landmarks, so it does not flicker.
 """
 
 from __future__ import annotations
@@ -10,10 +21,30 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from lipcore.face.landmarks import lower_face_polygon
+from lipcore.face.landmarks import LIPS_INNER, LIPS_OUTER, lower_face_polygon
 
 
-def lower_face_mask(landmarks_crop: np.ndarray, size: int, feather_px: int) -> np.ndarray:
+def soft_mask(hard: np.ndarray, feather_px: float) -> np.ndarray:
+    """Feather a hard region inward: 0 at its border, 1 from ``feather_px`` inside.
+
+    Args:
+        hard: ``(S, S)`` region (bool, or any array whose non-zero pixels are the region).
+        feather_px: Width of the soft edge in pixels; 0 keeps the hard edge.
+
+    Returns:
+        ``(S, S)`` float32 mask in [0, 1].
+    """
+    region = (np.asarray(hard) > 0).astype(np.uint8) * 255
+    if feather_px <= 0:
+        return region.astype(np.float32) / 255.0
+    # Distance to the border inside the region gives an inward ramp, then a light blur rounds it.
+    dist = cv2.distanceTransform(region, cv2.DIST_L2, 5)
+    soft = np.clip(dist / float(feather_px), 0.0, 1.0)
+    k = max(3, int(feather_px) | 1)
+    return cv2.GaussianBlur(soft.astype(np.float32), (k, k), feather_px / 3.0)
+
+
+def lower_face_mask(landmarks_crop: np.ndarray, size: int, feather_px: float) -> np.ndarray:
     """Soft ``(size, size)`` float32 mask of the region below the nose, in crop space.
 
     Args:
@@ -28,13 +59,7 @@ def lower_face_mask(landmarks_crop: np.ndarray, size: int, feather_px: int) -> n
     poly = np.round(lower_face_polygon(landmarks_crop)).astype(np.int32)
     hard = np.zeros((size, size), np.uint8)
     cv2.fillPoly(hard, [poly], 255)
-    if feather_px <= 0:
-        return hard.astype(np.float32) / 255.0
-    # Distance to the border inside the polygon gives an inward ramp, then a light blur rounds it.
-    dist = cv2.distanceTransform(hard, cv2.DIST_L2, 5)
-    soft = np.clip(dist / float(feather_px), 0.0, 1.0)
-    k = max(3, int(feather_px) | 1)
-    return cv2.GaussianBlur(soft.astype(np.float32), (k, k), feather_px / 3.0)
+    return soft_mask(hard, feather_px)
 
 
 def skin_ring(mask: np.ndarray) -> np.ndarray:
@@ -47,7 +72,11 @@ def skin_ring(mask: np.ndarray) -> np.ndarray:
 
 
 def match_colour(src: np.ndarray, ref: np.ndarray, region: np.ndarray) -> np.ndarray:
-    """Shift ``src``'s colour statistics (LAB mean and std) in ``region`` to ``ref``'s.
+    """Shift ``src``'s LAB means in ``region`` to ``ref``'s, and its lightness spread mildly.
+
+    The lightness spread is matched within +-15 %; the chroma spread is left alone: scaling the
+    chroma spread of the skin would also pull the lips toward the skin colour and wash them out,
+    and blow a generated crop with little texture up into noise.
 
     Args:
         src: ``(H, W, 3)`` uint8 BGR generated crop.
@@ -57,17 +86,118 @@ def match_colour(src: np.ndarray, ref: np.ndarray, region: np.ndarray) -> np.nda
     Returns:
         The colour-corrected ``src`` (uint8 BGR); the correction applies to the whole crop.
     """
-    w = region
-    if w.sum() < 16:
+    if region.sum() < 16:
         return src
     s = cv2.cvtColor(src, cv2.COLOR_BGR2LAB).astype(np.float32)
     r = cv2.cvtColor(ref, cv2.COLOR_BGR2LAB).astype(np.float32)
-    s_mu, s_sd = s[w].mean(0), s[w].std(0) + 1e-3
-    r_mu, r_sd = r[w].mean(0), r[w].std(0) + 1e-3
-    # Limit the gain so a generated crop with little texture is not blown up into noise.
-    gain = np.clip(r_sd / s_sd, 0.5, 2.0)
+    s_mu, s_sd = s[region].mean(0), np.maximum(s[region].std(0), 1.0)
+    r_mu, r_sd = r[region].mean(0), np.maximum(r[region].std(0), 1.0)
+    gain = np.ones(3, np.float32)
+    gain[0] = np.clip(r_sd[0] / s_sd[0], 0.85, 1.15)
     out = (s - s_mu) * gain + r_mu
-    return cv2.cvtColor(np.clip(out, 0, 255).astype(np.uint8), cv2.COLOR_LAB2BGR)
+    return cv2.cvtColor(np.clip(out + 0.5, 0, 255).astype(np.uint8), cv2.COLOR_LAB2BGR)
+
+
+def _lip_ring(size: int, landmarks: np.ndarray) -> np.ndarray:
+    """``(S, S)`` bool pixels of the lips themselves (outer contour minus the opening)."""
+    lm = np.asarray(landmarks, np.float32)
+    outer = np.zeros((size, size), np.uint8)
+    cv2.fillPoly(outer, [np.round(lm[list(LIPS_OUTER)]).astype(np.int32)], 255)
+    inner = np.zeros((size, size), np.uint8)
+    cv2.fillPoly(inner, [np.round(lm[list(LIPS_INNER)]).astype(np.int32)], 255)
+    k = max(3, int(round(size / 85)) | 1)  # keep teeth edges out (3 px at 256)
+    inner = cv2.dilate(inner, np.ones((k, k), np.uint8))
+    return (outer > 0) & (inner == 0)
+
+
+def match_lip_colour(
+    src_bgr: np.ndarray, src_landmarks: np.ndarray, dst_bgr: np.ndarray, dst_landmarks: np.ndarray
+) -> np.ndarray:
+    """Give lips taken from another picture the target's lip colour (LAB mean shift, soft edge).
+
+    Lip colour drifts over a clip with light and make-up; taken from frames far apart, a
+    library of lips alternates pale and dark from one cut to the next. The target sequence is
+    smooth, so borrowing its lip colour removes that flicker.
+
+    Args:
+        src_bgr: ``(S, S, 3)`` uint8 generated crop.
+        src_landmarks: ``(478, 2)`` landmarks of its mouth, crop pixels.
+        dst_bgr: ``(S, S, 3)`` uint8 original crop.
+        dst_landmarks: ``(478, 2)`` the target's landmarks.
+
+    Returns:
+        ``(S, S, 3)`` uint8 corrected crop.
+    """
+    size = src_bgr.shape[0]
+    src_lips, dst_lips = _lip_ring(size, src_landmarks), _lip_ring(size, dst_landmarks)
+    least = 30 * (size / 256.0) ** 2
+    if src_lips.sum() < least or dst_lips.sum() < least:
+        return src_bgr
+    src = cv2.cvtColor(src_bgr, cv2.COLOR_BGR2LAB).astype(np.float32)
+    dst = cv2.cvtColor(dst_bgr, cv2.COLOR_BGR2LAB).astype(np.float32)
+    shift = dst[dst_lips].mean(axis=0) - src[src_lips].mean(axis=0)
+    k = max(5, int(round(size / 51)) | 1)
+    soft = cv2.GaussianBlur(
+        cv2.dilate(src_lips.astype(np.float32), np.ones((k, k), np.uint8)), (0, 0), size / 128.0
+    )
+    out = src + soft[..., None] * shift
+    return cv2.cvtColor(np.clip(out + 0.5, 0, 255).astype(np.uint8), cv2.COLOR_LAB2BGR)
+
+
+def _mouth_area(size: int, landmark_sets: list[np.ndarray]) -> np.ndarray:
+    """``(S, S)`` bool pixels of the mouths (outer lip contours, slightly dilated)."""
+    area = np.zeros((size, size), np.uint8)
+    for lm in landmark_sets:
+        hull = cv2.convexHull(
+            np.round(np.asarray(lm, np.float32)[list(LIPS_OUTER)]).astype(np.int32)
+        )
+        cv2.fillConvexPoly(area, hull, 255)
+    k = max(3, int(round(size / 36)) | 1)  # 7 px at 256
+    return cv2.dilate(area, np.ones((k, k), np.uint8)) > 0
+
+
+def prepare_paste(
+    original: np.ndarray,
+    generated: np.ndarray,
+    landmarks: np.ndarray,
+    feather_px: float,
+    region: np.ndarray | None = None,
+    mouth_landmarks: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The colour-matched crop and the soft mask to paste it with, in crop space.
+
+    Args:
+        original: ``(S, S, 3)`` uint8 BGR target crop (the frame as it is).
+        generated: ``(S, S, 3)`` uint8 BGR engine crop.
+        landmarks: ``(478, 2)`` target landmarks in crop pixels.
+        feather_px: Soft edge width in crop pixels.
+        region: ``(S, S)`` float32 the engine's hard region with its opacity; None = the target's
+            lower face.
+        mouth_landmarks: Landmarks of a mouth from another picture (lip colour is matched).
+
+    Returns:
+        ``(crop, mask)``: uint8 BGR crop and float32 mask in [0, 1].
+    """
+    size = original.shape[0]
+    opacity = None
+    if region is None:
+        shape = lower_face_mask(landmarks, size, feather_px)
+    else:
+        opacity = np.clip(np.asarray(region, np.float32), 0.0, 1.0)
+        shape = soft_mask(opacity > 0, feather_px)
+    # Skin only: lips on the soft edge would make the colour follow the mouth's shape
+    mouths = [landmarks] if mouth_landmarks is None else [landmarks, mouth_landmarks]
+    skin = skin_ring(shape) & ~_mouth_area(size, mouths)
+    crop = match_colour(generated, original, skin if skin.sum() >= 64 else skin_ring(shape))
+    if mouth_landmarks is not None:
+        crop = match_lip_colour(crop, mouth_landmarks, original, landmarks)
+    mask = shape if opacity is None else shape * opacity
+    return crop, mask.astype(np.float32)
+
+
+def blend_in_crop(original: np.ndarray, crop: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """``(1 - mask) * original + mask * crop`` in crop space (previews, tests), uint8."""
+    return cv2.blendLinear(original, crop, 1.0 - mask, mask.astype(np.float32))
 
 
 def paste_crop(

@@ -28,11 +28,12 @@ from typing import Any
 import numpy as np
 
 from lipcore.errors import MediaError
+from lipcore.media.encode import DEFAULT_CRF
 
 #: File suffix of chunks.
 CHUNK_SUFFIX = ".lschunk"
 #: Bumped when the chunk format or the renderer's output changes (old chunks are not reused).
-CHUNK_VERSION = 2
+CHUNK_VERSION = 3
 _MAGIC = b"LSCHUNK1"
 #: PNG compression 0 (stored): 2x faster to write and 3x faster to read than level 1, for
 #: files ~2.5x bigger (a 3-s segment of an 844x844 face: ~10 MB).
@@ -322,7 +323,7 @@ class ChunkVideo:
         self._reader.close()
 
 
-def iter_chunk_video(chunk: str | Path, crf: int = 12):
+def iter_chunk_video(chunk: str | Path, crf: int = DEFAULT_CRF):
     """The chunk's segment as a short H.264 video (cached), for tools that read videos.
 
     Frame 0 of the video is the segment's first frame. The editor's sync meter reads it.
@@ -355,7 +356,7 @@ def iter_chunk_video(chunk: str | Path, crf: int = 12):
             raise MediaError("the chunk has no frames", chunk, "render the segment again")
         h, w = first.shape[:2]
         fps = Fraction(*video.chunk.header["fps"])
-        with VideoWriter(out, w, h, fps, crf=crf, preset="veryfast") as writer:
+        with VideoWriter(out, w, h, fps, crf=crf, preset="veryfast") as writer:  # for meters
             for k, f in enumerate(frames):
                 writer.write(first if k == 0 else video.read(f))
                 yield Progress(k + 1, len(frames), "reading the render")

@@ -11,6 +11,7 @@ from fractions import Fraction
 from pathlib import Path
 
 from lipcore.engines.base import EngineOptions
+from lipcore.media.encode import DEFAULT_CRF
 
 AUDIO_RATE = 16000  # every engine and meter works on 16 kHz mono
 
@@ -109,5 +110,5 @@ class RenderRequest:
     actor: Path | None = None
     audio_mix: str = "dub"
     output_audio: Path | None = None
-    crf: int = 12
+    crf: int = DEFAULT_CRF
     still_fps: Fraction | None = None

@@ -16,7 +16,13 @@ import cv2
 import numpy as np
 import pytest
 
-from lipcore.engines.base import CropBatch, EngineOptions, SegmentDrive, SourceFootage
+from lipcore.engines.base import (
+    CropBatch,
+    EngineOptions,
+    GeneratedCrops,
+    SegmentDrive,
+    SourceFootage,
+)
 from lipcore.engines.retime import MIN_SPEECH_SEC, RetimeEngine
 from lipcore.engines.retime_library import speech_frames
 from lipcore.engines.retime_select import (
@@ -28,8 +34,11 @@ from lipcore.engines.retime_select import (
 from lipcore.errors import FootageError
 from lipcore.face.landmarks import lip_gap
 from lipcore.progress import drain
+from lipcore.render.blend import blend_in_crop, prepare_paste
 
 CROP = 256
+#: The pipeline's default soft edge (SegmentSpec.feather_px), in pixels of a 256 px crop.
+FEATHER_PX = 12
 FPS = Fraction(25)
 #: Canonical positions of the outer eye corners (33, 263) and the nose tip (1) in the crop.
 CANONICAL = np.float32([[0.30, 0.36], [0.70, 0.36], [0.50, 0.56]]) * CROP
@@ -132,8 +141,20 @@ def render(engine: RetimeEngine, footage: SourceFootage, audio: np.ndarray, voic
     for start in range(0, n, 16):
         rows = np.arange(start, min(n, start + 16))
         batch = CropBatch(rows=rows, crops=footage.crops[rows], landmarks=footage.landmarks[rows])
-        out.append(engine.generate(batch))
+        out.append(composited(batch, engine.generate(batch)))
     return np.concatenate(out)
+
+
+def composited(batch: CropBatch, made: GeneratedCrops) -> np.ndarray:
+    """The engine's crops put onto the targets by the pipeline's compositor, in crop space."""
+    out = []
+    for b in range(len(batch.rows)):
+        crop, mask = prepare_paste(
+            batch.crops[b], made.crops[b], batch.landmarks[b], FEATHER_PX,
+            made.regions[b], made.mouth_landmarks[b],
+        )  # fmt: skip
+        out.append(blend_in_crop(batch.crops[b], crop, mask))
+    return np.stack(out)
 
 
 def corr(a: np.ndarray, b: np.ndarray) -> float:
@@ -299,9 +320,10 @@ def test_mouth_strength_zero_keeps_the_target(engine, footage):
         audio_16k=footage.audio_16k[: n * 640],
     )
     eng.begin_segment(drive)
-    rows = np.arange(n)
-    out = eng.generate(CropBatch(rows, footage.crops[:n], footage.landmarks[:n]))
-    assert np.array_equal(out, footage.crops[:n])
+    batch = CropBatch(np.arange(n), footage.crops[:n], footage.landmarks[:n])
+    made = eng.generate(batch)
+    assert not made.regions.any()  # nothing to paste
+    assert np.array_equal(composited(batch, made), footage.crops[:n])
 
 
 def _drive(footage: SourceFootage, n: int, voiced: np.ndarray) -> SegmentDrive:
