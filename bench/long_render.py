@@ -23,8 +23,10 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -128,9 +130,14 @@ def main() -> None:
 
             track_faces(clip)  # cached: the measured run reads the tracks from disk
         t0 = time.perf_counter()
-        store = args.work / f"chunks_{seconds:g}s"
+        # A fresh chunk folder: every segment really renders (a chunk of an earlier run would
+        # be reused and the run would only splice).
+        store = Path(tempfile.mkdtemp(prefix=f"chunks_{seconds:g}s_", dir=args.work))
         out = args.work / f"export_{seconds:g}s.mp4"
-        peak, own, line = run_child(clip, dub, out, store)
+        try:
+            peak, own, line = run_child(clip, dub, out, store)
+        finally:
+            shutil.rmtree(store, ignore_errors=True)
         peaks.append(peak)
         print(
             f"{minutes:g} min: peak {peak:.0f} MB (with ffmpeg children; the process alone "
