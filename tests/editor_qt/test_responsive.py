@@ -22,13 +22,13 @@ def test_gui_thread_stays_free_while_a_segment_renders(opened, qtbot):
     sid = window.document.add_segment(5, 60)
     canvas = window.timeline.canvas
     rebuilds = []
-    paint_static = canvas._paint_static_pixmap
+    paint_static = canvas._paint_static
 
-    def counting_rebuild():
+    def counting_paint_static(painter):
         rebuilds.append(1)
-        return paint_static()
+        paint_static(painter)
 
-    canvas._paint_static_pixmap = counting_rebuild
+    canvas._paint_static = counting_paint_static
     work_ms: list[float] = []
     last = [time.thread_time()]
 
