@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import sys
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -28,10 +29,17 @@ log = logging.getLogger(__name__)
 
 #: Threads the editor needs at once: a render, a low-priority job, a spare for one-off jobs.
 MIN_POOL_THREADS = 4
+#: Longest the GUI thread waits for the GIL while a worker runs Python: every Qt call the GUI
+#: makes (a paint is hundreds) hands the GIL over and takes it back, and a worker holding it
+#: keeps it up to this long (CPython's default is 5 ms; bench/editor_stall.py measures the gaps).
+GIL_SWITCH_INTERVAL_SEC = 0.001
 
 
 def ensure_thread_pool() -> None:
-    """Give the global pool enough threads that a render never starves the low-priority queue."""
+    """Give the global pool enough threads that a render never starves the low-priority queue,
+    and shorten the GIL switch interval so workers running Python do not stall the GUI."""
+    if sys.getswitchinterval() > GIL_SWITCH_INTERVAL_SEC:
+        sys.setswitchinterval(GIL_SWITCH_INTERVAL_SEC)
     pool = QThreadPool.globalInstance()
     if pool.maxThreadCount() < MIN_POOL_THREADS:
         pool.setMaxThreadCount(MIN_POOL_THREADS)

@@ -59,11 +59,11 @@ def _frame_segments(
 ) -> np.ndarray:
     """``(stop - first, win)`` windows centred on each frame's centre, from audio padded by ``win``
     zeros on both sides (so windows reaching outside the audio read silence)."""
-    # centre of frame i in samples = (2i + 1) * sr / (2 fps), exactly, then floored
-    centres = np.array(
-        [int((Fraction(2 * i + 1) * SAMPLE_RATE / (2 * fps)) // 1) for i in range(first, stop)],
-        dtype=np.int64,
-    )
+    # centre of frame i in samples = (2i + 1) * sr / (2 fps), exactly, then floored: in integers
+    # (fps = num / den), vectorised, so a long clip holds no Python loop (nor the GIL) per frame
+    fps = Fraction(fps)
+    odd = 2 * np.arange(first, stop, dtype=np.int64) + 1
+    centres = (odd * (SAMPLE_RATE * fps.denominator)) // (2 * fps.numerator)
     idx = (centres - win // 2 + win)[:, None] + np.arange(win)[None, :]
     # windows entirely past the padded buffer read its last sample, which is 0: silence
     return padded[np.clip(idx, 0, len(padded) - 1)]

@@ -43,7 +43,9 @@ class SourceFootage:
         frames: ``(N,)`` source frame indices of the crops.
         fps: Frame rate of the footage.
         audio_16k: The footage's own audio, mono float32 at 16 kHz, first sample = first frame.
-        mel: ``(80, T)`` Wav2Lip mel of ``audio_16k``.
+        mel: ``(80, T)`` Wav2Lip mel of ``audio_16k``, or None (no engine reads it; the clip's
+            own footage leaves it out, because a whole-clip mel grows with the clip: about
+            1 GB of transient STFT for a 30-minute clip).
     """
 
     crops: np.ndarray
@@ -51,7 +53,7 @@ class SourceFootage:
     frames: np.ndarray
     fps: Fraction
     audio_16k: np.ndarray
-    mel: np.ndarray
+    mel: np.ndarray | None = None
 
 
 @dataclass

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 
+#: Columns smoothed at a time (bounds the float64 temporaries of long runs).
+SMOOTH_BLOCK_COLUMNS = 64
+
 
 def contiguous_runs(frames: np.ndarray, breaks: list[int] | tuple[int, ...] = ()) -> list[slice]:
     """Slices of ``frames`` that are consecutive and not split by a shot cut.
@@ -52,11 +55,18 @@ def savgol_centred(values: np.ndarray, window_frames: int, polyorder: int = 2) -
     if window < 3:
         return values.copy()
     order = min(polyorder, window - 1)
-    flat = values.reshape(n, -1).astype(np.float64)
-    # mode="interp" fits the polynomial over the first/last window at the edges instead of
-    # padding, so run ends are not pulled towards a mirrored copy.
-    out = savgol_filter(flat, window, order, axis=0, mode="interp")
-    return out.reshape(values.shape).astype(values.dtype)
+    flat = values.reshape(n, -1)
+    out = np.empty(flat.shape, values.dtype)
+    # Columns are independent: filtered a block at a time, so a long run (a 30-minute shot's
+    # landmarks are 45,000 x 956 values) needs float64 temporaries of one block, not of all.
+    for a in range(0, flat.shape[1], SMOOTH_BLOCK_COLUMNS):
+        block = flat[:, a : a + SMOOTH_BLOCK_COLUMNS].astype(np.float64)
+        # mode="interp" fits the polynomial over the first/last window at the edges instead of
+        # padding, so run ends are not pulled towards a mirrored copy.
+        out[:, a : a + SMOOTH_BLOCK_COLUMNS] = savgol_filter(
+            block, window, order, axis=0, mode="interp"
+        )
+    return out.reshape(values.shape)
 
 
 def smooth_track(

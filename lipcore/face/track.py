@@ -485,22 +485,33 @@ def _areas(boxes: np.ndarray) -> np.ndarray:
 def _build_track(
     members: list[_Tracklet], shot_cuts: list[int], settings: TrackerSettings, max_gap: int
 ) -> FaceTrack:
-    frames = np.array([f for t in members for f in t.frames], dtype=np.int64)
-    lms = np.stack([lm for t in members for lm in t.landmarks]).astype(np.float32)
-    scores = np.array([s for t in members for s in t.scores], dtype=np.float32)
-    order = np.argsort(frames, kind="stable")
-    frames, lms, scores = frames[order], lms[order], scores[order]
+    # Per-frame landmarks are most of a long clip's tracking memory (3.8 kB a frame): they are
+    # copied once into one array, each tracklet's list freed as it is copied, and every later
+    # step makes at most one new array.
+    n = sum(len(t.frames) for t in members)
+    frames = np.fromiter((f for t in members for f in t.frames), np.int64, n)
+    scores = np.fromiter((s for t in members for s in t.scores), np.float32, n)
+    lms = np.empty((n, *members[0].landmarks[0].shape), np.float32)
+    k = 0
+    for t in members:
+        for lm in t.landmarks:
+            lms[k] = lm
+            k += 1
+        t.landmarks.clear()
+    if n > 1 and not bool(np.all(np.diff(frames) > 0)):
+        order = np.argsort(frames, kind="stable")
+        frames, lms, scores = frames[order], lms[order], scores[order]
     frames, lms, scores, interp = _fill_gaps(frames, lms, scores, shot_cuts, max_gap)
 
-    lms_s = smooth_track(frames, lms, settings.landmark_window_frames, shot_cuts)
     boxes = smooth_track(frames, L.landmarks_box(lms), settings.box_window_frames, shot_cuts)
+    lms = smooth_track(frames, lms, settings.landmark_window_frames, shot_cuts)
     best = max(members, key=lambda t: t.thumb_quality)
     emb = mean_unit([e for t in members for e in t.embeddings])
     return FaceTrack(
         track_id="",
         frames=frames,
-        boxes=boxes.astype(np.float32),
-        landmarks=lms_s.astype(np.float32),
+        boxes=boxes.astype(np.float32, copy=False),
+        landmarks=lms.astype(np.float32, copy=False),
         scores=scores,
         interpolated=interp,
         embedding=emb,
@@ -512,26 +523,25 @@ def _fill_gaps(frames, lms, scores, shot_cuts, max_gap):
     """Linearly interpolate gaps of at most ``max_gap`` frames that do not cross a shot cut."""
     cuts = np.asarray(sorted(shot_cuts), dtype=np.int64)
     shot = np.searchsorted(cuts, frames, side="right")
-    out_f, out_l, out_s, out_i = [frames[:1]], [lms[:1]], [scores[:1]], [np.zeros(1, bool)]
-    for k in range(1, len(frames)):
-        f0, f1 = int(frames[k - 1]), int(frames[k])
-        gap = f1 - f0 - 1
-        if 0 < gap <= max_gap and shot[k - 1] == shot[k]:
-            w = (np.arange(1, gap + 1, dtype=np.float32) / (gap + 1))[:, None, None]
-            out_f.append(np.arange(f0 + 1, f1, dtype=np.int64))
-            out_l.append((1 - w) * lms[k - 1] + w * lms[k])
-            out_s.append(np.zeros(gap, np.float32))
-            out_i.append(np.ones(gap, bool))
-        out_f.append(frames[k : k + 1])
-        out_l.append(lms[k : k + 1])
-        out_s.append(scores[k : k + 1])
-        out_i.append(np.zeros(1, bool))
-    return (
-        np.concatenate(out_f),
-        np.concatenate(out_l).astype(np.float32),
-        np.concatenate(out_s).astype(np.float32),
-        np.concatenate(out_i),
-    )
+    gaps = np.diff(frames) - 1
+    fill = (gaps > 0) & (gaps <= max_gap) & (shot[:-1] == shot[1:])
+    if not fill.any():
+        return frames, lms, scores, np.zeros(len(frames), bool)
+    added = np.where(fill, gaps, 0)
+    # Row of each known frame in the output: after the frames filled in before it.
+    rows = np.arange(len(frames)) + np.concatenate([[0], np.cumsum(added)])
+    total = len(frames) + int(added.sum())
+    out_f = np.empty(total, np.int64)
+    out_l = np.empty((total, *lms.shape[1:]), np.float32)
+    out_s = np.zeros(total, np.float32)
+    out_i = np.ones(total, bool)
+    out_f[rows], out_l[rows], out_s[rows], out_i[rows] = frames, lms, scores, False
+    for k in np.nonzero(fill)[0]:
+        gap, r = int(gaps[k]), int(rows[k])
+        w = (np.arange(1, gap + 1, dtype=np.float32) / (gap + 1))[:, None, None]
+        out_f[r + 1 : r + 1 + gap] = np.arange(frames[k] + 1, frames[k + 1], dtype=np.int64)
+        out_l[r + 1 : r + 1 + gap] = (1 - w) * lms[k] + w * lms[k + 1]
+    return out_f, out_l, out_s, out_i
 
 
 def track_faces(

@@ -525,7 +525,7 @@ class VideoWriter:
                 raise ValueError("audio samples must be (n,) or (n, channels) with n > 0")
             raw = self._temp_path("audio").with_suffix(".f32")
             self._temps.append(raw)
-            samples.astype("<f4").tofile(raw)
+            np.asarray(samples, "<f4").tofile(raw)  # no copy of a float32 track
             return [
                 "-f", "f32le", "-ar", str(int(rate)), "-ac", str(samples.shape[1]),
                 "-i", str(raw),

@@ -96,9 +96,8 @@ def iter_source_footage(
         Progress while decoding.
 
     Returns:
-        The footage, with landmarks in crop coordinates and the clip's Wav2Lip mel.
+        The footage, with landmarks in crop coordinates and the clip's own audio.
     """
-    from lipcore.audio.mel import wav2lip_mel
     from lipcore.media.decode import VideoReader
 
     track = alignment.track
@@ -137,10 +136,7 @@ def iter_source_footage(
             f"could only decode {k} of {len(rows)} face frames", video, "the file may be truncated"
         )
     audio = np.zeros(0, np.float32) if audio_16k is None else np.asarray(audio_16k, np.float32)
-    mel = wav2lip_mel(audio) if len(audio) else np.zeros((80, 0), np.float32)
-    return SourceFootage(
-        crops=crops, landmarks=landmarks, frames=frames, fps=fps, audio_16k=audio, mel=mel
-    )
+    return SourceFootage(crops=crops, landmarks=landmarks, frames=frames, fps=fps, audio_16k=audio)
 
 
 def _stretches(frames: list[int], gap: int) -> list[tuple[int, int]]:

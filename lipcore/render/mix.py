@@ -19,6 +19,8 @@ from lipcore.render.request import AUDIO_RATE
 OUTPUT_AUDIO_RATE = 48000
 #: How much the original audio is lowered under the dub in "mix" mode (-12 dB).
 MIX_DUCK_GAIN = 0.25
+#: Samples mixed at a time (memory of the mix's temporaries; 22 s at 48 kHz).
+MIX_BLOCK_SAMPLES = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -97,18 +99,23 @@ def mix_tracks(
             audio of its own when a track asks for it.
     """
     from lipcore.media.audio import clip_audio
-    from lipcore.render.timeline import place_audio
 
     if channels not in (1, 2):
         raise ValueError(f"channels must be 1 or 2, not {channels}")
     mono = channels == 1
     out = np.zeros((int(total_samples),) if mono else (int(total_samples), 2), np.float32)
 
-    def fit(samples: np.ndarray) -> np.ndarray:
-        # A mono track in a stereo mix plays on both sides.
-        return samples if mono or samples.ndim == 2 and samples.shape[1] == 2 else (
-            np.repeat(samples.reshape(len(samples), -1)[:, :1], 2, axis=1)
-        )  # fmt: skip
+    def add(samples: np.ndarray, offset: int, gain: np.float32) -> None:
+        # Added in place, block by block: a long mix holds no full-length temporary (a 30-minute
+        # stereo mix is 690 MB; placed, repeated to stereo and scaled copies would each add one).
+        src0, dst0 = max(0, -offset), max(0, offset)
+        n = min(len(samples) - src0, len(out) - dst0)
+        for a in range(0, max(0, n), MIX_BLOCK_SAMPLES):
+            b = min(n, a + MIX_BLOCK_SAMPLES)
+            part = samples[src0 + a : src0 + b]
+            if not mono and (part.ndim == 1 or part.shape[1] != 2):
+                part = part.reshape(len(part), -1)[:, :1]  # a mono track plays on both sides
+            out[dst0 + a : dst0 + b] += gain * part
 
     for item in tracks:
         track = item if isinstance(item, MixTrack) else MixTrack(*item)
@@ -116,15 +123,16 @@ def mix_tracks(
         if track.path is None:
             if clip is None:
                 raise ValueError("a track of the clip's own sound needs the clip")
-            own = fit(clip_audio(clip, rate, mono=mono, max_channels=None if mono else 2))
-            n = min(len(own), len(out))
-            out[:n] += gain * own[:n]
+            add(clip_audio(clip, rate, mono=mono, max_channels=None if mono else 2), 0, gain)
             continue
-        samples = fit(load_speech(track.path, rate, mono=mono))
         offset = int(round(track.offset_samples * rate / AUDIO_RATE))
-        out += gain * place_audio(samples, offset, len(out))
-    peak = float(np.abs(out).max()) if len(out) else 0.0
-    return out / np.float32(peak) if peak > 1.0 else out
+        add(load_speech(track.path, rate, mono=mono), offset, gain)
+    peak = 0.0
+    for a in range(0, len(out), MIX_BLOCK_SAMPLES):
+        peak = max(peak, float(np.abs(out[a : a + MIX_BLOCK_SAMPLES]).max()))
+    if peak > 1.0:
+        out /= np.float32(peak)
+    return out
 
 
 def duck_db(linear_gain: float) -> float:

@@ -22,6 +22,7 @@ from PySide6.QtGui import (
     QPainterPath,
     QPaintEvent,
     QPen,
+    QPixmap,
     QPolygonF,
     QWheelEvent,
 )
@@ -127,6 +128,8 @@ class QtTimelineCanvas(QWidget):
         self._scroll_frame = 0.0
         self._drag: dict | None = None
         self._lanes: list[_Lane] = []
+        self._static_cache: QPixmap | None = None
+        self._static_cache_key: tuple | None = None
         #: Mouth-cue lanes under dub waveforms: painted and edited by this helper.
         self.cue_editor = QtCueLaneEditor(self)
         #: Blend-strength curves over the segment blocks: painted and edited by this helper.
@@ -277,8 +280,78 @@ class QtTimelineCanvas(QWidget):
         return None
 
     # ------------------------------------------------------------------ painting
+    #: Lanes that change only with the data and the view, drawn once into a pixmap.
+    _STATIC_LANES = ("ruler", "thumbs", "wave", "faces")
+
     def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt override
+        # The static layers (lane bodies, grid, ruler, thumbnails, waveforms, faces, headers)
+        # are a few hundred painter calls; a render's progress and the playhead repaint several
+        # times a second, and each call waits for the GIL when a worker runs Python, so they
+        # come from a pixmap redrawn only when their inputs change.
+        key = self._static_key()
+        if key is None or key != self._static_cache_key or self._static_cache is None:
+            self._static_cache = self._paint_static_pixmap() if key is not None else None
+            self._static_cache_key = key
         p = QPainter(self)
+        if self._static_cache is not None:
+            p.drawPixmap(0, 0, self._static_cache)
+        else:
+            self._paint_static(p)
+        if self.frame_count > 0:
+            p.save()
+            p.setClipRect(QRectF(HEADER_W, 0, self.width() - HEADER_W, self.height()))
+            if self.loop_range is not None:
+                x0, x1 = (self.frame_to_x(f) for f in self.loop_range)
+                p.fillRect(QRectF(x0, RULER_H, x1 - x0, self.height() - RULER_H), _LOOP)
+            for lane in self._lanes:
+                if lane.kind not in self._STATIC_LANES:
+                    getattr(self, f"_paint_{lane.kind}")(p, lane)
+            self._paint_playhead(p)
+            p.restore()
+        self._paint_ruler_timecode(p)
+        p.end()
+
+    def _static_key(self) -> tuple | None:
+        """Everything the static layers depend on; None while a dub is slid (drawn live)."""
+        if (self._drag or {}).get("kind") == "slide":
+            return None
+        waves = tuple(
+            (w.track_id, w.name, id(w.peaks), w.peaks_per_sec, w.offset_frames,
+             w.length_frames, w.muted, w.solo, QColor(w.color).rgba())
+            for w in self.waves
+        )  # fmt: skip
+        faces = tuple(
+            (f.track_id, tuple(f.ranges), id(f.thumbnail), f.selected) for f in self.faces
+        )
+        return (
+            self.width(),
+            self.height(),
+            self.devicePixelRatioF(),
+            self.px_per_frame(),
+            self.visible_range()[0],
+            self.frame_count,
+            self.fps,
+            id(self.thumbnails),
+            len(self.thumbnails),
+            waves,
+            faces,
+            tuple((lane.kind, lane.top, lane.height, lane.key) for lane in self._lanes),
+            tuple(self.segment_rows),
+            self.font().key(),
+        )
+
+    def _paint_static_pixmap(self) -> QPixmap:
+        ratio = self.devicePixelRatioF()
+        pixmap = QPixmap(max(1, round(self.width() * ratio)), max(1, round(self.height() * ratio)))
+        pixmap.setDevicePixelRatio(ratio)
+        pixmap.fill(_BG)
+        p = QPainter(pixmap)
+        p.setFont(self.font())
+        self._paint_static(p)
+        p.end()
+        return pixmap
+
+    def _paint_static(self, p: QPainter) -> None:
         p.fillRect(self.rect(), _BG)
         for i, lane in enumerate(self._lanes):
             body = QRectF(HEADER_W, lane.top, self.width() - HEADER_W, lane.height)
@@ -287,16 +360,11 @@ class QtTimelineCanvas(QWidget):
             p.save()
             p.setClipRect(QRectF(HEADER_W, 0, self.width() - HEADER_W, self.height()))
             self._paint_grid(p)
-            if self.loop_range is not None:
-                x0, x1 = (self.frame_to_x(f) for f in self.loop_range)
-                p.fillRect(QRectF(x0, RULER_H, x1 - x0, self.height() - RULER_H), _LOOP)
             for lane in self._lanes:
-                paint = getattr(self, f"_paint_{lane.kind}")
-                paint(p, lane)
-            self._paint_playhead(p)
+                if lane.kind in self._STATIC_LANES:
+                    getattr(self, f"_paint_{lane.kind}")(p, lane)
             p.restore()
         self._paint_headers(p)
-        p.end()
 
     def _tick_step_frames(self) -> int:
         fps = max(1, round(self.fps))
@@ -550,11 +618,17 @@ class QtTimelineCanvas(QWidget):
                         name,
                     )
             elif lane.kind == "ruler":
-                p.setPen(_TEXT_DIM)
-                p.drawText(text_rect, Qt.AlignmentFlag.AlignVCenter, self._timecode())
+                pass  # the playhead's timecode: _paint_ruler_timecode, on every repaint
             else:
                 p.setPen(_TEXT)
                 p.drawText(text_rect, Qt.AlignmentFlag.AlignVCenter, names[lane.kind])
+
+    def _paint_ruler_timecode(self, p: QPainter) -> None:
+        for lane in self._lanes:
+            if lane.kind == "ruler":
+                p.setPen(_TEXT_DIM)
+                text_rect = QRectF(10, lane.top, HEADER_W - 20, lane.height)
+                p.drawText(text_rect, Qt.AlignmentFlag.AlignVCenter, self._timecode())
 
     def _timecode(self) -> str:
         if self.timecode_text is not None:

@@ -1,0 +1,391 @@
+"""How long the editor's event loop stalls while a segment render and an export run.
+
+Opens the real main window (:class:`editor.qt.main_window.QtMainWindow`, offscreen unless a
+display is set) on a real clip and dub from the shared media, waits for the faces, then runs,
+each under the real Qt event loop (``QEventLoop.exec``):
+
+1. ``idle``: nothing running (the floor of the measurement on this machine);
+2. ``render``: a segment render through the render queue, the playhead moving as a user would
+   scrub while waiting (a seek every 200 ms);
+3. ``export``: an export of the whole clip with its progress dialog.
+
+A 5-ms ``QTimer`` stamps ``time.perf_counter()`` on every tick; a gap is the time between two
+ticks, so a stall of the GUI thread (work done in a slot, or the GIL held by a worker running
+pure Python) shows as a long gap. Each phase prints the longest gap, the 99th percentile and how
+many gaps passed 50 ms. With ``--why``, a watchdog thread samples every thread's Python stack
+whenever the GUI thread has not ticked for 30 ms, and the places seen most during stalls are
+printed (the GUI thread's own frames for work in slots, the workers' for the GIL).
+
+Usage::
+
+    nice -n 10 python bench/editor_stall.py [--seconds 10] [--why]
+
+The last line reads ``stall_ms render_max=... render_p99=... export_max=... export_p99=...``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import os
+import sys
+import tempfile
+import threading
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+MEDIA = Path(os.environ.get("LIPSYNC_SHARED_MEDIA", REPO.parent / "shared" / "media"))
+DEFAULT_CLIP = "A05_frontal_woman_flagbg_590p25_retalking3.mp4"
+DEFAULT_DUB = "B19_en_48k_retalking2.wav"
+TICK_MS = 5
+STALL_MS = 50.0
+
+
+@dataclass
+class Gaps:
+    """Tick gaps of one phase, in milliseconds."""
+
+    name: str
+    gaps_ms: list[float] = field(default_factory=list)
+    #: CPU time the GUI thread itself used within each gap (work done in slots and paints;
+    #: the rest of a long gap is waiting: for the GIL or, on a loaded machine, for a core).
+    gui_cpu_ms: list[float] = field(default_factory=list)
+    #: CPU time the whole process (every thread) used within each gap: near the gap's length,
+    #: the GUI waited for the GIL while workers ran; far below it, for a core (machine load).
+    proc_cpu_ms: list[float] = field(default_factory=list)
+
+    def max_ms(self) -> float:
+        """The longest gap."""
+        return max(self.gaps_ms, default=0.0)
+
+    def percentile_ms(self, q: float) -> float:
+        """The ``q``-th percentile gap (nearest rank)."""
+        if not self.gaps_ms:
+            return 0.0
+        ordered = sorted(self.gaps_ms)
+        return ordered[min(len(ordered) - 1, int(q / 100.0 * len(ordered)))]
+
+    def line(self) -> str:
+        """One summary line."""
+        over = sum(g > STALL_MS for g in self.gaps_ms)
+        worst = sorted(range(len(self.gaps_ms)), key=lambda i: -self.gaps_ms[i])[:3]
+        detail = ", ".join(
+            f"{self.gaps_ms[i]:.0f} ms (GUI CPU {self.gui_cpu_ms[i]:.0f}, process CPU "
+            f"{self.proc_cpu_ms[i]:.0f})"
+            for i in worst
+        )
+        return (
+            f"{self.name:7s} ticks {len(self.gaps_ms):6d}  max {self.max_ms():7.1f} ms  "
+            f"p99 {self.percentile_ms(99):6.1f} ms  p50 {self.percentile_ms(50):5.1f} ms  "
+            f"gaps > {STALL_MS:g} ms: {over}  GUI-thread CPU in one gap: max "
+            f"{max(self.gui_cpu_ms, default=0.0):.1f} ms\n        longest: {detail}"
+        )
+
+
+class TickMeter:
+    """Stamps a 5-ms ``QTimer`` on the GUI thread; optional watchdog samples stalls' stacks."""
+
+    def __init__(self, why: bool = False):
+        from PySide6.QtCore import Qt, QTimer
+
+        self._timer = QTimer()
+        self._timer.setTimerType(Qt.TimerType.PreciseTimer)
+        self._timer.setInterval(TICK_MS)
+        self._timer.timeout.connect(self._tick)
+        self._last = time.perf_counter()
+        self._last_cpu = time.thread_time()
+        self._last_proc = time.process_time()
+        self._gaps: list[float] = []
+        self._cpu: list[float] = []
+        self._proc: list[float] = []
+        self._why = why
+        self._gui_ident = threading.get_ident()
+        self._stop = threading.Event()
+        self.stall_places: collections.Counter[str] = collections.Counter()
+        #: (stall length in ms, places sampled during it) for every stall the watchdog saw.
+        self.episodes: list[tuple[float, collections.Counter[str]]] = []
+        self._watchdog: threading.Thread | None = None
+
+    def _tick(self) -> None:
+        now, cpu, proc = time.perf_counter(), time.thread_time(), time.process_time()
+        self._gaps.append((now - self._last) * 1000.0)
+        self._cpu.append((cpu - self._last_cpu) * 1000.0)
+        self._proc.append((proc - self._last_proc) * 1000.0)
+        self._last, self._last_cpu, self._last_proc = now, cpu, proc
+
+    def start(self) -> None:
+        """Start ticking (and the watchdog)."""
+        self._last, self._last_cpu = time.perf_counter(), time.thread_time()
+        self._last_proc = time.process_time()
+        self._timer.start()
+        if self._why and self._watchdog is None:
+            self._watchdog = threading.Thread(target=self._watch, daemon=True)
+            self._watchdog.start()
+
+    def take(self, name: str) -> Gaps:
+        """The gaps since the last ``take`` (or ``start``), as one phase."""
+        gaps, self._gaps = self._gaps, []
+        cpu, self._cpu = self._cpu, []
+        proc, self._proc = self._proc, []
+        return Gaps(name, gaps, cpu, proc)
+
+    def stop(self) -> None:
+        """Stop ticking and the watchdog."""
+        self._timer.stop()
+        self._stop.set()
+        if self._watchdog is not None:
+            self._watchdog.join(timeout=2)
+
+    def _watch(self) -> None:
+        names = {}
+        episode: collections.Counter[str] | None = None
+        episode_start = 0.0
+        while not self._stop.wait(0.01):
+            last = self._last
+            stalled_ms = (time.perf_counter() - last) * 1000.0
+            if stalled_ms < 30.0:
+                if episode is not None:
+                    self.episodes.append(((last - episode_start) * 1000.0, episode))
+                    episode = None
+                continue
+            if episode is None:
+                episode, episode_start = collections.Counter(), last
+            names = {t.ident: t.name for t in threading.enumerate()}
+            for ident, frame in sys._current_frames().items():
+                if ident == threading.get_ident():
+                    continue
+                stack = traceback.extract_stack(frame)
+                # The innermost frames of this project (or the top one when none is ours).
+                ours = [f for f in stack if str(REPO) in f.filename] or stack[-1:]
+                where = " < ".join(
+                    f"{Path(f.filename).name}:{f.lineno} {f.name}" for f in reversed(ours[-3:])
+                )
+                who = "GUI" if ident == self._gui_ident else names.get(ident, str(ident))
+                self.stall_places[f"[{who}] {where}"] += 1
+                episode[f"[{who}] {where}"] += 1
+
+
+def run_loop_until(predicate, timeout_sec: float, what: str, every=None) -> None:
+    """Run the real event loop (``QEventLoop.exec``) until ``predicate()`` or the timeout.
+
+    ``every``, when given, is called from a 200-ms timer inside the loop (a user's actions).
+    """
+    from PySide6.QtCore import QEventLoop, QTimer
+
+    loop = QEventLoop()
+    deadline = time.monotonic() + timeout_sec
+    timed_out = []
+
+    def check() -> None:
+        if predicate():
+            loop.quit()
+        elif time.monotonic() > deadline:
+            timed_out.append(True)
+            loop.quit()
+
+    checker = QTimer()
+    checker.setInterval(20)
+    checker.timeout.connect(check)
+    checker.start()
+    actor = None
+    if every is not None:
+        actor = QTimer()
+        actor.setInterval(200)
+        actor.timeout.connect(every)
+        actor.start()
+    loop.exec()
+    checker.stop()
+    if actor is not None:
+        actor.stop()
+    if timed_out:
+        raise TimeoutError(f"timed out after {timeout_sec:.0f} s waiting for {what}")
+
+
+def trim_clip(src: Path, out: Path, seconds: float) -> Path:
+    """``seconds`` of ``src`` looped if needed (H.264/AAC, 25 fps)."""
+    import subprocess
+
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-y", "-stream_loop", "-1", "-i", str(src), "-t", f"{seconds}",
+         "-r", "25", "-c:v", "libx264", "-crf", "16", "-pix_fmt", "yuv420p", "-c:a", "aac",
+         str(out)],
+        check=True,
+    )  # fmt: skip
+    return out
+
+
+def measure(
+    clip: Path,
+    dub: Path,
+    workdir: Path,
+    segment_sec: float = 3.0,
+    why: bool = False,
+    log=print,
+    profile=None,
+) -> tuple[dict[str, Gaps], TickMeter]:
+    """Open the editor on ``clip`` + ``dub`` and measure tick gaps while idle, rendering and
+    exporting. Needs (or makes) a ``QApplication``; settings and autosaves go to ``workdir``.
+
+    ``profile``, a ``cProfile.Profile``, profiles the GUI thread during the render and export.
+
+    Returns:
+        The phases' gaps by name, and the meter (its ``stall_places`` with ``why``).
+    """
+    from PySide6.QtWidgets import QApplication
+
+    from editor.qt.main_window import QtMainWindow
+    from editor.settings import Settings
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    window = QtMainWindow(
+        settings=Settings(), autosave_dir=workdir / "autosave", save_settings_on_change=False
+    )
+    window._ask_save_changes = lambda: "discard"
+    window._ask_restore = lambda recovery: False
+    window._ask_new_project = lambda path: "new"
+    window._ask_recover_untitled = lambda entry, others: False
+    window.resize(1400, 860)
+    window.show()
+    rendered: list[str] = []
+    failed: list[str] = []
+    exported: list[object] = []
+    window.segment_rendered.connect(lambda sid, _path: rendered.append(sid))
+    window.render_failed.connect(lambda sid, text: failed.append(f"{sid}: {text}"))
+    window.export_finished.connect(exported.append)
+    window.export_failed.connect(lambda text: failed.append(f"export: {text}"))
+    meter = TickMeter(why=why)
+    phases: dict[str, Gaps] = {}
+    try:
+        assert window.open_video(clip), f"could not open {clip}"
+        assert window.import_audio(dub), f"could not import {dub}"
+        run_loop_until(lambda: window.trackset is not None, 600, "face tracking")
+        # Let the background jobs of the import (waveforms, thumbnails) finish first.
+        bg = window.background
+        run_loop_until(lambda: not bg._workers and not bg.model.queued, 300, "background jobs")
+        doc = window.document
+        fps = float(doc.project.fps)
+        frames = doc.project.frame_count
+        length = min(int(segment_sec * fps), frames - 4)
+        sid = doc.add_segment(2, 2 + length)
+        doc.seal()
+        meter.start()
+        t_end = time.monotonic() + 1.5
+        run_loop_until(lambda: time.monotonic() > t_end, 10, "idle")
+        phases["idle"] = meter.take("idle")
+
+        seek = {"frame": 0}
+
+        def scrub() -> None:
+            seek["frame"] = (seek["frame"] + 7) % frames
+            window.playback.seek(seek["frame"])
+
+        if profile is not None:
+            profile.enable()
+        t0 = time.perf_counter()
+        assert window.render_segments([sid]) == 1
+        run_loop_until(lambda: rendered or failed, 900, "the render", every=scrub)
+        render_s = time.perf_counter() - t0
+        phases["render"] = meter.take("render")
+        if failed:
+            raise RuntimeError(f"render failed: {failed[0]}")
+        log(f"render: {length} frames in {render_s:.1f} s")
+        # The sync curve of the new result runs in the background after a render: let it end.
+        run_loop_until(lambda: not bg._workers and not bg.model.queued, 300, "sync curve")
+        meter.take("between")
+
+        t0 = time.perf_counter()
+        assert window.export(workdir / "export.mp4", show_dialog=True)
+        run_loop_until(lambda: exported or failed, 1800, "the export")
+        export_s = time.perf_counter() - t0
+        phases["export"] = meter.take("export")
+        if profile is not None:
+            profile.disable()
+        if failed:
+            raise RuntimeError(f"export failed: {failed[0]}")
+        log(f"export: {frames} frames in {export_s:.1f} s")
+    finally:
+        meter.stop()
+        window._ask_save_changes = lambda: "discard"
+        window.close()
+        window.deleteLater()
+        app.processEvents()
+    return phases, meter
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the measurement and print the figures."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--clip", type=Path, default=MEDIA / "video" / DEFAULT_CLIP)
+    parser.add_argument("--dub", type=Path, default=MEDIA / "audio" / DEFAULT_DUB)
+    parser.add_argument("--seconds", type=float, default=10.0, help="clip length (looped)")
+    parser.add_argument("--segment", type=float, default=3.0, help="segment length, seconds")
+    parser.add_argument("--why", action="store_true", help="sample stacks during stalls")
+    parser.add_argument(
+        "--switch-ms", type=float, default=0.0, help="set sys.setswitchinterval (0 = as is)"
+    )
+    parser.add_argument(
+        "--profile", action="store_true", help="cProfile the GUI thread (render + export)"
+    )
+    args = parser.parse_args(argv)
+    profile = None
+    if args.profile:
+        import cProfile
+
+        profile = cProfile.Profile()
+    if args.switch_ms > 0:
+        sys.setswitchinterval(args.switch_ms / 1000.0)
+    os.environ.setdefault(
+        "QT_QPA_PLATFORM", "offscreen" if not os.environ.get("DISPLAY") else "xcb"
+    )
+    with tempfile.TemporaryDirectory(prefix="lipsync-stall-") as tmp:
+        workdir = Path(tmp)
+        os.environ.setdefault("LIPSYNC_CACHE_DIR", str(workdir / "cache"))
+        os.environ["LIPSYNC_CONFIG_DIR"] = str(workdir / "config")
+        clip = trim_clip(args.clip, workdir / "clip.mp4", args.seconds)
+        print(
+            f"stall: {args.clip.name} ({args.seconds:g} s) + {args.dub.name}, "
+            f"platform {os.environ['QT_QPA_PLATFORM']}, load {os.getloadavg()[0]:.1f}",
+            flush=True,
+        )
+        phases, meter = measure(
+            clip,
+            args.dub,
+            workdir,
+            args.segment,
+            args.why,
+            lambda s: print(s, flush=True),
+            profile,
+        )
+    print(f"GIL switch interval {sys.getswitchinterval() * 1000:g} ms (the editor's setting)")
+    for gaps in phases.values():
+        print(gaps.line())
+    if profile is not None:
+        import pstats
+
+        pstats.Stats(profile).sort_stats("cumtime").print_stats("editor|lipcore", 40)
+    if args.why and meter.stall_places:
+        print("where the process was during stalls (samples every 10 ms):")
+        for place, n in meter.stall_places.most_common(25):
+            print(f"{n:5d}  {place}")
+    if args.why and meter.episodes:
+        print("the longest stalls, with what each thread was doing (samples every 10 ms):")
+        for length_ms, places in sorted(meter.episodes, key=lambda e: -e[0])[:6]:
+            print(f"  stall of about {length_ms:.0f} ms:")
+            for place, n in places.most_common(6):
+                print(f"    {n:4d}  {place}")
+    r, e = phases["render"], phases["export"]
+    print(
+        f"stall_ms render_max={r.max_ms():.0f} render_p99={r.percentile_ms(99):.0f} "
+        f"export_max={e.max_ms():.0f} export_p99={e.percentile_ms(99):.0f} "
+        f"idle_max={phases['idle'].max_ms():.0f}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
