@@ -15,8 +15,10 @@ Both fits are ridge regressions *shrunk towards the shipped weights*
 the last 30% of each clip; the mouth shapes: leave-one-block-out over three contiguous blocks);
 the strongest shrinkage within a small tie margin of the best wins, and ``alpha = inf`` (the
 shipped model) is always a candidate and is kept when too little speech is held out, so a few
-seconds of footage fall back to the generic model rather than overfit. The chosen strength is
-then refitted on all the footage.
+seconds of footage fall back to the generic model rather than overfit. A mouth-shape strength
+must beat the prior on every held-out block, and the adapted motion is rescaled to the actor's
+own lip-gap range (measured over predicted spread, held out). The chosen strength is then
+refitted on all the footage.
 
 The render uses a bundle through ``RenderRequest.actor``: the one-shot engine takes its mouth-shape
 model, the retime engine draws extra mouths from its footage (the files still present whose

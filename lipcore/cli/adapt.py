@@ -2,7 +2,8 @@
 
 Measures the actor's face in each clip (cached face tracks), keeps the clips whose audio is in
 sync (the built-in meter), fits the actor's mouth-shape model and meter (:mod:`lipcore.actor`)
-and writes the bundle atomically. ``lipsync sync --actor ACTOR.lsactor`` then renders with it.
+and writes the bundle atomically. ``--budget SECONDS`` bounds the measuring (the slow part);
+Ctrl-C cancels without writing. ``lipsync sync --actor ACTOR.lsactor`` then renders with it.
 The generator fine-tune is a training step (``python -m training.adapt_actor --generator``).
 """
 
