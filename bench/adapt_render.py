@@ -36,6 +36,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import shutil
 import subprocess
@@ -98,14 +99,21 @@ class LeftOut:
                 self.loaded[name] = fms.load_clip(MEDIA, name)
         group = fms.SAME_SOURCE.get(prefix, prefix)
         others = [c for n, c in self.loaded.items() if fms.SAME_SOURCE.get(n, n) != group]
-        alpha = float(load_mouth_shape_model().meta.get("alpha", 3000.0))
-        fit = fms.fit(others, alpha)
-        gain = np.asarray(fms.validate(others, alpha)["gain"])
         shipped = load_mouth_shape_model()
+        alpha = float(shipped.meta.get("alpha", 3000.0))
+        if hasattr(fms, "loso_sweep"):  # the config-driven trainer (training/configs)
+            from training.configs.mouth_shape import PRESETS
+
+            config = dataclasses.replace(PRESETS["shipped"], alphas=(alpha,))
+            stats = [fms.clip_stats(c, config.lags, config.target_smooth_frames) for c in others]
+            gain = fms.loso_sweep(others, stats, range(len(others)), config)[0]["gain"]
+            fit = fms.fit(others, alpha, config)
+        else:
+            fit = fms.fit(others, alpha)
+            gain = fms.validate(others, alpha)["gain"]
         meta = {**shipped.meta, "left_out": group, "training_clips": [c.name for c in others]}
         meta["rest_width_mean"] = float(np.mean([fms._rest_width(c.rest) for c in others]))
-        return MouthShapeModel(fit.x_mean, fit.x_std, fit.weights, gain, fit.components,
-                               fit.mean, fit.feature_spec, meta=meta)  # fmt: skip
+        return dataclasses.replace(fit, gain=np.asarray(gain, np.float64), meta=meta)
 
 
 def _r(a: np.ndarray, b: np.ndarray, keep: np.ndarray) -> float:
