@@ -15,8 +15,10 @@ Both fits are ridge regressions *shrunk towards the shipped weights*
 the last 30% of each clip; the mouth shapes: leave-one-block-out over three contiguous blocks);
 the strongest shrinkage within a small tie margin of the best wins, and ``alpha = inf`` (the
 shipped model) is always a candidate and is kept when too little speech is held out, so a few
-seconds of footage fall back to the generic model rather than overfit. The chosen strength is
-then refitted on all the footage.
+seconds of footage fall back to the generic model rather than overfit. A mouth-shape strength
+must beat the prior on every held-out block, and the adapted motion is rescaled to the actor's
+own lip-gap range (measured over predicted spread, held out). The chosen strength is then
+refitted on all the footage.
 
 The render uses a bundle through ``RenderRequest.actor``: the one-shot engine takes its mouth-shape
 model, the retime engine draws extra mouths from its footage (the files still present whose
@@ -58,10 +60,13 @@ METER_ALPHAS = (10.0, 100.0, 1_000.0, 10_000.0, float("inf"))
 SHAPE_ALPHAS = (100.0, 300.0, 1_000.0, 3_000.0, 10_000.0, float("inf"))
 #: Contiguous blocks of each clip for the mouth-shape model's leave-one-block-out choice.
 SHAPE_FOLDS = 3
-#: Fewest voiced frames in every held-out block to adapt the mouth shapes (about 1.6 s of
-#: speech at 25 fps): with fewer, the choice is noise (an 8 s news clip's half, 25 frames a
-#: block, picked a model that halved the r on the other half).
-MIN_SHAPE_BLOCK_FRAMES = 40
+#: Fewest held-out voiced frames (the smallest fold's) to adapt the mouth shapes at all. The
+#: guard proper is that an adapted strength must beat the prior on *every* held-out block: a
+#: mean over blocks alone let an 8 s news clip's half pick a model that took the r on the other
+#: half from 0.52 to 0.09.
+MIN_SHAPE_BLOCK_FRAMES = 15
+#: Bounds of the adapted model's range rescale (measured / predicted gap spread, held out).
+RANGE_RATIO_LIMITS = (0.5, 3.0)
 #: Share of frames (most closed first) whose median is the resting mouth (as in training).
 REST_SHARE = 0.15
 #: Smallest share of a clip's frames with a tracked face for it to be used.
@@ -211,10 +216,14 @@ def _shape_rows(clip: ActorClip, model: MouthShapeModel, rest_disp: np.ndarray) 
     return _ShapeRows(x, scores, gap, clip.voiced()[clip.frames])
 
 
+def _gaps(model: MouthShapeModel, rows: _ShapeRows) -> np.ndarray:
+    """The model's inner-lip gap displacement ``(M,)`` for the rows' features."""
+    pts = model.displacements((rows.x @ model.weights) * model.gain)
+    return pts[:, _ROW[14], 1] - pts[:, _ROW[13], 1]
+
+
 def _gap_r(model: MouthShapeModel, rows: _ShapeRows) -> float:
-    pred = (rows.x @ model.weights) * model.gain
-    pts = model.displacements(pred)
-    gap = pts[:, _ROW[14], 1] - pts[:, _ROW[13], 1]
+    gap = _gaps(model, rows)
     keep = rows.voiced
     if keep.sum() < 10 or np.std(gap[keep]) < 1e-9:
         return float("nan")
@@ -232,6 +241,27 @@ def _fit_shape(prior: MouthShapeModel, rows: Sequence[_ShapeRows], alpha: float)
     return dataclasses.replace(prior, weights=w)
 
 
+def _spread_ratio(pred: np.ndarray, measured: np.ndarray) -> float:
+    """Measured over predicted spread of the voiced gap (1 when either is flat)."""
+    if len(pred) < 10 or np.std(pred) < 1e-9 or np.std(measured) < 1e-9:
+        return 1.0
+    return float(np.std(measured) / np.std(pred))
+
+
+def _rescaled(model: MouthShapeModel, rows: Sequence[_ShapeRows], ratio: float):
+    """The model with its motion about the actor's mean shape scaled by ``ratio``.
+
+    Ridge shrinks predictions toward the mean; the shipped model undoes that with its held-out
+    ``gain``, and an adapted fit needs its own: without it an actor's mouth moves less than the
+    actor does. The bias row takes the rest so the mean shape stays where it was.
+    """
+    x = np.concatenate([r.x for r in rows])
+    mean = (x @ model.weights).mean(axis=0)
+    w = model.weights * ratio
+    w[-1] += (1.0 - ratio) * mean
+    return dataclasses.replace(model, weights=w)
+
+
 def _block(rows: _ShapeRows, k: int, n_blocks: int, keep: bool) -> _ShapeRows:
     """Rows of contiguous block ``k`` of ``n_blocks`` (keep=True) or all the others."""
     idx = np.arange(len(rows.x))
@@ -245,14 +275,20 @@ def adapt_mouth_shape(
 ) -> tuple[MouthShapeModel | None, dict]:
     """The mouth-shape model adapted on the actor, or None when it does not beat the prior.
 
-    The shrinkage is chosen by leave-one-block-out over :data:`SHAPE_FOLDS` contiguous blocks of
-    each clip (a held-out block is seconds of speech the fit never saw); the shipped model is
-    kept unless the adapted one beats it by :data:`PRIOR_TIE_R` on average over the blocks and
-    on at least :data:`MIN_SHAPE_BLOCK_FRAMES` voiced frames in every block.
+    A regularised shift from the prior: ridge towards the prior's weights (the bias free: it is
+    the actor's mean shape), the strength chosen by leave-one-block-out over
+    :data:`SHAPE_FOLDS` contiguous blocks of each clip (a held-out block is seconds of speech
+    the fit never saw). The adapted motion is then rescaled to the actor's own lip-gap range:
+    the measured over the predicted spread of the gap on the held-out blocks (ridge shrinks its
+    output; the shipped model's ``gain`` only undoes the shipped fit's shrinkage). The prior is
+    kept unless an adapted strength beats it in held-out r on every block (and the strongest
+    shrinkage within :data:`PRIOR_TIE_R` of the best such mean r wins), with at least
+    :data:`MIN_SHAPE_BLOCK_FRAMES` held-out voiced frames in the smallest fold.
 
     Returns:
         ``(model or None, figures)``: the held-out inner-lip-gap r of every strength tried
-        (``inf`` = the shipped model), the chosen strength, and the held-out frame count.
+        (``inf`` = the prior), the chosen strength, its range rescale, and the held-out frame
+        count.
     """
     prior = prior if prior is not None else load_mouth_shape_model()
     rows = [_shape_rows(c, prior, mouth_displacement(c.landmarks)) for c in clips]
@@ -263,26 +299,42 @@ def adapt_mouth_shape(
         folds.append((fit, held))
     held_frames = int(min(sum(h.voiced.sum() for h in held) for _, held in folds))
 
-    def cv_r(alpha):
-        values = []
+    def cross_validate(alpha):
+        values, pred, measured = [], [], []
         for fit, held in folds:
             model = _fit_shape(prior, fit, alpha)
-            values += [v for v in (_gap_r(model, h) for h in held) if np.isfinite(v)]
-        return float(np.mean(values)) if values else float("nan")
+            values.append([_gap_r(model, h) for h in held])
+            pred += [_gaps(model, h)[h.voiced] for h in held]
+            measured += [h.gap[h.voiced] for h in held]
+        return np.asarray(values), _spread_ratio(np.concatenate(pred), np.concatenate(measured))
 
-    scores = {str(a): cv_r(a) for a in SHAPE_ALPHAS}
+    cv = {str(a): cross_validate(a) for a in SHAPE_ALPHAS}
+    base = cv[str(float("inf"))][0]
+    scores = {}
+    for k, (values, _) in cv.items():
+        ok = np.isfinite(values) & np.isfinite(base)
+        # A strength that loses to the prior on any held-out block is out: never worse
+        wins_all = bool(ok.any() and np.all(values[ok] >= base[ok]))
+        mean = float(np.mean(values[ok])) if ok.any() else float("nan")
+        scores[k] = mean if (wins_all or k == str(float("inf"))) else -1.0
     best = _choose_alpha(scores, SHAPE_ALPHAS, held_frames, MIN_SHAPE_BLOCK_FRAMES)
+    scores = {k: float(np.nanmean(v[0])) for k, v in cv.items()}
+    ratio = float(np.clip(cv[str(best)][1], *RANGE_RATIO_LIMITS)) if np.isfinite(best) else 1.0
     figures = {
         "alpha": best,
         "heldout_r_gap_by_alpha": {k: round(v, 4) for k, v in scores.items()},
         "heldout_r_gap_shipped": round(scores[str(float("inf"))], 4),
         "heldout_r_gap_adapted": round(scores[str(best)], 4),
+        "heldout_r_gap_blocks_shipped": [round(float(v), 4) for v in base.ravel()],
+        "heldout_r_gap_blocks_adapted": [round(float(v), 4) for v in cv[str(best)][0].ravel()],
+        "heldout_gap_spread_ratio_shipped": round(cv[str(float("inf"))][1], 4),
+        "range_rescale": round(ratio, 4),
         "heldout_voiced_frames": held_frames,
         "adapted": bool(np.isfinite(best)),
     }
     if not np.isfinite(best):
         return None, figures
-    model = _fit_shape(prior, rows, best)
+    model = _rescaled(_fit_shape(prior, rows, best), rows, ratio)
     meta = {**prior.meta, "actor_adapted": True, "actor_figures": figures}
     return dataclasses.replace(model, meta=meta), figures
 
@@ -516,7 +568,11 @@ def _read_actor(path: str, _mtime_ns: int, _size: int) -> ActorBundle:
 
 
 def iter_adapt_actor(
-    videos: Sequence[str | Path], out: str | Path, max_minutes: float | None = None
+    videos: Sequence[str | Path],
+    out: str | Path,
+    max_minutes: float | None = None,
+    budget_s: float | None = None,
+    shape_prior: MouthShapeModel | None = None,
 ) -> Iterator[Progress]:
     """Adapt to the actor speaking in ``videos`` and write the ``.lsactor`` bundle.
 
@@ -525,6 +581,10 @@ def iter_adapt_actor(
         out: Bundle path (written atomically; a source is never overwritten).
         max_minutes: Most minutes of footage used (the first ones, in the order given);
             None uses it all.
+        budget_s: Most wall-clock seconds spent measuring footage (the slow part: face
+            tracking). When it runs out the clip being measured is dropped, unless it is the
+            first, and the fits run on the clips measured so far (seconds). None: no limit.
+        shape_prior: The mouth-shape model adapted from (default: the shipped one).
 
     Returns:
         The opened bundle.
@@ -532,17 +592,24 @@ def iter_adapt_actor(
     Raises:
         LipsyncError: A file cannot be read, or no clip passes the gate (with the reasons).
     """
+    import time
+
     out = Path(out)
     for v in videos:
         if Path(v).resolve() == out.resolve():
             raise LipsyncError("the output would overwrite the footage", out, fix="pick --out")
-    clips, dropped = [], []
+    deadline = time.monotonic() + (float("inf") if budget_s is None else float(budget_s))
+    clips, dropped, unused = [], [], []
     left_s = float("inf") if max_minutes is None else 60.0 * float(max_minutes)
     for k, video in enumerate(videos):
-        if left_s <= 0:
+        if left_s <= 0 or (time.monotonic() > deadline and (clips or dropped)):
+            unused = [os.fspath(v) for v in videos[k:]]
             break
         yield Progress(k, len(videos), f"measuring {Path(video).name}")
-        clip = yield from iter_measure_footage(video)
+        clip = yield from _measure_within(video, deadline, first=not (clips or dropped))
+        if clip is None:
+            unused = [os.fspath(v) for v in videos[k:]]
+            break
         last = int(min(left_s * float(clip.fps), clip.n_frames))
         if last < clip.n_frames:
             clip.n_frames = last
@@ -557,13 +624,33 @@ def iter_adapt_actor(
     yield Progress(len(videos), len(videos) + 2, "fitting the actor's meter")
     meter, meter_figures = adapt_meter(clips)
     yield Progress(len(videos) + 1, len(videos) + 2, "fitting the actor's mouth shapes")
-    shape, shape_figures = adapt_mouth_shape(clips)
+    shape, shape_figures = adapt_mouth_shape(clips, shape_prior)
+    if shape is None and shape_prior is not None:
+        shape = shape_prior  # not adapted: the actor keeps the model it was adapted from
     manifest = actor_manifest(
         clips, [(c.source, c.gate) for c in dropped], meter_figures, shape_figures
     )
+    manifest["unused_over_budget"] = unused
     write_actor(out, manifest, meter, shape)
     yield Progress(len(videos) + 2, len(videos) + 2, "written")
     return read_actor(out)
+
+
+def _measure_within(video, deadline: float, first: bool) -> Iterator[Progress]:
+    """:func:`iter_measure_footage`, abandoned (None) past ``deadline`` unless ``first``."""
+    import time
+
+    gen = iter_measure_footage(video)
+    try:
+        while True:
+            progress = next(gen)
+            if not first and time.monotonic() > deadline:
+                return None
+            yield progress
+    except StopIteration as stop:
+        return stop.value
+    finally:
+        gen.close()
 
 
 __all__ = [

@@ -37,11 +37,58 @@ def test_adapt_writes_a_bundle_whose_mouth_shapes_beat_the_shipped_ones_held_out
     shape = bundle.manifest["mouth_shape"]
     assert shape["adapted"] and bundle.mouth_shape is not None
     assert shape["heldout_r_gap_adapted"] > shape["heldout_r_gap_shipped"]
+    # The guard: the adapted strength beats the shipped model on every held-out block
+    adapted, shipped = shape["heldout_r_gap_blocks_adapted"], shape["heldout_r_gap_blocks_shipped"]
+    assert all(a >= s for a, s in zip(adapted, shipped, strict=True))
     generic = load_mouth_shape_model()
     assert not np.allclose(bundle.mouth_shape.weights, generic.weights)
     assert bundle.meter.feature_spec == load_meter_model().feature_spec
     assert [p.name for p in bundle.footage_paths()] == [A13.split("/")[1]]  # retime's extra
     json.dumps(bundle.manifest)
+
+
+def test_adapted_mouth_moves_as_much_as_the_actor_does(shared_media, actor_file):
+    """The range rescale: ridge shrinks the fit's output; the adapted motion is brought back to
+    the actor's own lip-gap spread (the shipped model, fitted on other faces, moves less)."""
+    import dataclasses
+
+    from lipcore.actor import iter_measure_footage, shape_gap_r
+    from lipcore.engines.mouth_shape import MOUTH_POINTS
+    from lipcore.progress import drain
+
+    bundle = read_actor(actor_file)
+    clip = drain(iter_measure_footage(shared_media / A13), False)
+    used = clip.frames <= bundle.manifest["footage"][0]["frames"][1]
+    clip = dataclasses.replace(clip, frames=clip.frames[used], landmarks=clip.landmarks[used])
+    voiced = clip.voiced()[clip.frames]
+    measured = clip.landmarks[:, 14, 1] - clip.landmarks[:, 13, 1]
+    eye = np.linalg.norm(clip.landmarks[:, 263] - clip.landmarks[:, 33], axis=1)
+    rows = {p: i for i, p in enumerate(MOUTH_POINTS)}
+    spread = {}
+    for name, model in (("adapted", bundle.mouth_shape), ("shipped", load_mouth_shape_model())):
+        disp = model.predict(clip.audio_16k, clip.fps, clip.n_frames)[clip.frames]
+        gap = disp[:, rows[14], 1] - disp[:, rows[13], 1]
+        spread[name] = np.std(gap[voiced]) / np.std((measured / eye)[voiced])
+    assert 0.75 < spread["adapted"] < 1.35
+    assert abs(spread["adapted"] - 1) < abs(spread["shipped"] - 1)
+    assert shape_gap_r(bundle.mouth_shape, clip) > shape_gap_r(load_mouth_shape_model(), clip)
+
+
+def test_adapt_keeps_to_its_budget_and_can_be_cancelled(shared_media, actor_file, tmp_path):
+    from lipcore.actor import iter_adapt_actor
+
+    out = tmp_path / "budget.lsactor"
+    argv = ["adapt", str(shared_media / A13), str(shared_media / A07), "--out", str(out)]
+    assert main([*argv, "--budget", "0.001", "--minutes", "0.2", "-q"]) == 0
+    manifest = read_actor(out).manifest
+    assert [f["source"] for f in manifest["footage"]] == [str(shared_media / A13)]
+    assert manifest["unused_over_budget"] == [str(shared_media / A07)]
+    assert main([*argv, "--budget", "-3"]) == 2
+    # Cancel = stop iterating: nothing is written
+    gen = iter_adapt_actor([shared_media / A13], tmp_path / "cancelled.lsactor")
+    next(gen), next(gen)
+    gen.close()
+    assert not (tmp_path / "cancelled.lsactor").exists()
 
 
 def test_bundle_round_trip(actor_file, tmp_path):
