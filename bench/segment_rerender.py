@@ -12,6 +12,7 @@ settings.
 Usage (the clips are made with ffmpeg from the shared A04 clip if missing)::
 
     nice -n 10 python bench/segment_rerender.py [--work /tmp/lipsync-bench] [--repeats 3]
+        [--profile] [--no-export]
 
 The last line reads ``rerender_s=<30-s clip> long_rerender_s=<5-min clip>`` (medians).
 """
@@ -62,8 +63,14 @@ def ffmpeg_baseline(clip: Path, out: Path) -> float:
     return time.perf_counter() - t0
 
 
-def session(clip: Path, repeats: int, work: Path, export: bool = True) -> dict[str, float]:
-    """Warm the caches for ``clip``, then time ``repeats`` segment re-renders (and an export)."""
+def session(
+    clip: Path, repeats: int, work: Path, export: bool = True, profile: Path | None = None
+) -> dict[str, float]:
+    """Warm the caches for ``clip``, then time ``repeats`` segment re-renders (and an export).
+
+    With ``profile``, the timed re-renders also run under cProfile and the stats (sorted by
+    cumulative time) are written there.
+    """
     from editor.model.document import Document
     from editor.model.planner import RenderPlanner, iter_export, new_render_cache
     from lipcore.face.track import track_faces
@@ -94,11 +101,28 @@ def session(clip: Path, repeats: int, work: Path, export: bool = True) -> dict[s
     rerender(must_render=False)  # library (from disk when built before), chunk
     first_s = time.perf_counter() - t0
     times = []
+    prof = None
+    if profile is not None:
+        import cProfile
+
+        prof = cProfile.Profile()
     # Strengths never used before on this cache (a chunk of an earlier run would be reused).
     rng = random.Random(time.time_ns())
     for _ in range(repeats):
         doc.set_segment_options(sid, mouth_strength=round(rng.uniform(0.5, 0.95), 4))
+        if prof is not None:
+            prof.enable()
         times.append(rerender())
+        if prof is not None:
+            prof.disable()
+    if prof is not None:
+        import io
+        import pstats
+
+        text = io.StringIO()
+        pstats.Stats(prof, stream=text).sort_stats("cumulative").print_stats(60)
+        pstats.Stats(prof, stream=text).sort_stats("tottime").print_stats(40)
+        profile.write_text(text.getvalue())
     export_s = float("nan")
     if export:
         plan = planner.export_plan(work / f"{clip.stem}_export.mp4", "dub")
@@ -121,14 +145,25 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--work", type=Path, default=Path("/tmp/lipsync-bench"))
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument(
+        "--profile",
+        action="store_true",
+        help="also profile the timed re-renders (cProfile; stats to <work>/profile_*.txt)",
+    )
+    ap.add_argument("--no-export", action="store_true", help="skip the export timing")
     args = ap.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("LIPSYNC_CACHE_DIR", str(args.work / "cache"))
     short = make_clip(args.work / "a04_30s.mp4", 30)
     long = make_clip(args.work / "a04_300s.mp4", 300)
 
-    s = session(short, args.repeats, args.work)
-    base_s = ffmpeg_baseline(short, args.work / "ffmpeg_30s.mp4")
+    def prof(name: str) -> Path | None:
+        return args.work / f"profile_{name}.txt" if args.profile else None
+
+    s = session(short, args.repeats, args.work, not args.no_export, prof("30s"))
+    base_s = float("nan")
+    if not args.no_export:
+        base_s = ffmpeg_baseline(short, args.work / "ffmpeg_30s.mp4")
     seg_frames = int(round((SEGMENT_SEC[1] - SEGMENT_SEC[0]) * 25))
     print(
         f"30-s clip ({s['frames']} frames): tracking {s['track_s']:.1f} s (0 = cached), first "
@@ -139,7 +174,7 @@ def main() -> None:
         f"{s['frames'] / s['export_s']:.1f} fps; plain ffmpeg decode+encode {base_s:.2f} s = "
         f"{s['frames'] / base_s:.1f} fps; ratio {s['export_s'] / base_s:.2f}x"
     )
-    lg = session(long, args.repeats, args.work, export=False)
+    lg = session(long, args.repeats, args.work, export=False, profile=prof("300s"))
     print(
         f"5-min clip ({lg['frames']} frames): tracking {lg['track_s']:.1f} s, first render "
         f"{lg['first_s']:.2f} s, re-render {lg['rerender_s']:.2f} s "
