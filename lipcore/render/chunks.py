@@ -11,7 +11,8 @@ File layout (streamed, bounded memory): the PNG blobs one after another, then an
 index offset). Written to a temp file and renamed into place, like every output of the tool.
 
 Chunks are keyed by everything that changes their pixels (:func:`chunk_key`), so a segment whose
-parameters did not change is never rendered again.
+parameters did not change is never rendered again. The store is kept to a size
+(:func:`prune_chunks`, least recently used first; every read or reuse of a chunk counts as a use).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import json
 import os
 import struct
 import uuid
+from collections.abc import Iterable
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -31,6 +33,8 @@ from lipcore.errors import MediaError
 
 #: File suffix of chunks.
 CHUNK_SUFFIX = ".lschunk"
+#: Default size the chunk store is pruned to (a 3-s segment of an 844x844 face is ~13 MB).
+CHUNK_CACHE_BYTES = 4 << 30
 #: Bumped when the chunk format or the renderer's output changes (old chunks are not reused).
 CHUNK_VERSION = 2
 _MAGIC = b"LSCHUNK1"
@@ -166,6 +170,9 @@ class ChunkReader:
                 f"not a readable render chunk ({exc})", self.path, "render the segment again"
             ) from exc
         self._row = {int(f): i for i, f in enumerate(self.frames)}
+        from lipcore.cache import mark_used
+
+        mark_used(self.path)  # read: recently used, the last a pruning removes
 
     def __contains__(self, frame: int) -> bool:
         return int(frame) in self._row
@@ -272,6 +279,33 @@ def chunk_root() -> Path:
     root = cache_root() / "chunks"
     root.mkdir(parents=True, exist_ok=True)
     return root
+
+
+def prune_chunks(
+    max_bytes: int = CHUNK_CACHE_BYTES,
+    keep: Iterable[str | Path] = (),
+    linked: Iterable[str | Path] = (),
+    root: str | Path | None = None,
+):
+    """Keep the chunk store within ``max_bytes``, least recently used chunks first.
+
+    Chunks still referenced (``keep``: the open project's renders), used in the last minutes,
+    or being written are never removed (see :func:`lipcore.cache.prune_lru`).
+
+    Args:
+        max_bytes: Size to prune down to.
+        keep: Chunks that must stay (any hard link of them).
+        linked: Other folders holding hard links of chunks (the editor's render cache): a
+            chunk goes with its links there, or deleting it would free nothing.
+        root: The chunk store (default :func:`chunk_root`).
+
+    Returns:
+        The :class:`~lipcore.cache.PruneResult`.
+    """
+    from lipcore.cache import prune_lru
+
+    store = Path(root) if root is not None else chunk_root()
+    return prune_lru([store, *linked], int(max_bytes), CHUNK_SUFFIX, keep=keep)
 
 
 def is_chunk(path: str | Path) -> bool:

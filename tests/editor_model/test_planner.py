@@ -2,12 +2,15 @@
 
 The plan tests use the generated clip of the model fixtures; the last test renders a segment of a
 real talking face through the planner and exports, and checks that the export re-used the
-segment's chunk instead of rendering it again.
+segment's chunk instead of rendering it again (and that the job kept the chunk store to its size
+without touching that chunk).
 """
 
 from __future__ import annotations
 
+import os
 import subprocess
+import time
 from pathlib import Path
 
 import numpy as np
@@ -93,6 +96,7 @@ def test_a_rendered_segment_is_recorded_and_not_rendered_again_by_the_export(
     from lipcore.face.track import track_faces
     from lipcore.media.probe import probe
     from lipcore.progress import drain
+    from lipcore.render.chunks import CHUNK_SUFFIX, chunk_root
 
     clip = tmp_path / "clip.mp4"
     subprocess.run(
@@ -107,11 +111,17 @@ def test_a_rendered_segment_is_recorded_and_not_rendered_again_by_the_export(
     dub = doc.add_audio_track(shared_media / "audio/B19_en_48k_retalking2.wav", name="Dub")
     sid = doc.add_segment(20, 60, audio_track_id=dub)
     tracks = track_faces(clip)
-    planner = RenderPlanner(doc)
+    # A store over its size: an old chunk of another project goes once a new chunk is written;
+    # the one just rendered stays (and the export below reuses it).
+    planner = RenderPlanner(doc, chunk_cache_bytes=1)
+    old = chunk_root() / f"from-an-old-project{CHUNK_SUFFIX}"
+    old.write_bytes(b"\0" * 4096)
+    os.utime(old, (time.time() - 7200,) * 2)
 
     job = planner.segment_job(sid, tracks)
     result = drain(job.run(), show=False)
     assert result.rendered_segments == 1
+    assert not old.exists() and Path(result.output).is_file()
     stored = planner.record_segment(sid, job.params_hash, result)
     assert stored == doc.render_cache.path_for(job.params_hash) and stored.exists()
     assert doc.segment(sid).render.status == "done"
