@@ -339,6 +339,54 @@ def test_generate_before_begin_segment_is_an_error(footage):
         RetimeEngine().generate(CropBatch(np.arange(1), footage.crops[:1], footage.landmarks[:1]))
 
 
+def _composite_whole_crop(target, target_lm, sources, strength, feather_px):
+    """The compositing as it was before it worked in the mask's window: every step on the
+    whole crop (the reference the windowed one must equal pixel for pixel)."""
+    from lipcore.engines import retime_composite as rc
+    from lipcore.face.landmarks import LIPS_OUTER
+
+    size = target.shape[0]
+    imgs, lms, ws = [], [], []
+    for crop, lm, w in sources:
+        m = rc.residual_warp(lm, target_lm)
+        imgs.append(
+            cv2.warpAffine(crop, m, (size, size), flags=cv2.INTER_LINEAR,
+                           borderMode=cv2.BORDER_REPLICATE)
+        )  # fmt: skip
+        lms.append(rc.warp_points(lm, m))
+        ws.append(float(w))
+    if len(imgs) > 1:
+        imgs, lms = rc.morph_together(imgs, lms, ws)
+    all_lms = [np.asarray(target_lm, np.float32), *lms]
+    mask = rc.lower_face_mask(size, all_lms, feather_px)
+    mouth = rc._fill((size, size), [lm[list(LIPS_OUTER)] for lm in all_lms])
+    skin = (mask > 0.5) & ~(cv2.dilate(mouth, np.ones((7, 7), np.uint8)) > 0)
+    blend = np.zeros(target.shape, np.float32)
+    for img, lm, w in zip(imgs, lms, ws, strict=True):
+        img = rc.match_lip_colour(rc.match_colour(img, target, skin), lm, target, target_lm)
+        blend += w * img.astype(np.float32)
+    alpha = (mask * float(np.clip(strength, 0.0, 1.0)))[..., None]
+    out = target.astype(np.float32) * (1.0 - alpha) + blend * alpha
+    return np.clip(out + 0.5, 0, 255).astype(np.uint8)
+
+
+@pytest.mark.parametrize(("rows", "strength"), [((40,), 1.0), ((40, 90), 0.7), ((5, 120), 0.3)])
+def test_compositing_in_the_mask_window_equals_the_whole_crop_pixel_for_pixel(
+    engine, footage, rows, strength
+):
+    from lipcore.engines.retime_composite import composite_lower_face
+
+    lib = engine.library
+    target = footage.crops[60].copy()
+    target_lm = footage.landmarks[60]
+    weights = [1.0] if len(rows) == 1 else [0.6, 0.4]
+    sources = [(lib.crops[r], lib.landmarks[r], w) for r, w in zip(rows, weights, strict=True)]
+    got = composite_lower_face(target, target_lm, sources, strength=strength, feather_px=10.0)
+    want = _composite_whole_crop(target, target_lm, sources, strength, 10.0)
+    assert np.array_equal(got, want)
+    assert (got != target).any()  # a real change, inside the window
+
+
 # --- selection (synthetic, milliseconds) -----------------------------------------------------
 
 
