@@ -70,6 +70,8 @@ DRIVE_MARGIN_SAMPLES = 2 * AUDIO_RATE
 _DRIVE_GRID_SAMPLES = 2400
 #: Output frames the engine plans at once (a longer segment is planned window by window).
 DRIVE_FRAMES = 1500
+#: Margin around a paste's mask (crop px) beyond which crop pixels never reach the frame.
+_PASTE_TAPS_PX = 4
 #: Library crops taken from the footage at most (the engine keeps at most this many anyway).
 MAX_FOOTAGE_FRAMES = 1500
 
@@ -815,7 +817,17 @@ def _paste(
     mask = lower_face_mask(lm, PASTE_SIZE, feather_px)
     if original is None:
         original = warp_to_crop(frame, m, PASTE_SIZE)
-    generated = match_colour(generated, original, skin_ring(mask))
+    # Only crop pixels near the mask reach the frame (the linear alpha and cubic picture taps
+    # look at most 3 px beyond it; elsewhere the frame keeps its own pixels): the colour match,
+    # per pixel with statistics from the mask's ring, is done in that window alone.
+    x, y, w, h = cv2.boundingRect((mask > 0).astype(np.uint8))
+    if w and h:
+        win = (
+            slice(max(y - _PASTE_TAPS_PX, 0), y + h + _PASTE_TAPS_PX),
+            slice(max(x - _PASTE_TAPS_PX, 0), x + w + _PASTE_TAPS_PX),
+        )
+        generated = generated.copy()
+        generated[win] = match_colour(generated[win], original[win], skin_ring(mask[win]))
     return paste_crop_roi(frame, generated, mask * weight, m)
 
 

@@ -103,7 +103,7 @@ def test_a_rendered_segment_is_recorded_and_not_rendered_again_by_the_export(
         ["ffmpeg", "-v", "error", "-y", "-i",
          str(shared_media / "video/A05_frontal_woman_flagbg_590p25_retalking3.mp4"),
          "-t", "4", "-vf", "scale=256:256", "-c:v", "libx264", "-crf", "16", "-preset",
-         "veryfast", "-c:a", "aac", str(clip)],
+         "veryfast", "-g", "12", "-c:a", "aac", str(clip)],
         check=True,
     )  # fmt: skip
     doc = Document(render_cache=new_render_cache(tmp_path / "renders"))
@@ -144,3 +144,23 @@ def test_a_rendered_segment_is_recorded_and_not_rendered_again_by_the_export(
     info = probe(tmp_path / "export.mp4")
     assert info.video.frame_count == doc.project.frame_count and info.audio is not None
     assert np.isclose(float(info.video.fps), 25.0)
+
+    # A warm re-render (the segment edited) decodes only the segment's own pictures, from the
+    # keyframe before it (one every 12 frames), not the clip: its cost follows the segment.
+    from lipcore.media.decode import VideoReader
+
+    decoded: list[int] = []
+    close = VideoReader.close
+
+    def counting_close(reader):
+        if not reader._closed:
+            decoded.append(reader.decoded_pictures)
+        close(reader)
+
+    doc.set_segment_options(sid, mouth_strength=0.6)
+    job = planner.segment_job(sid, tracks)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(VideoReader, "close", counting_close)
+        again = drain(job.run(), show=False)
+    assert again.rendered_segments == 1 and Path(again.output) != Path(result.output)
+    assert 40 <= sum(decoded) <= (60 - 12) + 8 < doc.project.frame_count  # 100 frames

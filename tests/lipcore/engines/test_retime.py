@@ -387,6 +387,34 @@ def test_compositing_in_the_mask_window_equals_the_whole_crop_pixel_for_pixel(
     assert (got != target).any()  # a real change, inside the window
 
 
+@pytest.mark.parametrize(("scale", "angle"), [(0.5, 0.0), (1.0, 7.0), (2.5, -4.0)])
+def test_paste_matching_colour_in_the_mask_window_changes_no_pixel(footage, scale, angle):
+    """The pipeline's paste colour-matches only near its mask; the frame must come out as with
+    the whole crop matched, whatever the face's size in the frame (a frame pixel spans more
+    or fewer crop pixels) or its tilt."""
+    from lipcore.render.blend import lower_face_mask, match_colour, paste_crop_roi, skin_ring
+    from lipcore.render.pipeline import PASTE_SIZE, _paste
+
+    crop, lm = footage.crops[60], footage.landmarks[60].astype(np.float32)
+    generated = footage.crops[110]  # another frame's mouth, in the same crop space
+    side = int(round(PASTE_SIZE / scale))
+    frame = cv2.resize(crop, (side, side), interpolation=cv2.INTER_AREA)
+    frame = cv2.copyMakeBorder(frame, 40, 40, 60, 60, cv2.BORDER_REFLECT)
+    # frame -> crop: off the border, back to the crop's scale, then tilted about its centre
+    to_crop = np.array([[scale, 0, -60 * scale], [0, scale, -40 * scale]])
+    tilt = cv2.getRotationMatrix2D((PASTE_SIZE / 2, PASTE_SIZE / 2), angle, 1.0)
+    m = np.hstack(
+        [tilt[:, :2] @ to_crop[:, :2], (tilt[:, :2] @ to_crop[:, 2] + tilt[:, 2])[:, None]]
+    )
+    original = cv2.warpAffine(frame, m, (PASTE_SIZE, PASTE_SIZE), flags=cv2.INTER_LINEAR)
+    got = _paste(frame, generated, m, lm, 12, 0.8, original)
+    mask = lower_face_mask(lm, PASTE_SIZE, 12)
+    matched = match_colour(generated, original, skin_ring(mask))
+    want = paste_crop_roi(frame, matched, mask * 0.8, m)
+    assert got[0] == want[0] and np.array_equal(got[1], want[1])
+    assert (got[1] != frame[want[0][1] : want[0][3], want[0][0] : want[0][2]]).any()
+
+
 # --- selection (synthetic, milliseconds) -----------------------------------------------------
 
 
