@@ -35,14 +35,15 @@ from lipcore.errors import MediaError
 
 #: File suffix of chunks.
 CHUNK_SUFFIX = ".lschunk"
-#: Default size the chunk store is pruned to (a 3-s segment of an 844x844 face is ~13 MB).
+#: Default size the chunk store is pruned to (a 3-s segment of an 844x844 face is ~19 MB:
+#: about 200 such segments).
 CHUNK_CACHE_BYTES = 4 << 30
 #: Bumped when the chunk format or the renderer's output changes (old chunks are not reused).
 CHUNK_VERSION = 2
 _MAGIC = b"LSCHUNK1"
 #: How blobs hold pixels: raw BGR rows, the rectangle's shape. Raw is what the stored PNGs of
 #: earlier chunks (compression 0) held too, without the encode (a sixth of a segment's writing)
-#: and decode per frame; the files are the same size (a 3-s segment of an 844x844 face: ~10 MB).
+#: and decode per frame; the files are the same size (a 3-s segment of an 844x844 face: ~19 MB).
 _RAW = "raw-bgr"
 
 
