@@ -3,7 +3,8 @@
 The path is the editor's: a :class:`editor.model.document.Document` with the clip and a dub, a
 :class:`editor.model.planner.RenderPlanner` (one warm state for the session), and per edit a
 ``segment_job`` drained as the worker would, then ``record_segment``. Caches are warmed first
-(face tracks, the face's footage library, one render of the segment); each timed re-render
+(face tracks, the face's footage library, one render and one re-render of the segment, which
+also pays the engine's lazy imports); each timed re-render
 follows an edit of the segment's mouth strength, so the engine really runs on the segment's
 frames. Also timed in the same run: the export of the 30-s clip (one splice pass, nothing
 re-rendered) against a plain ffmpeg decode + encode of the same clip with the same encoder
@@ -103,14 +104,18 @@ def session(
     t0 = time.perf_counter()
     rerender(must_render=False)  # library (from disk when built before), chunk
     first_s = time.perf_counter() - t0
+    # Strengths never used before on this cache (a chunk of an earlier run would be reused).
+    rng = random.Random(time.time_ns())
+    # One untimed edit: the first render may have come from an earlier run's chunk, so the
+    # engine's lazy imports (librosa and its JIT for the mel features) are paid here.
+    doc.set_segment_options(sid, mouth_strength=round(rng.uniform(0.5, 0.95), 4))
+    rerender()
     times = []
     prof = None
     if profile is not None:
         import cProfile
 
         prof = cProfile.Profile()
-    # Strengths never used before on this cache (a chunk of an earlier run would be reused).
-    rng = random.Random(time.time_ns())
     for _ in range(repeats):
         doc.set_segment_options(sid, mouth_strength=round(rng.uniform(0.5, 0.95), 4))
         if prof is not None:
@@ -139,7 +144,7 @@ def session(
         "first_s": first_s,
         "rerender_s": statistics.median(times),
         # CPU seconds of this process (all its threads): less swayed by other load than wall.
-        "rerender_cpu_s": statistics.median(cpu_times[1:]),
+        "rerender_cpu_s": statistics.median(cpu_times[2:]),
         "export_s": export_s,
         "export": work / f"{clip.stem}_export.mp4",
     }
