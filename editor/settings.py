@@ -23,6 +23,7 @@ from typing import Any
 from lipcore.cache import atomic_write_bytes
 from lipcore.engines.registry import ENGINE_NAMES
 from lipcore.errors import ProjectError
+from lipcore.render.chunks import CHUNK_CACHE_BYTES
 
 SETTINGS_SCHEMA_VERSION = 1
 SETTINGS_FILE = "settings.json"
@@ -70,6 +71,14 @@ class Settings:
         "Cache folder",
         "Face tracks, waveforms and rendered segments (empty = default).",
         "folder",
+    )
+    chunk_cache_gb: int = _f(
+        CHUNK_CACHE_BYTES >> 30,
+        "Rendered segments kept (GB)",
+        "Size the cache of rendered segments is kept to; the least recently used go first, "
+        "never those of the open project.",
+        minimum=1,
+        maximum=10000,
     )
     autosave: bool = _f(True, "Autosave", "Keep a backup of unsaved changes for crash recovery.")
     recent_projects: list[str] = _f(

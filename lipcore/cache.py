@@ -4,14 +4,22 @@ The cache is an optimisation, never a place where work can be lost: a cache fold
 created or written is reported once, before any work, as a :class:`CacheError` (the CLI's exit
 status 2), and an entry that cannot be stored later (a full disk) is returned to the caller as a
 warning by :func:`store_entry`, which keeps the finished result in memory and carries on.
+
+Folders of big entries (rendered segment chunks) are kept to a size by :func:`prune_lru`: the
+least recently used entries go first (:func:`mark_used` records a use), never one still
+referenced or used moments ago, nor a file still being written.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
+import time
 import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 from lipcore.errors import LipsyncError
@@ -143,3 +151,125 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+#: Entries used more recently than this are never pruned (a render just finished and about to
+#: be recorded, a chunk an export is reading).
+PRUNE_GRACE_S = 600.0
+#: Temp files (``.name.*.tmp``) older than this are a crashed writer's and may be removed; a
+#: writer still at work touches its file far more often.
+STALE_TEMP_S = 24 * 3600.0
+
+
+@dataclass(frozen=True)
+class PruneResult:
+    """What :func:`prune_lru` did.
+
+    Attributes:
+        removed: Entries deleted (a hard-linked file counts once).
+        freed_bytes: Their size.
+        kept_bytes: Size of the entries left.
+        temps_removed: Stale temp files of crashed writers deleted.
+    """
+
+    removed: int
+    freed_bytes: int
+    kept_bytes: int
+    temps_removed: int = 0
+
+
+def mark_used(path: str | Path) -> None:
+    """Record a use of a cache entry (its access time, now; its modification time stays).
+
+    Access times are not reliably kept by the file system (``relatime``, ``noatime``), so the
+    cache sets them itself where an entry is reused. A file that cannot be touched is left as is.
+    """
+    with contextlib.suppress(OSError):
+        st = os.stat(path)
+        os.utime(path, ns=(time.time_ns(), st.st_mtime_ns))
+
+
+def _is_temp(name: str) -> bool:
+    return name.startswith(".") and name.endswith(".tmp")
+
+
+def prune_lru(
+    folders: Iterable[str | Path],
+    max_bytes: int,
+    suffix: str,
+    keep: Iterable[str | Path] = (),
+    grace_s: float = PRUNE_GRACE_S,
+    now: float | None = None,
+) -> PruneResult:
+    """Delete the least recently used entries of ``folders`` until they fit in ``max_bytes``.
+
+    An entry is a file named ``*<suffix>`` (not a dot-name) directly in one of the folders.
+    Hard links of one file (e.g. a chunk in the store and its link in the editor's render
+    cache) are one entry: its size is counted once, its last use is the latest access or
+    modification of any link, and it is deleted with all its links (deleting one link frees
+    nothing). Never deleted: entries in ``keep`` (by file identity, so any link of them counts),
+    entries used within ``grace_s``, and files being written (temp names; those older than
+    :data:`STALE_TEMP_S` are a crashed writer's and go).
+
+    Args:
+        folders: The folders holding the entries.
+        max_bytes: Size to prune down to.
+        suffix: File suffix of the entries (".lschunk").
+        keep: Entries still referenced (the open project's renders).
+        grace_s: Entries used this recently stay whatever the size.
+        now: The current time (seconds since the epoch); default the clock.
+
+    Returns:
+        What was removed and what is left.
+    """
+    now = time.time() if now is None else float(now)
+    kept_ids = set()
+    for p in keep:
+        with contextlib.suppress(OSError):
+            st = os.stat(p)
+            kept_ids.add((st.st_dev, st.st_ino))
+    groups: dict[tuple[int, int], list] = {}  # id -> [size, last use, paths]
+    temps = 0
+    for folder in dict.fromkeys(Path(f) for f in folders):
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            continue
+        for entry in entries:
+            try:
+                if not entry.is_file(follow_symlinks=False):
+                    continue
+                st = entry.stat(follow_symlinks=False)
+            except OSError:
+                continue
+            if _is_temp(entry.name):
+                if now - st.st_mtime > STALE_TEMP_S:
+                    with contextlib.suppress(OSError):
+                        os.unlink(entry.path)
+                        temps += 1
+                continue
+            if entry.name.startswith(".") or not entry.name.endswith(suffix):
+                continue
+            g = groups.setdefault((st.st_dev, st.st_ino), [st.st_size, 0.0, []])
+            g[1] = max(g[1], st.st_atime, st.st_mtime)
+            g[2].append(entry.path)
+    total = sum(g[0] for g in groups.values())
+    removed = freed = 0
+    for ident, (size, used, paths) in sorted(groups.items(), key=lambda kv: kv[1][1]):
+        if total <= max_bytes:
+            break
+        if ident in kept_ids or now - used < grace_s:
+            continue
+        whole = True
+        for p in paths:
+            try:
+                os.unlink(p)
+            except FileNotFoundError:
+                pass
+            except OSError:
+                whole = False  # a link left behind keeps the file: nothing freed
+        if whole:
+            removed += 1
+            freed += size
+            total -= size
+    return PruneResult(removed, freed, total, temps)

@@ -7,6 +7,9 @@ The one place (Qt-free, driven by tests) that decides what a render or an export
   :meth:`lipcore.project.Project.render_request`;
 - :meth:`RenderPlanner.record_segment`: a finished job's chunk into the render cache and the
   document (stale when the segment changed meanwhile);
+- the chunk store's size: after a segment job has written a new chunk it prunes the store to
+  :attr:`RenderPlanner.chunk_cache_bytes` (least recently used first, never a chunk of the open
+  project; :func:`lipcore.render.chunks.prune_chunks`);
 - :meth:`RenderPlanner.export_plan` / :func:`iter_export`: the export's passes (one per dub
   track, face and edit region), its mix of the audible tracks, and one splice pass that reuses
   every chunk already rendered;
@@ -30,7 +33,7 @@ from typing import Any
 from lipcore.errors import LipsyncError
 from lipcore.media.encode import DEFAULT_CRF
 from lipcore.progress import Progress
-from lipcore.render.chunks import CHUNK_SUFFIX
+from lipcore.render.chunks import CHUNK_CACHE_BYTES, CHUNK_SUFFIX
 from lipcore.render.mix import MIX_DUCK_GAIN, OUTPUT_AUDIO_RATE, MixTrack, duck_db
 from lipcore.render.request import RenderRequest
 from lipcore.render.warm import WarmState
@@ -90,12 +93,29 @@ class RenderPlanner:
         document: The document (its project, render cache, audible tracks).
         checkpoint: Weights for neural engines (from the settings), or None.
         warm: The session's warm state (a new one by default).
+        chunk_cache_bytes: Size the chunk store is pruned to after a new chunk (the setting
+            ``chunk_cache_gb``); None never prunes.
     """
 
-    def __init__(self, document: Any, checkpoint: str | Path | None = None, warm=None):
+    def __init__(
+        self,
+        document: Any,
+        checkpoint: str | Path | None = None,
+        warm=None,
+        chunk_cache_bytes: int | None = CHUNK_CACHE_BYTES,
+    ):
         self.document = document
         self.checkpoint = Path(checkpoint) if checkpoint else None
         self.warm = warm if warm is not None else WarmState()
+        self.chunk_cache_bytes = chunk_cache_bytes
+
+    def referenced_renders(self) -> list[Path]:
+        """The rendered chunks the open project's segments point to (never pruned)."""
+        return [
+            Path(s.render.output_path)
+            for s in self.document.project.segments
+            if s.render.output_path
+        ]
 
     # -- segments ----------------------------------------------------------------------------
 
@@ -137,8 +157,18 @@ class RenderPlanner:
         if request.face.boxes:  # a hand-drawn face: its track comes from the boxes, not detection
             tracks = None
 
+        limit = self.chunk_cache_bytes
+        # Looked up now, on the document's thread; the job prunes in the worker.
+        keep = self.referenced_renders() if limit is not None else []
+        linked = [doc.render_cache.root] if limit is not None else []
+
         def run() -> Generator[Progress, None, Any]:
-            return iter_render_segment(request, 0, tracks=tracks, warm=warm)
+            result = yield from iter_render_segment(request, 0, tracks=tracks, warm=warm)
+            if limit is not None and result.rendered_segments:
+                from lipcore.render.chunks import prune_chunks
+
+                prune_chunks(limit, keep=[*keep, result.output], linked=linked)
+            return result
 
         return SegmentJob(segment_id, params_hash, label, request, run)
 

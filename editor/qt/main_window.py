@@ -636,7 +636,12 @@ class QtMainWindow(QMainWindow):
         self.background.discard()
         self.jobs.clear_finished()  # the last project's "done" rows mean nothing here
         self.document = doc
-        self.planner = RenderPlanner(doc, self.settings.wav2lip_checkpoint, warm=self._warm)
+        self.planner = RenderPlanner(
+            doc,
+            self.settings.wav2lip_checkpoint,
+            warm=self._warm,
+            chunk_cache_bytes=int(self.settings.chunk_cache_gb) << 30,
+        )
         if getattr(self, "draft_tools", None) is not None:
             self.draft_tools.set_document(doc)  # drafts belong to their document
         self.autosaver = Autosaver(
@@ -1736,6 +1741,7 @@ class QtMainWindow(QMainWindow):
             self.notifications.notify(str(exc), "error")
         if self.autosaver is not None:
             self.autosaver.enabled = bool(self.settings.autosave)
+        self.planner.chunk_cache_bytes = int(self.settings.chunk_cache_gb) << 30
         notes = apply_preferences(self.settings, changed)
         if "expert_checkpoint" in changed:
             self._rescore_sync_lane()

@@ -76,11 +76,47 @@ EXACT_LIMIT = 4e8
 #: Candidates kept per output frame by the pruned search (plus the best states' successors).
 BEAM_CANDIDATES = 160
 BEAM_FOLLOW = 48
+#: Libraries of at least this many frames use the bounded exact step (:class:`_BoundedStep`).
+BOUNDED_MIN_FRAMES = 256
+#: Share of the library the bounded exact step tries first as "from" states.
+BOUNDED_SHARE = 10
+
+
+class Transitions:
+    """A transition matrix laid out for the Viterbi step, with what the bounded step needs.
+
+    Built once per :func:`select_frames` call and shared by its passes (the re-solves reuse it).
+
+    Args:
+        pair: ``(N, N)`` transition costs ``[from, to]`` (:func:`transition_costs`).
+        successor: ``(N,)`` natural successor of each frame (-1 = none).
+    """
+
+    def __init__(self, pair: np.ndarray, successor: np.ndarray | None = None):
+        self.pair = np.ascontiguousarray(pair)
+        n = len(self.pair)
+        # Laid out (to, from): the minimum over "from" runs along contiguous rows, ~3x faster
+        # than over columns of a (from, to) array, with the same result.
+        self.to_from = np.ascontiguousarray(self.pair.T)
+        self.successor = successor
+        self.pred = np.full(n, -1, np.int64)
+        self.lower = None
+        if successor is not None:
+            has = np.asarray(successor) >= 0
+            self.pred[np.asarray(successor)[has]] = np.nonzero(has)[0]
+            # Cheapest way into each frame from any frame but itself and its predecessor: a
+            # lower bound on what every other "from" state adds (see _viterbi_bounded).
+            generic = self.to_from.copy()
+            diag = np.arange(n)
+            generic[diag, diag] = np.inf
+            into = np.nonzero(self.pred >= 0)[0]
+            generic[into, self.pred[into]] = np.inf
+            self.lower = generic.min(axis=1).astype(np.float64) if n > 1 else np.zeros(n)
 
 
 def viterbi(
     unary: np.ndarray,
-    pair: np.ndarray,
+    pair: np.ndarray | Transitions,
     hold_by_frame: np.ndarray,
     successor: np.ndarray | None = None,
 ) -> np.ndarray:
@@ -88,11 +124,14 @@ def viterbi(
 
     Exact for moderate sizes; for long segments over big libraries each output frame considers
     only its :data:`BEAM_CANDIDATES` best-matching library frames plus the natural successors of
-    the :data:`BEAM_FOLLOW` best paths so far (so runs can always play on).
+    the :data:`BEAM_FOLLOW` best paths so far (so runs can always play on). The exact search
+    over a big library bounds each step (:func:`_viterbi_bounded`): the same path, bit for bit,
+    at a fraction of the work, so a segment's selection costs little more in a long clip
+    (a library at its cap) than in a short one.
 
     Args:
         unary: ``(T, N)`` cost of each library frame at each output frame.
-        pair: ``(N, N)`` transition costs ``[from, to]``.
+        pair: ``(N, N)`` transition costs ``[from, to]``, or them as :class:`Transitions`.
         hold_by_frame: ``(T,)`` cost of holding the same frame into output frame ``t``.
         successor: ``(N,)`` natural successor of each frame (-1 = none), for the pruned search.
 
@@ -100,19 +139,22 @@ def viterbi(
         ``(T,)`` int64 chosen library indices.
     """
     t_len, n = unary.shape
+    trans = pair if isinstance(pair, Transitions) else Transitions(pair, successor)
+    if successor is None:
+        successor = trans.successor
     if successor is None or t_len * n * n <= EXACT_LIMIT or n <= BEAM_CANDIDATES:
-        return _viterbi_exact(unary, pair, hold_by_frame)
-    return _viterbi_beam(unary, pair, hold_by_frame, successor)
+        if trans.lower is not None and n >= BOUNDED_MIN_FRAMES:
+            return _viterbi_bounded(unary, trans, hold_by_frame)
+        return _viterbi_exact(unary, trans, hold_by_frame)
+    return _viterbi_beam(unary, trans.pair, hold_by_frame, successor)
 
 
-def _viterbi_exact(unary: np.ndarray, pair: np.ndarray, hold_by_frame: np.ndarray) -> np.ndarray:
+def _viterbi_exact(unary: np.ndarray, trans: Transitions, hold_by_frame: np.ndarray) -> np.ndarray:
     t_len, n = unary.shape
     back = np.zeros((t_len, n), np.int32)
     score = unary[0].astype(np.float64)
     diag = np.arange(n)
-    # Laid out (to, from) and reused: the minimum over "from" runs along contiguous rows, ~3x
-    # faster than over columns of a fresh (from, to) array each step, with the same result.
-    pair_to_from = np.ascontiguousarray(np.asarray(pair).T)
+    pair_to_from = trans.to_from
     total = np.empty((n, n), np.float64)
     for t in range(1, t_len):
         np.add(pair_to_from, score[None, :], out=total)  # (N to, N from)
@@ -120,11 +162,76 @@ def _viterbi_exact(unary: np.ndarray, pair: np.ndarray, hold_by_frame: np.ndarra
         best_from = np.argmin(total, axis=1)
         back[t] = best_from
         score = total[diag, best_from] + unary[t]
+    return _backtrack(score, back)
+
+
+def _backtrack(score: np.ndarray, back: np.ndarray) -> np.ndarray:
+    t_len = len(back)
     path = np.zeros(t_len, np.int64)
     path[-1] = int(np.argmin(score))
     for t in range(t_len - 1, 0, -1):
         path[t - 1] = back[t, path[t]]
     return path
+
+
+def _viterbi_bounded(
+    unary: np.ndarray, trans: Transitions, hold_by_frame: np.ndarray
+) -> np.ndarray:
+    """:func:`_viterbi_exact`'s path, bit for bit, looking at few "from" states per step.
+
+    Each step first takes the ``K`` best-scoring states as the only "from" candidates of every
+    frame, plus each frame's own hold and its predecessor's free step. Any other state ``i``
+    reaches frame ``j`` at no less than ``score[i] + lower[j]`` (floating-point addition is
+    monotonic), so where even the best excluded score plus ``lower[j]`` is strictly above the
+    minimum found, that minimum (and, taking the lowest index among equal values, the
+    argmin the full step picks) is final. The few frames left are computed over every state.
+    """
+    t_len, n = unary.shape
+    k = max(64, n // BOUNDED_SHARE)
+    if k >= n:
+        return _viterbi_exact(unary, trans, hold_by_frame)
+    pair, to_from, lower, pred = trans.pair, trans.to_from, trans.lower, trans.pred
+    frames = np.arange(n)
+    into = np.nonzero(pred >= 0)[0]
+    into_pred = pred[into]
+    back = np.zeros((t_len, n), np.int32)
+    score = unary[0].astype(np.float64)
+    chosen = np.zeros(n, bool)
+    rows_k = np.arange(k)
+    for t in range(1, t_len):
+        held = score + hold_by_frame[t]
+        part = np.argpartition(score, k)
+        cand = np.sort(part[:k])
+        best_left = score[part[k:]].min()
+        sub = pair[cand] + score[cand][:, None]  # (K from, N to)
+        sub[rows_k, cand] = held[cand]
+        at = np.argmin(sub, axis=0)
+        value = sub[at, frames]
+        best_from = cand[at]
+        chosen[:] = False
+        chosen[cand] = True
+        # The frame's own hold, where the frame was not a candidate.
+        better = ~chosen & ((held < value) | ((held == value) & (frames < best_from)))
+        value[better] = held[better]
+        best_from[better] = frames[better]
+        # The predecessor's step into the frame, where the predecessor was not a candidate.
+        out = ~chosen[into_pred]
+        j, i = into[out], into_pred[out]
+        step = to_from[j, i] + score[i]
+        better = (step < value[j]) | ((step == value[j]) & (i < best_from[j]))
+        value[j[better]] = step[better]
+        best_from[j[better]] = i[better]
+        # Frames some excluded state might still reach as cheaply: every state, exactly.
+        open_ = np.nonzero(~(best_left + lower > value))[0]
+        if len(open_):
+            full = to_from[open_] + score[None, :]
+            full[np.arange(len(open_)), open_] = held[open_]
+            b = np.argmin(full, axis=1)
+            best_from[open_] = b
+            value[open_] = full[np.arange(len(open_)), b]
+        back[t] = best_from
+        score = value + unary[t]
+    return _backtrack(score, back)
 
 
 def _viterbi_beam(
@@ -177,9 +284,9 @@ def select_frames(
     t_len, n = unary.shape
     if t_len == 0:
         return np.zeros(0, np.int64)
-    pair = transition_costs(appearance_dist, run_ids, costs)
-    hold = np.where(silent, costs.hold_silent, costs.hold).astype(np.float64)
     nxt = successors(run_ids)
+    pair = Transitions(transition_costs(appearance_dist, run_ids, costs), nxt)
+    hold = np.where(silent, costs.hold_silent, costs.hold).astype(np.float64)
     path = viterbi(unary, pair, hold, nxt)
     # A fair share of uses per frame; beyond it each use costs more, then re-solve
     fair = max(3.0, 2.0 * t_len / max(n, 1))
@@ -232,6 +339,7 @@ def crossfade_plan(
 
 __all__ = [
     "SelectionCosts",
+    "Transitions",
     "crossfade_plan",
     "select_frames",
     "successors",

@@ -1,17 +1,20 @@
 """Rendered segments as lossless chunks: only the pixels a re-sync changed, frame by frame.
 
 A segment's render is stored as one ``.lschunk`` file: for every output frame of the segment the
-rectangle the paste touched and its pixels, PNG-compressed (lossless, so splicing a chunk onto the
-source gives back exactly the rendered frame). Everything outside the rectangles is the source
+rectangle the paste touched and its pixels, stored as they are (lossless, so splicing a chunk onto
+the source gives back exactly the rendered frame). Everything outside the rectangles is the source
 clip's own picture, so a chunk of a 3-second segment of a 1080p clip is a few MB, is written in
 about the time the engine takes, and an export takes untouched frames straight from the source.
 
-File layout (streamed, bounded memory): the PNG blobs one after another, then an index
+File layout (streamed, bounded memory): the pixel blobs one after another (raw BGR rows,
+``"pixels": "raw-bgr"`` in the header; chunks written before it hold uncompressed PNGs and read
+the same), then an index
 (``np.savez``: frames, rects, offsets, a JSON header) and a 16-byte footer (``b"LSCHUNK1"`` + the
 index offset). Written to a temp file and renamed into place, like every output of the tool.
 
 Chunks are keyed by everything that changes their pixels (:func:`chunk_key`), so a segment whose
-parameters did not change is never rendered again.
+parameters did not change is never rendered again. The store is kept to a size
+(:func:`prune_chunks`, least recently used first; every read or reuse of a chunk counts as a use).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import json
 import os
 import struct
 import uuid
+from collections.abc import Iterable
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -32,12 +36,16 @@ from lipcore.media.encode import DEFAULT_CRF
 
 #: File suffix of chunks.
 CHUNK_SUFFIX = ".lschunk"
+#: Default size the chunk store is pruned to (a 3-s segment of an 844x844 face is ~19 MB:
+#: about 200 such segments).
+CHUNK_CACHE_BYTES = 4 << 30
 #: Bumped when the chunk format or the renderer's output changes (old chunks are not reused).
 CHUNK_VERSION = 3
 _MAGIC = b"LSCHUNK1"
-#: PNG compression 0 (stored): 2x faster to write and 3x faster to read than level 1, for
-#: files ~2.5x bigger (a 3-s segment of an 844x844 face: ~10 MB).
-_PNG_LEVEL = 0
+#: How blobs hold pixels: raw BGR rows, the rectangle's shape. Raw is what the stored PNGs of
+#: earlier chunks (compression 0) held too, without the encode (a sixth of a segment's writing)
+#: and decode per frame; the files are the same size (a 3-s segment of an 844x844 face: ~19 MB).
+_RAW = "raw-bgr"
 
 
 class ChunkWriter:
@@ -50,7 +58,7 @@ class ChunkWriter:
 
     def __init__(self, path: str | Path, header: dict[str, Any]):
         self.path = Path(path)
-        self.header = dict(header)
+        self.header = {**dict(header), "pixels": _RAW}
         self._tmp = self.path.with_name(f".{self.path.name}.{uuid.uuid4().hex[:8]}.tmp")
         self._file = None
         self._frames: list[int] = []
@@ -74,17 +82,15 @@ class ChunkWriter:
             rect: ``(x0, y0, x1, y1)`` in frame pixels, or None when the frame is unchanged.
             pixels: ``(y1 - y0, x1 - x0, 3)`` uint8 BGR (ignored when ``rect`` is None).
         """
-        import cv2
-
         if self._file is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._file = open(self._tmp, "wb")  # noqa: SIM115 - closed in close()/abort()
         blob = b""
         if rect is not None and pixels is not None and pixels.size:
-            ok, enc = cv2.imencode(".png", pixels, [cv2.IMWRITE_PNG_COMPRESSION, _PNG_LEVEL])
-            if not ok:
-                raise MediaError("could not encode a chunk frame", self.path)
-            blob = enc.tobytes()
+            x0, y0, x1, y1 = (int(v) for v in rect)
+            if pixels.shape != (y1 - y0, x1 - x0, 3):
+                raise ValueError(f"pixels {pixels.shape} do not fill the rectangle {rect}")
+            blob = np.ascontiguousarray(pixels, np.uint8).tobytes()
         self._write(blob)
         self._frames.append(int(frame))
         self._rects.append(tuple(int(v) for v in rect) if blob else (0, 0, 0, 0))
@@ -167,6 +173,9 @@ class ChunkReader:
                 f"not a readable render chunk ({exc})", self.path, "render the segment again"
             ) from exc
         self._row = {int(f): i for i, f in enumerate(self.frames)}
+        from lipcore.cache import mark_used
+
+        mark_used(self.path)  # read: recently used, the last a pruning removes
 
     def __contains__(self, frame: int) -> bool:
         return int(frame) in self._row
@@ -183,10 +192,11 @@ class ChunkReader:
             return None
         with open(self.path, "rb") as f:
             f.seek(a)
-            blob = np.frombuffer(f.read(b - a), np.uint8)
-        pixels = cv2.imdecode(blob, cv2.IMREAD_COLOR)
+            blob = np.frombuffer(bytearray(f.read(b - a)), np.uint8)
         x0, y0, x1, y1 = (int(v) for v in self.rects[row])
-        return (x0, y0, x1, y1), pixels
+        if self.header.get("pixels") == _RAW:
+            return (x0, y0, x1, y1), blob.reshape(y1 - y0, x1 - x0, 3)
+        return (x0, y0, x1, y1), cv2.imdecode(blob, cv2.IMREAD_COLOR)  # an earlier PNG chunk
 
     def apply(self, frame: int, picture: np.ndarray) -> np.ndarray:
         """Put this chunk's pixels for output frame ``frame`` onto ``picture`` (in place).
@@ -273,6 +283,33 @@ def chunk_root() -> Path:
     root = cache_root() / "chunks"
     root.mkdir(parents=True, exist_ok=True)
     return root
+
+
+def prune_chunks(
+    max_bytes: int = CHUNK_CACHE_BYTES,
+    keep: Iterable[str | Path] = (),
+    linked: Iterable[str | Path] = (),
+    root: str | Path | None = None,
+):
+    """Keep the chunk store within ``max_bytes``, least recently used chunks first.
+
+    Chunks still referenced (``keep``: the open project's renders), used in the last minutes,
+    or being written are never removed (see :func:`lipcore.cache.prune_lru`).
+
+    Args:
+        max_bytes: Size to prune down to.
+        keep: Chunks that must stay (any hard link of them).
+        linked: Other folders holding hard links of chunks (the editor's render cache): a
+            chunk goes with its links there, or deleting it would free nothing.
+        root: The chunk store (default :func:`chunk_root`).
+
+    Returns:
+        The :class:`~lipcore.cache.PruneResult`.
+    """
+    from lipcore.cache import prune_lru
+
+    store = Path(root) if root is not None else chunk_root()
+    return prune_lru([store, *linked], int(max_bytes), CHUNK_SUFFIX, keep=keep)
 
 
 def is_chunk(path: str | Path) -> bool:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from lipcore.cache import mark_used
 from lipcore.engines.base import Engine
 from lipcore.face.types import TrackSet
 from lipcore.progress import Progress
@@ -81,6 +82,8 @@ def iter_ensure_chunks(
         folder / f"{segment_chunk_key(plan, k)}{CHUNK_SUFFIX}" for k in range(len(plan.segments))
     ]
     missing = [k for k, p in enumerate(paths) if not p.is_file()]
+    for k in set(range(len(paths))) - set(missing):
+        mark_used(paths[k])  # reused: recently used for the store's pruning
     if not missing:
         return paths, 0
     specs = [plan.segments[k] for k in missing]

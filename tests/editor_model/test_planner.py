@@ -2,12 +2,15 @@
 
 The plan tests use the generated clip of the model fixtures; the last test renders a segment of a
 real talking face through the planner and exports, and checks that the export re-used the
-segment's chunk instead of rendering it again.
+segment's chunk instead of rendering it again (and that the job kept the chunk store to its size
+without touching that chunk).
 """
 
 from __future__ import annotations
 
+import os
 import subprocess
+import time
 from pathlib import Path
 
 import numpy as np
@@ -93,13 +96,14 @@ def test_a_rendered_segment_is_recorded_and_not_rendered_again_by_the_export(
     from lipcore.face.track import track_faces
     from lipcore.media.probe import probe
     from lipcore.progress import drain
+    from lipcore.render.chunks import CHUNK_SUFFIX, chunk_root
 
     clip = tmp_path / "clip.mp4"
     subprocess.run(
         ["ffmpeg", "-v", "error", "-y", "-i",
          str(shared_media / "video/A05_frontal_woman_flagbg_590p25_retalking3.mp4"),
          "-t", "4", "-vf", "scale=256:256", "-c:v", "libx264", "-crf", "16", "-preset",
-         "veryfast", "-c:a", "aac", str(clip)],
+         "veryfast", "-g", "12", "-c:a", "aac", str(clip)],
         check=True,
     )  # fmt: skip
     doc = Document(render_cache=new_render_cache(tmp_path / "renders"))
@@ -107,11 +111,17 @@ def test_a_rendered_segment_is_recorded_and_not_rendered_again_by_the_export(
     dub = doc.add_audio_track(shared_media / "audio/B19_en_48k_retalking2.wav", name="Dub")
     sid = doc.add_segment(20, 60, audio_track_id=dub)
     tracks = track_faces(clip)
-    planner = RenderPlanner(doc)
+    # A store over its size: an old chunk of another project goes once a new chunk is written;
+    # the one just rendered stays (and the export below reuses it).
+    planner = RenderPlanner(doc, chunk_cache_bytes=1)
+    old = chunk_root() / f"from-an-old-project{CHUNK_SUFFIX}"
+    old.write_bytes(b"\0" * 4096)
+    os.utime(old, (time.time() - 7200,) * 2)
 
     job = planner.segment_job(sid, tracks)
     result = drain(job.run(), show=False)
     assert result.rendered_segments == 1
+    assert not old.exists() and Path(result.output).is_file()
     stored = planner.record_segment(sid, job.params_hash, result)
     assert stored == doc.render_cache.path_for(job.params_hash) and stored.exists()
     assert doc.segment(sid).render.status == "done"
@@ -134,3 +144,23 @@ def test_a_rendered_segment_is_recorded_and_not_rendered_again_by_the_export(
     info = probe(tmp_path / "export.mp4")
     assert info.video.frame_count == doc.project.frame_count and info.audio is not None
     assert np.isclose(float(info.video.fps), 25.0)
+
+    # A warm re-render (the segment edited) decodes only the segment's own pictures, from the
+    # keyframe before it (one every 12 frames), not the clip: its cost follows the segment.
+    from lipcore.media.decode import VideoReader
+
+    decoded: list[int] = []
+    close = VideoReader.close
+
+    def counting_close(reader):
+        if not reader._closed:
+            decoded.append(reader.decoded_pictures)
+        close(reader)
+
+    doc.set_segment_options(sid, mouth_strength=0.6)
+    job = planner.segment_job(sid, tracks)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(VideoReader, "close", counting_close)
+        again = drain(job.run(), show=False)
+    assert again.rendered_segments == 1 and Path(again.output) != Path(result.output)
+    assert 40 <= sum(decoded) <= (60 - 12) + 8 < doc.project.frame_count  # 100 frames

@@ -28,6 +28,7 @@ def _config_dir(tmp_path, monkeypatch):
         "LIPSYNC_AUTOSAVE",
         "LIPSYNC_WAV2LIP_CHECKPOINT",
         "LIPSYNC_RECENT_LIMIT",
+        "LIPSYNC_CHUNK_CACHE_GB",
     ):
         monkeypatch.delenv(var, raising=False)
 
@@ -94,6 +95,18 @@ def test_invalid_values_fall_back_and_are_reported(monkeypatch):
     settings_path().write_text("{not json")
     assert load_settings().device == "auto"
     assert "not readable JSON" in check_settings_file()[0]
+
+
+def test_the_chunk_cache_size_is_a_setting_in_whole_gigabytes(monkeypatch):
+    from lipcore.render.chunks import CHUNK_CACHE_BYTES
+
+    assert load_settings().chunk_cache_gb == CHUNK_CACHE_BYTES >> 30 == 4
+    monkeypatch.setenv("LIPSYNC_CHUNK_CACHE_GB", "20")
+    assert load_settings().chunk_cache_gb == 20
+    monkeypatch.setenv("LIPSYNC_CHUNK_CACHE_GB", "0")  # below the minimum: the default, reported
+    assert load_settings().chunk_cache_gb == 4
+    field = {f.name: f for f in settings_fields()}["chunk_cache_gb"]
+    assert field.kind == "int" and "GB" in field.label
 
 
 def test_fields_describe_a_preferences_dialog():

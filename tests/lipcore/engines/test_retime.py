@@ -393,6 +393,65 @@ def test_pruned_search_finds_the_exact_optimum(monkeypatch):
     assert np.array_equal(exact, pruned)
 
 
+@pytest.mark.parametrize("levels", [None, 4, 1])
+def test_bounded_exact_search_gives_the_full_search_path_bit_for_bit(levels):
+    """The bounded step (big libraries) must choose exactly what the full step chooses, ties
+    included: costs on a coarse binary grid (exact in floating point) make many equal totals,
+    where the lowest index must win as in the full step's argmin."""
+    import lipcore.engines.retime_select as rs
+
+    rng = np.random.default_rng(3)
+    n, t_len = 600, 60
+    run_ids = np.repeat(np.arange(n // 30), 30)
+    # Shapes drifting along the footage and the new speech, as in a real library.
+    lib = np.cumsum(rng.normal(size=n)) * 0.2
+    target = np.cumsum(rng.normal(size=t_len)) * 0.2
+    unary = np.abs(target[:, None] - lib[None, :]).astype(np.float32)
+    # Mostly expensive cuts, and for every frame one cheap way in from a far-off frame: the best
+    # step into a frame is then often from a state outside the best-scoring few.
+    dist = rng.uniform(2.0, 3.0, size=(n, n)).astype(np.float32)
+    dist[np.arange(n), rng.permutation(n)] = 0.0
+    if levels is not None:
+        unary = np.round(unary * levels) / levels
+        dist = np.round(dist * levels) / levels
+    silent = rng.random(t_len) < 0.3
+    costs = SelectionCosts()
+    if levels is not None:
+        costs = SelectionCosts(jump=0.5, appearance=0.5, hold=0.25, hold_silent=0.125)
+    nxt = rs.successors(run_ids)
+    trans = rs.Transitions(rs.transition_costs(dist, run_ids, costs), nxt)
+    hold = np.where(silent, costs.hold_silent, costs.hold).astype(np.float64)
+    assert n >= rs.BOUNDED_MIN_FRAMES
+    full = rs._viterbi_exact(unary, trans, hold)
+    assert np.array_equal(rs.viterbi(unary, trans, hold, nxt), full)
+    # Paths forced to end on many frames follow many back-pointers, not just the best path's.
+    for end in rng.choice(n, 12, replace=False):
+        forced = np.vstack([unary, np.full((1, n), 1e3, np.float32)])
+        forced[-1, end] = 0.0
+        hold_f = np.append(hold, hold[-1])
+        bounded = rs._viterbi_bounded(forced, trans, hold_f)
+        assert np.array_equal(bounded, rs._viterbi_exact(forced, trans, hold_f)), end
+
+
+def test_bounded_search_takes_the_cheap_cut_from_a_state_outside_its_first_candidates():
+    """The best way into a frame can come from a state that scores worse so far (a cheap cut):
+    the bound must send that frame to the full step, or the path would differ."""
+    import lipcore.engines.retime_select as rs
+
+    n = 300
+    run_ids = np.arange(n)  # every frame its own run: no free successor steps
+    far, target = 250, 280
+    dist = np.full((n, n), 3.0, np.float32)
+    dist[far, target] = 0.0  # the one cheap cut: 0.6 instead of 3.0
+    unary = np.full((2, n), 10.0, np.float32)
+    unary[0, :100] = 0.0  # 100 states better than ``far`` so far (more than the candidates)
+    unary[0, far] = 1.0
+    unary[1, target] = 0.0
+    path = select_frames(unary, dist, run_ids, np.zeros(2, bool), SelectionCosts())
+    assert max(64, n // rs.BOUNDED_SHARE) < 100  # ``far`` is not among the first candidates
+    assert list(path) == [far, target]
+
+
 def test_crossfade_blends_old_run_into_new_one():
     run_ids = np.zeros(20, np.int64)
     path = np.array([2, 3, 4, 15, 16, 17])
