@@ -34,6 +34,7 @@ from lipcore.engines.base import CropBatch, Engine, EngineOptions, SegmentDrive
 from lipcore.errors import LipsyncError, MediaError
 from lipcore.face.types import FaceTrack, TrackSet
 from lipcore.progress import Progress, drain
+from lipcore.media.prefetch import prefetch
 from lipcore.render.align import warp_to_crop
 from lipcore.render.blend import (
     apply_patch,
@@ -158,7 +159,8 @@ class _FrameSource:
             back = bool(self._cache) and index < max(self._cache)
             start = max(0, index - self._chunk + 1) if back else index
             self.close()
-            self._it = self._reader.iter_frames(start)
+            # Decoded a few frames ahead in a worker thread, overlapping the engine's work.
+            self._it = prefetch(self._reader.iter_frames(start), name="render-decode")
             self._next = start
         for i, frame in self._it:
             self._next = i + 1
