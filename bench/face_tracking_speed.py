@@ -18,7 +18,7 @@ the shared B19 speech looped to the same length. Printed, each with the machine'
 Usage::
 
     nice -n 10 python bench/face_tracking_speed.py [--seconds 20] [--work /tmp/lipsync-bench]
-        [--no-e2e]
+        [--no-e2e | --no-tracking]
 
 The last line reads ``track_fps=.. e2e_cold_fps=.. e2e_warm_fps=.. e2e_warm_vs_ffmpeg=..``.
 """
@@ -127,23 +127,27 @@ def main() -> None:
     ap.add_argument("--work", type=Path, default=Path("/tmp/lipsync-bench"))
     ap.add_argument("--full-frames", type=int, default=150, help="frames for detect_every=1")
     ap.add_argument("--no-e2e", action="store_true", help="tracking figures only")
+    ap.add_argument("--no-tracking", action="store_true", help="end-to-end figures only")
     args = ap.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     clip = make_clip(args.work / f"a04_720p_{args.seconds}s.mp4", args.seconds)
     dub = make_dub(args.work / f"b19_{args.seconds}s.wav", args.seconds)
 
-    # Imports and model files are loaded once before timing (a cold *cache*, not a cold disk).
-    tracking_fps(clip, 10)
     frames, dec = decode_fps(clip)
     print(f"clip {clip.name}: {frames} frames 1280x720; load {load()}")
-    print(f"decode                       {dec:7.1f} fps")
-    trk, n_tracks = tracking_fps(clip)
-    print(f"tracking, cold (default)     {trk:7.1f} fps  = {trk / dec:.2f}x decode  "
-          f"({n_tracks} track(s)); load {load()}")  # fmt: skip
-    full, _ = tracking_fps(clip, args.full_frames, detect_every=1)
-    print(f"tracking, detect every frame {full:7.1f} fps  (first {args.full_frames} frames); "
-          f"default is {trk / full:.2f}x faster; load {load()}")  # fmt: skip
-    summary = f"track_fps={trk:.1f} track_vs_decode={trk / dec:.2f} track_vs_full={trk / full:.2f}"
+    summary = ""
+    if not args.no_tracking:
+        # Imports and model files are loaded once before timing (a cold *cache*, not a cold disk).
+        tracking_fps(clip, 10)
+        print(f"decode                       {dec:7.1f} fps")
+        trk, n_tracks = tracking_fps(clip)
+        print(f"tracking, cold (default)     {trk:7.1f} fps  = {trk / dec:.2f}x decode  "
+              f"({n_tracks} track(s)); load {load()}")  # fmt: skip
+        full, _ = tracking_fps(clip, args.full_frames, detect_every=1)
+        print(f"tracking, detect every frame {full:7.1f} fps  (first {args.full_frames} frames); "
+              f"default is {trk / full:.2f}x faster; load {load()}")  # fmt: skip
+        summary = f"track_fps={trk:.1f} track_vs_decode={trk / dec:.2f} "
+        summary += f"track_vs_full={trk / full:.2f}"
     if not args.no_e2e:
         base = ffmpeg_seconds(clip, args.work / "ffmpeg_720p.mp4")
         print(f"plain ffmpeg decode+encode   {frames / base:7.1f} fps  ({base:.1f} s); "
@@ -161,7 +165,7 @@ def main() -> None:
             f" e2e_cold_fps={frames / cold:.1f} e2e_cold_vs_ffmpeg={cold / base:.2f}"
             f" e2e_warm_fps={frames / warm:.1f} e2e_warm_vs_ffmpeg={warm / base:.2f}"
         )
-    print(summary)
+    print(summary.strip())
 
 
 if __name__ == "__main__":

@@ -36,7 +36,7 @@ from typing import IO
 import numpy as np
 
 from lipcore.errors import MediaError
-from lipcore.media.colour import bgr_to_yuv444, colour_of
+from lipcore.media.colour import bgr_to_yuv444_planes, colour_of
 from lipcore.media.pipe_feed import PipeFeed
 from lipcore.media.probe import ffmpeg_exe, probe
 
@@ -389,7 +389,7 @@ class VideoWriter:
             )
         assert self._feed is not None
         try:
-            self._feed.put(bgr_to_yuv444(frame_bgr, self._colour).data)
+            self._feed.put(bgr_to_yuv444_planes(frame_bgr, self._colour))
         except (BrokenPipeError, OSError) as exc:
             self._proc.wait()
             reason = _stderr_tail(self._stderr)

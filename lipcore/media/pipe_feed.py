@@ -21,7 +21,7 @@ _END = None
 
 
 class PipeFeed:
-    """A worker thread writing byte buffers to ``pipe`` in order.
+    """A worker thread writing items (each a sequence of byte buffers) to ``pipe`` in order.
 
     Args:
         pipe: A binary file open for writing (a ``subprocess.Popen`` stdin).
@@ -44,12 +44,13 @@ class PipeFeed:
             if self._error is not None:
                 continue  # drain: the pipe is broken, nothing more can go in
             try:
-                self._pipe.write(data)
+                for part in data:
+                    self._pipe.write(part)
             except OSError as exc:
                 self._error = exc
 
     def put(self, data) -> None:
-        """Queue one buffer (blocks while ``depth`` are waiting).
+        """Queue one item, a sequence of buffers written in order (blocks while ``depth`` wait).
 
         Raises:
             OSError: An earlier write failed.
