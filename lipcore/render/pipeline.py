@@ -33,8 +33,8 @@ import numpy as np
 from lipcore.engines.base import CropBatch, Engine, EngineOptions, SegmentDrive
 from lipcore.errors import LipsyncError, MediaError
 from lipcore.face.types import FaceTrack, TrackSet
-from lipcore.progress import Progress, drain
 from lipcore.media.prefetch import prefetch
+from lipcore.progress import Progress, drain
 from lipcore.render.align import warp_to_crop
 from lipcore.render.blend import (
     apply_patch,
