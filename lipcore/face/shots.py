@@ -77,7 +77,13 @@ class ShotCutDetector:
         Returns:
             True when ``index`` starts a new shot (never for the first frame fed).
         """
-        small = small_frame(frame_bgr)
+        return self.update_small(index, small_frame(frame_bgr))
+
+    def update_small(self, index: int, small: np.ndarray) -> bool:
+        """:meth:`update` with the frame already reduced by :func:`small_frame`.
+
+        Lets the reduction run where the frame is decoded (a worker thread).
+        """
         prev, self._prev = self._prev, small
         self._since_cut += 1
         if prev is None or prev.shape != small.shape:

@@ -4,12 +4,17 @@ One streaming pass over the frames (memory does not grow with clip length beyond
 arrays):
 
 1. shot cuts from colour histograms of downscaled frames (:mod:`lipcore.face.shots`);
-2. faces detected every ``detect_every`` frames (plus on every shot's first frame);
-3. detections matched to the open tracklets by box IoU (Hungarian assignment); every tracked face
-   gets FaceMesh landmarks from :class:`~lipcore.face.mesh.MeshLandmarker`; a tracklet with no
-   matching detection (detector miss, or a frame between detections) is followed by running the
-   mesh on its previous box, for up to ``max_coast_sec``;
+2. faces detected on keyframes: every ``detect_every`` frames, every shot's first frame, and the
+   first frame on which a followed face's fit is lost;
+3. between keyframes every open tracklet is followed from its own last landmarks by the landmark
+   model alone (:meth:`~lipcore.face.mesh.MeshLandmarker.follow`, MediaPipe's video mode), and
+   by the whole mesh on its last box when that fit is lost; on keyframes detections are matched
+   to the open tracklets by box IoU (Hungarian assignment) and re-anchor them (a fresh fit on
+   the detector's box replaces a followed fit that drifted from it); unmatched detections start
+   tracklets; a face without detections is followed for up to ``max_coast_sec``;
 4. tracklets are closed at shot cuts and after ``max_gap_sec`` without the face.
+
+Decoding runs a few frames ahead in a worker thread (:mod:`lipcore.media.prefetch`).
 
 Afterwards tracklets are linked into people: inside a shot by position (the face reappears where
 it was lost), across shots by identity (ArcFace embeddings with the insightface backend, otherwise
@@ -25,6 +30,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 from collections.abc import Generator
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -36,16 +42,20 @@ from lipcore.face import landmarks as L
 from lipcore.face.detect import BACKENDS, box_iou, make_detector
 from lipcore.face.identity import appearance_descriptor, mean_unit
 from lipcore.face.mesh import MeshLandmarker, crop_square
-from lipcore.face.shots import CutSettings, ShotCutDetector
+from lipcore.face.shots import CutSettings, ShotCutDetector, small_frame
 from lipcore.face.smooth import smooth_track
 from lipcore.face.store import load_trackset, trackset_to_bytes
 from lipcore.face.types import FaceTrack, TrackSet
+from lipcore.media.prefetch import mapped
 from lipcore.progress import Progress, drain
 
 #: Side of the per-track thumbnail, pixels.
 THUMBNAIL_PX = 96
 #: Bumped when the tracking algorithm changes, so old cache entries are not reused.
-TRACKER_VERSION = 4
+TRACKER_VERSION = 5
+#: On a keyframe, a followed fit further than this (mean point distance, in eye distances) from
+#: the fresh fit on the detector's box is replaced by the fresh one (drift, a profile collapsing).
+REANCHOR_EYE_DISTANCES = 0.08
 
 
 @dataclass(frozen=True)
@@ -57,8 +67,9 @@ class TrackerSettings:
         model_dir: insightface model folder (None = ``~/.insightface/models``).
         min_confidence: Detector threshold.
         tile: Also detect on overlapping tiles (small faces in wide frames).
-        detect_every: Run the detector every k-th frame; in between, faces are followed by the
-            mesh alone (landmarks still exist on every tracked frame).
+        detect_every: Run the detector every k-th frame (and on cuts and lost fits); in
+            between, faces are followed by the mesh alone (landmarks still exist on every
+            tracked frame). New faces appearing mid-shot are found up to k - 1 frames late.
         tile_every: With ``tile``, search tiles on every k-th detection (and each shot's first).
         start_frame: First frame analysed.
         end_frame: One past the last frame analysed (None = end of clip).
@@ -84,8 +95,8 @@ class TrackerSettings:
     model_dir: str | None = None
     min_confidence: float = 0.5
     tile: bool = True
-    detect_every: int = 1
-    tile_every: int = 5
+    detect_every: int = 8
+    tile_every: int = 2
     start_frame: int = 0
     end_frame: int | None = None
     match_iou: float = 0.3
@@ -118,6 +129,10 @@ class _Tracklet:
     thumbnail: np.ndarray | None = None
     closed: bool = False
     detected_frames: int = 0
+    lost: bool = False  # the last follow failed (the detector has been asked once)
+    # The last keyframe's followed fit disagreed with the fresh one (a profile, a dark face):
+    # follow with the whole mesh on the last box until a keyframe where they agree again.
+    unsteady: bool = False
 
     def add(self, frame: int, lm: np.ndarray, score: float) -> None:
         self.frames.append(frame)
@@ -272,86 +287,50 @@ def _track(reader, video_path, settings, detector, mesher) -> Generator[Progress
     shot = 0
     n_detections = 0
     seen = 0  # frames actually decoded (a truncated file may hold fewer than it says)
-    for index, frame in reader.iter_frames(start, stop):
-        seen += 1
-        is_cut = cuts.update(index, frame)
-        if is_cut:
-            shot += 1
-            for t in tracklets:
-                t.closed = True
-        active = [t for t in tracklets if not t.closed]
-        detect_now = (index - start) % settings.detect_every == 0 or is_cut
-        # Tiles (small faces) are costly: search them periodically; faces found there are
-        # followed by the mesh in between, like every other face.
-        dets = []
-        if detect_now:
-            tile_now = settings.tile and (n_detections % settings.tile_every == 0 or is_cut)
-            dets = detector.detect(frame, tile=tile_now)
-            n_detections += 1
-
-        taken: list[np.ndarray] = []  # mesh boxes assigned this frame
-        done: set[int] = set()  # ids of tracklets updated this frame
-        used: set[int] = set()
-        if dets and active:
-            det_boxes = np.stack([d.box for d in dets])
-            track_boxes = np.stack([t.last_box for t in active])
-            iou = box_iou(det_boxes, track_boxes)
-            for di, ti in _hungarian(1.0 - iou):
-                if iou[di, ti] < settings.match_iou:
-                    continue
-                t, d = active[ti], dets[di]
-                lm = mesher.landmarks(frame, d.box)
-                if lm is None:
-                    lm = mesher.landmarks(frame, t.last_box)
-                if lm is None or _overlaps_taken(L.landmarks_box(lm), taken):
-                    used.add(di)
-                    continue
-                t.add(index, lm, d.score)
-                _update_identity(t, frame, lm, d.score, detector)
-                taken.append(t.last_box)
-                done.add(id(t))
-                used.add(di)
-        for di, d in enumerate(dets):
-            if di in used:
-                continue
-            lm = mesher.landmarks(frame, d.box)
-            if lm is None:
-                continue  # detector false positive, or a face too turned for landmarks
-            box = L.landmarks_box(lm)
-            if _overlaps_taken(box, taken):
-                continue
-            # The same face as an open tracklet whose box the detector framed differently?
-            owner = None
+    # Decoding (and the cut detector's thumbnail) runs a few frames ahead in a worker thread,
+    # overlapping with the landmark model on the other core.
+    frames = mapped(
+        reader.iter_frames(start, stop),
+        lambda item: (item[0], item[1], small_frame(item[1])),
+        name="track-decode",
+    )
+    with closing(frames):
+        for index, frame, small in frames:
+            seen += 1
+            is_cut = cuts.update_small(index, small)
+            if is_cut:
+                shot += 1
+                for t in tracklets:
+                    t.closed = True
+            active = [t for t in tracklets if not t.closed]
+            step = _FrameStep(frame, index)
+            due = (index - start) % settings.detect_every == 0 or is_cut
+            if not due:
+                # Between keyframes every open face follows its own landmarks; the first frame
+                # a fit is lost (the face turned, left, was covered) runs the detector now.
+                for t in active:
+                    if index - t.last_detected > max_coast:
+                        continue
+                    if step.follow(t, mesher, settings.match_iou):
+                        t.lost = False
+                    elif not t.lost:
+                        t.lost = due = True
+            if due:
+                # Tiles (small faces) are costly: search them periodically; faces found there
+                # are followed by the mesh in between, like every other face.
+                tile_now = settings.tile and (n_detections % settings.tile_every == 0 or is_cut)
+                dets = detector.detect(frame, tile=tile_now)
+                n_detections += 1
+                _assign_detections(step, dets, active, tracklets, shot, mesher, detector, settings)
+                for t in active:
+                    if id(t) in step.done or index - t.last_detected > max_coast:
+                        continue
+                    # No detection for it (a miss, or between detections): the mesh follows.
+                    t.lost = not step.follow(t, mesher, settings.match_iou)
             for t in active:
-                if id(t) not in done and box_iou(box[None], t.last_box[None])[0, 0] > 0.4:
-                    owner = t
-                    break
-            if owner is None:
-                owner = _Tracklet(shot=shot)
-                tracklets.append(owner)
-            owner.add(index, lm, d.score)
-            _update_identity(owner, frame, lm, d.score, detector)
-            taken.append(owner.last_box)
-            done.add(id(owner))
-        for t in active:
-            if id(t) in done or index - t.last_detected > max_coast:
-                continue
-            lm = mesher.landmarks(frame, t.last_box)
-            if lm is None:
-                continue
-            box = L.landmarks_box(lm)
-            if box_iou(box[None], t.last_box[None])[0, 0] < settings.match_iou:
-                continue  # the mesh jumped to something else
-            if _overlaps_taken(box, taken):
-                continue
-            # Score 0 marks "followed by the mesh, no detection"; not an interpolated frame.
-            t.add(index, lm, 0.0)
-            taken.append(box)
-            done.add(id(t))
-        for t in active:
-            if t.frames and index - t.frames[-1] > max_gap:
-                t.closed = True
-        yield Progress(index - start + 1, total, "detecting faces")
+                if t.frames and index - t.frames[-1] > max_gap:
+                    t.closed = True
+            yield Progress(index - start + 1, total, "detecting faces")
 
     yield Progress(total, total, "linking tracks")
     # A clip (or range) shorter than the length thresholds keeps the faces it shows: one frame
@@ -370,6 +349,129 @@ def _track(reader, video_path, settings, detector, mesher) -> Generator[Progress
         backend=f"{detector.name}",
         source=video_path,
     )
+
+
+class _FrameStep:
+    """What one frame's analysis has assigned so far (so no face is claimed twice)."""
+
+    def __init__(self, frame: np.ndarray, index: int):
+        self.frame = frame
+        self.index = index
+        self.taken: list[np.ndarray] = []  # landmark boxes assigned this frame
+        self.done: set[int] = set()  # ids of tracklets updated this frame
+        self.tried: set[int] = set()  # ids of tracklets whose follow failed this frame
+        self.failed: set[int] = set()  # ids of tracklets not found at all this frame
+
+    def claim(self, t: _Tracklet, lm: np.ndarray, score: float) -> None:
+        t.add(self.index, lm, score)
+        self.taken.append(t.last_box)
+        self.done.add(id(t))
+
+    def follow(self, t: _Tracklet, mesher: MeshLandmarker, match_iou: float) -> bool:
+        """Follow ``t`` without a detection (score 0: followed, not detected).
+
+        From its last landmarks first (the landmark model alone); when that fit is lost, the
+        whole mesh on its last box, whose own face finder searches the crop (slower, and what
+        re-finds a face that turned or was briefly covered).
+        """
+        if id(t) in self.failed:
+            return False
+        lm = None if t.unsteady else self.fit_from(t, mesher)
+        if not _stays(lm, t, match_iou):
+            lm = mesher.landmarks(self.frame, t.last_box)
+            if not _stays(lm, t, match_iou):
+                self.failed.add(id(t))
+                return False
+        if _overlaps_taken(L.landmarks_box(lm), self.taken):
+            return False
+        self.claim(t, lm, 0.0)
+        return True
+
+    def fit_from(self, t: _Tracklet, mesher: MeshLandmarker) -> np.ndarray | None:
+        """Landmarks followed from ``t``'s last ones (None once that failed on this frame)."""
+        if id(t) in self.tried or not t.landmarks:
+            return None
+        lm = mesher.follow(self.frame, t.landmarks[-1])
+        if lm is None:
+            self.tried.add(id(t))
+        return lm
+
+
+def _stays(lm: np.ndarray | None, t: _Tracklet, match_iou: float) -> bool:
+    """Whether a fit exists and still frames ``t``'s face (the mesh did not jump elsewhere)."""
+    if lm is None:
+        return False
+    return bool(box_iou(L.landmarks_box(lm)[None], t.last_box[None])[0, 0] >= match_iou)
+
+
+def _landmark_distance(a: np.ndarray, b: np.ndarray) -> float:
+    """Mean point distance between two fits of one face, in eye distances of ``b``."""
+    eye = max(float(L.eye_distance(b)), 1e-6)
+    return float(np.mean(np.linalg.norm(a - b, axis=-1))) / eye
+
+
+def _assign_detections(
+    step: _FrameStep,
+    dets: list,
+    active: list[_Tracklet],
+    tracklets: list[_Tracklet],
+    shot: int,
+    mesher: MeshLandmarker,
+    detector,
+    settings: TrackerSettings,
+) -> None:
+    """Match a keyframe's detections to the open tracklets; unmatched ones start new ones."""
+    frame = step.frame
+    used: set[int] = set()
+    waiting = [t for t in active if id(t) not in step.done]
+    if dets and waiting:
+        det_boxes = np.stack([d.box for d in dets])
+        track_boxes = np.stack([t.last_box for t in waiting])
+        iou = box_iou(det_boxes, track_boxes)
+        for di, ti in _hungarian(1.0 - iou):
+            if iou[di, ti] < settings.match_iou:
+                continue
+            t, d = waiting[ti], dets[di]
+            used.add(di)
+            # A keyframe re-anchors the face: a fresh fit from the detector's box, kept unless
+            # the followed fit agrees with it (then the followed one, so keyframes leave no
+            # step in an otherwise continuous series of fits).
+            fresh = mesher.landmarks(frame, d.box)
+            # With a detection on every frame there is nothing to follow between keyframes.
+            followed = step.fit_from(t, mesher) if settings.detect_every > 1 else None
+            lm = fresh if fresh is not None else followed
+            t.unsteady = fresh is not None
+            if fresh is not None and followed is not None:
+                if _landmark_distance(followed, fresh) < REANCHOR_EYE_DISTANCES:
+                    lm, t.unsteady = followed, False
+            if lm is None:
+                lm = mesher.landmarks(frame, t.last_box)
+            if lm is None or _overlaps_taken(L.landmarks_box(lm), step.taken):
+                continue
+            step.claim(t, lm, d.score)
+            _update_identity(t, frame, lm, d.score, detector)
+    for di, d in enumerate(dets):
+        if di in used:
+            continue
+        if _overlaps_taken(d.box, step.taken, 0.3):
+            continue  # a face already followed on this frame, framed differently
+        lm = mesher.landmarks(frame, d.box)
+        if lm is None:
+            continue  # detector false positive, or a face too turned for landmarks
+        box = L.landmarks_box(lm)
+        if _overlaps_taken(box, step.taken):
+            continue
+        # The same face as an open tracklet whose box the detector framed differently?
+        owner = None
+        for t in active:
+            if id(t) not in step.done and box_iou(box[None], t.last_box[None])[0, 0] > 0.4:
+                owner = t
+                break
+        if owner is None:
+            owner = _Tracklet(shot=shot)
+            tracklets.append(owner)
+        step.claim(owner, lm, d.score)
+        _update_identity(owner, frame, lm, d.score, detector)
 
 
 def _link_and_finish(

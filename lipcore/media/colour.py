@@ -150,10 +150,19 @@ def planes_to_bgr(
 
 def bgr_to_yuv444(bgr: np.ndarray, colour: Colour) -> np.ndarray:
     """``(H, W, 3)`` uint8 BGR -> planar 8-bit YUV 4:4:4 bytes layout ``(3, H, W)`` uint8."""
+    return np.stack(bgr_to_yuv444_planes(bgr, colour))
+
+
+def bgr_to_yuv444_planes(bgr: np.ndarray, colour: Colour) -> list[np.ndarray]:
+    """``(H, W, 3)`` uint8 BGR -> the Y, U and V planes, each ``(H, W)`` uint8 and contiguous.
+
+    What an encoder pipe takes for ``yuv444p``, written plane after plane (``cv2.split`` is
+    about 3x faster than a transposed copy into one ``(3, H, W)`` array).
+    """
     import cv2
 
     yuv = cv2.transform(np.ascontiguousarray(bgr), _yuv_from_rgb(colour))
-    return np.ascontiguousarray(yuv.transpose(2, 0, 1))
+    return list(cv2.split(yuv))
 
 
 def frame_to_bgr(av_frame, colour: Colour | None = None) -> np.ndarray | None:

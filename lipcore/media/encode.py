@@ -36,7 +36,8 @@ from typing import IO
 import numpy as np
 
 from lipcore.errors import MediaError
-from lipcore.media.colour import bgr_to_yuv444, colour_of
+from lipcore.media.colour import bgr_to_yuv444_planes, colour_of
+from lipcore.media.pipe_feed import PipeFeed
 from lipcore.media.probe import ffmpeg_exe, probe
 
 #: Sample rate of muxed audio (AAC and PCM); 48 kHz is what editors and players expect.
@@ -179,6 +180,7 @@ class VideoWriter:
         self.sources = [Path(s) for s in sources if s is not None]
         self.frames_written = 0
         self._proc: subprocess.Popen[bytes] | None = None
+        self._feed: PipeFeed | None = None
         self._stderr: IO[bytes] | None = None
         self._temps: list[Path] = []
         self._done = False
@@ -382,6 +384,10 @@ class VideoWriter:
         except OSError as exc:
             self._cleanup()
             raise MediaError(f"ffmpeg could not start ({exc})", self.output) from exc
+        assert self._proc.stdin is not None
+        # Pipe writes block while x264 is busy: a worker thread does them, so the caller renders
+        # the next frame meanwhile.
+        self._feed = PipeFeed(self._proc.stdin)
 
     def _timescale(self) -> int:
         scale = self.fps.numerator
@@ -406,9 +412,9 @@ class VideoWriter:
                 f"frame must be ({self.height}, {self.width}, 3) uint8, "
                 f"got {frame_bgr.shape} {frame_bgr.dtype}"
             )
-        assert self._proc.stdin is not None
+        assert self._feed is not None
         try:
-            self._proc.stdin.write(bgr_to_yuv444(frame_bgr, self._colour).data)
+            self._feed.put(bgr_to_yuv444_planes(frame_bgr, self._colour))
         except (BrokenPipeError, OSError) as exc:
             self._proc.wait()
             reason = _stderr_tail(self._stderr)
@@ -423,6 +429,12 @@ class VideoWriter:
     def abort(self) -> None:
         """Stop encoding and remove every temp file; an existing output is left as it was."""
         if self._proc is not None:
+            if self._feed is not None:
+                # Kill first: a feed write blocked on a full pipe then returns.
+                if self._proc.poll() is None:
+                    self._proc.kill()
+                self._feed.stop()
+                self._feed = None
             if self._proc.stdin is not None and not self._proc.stdin.closed:
                 try:
                     self._proc.stdin.close()
@@ -488,6 +500,17 @@ class VideoWriter:
             )
         if self.frames_written == 0:
             raise MediaError("no frames were written; nothing was saved", self.output)
+        assert self._feed is not None
+        try:
+            self._feed.finish()
+        except OSError as exc:
+            self._proc.wait()
+            raise MediaError(
+                f"the encoder stopped ({_stderr_tail(self._stderr) or exc})",
+                self.output,
+                "check free disk space and that the folder is writable",
+            ) from exc
+        self._feed = None
         try:
             self._proc.stdin.close()
         except OSError:

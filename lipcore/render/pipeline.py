@@ -33,6 +33,7 @@ import numpy as np
 from lipcore.engines.base import CropBatch, Engine, EngineOptions, GeneratedCrops, SegmentDrive
 from lipcore.errors import LipsyncError, MediaError
 from lipcore.face.types import FaceTrack, TrackSet
+from lipcore.media.prefetch import prefetch
 from lipcore.progress import Progress, drain
 from lipcore.render.align import warp_to_crop
 from lipcore.render.blend import apply_patch, paste_crop_roi, prepare_paste
@@ -163,7 +164,8 @@ class _FrameSource:
             back = bool(self._cache) and index < max(self._cache)
             start = max(0, index - self._chunk + 1) if back else index
             self.close()
-            self._it = self._reader.iter_frames(start)
+            # Decoded a few frames ahead in a worker thread, overlapping the engine's work.
+            self._it = prefetch(self._reader.iter_frames(start), name="render-decode")
             self._next = start
         for i, frame in self._it:
             self._next = i + 1

@@ -83,3 +83,30 @@ def test_kps5_order_matches_insightface(a01_mesh):
     # Same order as the detector's keypoints: each point is near its detector counterpart.
     eye = float(L.eye_distance(lm))
     assert np.all(np.linalg.norm(k[:3] - det.kps5[:3], axis=1) < 0.25 * eye)
+
+
+def test_follow_agrees_with_the_whole_mesh_and_lets_go_of_a_lost_face(read_frame, mesher):
+    # A14 (child talking, head moving): follow frame to frame from the previous landmarks alone
+    # (the landmark model on a 192 px region, no face finder) and compare with the whole mesh
+    # run afresh on each frame's face box: the same points within a few % of the eye distance,
+    # and the same mouth opening.
+    frame = read_frame("A14", 0)
+    h, w = frame.shape[:2]
+    prev = mesher.landmarks(frame, np.array([0, 0, w, h], np.float32))
+    assert prev is not None
+    dists, gaps_followed, gaps_fresh = [], [], []
+    for i in range(1, 40, 3):
+        frame = read_frame("A14", i)
+        followed = mesher.follow(frame, prev)
+        assert followed is not None and followed.shape == (N_LANDMARKS, 2)
+        fresh = mesher.landmarks(frame, L.landmarks_box(followed))
+        eye = float(L.eye_distance(fresh))
+        dists.append(float(np.linalg.norm(followed - fresh, axis=1).mean()) / eye)
+        gaps_followed.append(float(L.lip_gap(followed)))
+        gaps_fresh.append(float(L.lip_gap(fresh)))
+        prev = followed
+    assert np.mean(dists) < 0.04 and max(dists) < 0.08, dists
+    assert np.corrcoef(gaps_followed, gaps_fresh)[0, 1] > 0.8
+    # The face moved away (the region now holds background only): the fit is reported lost.
+    empty = np.full_like(frame, 90)
+    assert mesher.follow(empty, prev) is None

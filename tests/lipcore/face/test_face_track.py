@@ -23,7 +23,10 @@ def test_frontal_clip_is_one_full_track(clip):
     t = ts.tracks[0]
     np.testing.assert_array_equal(t.frames, np.arange(40))
     assert t.landmarks.shape == (40, N_LANDMARKS, 2) and np.isfinite(t.landmarks).all()
-    assert not t.interpolated.any() and (t.scores > 0.5).all()
+    assert not t.interpolated.any()
+    # Detected on keyframes (every 8th frame by default), followed by the mesh in between.
+    assert (t.scores[::8] > 0.5).all() and (t.scores[t.scores > 0] > 0.5).all()
+    assert (t.scores == 0).sum() >= 30
     assert t.thumbnail is not None and t.thumbnail.shape == (96, 96, 3)
     # Box holds mouth and chin on every frame (boxes are smoothed harder than the landmarks, so
     # allow 3 % slack); face about 250 px wide in this 512 px clip.
@@ -75,6 +78,16 @@ def test_cuts_split_tracks_and_sparse_detection_keeps_every_frame(clip):
     assert (~t.interpolated[sel]).mean() > 0.8
     assert ((t.scores[sel] == 0) & ~t.interpolated[sel]).any()  # followed by the mesh alone
     assert np.isfinite(t.landmarks[sel]).all()
+
+
+def test_default_keyframes_still_start_every_shot_on_its_cut(clip):
+    # H01's cuts (20, 82) are not multiples of the keyframe spacing: each shot's first frame is
+    # detected anyway, so the performer's close shot is tracked from its very first frame.
+    ts = track_faces(clip("H01"), TrackerSettings(end_frame=100), use_cache=False)
+    assert ts.shot_cuts == [20, 82]
+    close = [t for t in ts.tracks if t.last_frame >= 82]
+    assert len(close) == 1 and close[0].frames[close[0].frames >= 82][0] == 82
+    assert close[0].scores[close[0].frames == 82][0] > 0.5
 
 
 def test_meeting_has_one_track_per_visible_face(clip):
