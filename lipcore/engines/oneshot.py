@@ -46,8 +46,20 @@ REST_SHARE = 0.15
 REST_MAX_GAP = 0.03
 #: A footage frame with at least this inner-lip gap (per eye distance) lends its mouth interior.
 OPEN_EXEMPLAR_GAP = 0.07
-#: Temporal smoothing of the shape track, frames (Gaussian sigma).
-SMOOTH_SIGMA_FRAMES = 1.0
+#: Temporal smoothing of the shape track, frames (Gaussian sigma): 1.6 keeps a /b/'s closure
+#: (applied after smoothing) and moves the mouth no more jerkily than real footage
+#: (bench/oneshot_quality.py: the mouth box's frame-to-frame change at 1.0 was 1.2-1.4x the
+#: original's on A04, A06, A07).
+SMOOTH_SIGMA_FRAMES = 1.6
+#: The resting frame's mouth is the texture wherever it fits the target by a similarity within
+#: this error (stable points, eye-distance units): the target's own moving mouth, squeezed to
+#: rest, left its teeth and lip motion flickering under the new one. A turned head (larger
+#: error) keeps its own mouth for the perspective.
+REST_FIT_MAX_ERROR = 0.025
+#: Footage frames with audio needed before the motion is scaled to the actor's own opening.
+ADAPT_MIN_FRAMES = 50
+#: Bounds of that per-speaker scale.
+ADAPT_RANGE = (0.5, 1.2)
 #: Frames over which the mouth settles to rest when the speech stops.
 REST_RAMP_FRAMES = 3
 #: How far the corners move in on a rounded vowel / out on a spread one (eye-distance units).
@@ -166,6 +178,7 @@ class OneShotEngine(Engine):
         self.scale = 1.0
         self.synthetic_rest = False
         self.rest_gap = 0.0
+        self.speaker_scale = 1.0
 
     def prepare(self, source: SourceFootage | Sequence[SourceFootage]) -> Iterator[Progress]:
         """Pick the resting frame, the open-mouth exemplar and the face's scale."""
@@ -197,6 +210,7 @@ class OneShotEngine(Engine):
         width = float(lm[idx, 291, 0] - lm[idx, 61, 0]) / max(eye, 1e-6)
         ref = float(self.model.meta.get("rest_width_mean", width))
         self.scale = float(np.clip(width / max(ref, 1e-6), 0.6, 1.6))
+        self.speaker_scale = self._speaker_scale(src, gaps)
         self.rest_gap = max(float(lip_gap(self.rest_landmarks)), 0.0)
         best = int(np.argmax(gaps))
         self.cavity = (
@@ -205,6 +219,35 @@ class OneShotEngine(Engine):
             else None
         )
         yield Progress(1, 1, "choosing the resting mouth")
+
+    def _speaker_scale(self, src: SourceFootage, gaps: np.ndarray) -> float:
+        """How much this actor opens their mouth for speech, relative to the model's prediction.
+
+        With footage of the actor speaking (its own audio), the spread (10th-90th percentile) of
+        the measured inner-lip gap over the predicted one for the same audio; 1 otherwise (a
+        still, a clip without sound). A reserved speaker's new mouth moves as little as theirs.
+        """
+        audio = src.audio_16k
+        frames = np.asarray(src.frames, np.int64)
+        if audio is None or not np.any(audio) or len(frames) < ADAPT_MIN_FRAMES:
+            return 1.0
+        from lipcore.audio.vad import voiced_frames
+
+        n = int(frames.max()) + 1
+        voiced = voiced_frames(np.asarray(audio, np.float32), src.fps, n)[frames]
+        if voiced.sum() < ADAPT_MIN_FRAMES:
+            return 1.0
+        pred = self.model.predict(audio, src.fps, n)[frames] * self.scale * MOTION_SCALE
+        rest = self._rest_mouth_eye()
+        pred_gap = (
+            pred[:, _ROW[14], 1] - pred[:, _ROW[13], 1] + (rest[_ROW[14], 1] - rest[_ROW[13], 1])
+        )
+        own = gaps[voiced]
+        want = np.percentile(own, 90) - np.percentile(own, 10)
+        got = np.percentile(pred_gap[voiced], 90) - np.percentile(pred_gap[voiced], 10)
+        if got <= 1e-6:
+            return 1.0
+        return float(np.clip(want / got, *ADAPT_RANGE))
 
     def begin_segment(self, drive: SegmentDrive) -> None:
         """Predict the mouth shape of every frame of the segment's new audio (or its cues)."""
@@ -216,6 +259,7 @@ class OneShotEngine(Engine):
             self.plan = self._cue_plan(np.asarray(drive.cue_shapes).reshape(-1), n, voiced)
             return
         disp = self.model.predict(drive.audio_16k, drive.fps, n) * self.scale * MOTION_SCALE
+        disp *= self.speaker_scale
         disp *= float(self.options.mouth_strength)
         disp = _smooth(disp, SMOOTH_SIGMA_FRAMES)
         # Silence rests the mouth (with a short ramp, not a snap)
@@ -284,8 +328,9 @@ class OneShotEngine(Engine):
             # from there, so the target's own mouth shape never leaks into the new one
             m = residual_warp(self.rest_landmarks, target_lm)
             rest_here = warp_points(self.rest_landmarks, m)
-            if self.synthetic_rest:
-                # No closed mouth in the footage: the warped-closed rest frame is the texture
+            if self.synthetic_rest or _fit_error(rest_here, target_lm) <= REST_FIT_MAX_ERROR:
+                # The resting frame placed on the target is the texture (warped closed when the
+                # footage has no closed mouth): only the new motion moves the mouth
                 texture = cv2.warpAffine(
                     self.rest_crop, m, (size, size), flags=cv2.INTER_CUBIC,
                     borderMode=cv2.BORDER_REPLICATE,
@@ -295,7 +340,7 @@ class OneShotEngine(Engine):
                 # The target itself: its head pose, lighting and grain stay exactly its own
                 texture, tex_lm = crops[b], target_lm
             eye = float(np.linalg.norm(tex_lm[263] - tex_lm[33]))
-            if self.synthetic_rest:
+            if tex_lm is rest_here:
                 base = rest_here[list(MOUTH_POINTS)]
             else:
                 # The target's own mouth brought to the resting opening: its pose and
@@ -305,6 +350,15 @@ class OneShotEngine(Engine):
             mouth = base + plan.displacement[row] * eye
             out[b] = render_mouth(texture, tex_lm, mouth, eye, self.cavity)
         return out
+
+
+def _fit_error(placed: np.ndarray, target: np.ndarray) -> float:
+    """Mean distance of the stable points after placing, in eye-distance units."""
+    from lipcore.engines.retime_composite import STABLE_POINTS
+
+    idx = list(STABLE_POINTS)
+    eye = max(float(np.linalg.norm(target[263] - target[33])), 1e-6)
+    return float(np.linalg.norm(placed[idx] - target[idx], axis=1).mean() / eye)
 
 
 def _recognise(audio_16k: np.ndarray):

@@ -29,6 +29,8 @@ INNER_PAIRS = ((13, 14), (82, 87), (81, 178), (80, 88), (191, 95),
 INNER_UPPER = (78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 308)
 INNER_LOWER = (78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308)
 _ROW = {p: i for i, p in enumerate(MOUTH_POINTS)}
+#: Resampling of the warp: Lanczos keeps the lips' and skin's fine texture (bicubic softens it).
+WARP_INTERPOLATION = cv2.INTER_LANCZOS4
 
 
 @dataclass
@@ -267,7 +269,7 @@ def warp_mouth(
     src = np.vstack([src_mouth, fixed, ring, edge])
     dst = np.vstack([mouth, fixed, ring, edge])
     return warp_image(
-        texture, src, dst, interpolation=cv2.INTER_CUBIC, triangles=mouth_triangles(dst, eye_px)
+        texture, src, dst, interpolation=WARP_INTERPOLATION, triangles=mouth_triangles(dst, eye_px)
     )
 
 
