@@ -317,6 +317,38 @@ def render_mouth(
     return np.clip(blended + 0.5, 0, 255).astype(np.uint8)
 
 
+def reshape_mouth(
+    crop: np.ndarray,
+    landmarks: np.ndarray,
+    gap_px: float,
+    cavity: CavitySource | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """A frame's mouth made to open to ``gap_px`` (either way): the shape a library lacks.
+
+    Closing squeezes the opening and draws where the lips meet; opening warps the lips apart
+    (the jaw most of the way) and fills the new opening with the actor's own open mouth
+    (``cavity``) or, without one, a cavity and teeth synthesised in the face's colours.
+
+    Args:
+        crop: ``(S, S, 3)`` uint8 BGR crop.
+        landmarks: ``(478, 2)`` its landmarks.
+        gap_px: Wanted inner-lip gap (13-14), pixels.
+        cavity: The actor's own open mouth (same crop space), or None.
+
+    Returns:
+        ``(crop, landmarks)`` with the mouth points moved to the new shape.
+    """
+    lm = np.asarray(landmarks, np.float32)
+    eye = float(np.linalg.norm(lm[263] - lm[33]))
+    mouth = reshape_gap(lm, gap_px)
+    out = render_mouth(crop, lm, mouth, eye, cavity)
+    if gap_px < 1.0 and inner_gap_px(lm[list(MOUTH_POINTS)]) > 2.0:
+        out = seal_lips(out, mouth)
+    new_lm = lm.copy()
+    new_lm[list(MOUTH_POINTS)] = mouth
+    return out, new_lm
+
+
 __all__ = [
     "ANCHOR_POINTS",
     "CavitySource",
@@ -326,6 +358,7 @@ __all__ = [
     "inner_gap_px",
     "render_mouth",
     "reshape_gap",
+    "reshape_mouth",
     "seal_lips",
     "synthesise_cavity",
     "warp_mouth",
