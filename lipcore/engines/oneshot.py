@@ -46,11 +46,10 @@ REST_SHARE = 0.15
 REST_MAX_GAP = 0.03
 #: A footage frame with at least this inner-lip gap (per eye distance) lends its mouth interior.
 OPEN_EXEMPLAR_GAP = 0.07
-#: Temporal smoothing of the shape track, frames (Gaussian sigma): 1.6 keeps a /b/'s closure
-#: (applied after smoothing) and moves the mouth no more jerkily than real footage
-#: (bench/oneshot_quality.py: the mouth box's frame-to-frame change at 1.0 was 1.2-1.4x the
-#: original's on A04, A06, A07).
-SMOOTH_SIGMA_FRAMES = 1.6
+#: Temporal smoothing of the shape track, frames (Gaussian sigma). A /b/'s closure is applied
+#: after it, so it stays sharp; at 1.0 the mouth box's frame-to-frame change was 1.2-1.4x the
+#: original's on A04, A06, A07 (bench/oneshot_quality.py), wider smoothing costs sync.
+SMOOTH_SIGMA_FRAMES = 1.3
 #: The resting frame's mouth is the texture wherever it fits the target by a similarity within
 #: this error (stable points, eye-distance units): the target's own moving mouth, squeezed to
 #: rest, left its teeth and lip motion flickering under the new one. A turned head (larger
@@ -58,8 +57,9 @@ SMOOTH_SIGMA_FRAMES = 1.6
 REST_FIT_MAX_ERROR = 0.025
 #: Footage frames with audio needed before the motion is scaled to the actor's own opening.
 ADAPT_MIN_FRAMES = 50
-#: Bounds of that per-speaker scale.
-ADAPT_RANGE = (0.5, 1.2)
+#: Bounds of that per-speaker scale (below 0.75 a reserved speaker's mouth moved too little
+#: for the sync meter to see it follow the speech).
+ADAPT_RANGE = (0.75, 1.2)
 #: Frames over which the mouth settles to rest when the speech stops.
 REST_RAMP_FRAMES = 3
 #: How far the corners move in on a rounded vowel / out on a spread one (eye-distance units).
