@@ -51,10 +51,14 @@ OPEN_EXEMPLAR_GAP = 0.07
 #: original's on A04, A06, A07 (bench/oneshot_quality.py), wider smoothing costs sync.
 SMOOTH_SIGMA_FRAMES = 1.3
 #: The resting frame's mouth is the texture wherever it fits the target by a similarity within
-#: this error (stable points, eye-distance units): the target's own moving mouth, squeezed to
-#: rest, left its teeth and lip motion flickering under the new one. A turned head (larger
-#: error) keeps its own mouth for the perspective.
-REST_FIT_MAX_ERROR = 0.025
+#: REST_FIT_FULL (stable points, eye-distance units): the target's own moving mouth, squeezed to
+#: rest, left its teeth and lip motion flickering under the new one. From REST_FIT_NONE on (a
+#: turned head) the target's own mouth is the texture, for the perspective; between, a blend of
+#: the two, both warped onto the same mouth shape.
+REST_FIT_FULL = 0.1
+#: Feather of the resting frame's mouth-and-chin region on the target (eye-distance units).
+REST_FEATHER = 0.12
+REST_FIT_NONE = 0.2
 #: Footage frames with audio needed before the motion is scaled to the actor's own opening.
 ADAPT_MIN_FRAMES = 50
 #: Bounds of that per-speaker scale (below 0.75 a reserved speaker's mouth moved too little
@@ -305,6 +309,34 @@ class OneShotEngine(Engine):
         gap = pts[:, _ROW[14], 1] - pts[:, _ROW[13], 1]
         return OneShotPlan(disp.astype(np.float32), soft, gap, voiced, False)
 
+    def _rest_texture(
+        self, target: np.ndarray, target_lm: np.ndarray, m: np.ndarray, rest_here, eye: float
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The target with the resting frame's mouth and chin placed on it (feathered).
+
+        Only the mouth and chin come from the resting frame; the rest of the crop (cheeks,
+        earrings, background at the mask's edge) stays the target's, so nothing of the resting
+        frame's surroundings shows twice.
+        """
+        import cv2
+
+        size = target.shape[0]
+        placed = cv2.warpAffine(
+            self.rest_crop, m, (size, size), flags=cv2.INTER_CUBIC,
+            borderMode=cv2.BORDER_REPLICATE,
+        )  # fmt: skip
+        region = np.zeros((size, size), np.uint8)
+        hull = cv2.convexHull(np.round(rest_here[list(MOUTH_POINTS)] * 4).astype(np.int32))
+        cv2.fillConvexPoly(region, hull, 255, cv2.LINE_AA, 2)
+        feather = max(REST_FEATHER * eye, 1.0)
+        region = cv2.erode(region, np.ones((3, 3), np.uint8), iterations=int(feather // 2))
+        alpha = cv2.GaussianBlur(region.astype(np.float32) / 255.0, (0, 0), feather / 2)
+        alpha = alpha[..., None]
+        texture = target.astype(np.float32) * (1 - alpha) + placed.astype(np.float32) * alpha
+        tex_lm = np.asarray(target_lm, np.float32).copy()
+        tex_lm[list(MOUTH_POINTS)] = rest_here[list(MOUTH_POINTS)]
+        return np.clip(texture + 0.5, 0, 255).astype(np.uint8), tex_lm
+
     def _rest_mouth_eye(self) -> np.ndarray:
         lm = self.rest_landmarks
         assert lm is not None
@@ -316,11 +348,8 @@ class OneShotEngine(Engine):
         plan = self.plan
         if plan is None or self.rest_crop is None or self.rest_landmarks is None:
             raise RuntimeError("OneShotEngine.prepare() and begin_segment() must run first")
-        import cv2
-
         crops = np.asarray(batch.crops)
         out = np.empty_like(crops)
-        size = crops.shape[1]
         for b, row in enumerate(np.asarray(batch.rows, np.int64)):
             row = int(np.clip(row, 0, len(plan.displacement) - 1))
             target_lm = np.asarray(batch.landmarks[b], np.float32)
@@ -328,27 +357,29 @@ class OneShotEngine(Engine):
             # from there, so the target's own mouth shape never leaks into the new one
             m = residual_warp(self.rest_landmarks, target_lm)
             rest_here = warp_points(self.rest_landmarks, m)
-            if self.synthetic_rest or _fit_error(rest_here, target_lm) <= REST_FIT_MAX_ERROR:
-                # The resting frame placed on the target is the texture (warped closed when the
-                # footage has no closed mouth): only the new motion moves the mouth
-                texture = cv2.warpAffine(
-                    self.rest_crop, m, (size, size), flags=cv2.INTER_CUBIC,
-                    borderMode=cv2.BORDER_REPLICATE,
-                )  # fmt: skip
-                tex_lm = rest_here
-            else:
-                # The target itself: its head pose, lighting and grain stay exactly its own
-                texture, tex_lm = crops[b], target_lm
-            eye = float(np.linalg.norm(tex_lm[263] - tex_lm[33]))
-            if tex_lm is rest_here:
-                base = rest_here[list(MOUTH_POINTS)]
-            else:
-                # The target's own mouth brought to the resting opening: its pose and
-                # perspective are right for this frame (a frontal rest shape on a turned head
-                # would skew the mouth); the new motion is added to that
-                base = reshape_gap(target_lm, self.rest_gap * eye)
+            eye = float(np.linalg.norm(target_lm[263] - target_lm[33]))
+            # How much of the resting frame's mouth to use as the texture: all of it where it
+            # fits the target, none on a turned head, a blend between (never a per-frame switch)
+            err = _fit_error(rest_here, target_lm)
+            span = REST_FIT_NONE - REST_FIT_FULL
+            w_rest = (
+                1.0 if self.synthetic_rest else float(np.clip((REST_FIT_NONE - err) / span, 0, 1))
+            )
+            own_base = reshape_gap(target_lm, self.rest_gap * eye)
+            base = w_rest * rest_here[list(MOUTH_POINTS)] + (1.0 - w_rest) * own_base
             mouth = base + plan.displacement[row] * eye
-            out[b] = render_mouth(texture, tex_lm, mouth, eye, self.cavity)
+            rendered = np.zeros(crops.shape[1:], np.float32)
+            if w_rest > 0.0:
+                # The resting frame placed on the target (warped closed when the footage has no
+                # closed mouth): only the new motion moves the mouth
+                texture, tex_lm = self._rest_texture(crops[b], target_lm, m, rest_here, eye)
+                rendered += w_rest * render_mouth(texture, tex_lm, mouth, eye, self.cavity)
+            if w_rest < 1.0:
+                # The target itself: its head pose and perspective stay its own
+                rendered += (1.0 - w_rest) * render_mouth(
+                    crops[b], target_lm, mouth, eye, self.cavity
+                )
+            out[b] = np.clip(rendered + 0.5, 0, 255).astype(np.uint8)
         return out
 
 
