@@ -56,6 +56,8 @@ SMOOTH_SIGMA_FRAMES = 1.3
 #: turned head) the target's own mouth is the texture, for the perspective; between, a blend of
 #: the two, both warped onto the same mouth shape.
 REST_FIT_FULL = 0.1
+#: Nose-base points that bound the resting frame's mouth region from above.
+_PHILTRUM = (98, 327, 2, 164, 206, 426)
 #: Feather of the resting frame's mouth-and-chin region on the target (eye-distance units).
 REST_FEATHER = 0.12
 REST_FIT_NONE = 0.2
@@ -326,10 +328,11 @@ class OneShotEngine(Engine):
             borderMode=cv2.BORDER_REPLICATE,
         )  # fmt: skip
         region = np.zeros((size, size), np.uint8)
-        hull = cv2.convexHull(np.round(rest_here[list(MOUTH_POINTS)] * 4).astype(np.int32))
+        # Mouth, chin and the philtrum up to the nostrils: the lips lie well inside the region
+        pts = rest_here[list(MOUTH_POINTS) + list(_PHILTRUM)]
+        hull = cv2.convexHull(np.round(pts * 4).astype(np.int32))
         cv2.fillConvexPoly(region, hull, 255, cv2.LINE_AA, 2)
         feather = max(REST_FEATHER * eye, 1.0)
-        region = cv2.erode(region, np.ones((3, 3), np.uint8), iterations=int(feather // 2))
         alpha = cv2.GaussianBlur(region.astype(np.float32) / 255.0, (0, 0), feather / 2)
         alpha = alpha[..., None]
         texture = target.astype(np.float32) * (1 - alpha) + placed.astype(np.float32) * alpha
