@@ -46,8 +46,26 @@ REST_SHARE = 0.15
 REST_MAX_GAP = 0.03
 #: A footage frame with at least this inner-lip gap (per eye distance) lends its mouth interior.
 OPEN_EXEMPLAR_GAP = 0.07
-#: Temporal smoothing of the shape track, frames (Gaussian sigma).
-SMOOTH_SIGMA_FRAMES = 1.0
+#: Temporal smoothing of the shape track, frames (Gaussian sigma). A /b/'s closure is applied
+#: after it, so it stays sharp; at 1.0 the mouth box's frame-to-frame change was 1.2-1.4x the
+#: original's on A04, A06, A07 (bench/oneshot_quality.py), wider smoothing costs sync.
+SMOOTH_SIGMA_FRAMES = 1.3
+#: The resting frame's mouth is the texture wherever it fits the target by a similarity within
+#: REST_FIT_FULL (stable points, eye-distance units): the target's own moving mouth, squeezed to
+#: rest, left its teeth and lip motion flickering under the new one. From REST_FIT_NONE on (a
+#: turned head) the target's own mouth is the texture, for the perspective; between, a blend of
+#: the two, both warped onto the same mouth shape.
+REST_FIT_FULL = 0.1
+#: Nose-base points that bound the resting frame's mouth region from above.
+_PHILTRUM = (98, 327, 2, 164, 206, 426)
+#: Feather of the resting frame's mouth-and-chin region on the target (eye-distance units).
+REST_FEATHER = 0.12
+REST_FIT_NONE = 0.2
+#: Footage frames with audio needed before the motion is scaled to the actor's own opening.
+ADAPT_MIN_FRAMES = 50
+#: Bounds of that per-speaker scale (below 0.75 a reserved speaker's mouth moved too little
+#: for the sync meter to see it follow the speech).
+ADAPT_RANGE = (0.75, 1.2)
 #: Frames over which the mouth settles to rest when the speech stops.
 REST_RAMP_FRAMES = 3
 #: How far the corners move in on a rounded vowel / out on a spread one (eye-distance units).
@@ -166,6 +184,7 @@ class OneShotEngine(Engine):
         self.scale = 1.0
         self.synthetic_rest = False
         self.rest_gap = 0.0
+        self.speaker_scale = 1.0
 
     def prepare(self, source: SourceFootage | Sequence[SourceFootage]) -> Iterator[Progress]:
         """Pick the resting frame, the open-mouth exemplar and the face's scale."""
@@ -197,6 +216,7 @@ class OneShotEngine(Engine):
         width = float(lm[idx, 291, 0] - lm[idx, 61, 0]) / max(eye, 1e-6)
         ref = float(self.model.meta.get("rest_width_mean", width))
         self.scale = float(np.clip(width / max(ref, 1e-6), 0.6, 1.6))
+        self.speaker_scale = self._speaker_scale(src, gaps)
         self.rest_gap = max(float(lip_gap(self.rest_landmarks)), 0.0)
         best = int(np.argmax(gaps))
         self.cavity = (
@@ -205,6 +225,35 @@ class OneShotEngine(Engine):
             else None
         )
         yield Progress(1, 1, "choosing the resting mouth")
+
+    def _speaker_scale(self, src: SourceFootage, gaps: np.ndarray) -> float:
+        """How much this actor opens their mouth for speech, relative to the model's prediction.
+
+        With footage of the actor speaking (its own audio), the spread (10th-90th percentile) of
+        the measured inner-lip gap over the predicted one for the same audio; 1 otherwise (a
+        still, a clip without sound). A reserved speaker's new mouth moves as little as theirs.
+        """
+        audio = src.audio_16k
+        frames = np.asarray(src.frames, np.int64)
+        if audio is None or not np.any(audio) or len(frames) < ADAPT_MIN_FRAMES:
+            return 1.0
+        from lipcore.audio.vad import voiced_frames
+
+        n = int(frames.max()) + 1
+        voiced = voiced_frames(np.asarray(audio, np.float32), src.fps, n)[frames]
+        if voiced.sum() < ADAPT_MIN_FRAMES:
+            return 1.0
+        pred = self.model.predict(audio, src.fps, n)[frames] * self.scale * MOTION_SCALE
+        rest = self._rest_mouth_eye()
+        pred_gap = (
+            pred[:, _ROW[14], 1] - pred[:, _ROW[13], 1] + (rest[_ROW[14], 1] - rest[_ROW[13], 1])
+        )
+        own = gaps[voiced]
+        want = np.percentile(own, 90) - np.percentile(own, 10)
+        got = np.percentile(pred_gap[voiced], 90) - np.percentile(pred_gap[voiced], 10)
+        if got <= 1e-6:
+            return 1.0
+        return float(np.clip(want / got, *ADAPT_RANGE))
 
     def begin_segment(self, drive: SegmentDrive) -> None:
         """Predict the mouth shape of every frame of the segment's new audio (or its cues)."""
@@ -216,6 +265,7 @@ class OneShotEngine(Engine):
             self.plan = self._cue_plan(np.asarray(drive.cue_shapes).reshape(-1), n, voiced)
             return
         disp = self.model.predict(drive.audio_16k, drive.fps, n) * self.scale * MOTION_SCALE
+        disp *= self.speaker_scale
         disp *= float(self.options.mouth_strength)
         disp = _smooth(disp, SMOOTH_SIGMA_FRAMES)
         # Silence rests the mouth (with a short ramp, not a snap)
@@ -261,6 +311,35 @@ class OneShotEngine(Engine):
         gap = pts[:, _ROW[14], 1] - pts[:, _ROW[13], 1]
         return OneShotPlan(disp.astype(np.float32), soft, gap, voiced, False)
 
+    def _rest_texture(
+        self, target: np.ndarray, target_lm: np.ndarray, m: np.ndarray, rest_here, eye: float
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The target with the resting frame's mouth and chin placed on it (feathered).
+
+        Only the mouth and chin come from the resting frame; the rest of the crop (cheeks,
+        earrings, background at the mask's edge) stays the target's, so nothing of the resting
+        frame's surroundings shows twice.
+        """
+        import cv2
+
+        size = target.shape[0]
+        placed = cv2.warpAffine(
+            self.rest_crop, m, (size, size), flags=cv2.INTER_CUBIC,
+            borderMode=cv2.BORDER_REPLICATE,
+        )  # fmt: skip
+        region = np.zeros((size, size), np.uint8)
+        # Mouth, chin and the philtrum up to the nostrils: the lips lie well inside the region
+        pts = rest_here[list(MOUTH_POINTS) + list(_PHILTRUM)]
+        hull = cv2.convexHull(np.round(pts * 4).astype(np.int32))
+        cv2.fillConvexPoly(region, hull, 255, cv2.LINE_AA, 2)
+        feather = max(REST_FEATHER * eye, 1.0)
+        alpha = cv2.GaussianBlur(region.astype(np.float32) / 255.0, (0, 0), feather / 2)
+        alpha = alpha[..., None]
+        texture = target.astype(np.float32) * (1 - alpha) + placed.astype(np.float32) * alpha
+        tex_lm = np.asarray(target_lm, np.float32).copy()
+        tex_lm[list(MOUTH_POINTS)] = rest_here[list(MOUTH_POINTS)]
+        return np.clip(texture + 0.5, 0, 255).astype(np.uint8), tex_lm
+
     def _rest_mouth_eye(self) -> np.ndarray:
         lm = self.rest_landmarks
         assert lm is not None
@@ -272,11 +351,8 @@ class OneShotEngine(Engine):
         plan = self.plan
         if plan is None or self.rest_crop is None or self.rest_landmarks is None:
             raise RuntimeError("OneShotEngine.prepare() and begin_segment() must run first")
-        import cv2
-
         crops = np.asarray(batch.crops)
         out = np.empty_like(crops)
-        size = crops.shape[1]
         for b, row in enumerate(np.asarray(batch.rows, np.int64)):
             row = int(np.clip(row, 0, len(plan.displacement) - 1))
             target_lm = np.asarray(batch.landmarks[b], np.float32)
@@ -284,27 +360,39 @@ class OneShotEngine(Engine):
             # from there, so the target's own mouth shape never leaks into the new one
             m = residual_warp(self.rest_landmarks, target_lm)
             rest_here = warp_points(self.rest_landmarks, m)
-            if self.synthetic_rest:
-                # No closed mouth in the footage: the warped-closed rest frame is the texture
-                texture = cv2.warpAffine(
-                    self.rest_crop, m, (size, size), flags=cv2.INTER_CUBIC,
-                    borderMode=cv2.BORDER_REPLICATE,
-                )  # fmt: skip
-                tex_lm = rest_here
-            else:
-                # The target itself: its head pose, lighting and grain stay exactly its own
-                texture, tex_lm = crops[b], target_lm
-            eye = float(np.linalg.norm(tex_lm[263] - tex_lm[33]))
-            if self.synthetic_rest:
-                base = rest_here[list(MOUTH_POINTS)]
-            else:
-                # The target's own mouth brought to the resting opening: its pose and
-                # perspective are right for this frame (a frontal rest shape on a turned head
-                # would skew the mouth); the new motion is added to that
-                base = reshape_gap(target_lm, self.rest_gap * eye)
+            eye = float(np.linalg.norm(target_lm[263] - target_lm[33]))
+            # How much of the resting frame's mouth to use as the texture: all of it where it
+            # fits the target, none on a turned head, a blend between (never a per-frame switch)
+            err = _fit_error(rest_here, target_lm)
+            span = REST_FIT_NONE - REST_FIT_FULL
+            w_rest = (
+                1.0 if self.synthetic_rest else float(np.clip((REST_FIT_NONE - err) / span, 0, 1))
+            )
+            own_base = reshape_gap(target_lm, self.rest_gap * eye)
+            base = w_rest * rest_here[list(MOUTH_POINTS)] + (1.0 - w_rest) * own_base
             mouth = base + plan.displacement[row] * eye
-            out[b] = render_mouth(texture, tex_lm, mouth, eye, self.cavity)
+            rendered = np.zeros(crops.shape[1:], np.float32)
+            if w_rest > 0.0:
+                # The resting frame placed on the target (warped closed when the footage has no
+                # closed mouth): only the new motion moves the mouth
+                texture, tex_lm = self._rest_texture(crops[b], target_lm, m, rest_here, eye)
+                rendered += w_rest * render_mouth(texture, tex_lm, mouth, eye, self.cavity)
+            if w_rest < 1.0:
+                # The target itself: its head pose and perspective stay its own
+                rendered += (1.0 - w_rest) * render_mouth(
+                    crops[b], target_lm, mouth, eye, self.cavity
+                )
+            out[b] = np.clip(rendered + 0.5, 0, 255).astype(np.uint8)
         return out
+
+
+def _fit_error(placed: np.ndarray, target: np.ndarray) -> float:
+    """Mean distance of the stable points after placing, in eye-distance units."""
+    from lipcore.engines.retime_composite import STABLE_POINTS
+
+    idx = list(STABLE_POINTS)
+    eye = max(float(np.linalg.norm(target[263] - target[33])), 1e-6)
+    return float(np.linalg.norm(placed[idx] - target[idx], axis=1).mean() / eye)
 
 
 def _recognise(audio_16k: np.ndarray):

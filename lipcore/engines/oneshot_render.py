@@ -29,6 +29,8 @@ INNER_PAIRS = ((13, 14), (82, 87), (81, 178), (80, 88), (191, 95),
 INNER_UPPER = (78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 308)
 INNER_LOWER = (78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308)
 _ROW = {p: i for i, p in enumerate(MOUTH_POINTS)}
+#: Resampling of the warp: Lanczos keeps the lips' and skin's fine texture (bicubic softens it).
+WARP_INTERPOLATION = cv2.INTER_LANCZOS4
 
 
 @dataclass
@@ -171,24 +173,38 @@ def synthesise_cavity(
     img[..., 0] *= 1.0 - 0.45 * np.clip(dist / max(0.25 * gap, 1.0), 0, 1)
     teeth_l = float(np.clip(max(skin[0] * 1.05 + 12.0, lip[0] + 40.0), 0, 235))
     tooth = np.array([teeth_l, 128 + 1.0, 128 + 6.0], np.float32)
+    # Teeth fill the middle of the opening, not its corners (there the cavity shows): each band
+    # tapers to nothing towards the corners along the same parabola the lips open by
+    cx = float(mouth[_ROW[13], 0])
+    half_w = max(0.5 * float(mouth[_ROW[308], 0] - mouth[_ROW[78], 0]), 1.0)
+    xs = np.arange(size, dtype=np.float32)[None, :]
+    across = np.clip(1.0 - ((xs - cx) / (0.8 * half_w)) ** 2, 0.0, 1.0)
+    shade = np.repeat(np.clip(0.55 + 0.45 * across, 0.0, 1.0), size, axis=0)
+    ys = np.arange(size, dtype=np.float32)[:, None]
+
+    def band_mask(edge: np.ndarray, depth: float, down: bool) -> np.ndarray:
+        # Pixels within ``depth * taper`` of the lip edge (below it for the upper teeth)
+        line = np.interp(xs[0], edge[:, 0], edge[:, 1]).astype(np.float32)[None, :]
+        taper = np.sqrt(across)
+        inside = (ys - line) if down else (line - ys)
+        return (np.clip((depth * taper - inside) + 0.5, 0.0, 1.0) * (inside > -1.0)) * opening
+
     band = min(0.38 * gap, 0.075 * eye_px)
     if band >= 1.0:
-        upper_teeth = _poly_mask(size, np.concatenate([up, (up + [0, band])[::-1]]))
-        upper_teeth *= opening
-        # Shade the teeth darker towards the corners (they turn away from the light)
-        cx = float(mouth[_ROW[13], 0])
-        half_w = max(0.5 * float(mouth[_ROW[308], 0] - mouth[_ROW[78], 0]), 1.0)
-        xs = np.arange(size, dtype=np.float32)[None, :]
-        fall = np.clip(1.0 - 0.55 * (np.abs(xs - cx) / half_w) ** 2, 0.25, 1.0)
-        shade = np.repeat(fall, size, axis=0)
+        upper_teeth = band_mask(up[np.argsort(up[:, 0])], band, down=True)
+        # Faint gaps between the teeth (a tooth is about a tenth of the eye distance wide)
+        tooth_w = max(0.1 * eye_px, 3.0)
+        seams = 1.0 - 0.18 * np.clip(1.0 - np.abs(((xs - cx) / tooth_w) % 1.0 - 0.5) * 8, 0, 1)
         t_img = np.empty_like(img)
-        t_img[..., 0] = tooth[0] * shade + cavity_l * (1 - shade)
+        t_img[..., 0] = (tooth[0] * shade + cavity_l * (1 - shade)) * seams
         t_img[..., 1], t_img[..., 2] = tooth[1], tooth[2]
         img = img * (1 - upper_teeth[..., None]) + t_img * upper_teeth[..., None]
     if gap > 0.16 * eye_px:
         lband = min(0.2 * gap, 0.045 * eye_px)
-        lower_teeth = _poly_mask(size, np.concatenate([lo, (lo - [0, lband])[::-1]])) * opening
-        dim = np.array([0.8 * tooth[0], tooth[1], tooth[2]], np.float32)
+        lower_teeth = band_mask(lo[np.argsort(lo[:, 0])], lband, down=False) * 0.6
+        dim = np.empty_like(img)
+        dim[..., 0] = 0.8 * tooth[0] * shade + cavity_l * (1 - shade)
+        dim[..., 1], dim[..., 2] = tooth[1], tooth[2]
         img = img * (1 - lower_teeth[..., None]) + dim * lower_teeth[..., None]
     bgr = cv2.cvtColor(np.clip(img, 0, 255).astype(np.uint8), cv2.COLOR_LAB2BGR)
     return cv2.GaussianBlur(bgr, (0, 0), 0.6)
@@ -267,7 +283,7 @@ def warp_mouth(
     src = np.vstack([src_mouth, fixed, ring, edge])
     dst = np.vstack([mouth, fixed, ring, edge])
     return warp_image(
-        texture, src, dst, interpolation=cv2.INTER_CUBIC, triangles=mouth_triangles(dst, eye_px)
+        texture, src, dst, interpolation=WARP_INTERPOLATION, triangles=mouth_triangles(dst, eye_px)
     )
 
 
@@ -315,6 +331,38 @@ def render_mouth(
     return np.clip(blended + 0.5, 0, 255).astype(np.uint8)
 
 
+def reshape_mouth(
+    crop: np.ndarray,
+    landmarks: np.ndarray,
+    gap_px: float,
+    cavity: CavitySource | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """A frame's mouth made to open to ``gap_px`` (either way): the shape a library lacks.
+
+    Closing squeezes the opening and draws where the lips meet; opening warps the lips apart
+    (the jaw most of the way) and fills the new opening with the actor's own open mouth
+    (``cavity``) or, without one, a cavity and teeth synthesised in the face's colours.
+
+    Args:
+        crop: ``(S, S, 3)`` uint8 BGR crop.
+        landmarks: ``(478, 2)`` its landmarks.
+        gap_px: Wanted inner-lip gap (13-14), pixels.
+        cavity: The actor's own open mouth (same crop space), or None.
+
+    Returns:
+        ``(crop, landmarks)`` with the mouth points moved to the new shape.
+    """
+    lm = np.asarray(landmarks, np.float32)
+    eye = float(np.linalg.norm(lm[263] - lm[33]))
+    mouth = reshape_gap(lm, gap_px)
+    out = render_mouth(crop, lm, mouth, eye, cavity)
+    if gap_px < 1.0 and inner_gap_px(lm[list(MOUTH_POINTS)]) > 2.0:
+        out = seal_lips(out, mouth)
+    new_lm = lm.copy()
+    new_lm[list(MOUTH_POINTS)] = mouth
+    return out, new_lm
+
+
 __all__ = [
     "ANCHOR_POINTS",
     "CavitySource",
@@ -324,6 +372,7 @@ __all__ = [
     "inner_gap_px",
     "render_mouth",
     "reshape_gap",
+    "reshape_mouth",
     "seal_lips",
     "synthesise_cavity",
     "warp_mouth",

@@ -2,7 +2,10 @@
 
 "auto" (the default) picks per clip: wav2lip when a checkpoint is given, retime where the clip
 shows the actor speaking long enough with open and closed mouths, the one-shot engine otherwise
-(a still, a face crop without sound, a CGI or painted face). :func:`choose_engine` says which and
+(a still, a face crop without sound, a CGI or painted face, a face over music: retime's own
+footage check counts loud frames as speech, so a clip whose sound is music without speech's pauses
+(:func:`lipcore.audio.vad.sounds_like_music`) and whose mouth does not follow that sound (the
+built-in sync meter) goes to the one-shot engine too). :func:`choose_engine` says which and
 why; :class:`AutoEngine` applies it when the footage is known (in ``prepare``).
 """
 
@@ -20,6 +23,50 @@ from lipcore.progress import Progress
 
 #: Engine names the registry knows.
 ENGINE_NAMES = ("auto", "retime", "oneshot", "wav2lip")
+#: Sync-meter confidence of the footage's mouth against its own sound above which the mouth is
+#: taken to follow that sound even when it sounds like music (singing, speech over a score).
+OWN_SYNC_MIN_CONFIDENCE = 0.1
+
+
+def own_sound_agreement(sources: Sequence[SourceFootage]) -> float:
+    """Sync-meter confidence of the footage's measured mouth against its own sound.
+
+    Args:
+        sources: Footage with landmarks and audio (the first one with audio is measured).
+
+    Returns:
+        The built-in meter's confidence (0 when no source has audio).
+    """
+    from lipcore.face.landmarks import lip_gap
+    from lipcore.sync.meter import score_av
+
+    for src in sources:
+        audio = np.asarray(src.audio_16k if src.audio_16k is not None else [], np.float32)
+        frames = np.asarray(src.frames, np.int64)
+        if audio.size == 0 or not np.any(audio) or len(frames) < 10:
+            continue
+        n = int(frames.max()) + 1
+        gap = np.full(n, np.nan, np.float32)
+        gap[frames] = lip_gap(np.asarray(src.landmarks, np.float32))
+        return float(score_av(gap, audio, src.fps).confidence)
+    return 0.0
+
+
+def _music_reason(sources: Sequence[SourceFootage]) -> str | None:
+    """Why the footage's sound cannot teach retime (music the mouth does not follow), or None."""
+    from lipcore.audio.vad import pause_ratio, sounds_like_music
+
+    audio = [s.audio_16k for s in sources if s.audio_16k is not None and np.any(s.audio_16k)]
+    if not audio or not sounds_like_music(np.asarray(audio[0], np.float32)):
+        return None
+    agreement = own_sound_agreement(sources)
+    if agreement >= OWN_SYNC_MIN_CONFIDENCE:
+        return None  # music, but the mouth follows it (singing) or speech over it
+    ratio = pause_ratio(np.asarray(audio[0], np.float32))
+    return (
+        f"the clip's sound is music, not speech (pauses in {ratio:.0%} of it, speech has about "
+        f"20% or more) and the mouth does not follow it (sync confidence {agreement:.2f})"
+    )
 
 
 def choose_engine(
@@ -48,6 +95,9 @@ def choose_engine(
         probe._check_footage(cat, sources[0].fps)
     except FootageError as exc:
         return "oneshot", f"not enough speaking footage for retime: {exc.message}"
+    music = _music_reason(sources)
+    if music is not None:
+        return "oneshot", f"no speaking footage for retime: {music}"
     speech_sec = float(cat["speech"].sum() / float(sources[0].fps))
     return "retime", f"{speech_sec:.1f} s of the face speaking with its own sound"
 

@@ -66,3 +66,28 @@ def test_digital_silence_and_empty_audio():
     assert not voiced_frames(np.zeros(SR * 2, np.float32), 25, 50).any()
     assert speech_ranges(np.zeros(SR, np.float32)) == []
     assert voiced_frames(np.zeros(0, np.float32), 25, 10).shape == (10,)
+
+
+def test_pause_ratio_tells_music_from_speech(shared_media):
+    """Speech in any language (and sung) keeps its pauses; A16's music and a drone do not;
+    a steady tone under speech does not hide the speech."""
+    from lipcore.audio.vad import MUSIC_PAUSE_RATIO, pause_ratio, sounds_like_music
+    from lipcore.media.audio import clip_audio
+
+    audio = shared_media / "audio"
+    for name in ("B01", "B05", "B09", "B13"):  # English, Chinese, German, singing
+        sound = load_audio(next(audio.glob(f"{name}_*")), SR)[: 8 * SR]
+        assert pause_ratio(sound) > MUSIC_PAUSE_RATIO + 0.05, name
+        assert not sounds_like_music(sound)
+    music = clip_audio(next((shared_media / "video").glob("A16_*.mp4")), SR)
+    assert sounds_like_music(music)
+    speech = load_audio(next(audio.glob("B01_*")), SR)[: 8 * SR]
+    t = np.arange(len(speech)) / SR
+    tone = 0.1 * np.sin(2 * np.pi * 440 * t).astype(np.float32)
+    assert not sounds_like_music(speech + tone)
+    rng = np.random.default_rng(1)
+    drone = (0.2 * np.sin(2 * np.pi * 220 * t) + 0.05 * rng.standard_normal(len(t))).astype(
+        np.float32
+    )
+    assert sounds_like_music(drone)
+    assert not sounds_like_music(np.zeros(4 * SR, np.float32))  # silence is not music

@@ -32,21 +32,30 @@ def test_bad_keys_say_how_to_write_them(text):
 
 
 def _cartoon(path: Path) -> tuple[int, int, int, int]:
-    """A stylised striped head FaceMesh does not take for a face; returns its box (x, y, w, h).
+    """A drawn robot head (square eyes, a slot mouth) no detector here takes for a face.
 
-    (A drawn ellipse with eyes or a mouth is enough for FaceMesh inside a given box.)
+    Returns its box (x, y, w, h). (A drawn ellipse with round eyes and a mouth is enough for
+    FaceMesh inside a given box; this one is not, see the test below.)
     """
     img = np.full((360, 360, 3), (200, 220, 235), np.uint8)
-    cv2.ellipse(img, (180, 180), (110, 140), 0, 0, 360, (150, 190, 250), -1)
-    for y in range(40, 320, 12):
-        cv2.line(img, (70, y), (290, y), (120, 160, 230), 2)
+    cv2.rectangle(img, (80, 50), (280, 320), (150, 150, 160), -1)
+    cv2.rectangle(img, (110, 110), (160, 150), (40, 200, 255), -1)
+    cv2.rectangle(img, (200, 110), (250, 150), (40, 200, 255), -1)
+    cv2.rectangle(img, (130, 240), (230, 262), (60, 60, 70), -1)
     cv2.imwrite(str(path), img)
-    return 70, 40, 220, 280
+    return 80, 50, 200, 270
 
 
 def test_a_face_the_mesh_cannot_fit_gets_the_parametric_face(tmp_path):
+    from lipcore.face.mesh import MeshLandmarker
+    from lipcore.face.track import iter_track_faces
+
     png = tmp_path / "cartoon.png"
     x, y, w, h = _cartoon(png)
+    # Neither the detector nor FaceMesh inside the very box finds this face
+    assert drain(iter_track_faces(png), show=False).tracks == []
+    with MeshLandmarker() as mesh:
+        assert mesh.landmarks(cv2.imread(str(png)), np.float32([x, y, x + w, y + h])) is None
     tracks = drain(iter_box_track(png, [(0, x, y, w, h)]), show=False)
     assert tracks.backend == "face-box+template"
     lm = tracks.tracks[0].landmarks[0]
