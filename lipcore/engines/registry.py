@@ -102,6 +102,22 @@ def choose_engine(
     return "retime", f"{speech_sec:.1f} s of the face speaking with its own sound"
 
 
+def scale_footage(source: SourceFootage, size: int) -> SourceFootage:
+    """``source`` with its crops resized to ``size`` pixels and its landmarks moved with them."""
+    import dataclasses
+
+    import cv2
+
+    side = source.crops.shape[1]
+    k = size / side
+    interp = cv2.INTER_AREA if size < side else cv2.INTER_CUBIC
+    crops = np.zeros((0, size, size, 3), np.uint8)
+    if len(source.crops):
+        crops = np.stack([cv2.resize(c, (size, size), interpolation=interp) for c in source.crops])
+    landmarks = ((source.landmarks + 0.5) * k - 0.5).astype(np.float32)
+    return dataclasses.replace(source, crops=crops, landmarks=landmarks)
+
+
 class AutoEngine(Engine):
     """Chooses retime or one-shot in :meth:`prepare` (see :func:`choose_engine`), then delegates.
 
@@ -110,6 +126,7 @@ class AutoEngine(Engine):
     """
 
     name = "auto"
+    any_crop_size = True
 
     def __init__(
         self, options: EngineOptions | None = None, footage_paths: Sequence = (), actor=None
@@ -117,7 +134,9 @@ class AutoEngine(Engine):
         super().__init__(options)
         self.footage_paths = tuple(footage_paths)
         self.actor = actor
-        self.crop_size = 256  # retime and one-shot both work on 256 px crops
+        # The pipeline sets the face's native crop size (any_crop_size); an inner engine that
+        # works at a fixed size gets the footage scaled to it and sets this back.
+        self.crop_size = 256
         self.inner: Engine | None = None
         self.choice: tuple[str, str] | None = None
 
@@ -127,15 +146,35 @@ class AutoEngine(Engine):
         self.inner = create_engine(
             name, self.options, footage_paths=self.footage_paths, actor=self.actor
         )
+        size = self.crop_size
         try:
-            yield from self.inner.prepare(source)
+            yield from self.inner.prepare(self._fit_inner(source, size))
         except FootageError as exc:  # retime's deeper checks: fall back rather than refuse
             if name != "retime":
                 raise
             name, reason = "oneshot", f"retime could not use the footage: {exc.message}"
             self.inner = create_engine(name, self.options, actor=self.actor)
-            yield from self.inner.prepare(source)
+            yield from self.inner.prepare(self._fit_inner(source, size))
         self.choice = (name, reason)
+
+    def _fit_inner(self, source, size: int):
+        """The footage at the crop size the chosen engine works at (``size`` = as it was cut).
+
+        An engine that works at any size is given the pipeline's (native) size; a fixed-size
+        one gets the crops and landmarks scaled to its own, and this engine's ``crop_size``
+        follows it, so the pipeline cuts the segment's crops at that size too.
+        """
+        assert self.inner is not None
+        if getattr(self.inner, "any_crop_size", False):
+            self.inner.crop_size = size
+            self.crop_size = size
+            return source
+        self.crop_size = own = int(self.inner.crop_size)
+        if own == size:
+            return source
+        if isinstance(source, SourceFootage):
+            return scale_footage(source, own)
+        return [scale_footage(s, own) for s in source]
 
     def use_options(self, options: EngineOptions) -> None:
         """Switch to a segment's options, in the chosen engine too."""
@@ -173,9 +212,12 @@ class AutoEngine(Engine):
         if name not in ENGINE_NAMES or name in ("auto", "wav2lip"):
             return False
         inner = create_engine(name, self.options, footage_paths=self.footage_paths)
+        if getattr(inner, "any_crop_size", False):
+            inner.crop_size = self.crop_size
         if not inner.load_state(folder / "inner"):
             return False
         self.inner, self.choice = inner, (str(name), str(reason))
+        self.crop_size = int(inner.crop_size)
         return True
 
     def begin_segment(self, drive: SegmentDrive) -> None:

@@ -7,6 +7,7 @@ on the /p b m/ the phone recogniser hears, and "auto" names the engine it picks 
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 from fractions import Fraction
 from pathlib import Path
@@ -120,6 +121,37 @@ def test_auto_chooses_oneshot_for_a_still_and_says_why(still_footage):
     assert isinstance(engine, AutoEngine)
     drain(engine.prepare(still_footage), show=False)
     assert engine_choice(engine)[0] == "oneshot"
+
+
+def test_auto_gives_oneshot_its_own_crop_size_from_native_crops(still_footage):
+    """The pipeline cuts auto's footage at the face's native size (auto takes any size); the
+    one-shot engine works at 256 px, so it gets the footage scaled, landmarks with it, and
+    auto's crop size follows it (the segment's crops are then cut at 256 px too)."""
+    import cv2
+
+    from lipcore.engines.registry import scale_footage
+
+    big = scale_footage(still_footage, 512)
+    assert big.crops.shape[1:3] == (512, 512)
+    engine = create_engine("auto")
+    assert engine.any_crop_size
+    engine.crop_size = 512  # what the pipeline's native size would be
+    drain(engine.prepare(big), show=False)
+    assert engine_choice(engine)[0] == "oneshot"
+    assert engine.crop_size == engine.inner.crop_size == 256
+    back = scale_footage(big, 256)
+    # landmarks follow the pixels: an eye corner drawn at a landmark stays on it after scaling
+    np.testing.assert_allclose(back.landmarks, still_footage.landmarks, atol=0.01)
+    marked = still_footage.crops[0].copy()
+    x, y = np.round(still_footage.landmarks[0, 33]).astype(int)
+    marked[y - 3 : y + 4, x - 3 : x + 4] = (0, 0, 255)
+    one = dataclasses.replace(
+        still_footage, crops=marked[None], landmarks=still_footage.landmarks[:1]
+    )
+    grown = scale_footage(one, 512)
+    gx, gy = np.round(grown.landmarks[0, 33]).astype(int)
+    assert grown.crops[0][gy, gx, 2] > 200 and grown.crops[0][gy, gx, 0] < 60
+    assert cv2.absdiff(scale_footage(grown, 256).crops[0], marked).mean() < 3
 
 
 def test_auto_chooses_retime_for_speaking_footage_and_wav2lip_for_a_checkpoint(
