@@ -75,6 +75,9 @@ POSE_FREE_STD = 0.75
 #: A library mouth more open than wanted by more than this (inner-lip gap per eye distance) is
 #: closed further by warping it (shapes the library lacks are made from its nearest entry).
 RESHAPE_MIN_GAP = 0.02
+#: A mouth wider than the library's widest is made by opening a library mouth, at most this many
+#: times the widest gap (beyond it the warp would stretch the lips past what the face shows).
+RESHAPE_MAX_OPEN = 1.3
 #: Bumped when the library's contents change (old libraries on disk are rebuilt).
 _LIBRARY_VERSION = 2
 #: Mouth-region patch used for the appearance distance (width, height in pixels).
@@ -666,12 +669,17 @@ class RetimeEngine(Engine):
 
     def _shaped(self, j: int, row: int) -> tuple[np.ndarray, np.ndarray]:
         """Library frame ``j`` as shown at output ``row``: closed further by warping when the
-        library has no mouth as closed as wanted there (a bilabial, a near-closed vowel)."""
+        library has no mouth as closed as wanted there (a bilabial, a near-closed vowel), and
+        opened further when it has none as open (up to :data:`RESHAPE_MAX_OPEN` times its
+        widest), the new opening filled from the library's widest-open mouth."""
         lib, plan = self.library, self.plan
         assert lib is not None and plan is not None
         crop, lm = lib.crops[j], lib.landmarks[j]
         shut = plan.closure is not None and plan.closure[row] > 0.5
         want = 0.0 if shut else max(float(plan.predicted_gap[row]), 0.0)
+        widest = int(np.argmax(lib.gaps))
+        if want - float(lib.gaps[widest]) > RESHAPE_MIN_GAP:
+            return self._opened(j, min(want, RESHAPE_MAX_OPEN * float(lib.gaps[widest])), widest)
         if lib.gaps[j] - want <= RESHAPE_MIN_GAP:
             return crop, lm
         from lipcore.engines.mouth_shape import MOUTH_POINTS
@@ -685,6 +693,19 @@ class RetimeEngine(Engine):
         lm = lm.copy()
         lm[list(MOUTH_POINTS)] = mouth
         return crop, lm
+
+    def _opened(self, j: int, want: float, widest: int) -> tuple[np.ndarray, np.ndarray]:
+        """Library frame ``j`` with its mouth opened to ``want`` (gap per eye distance)."""
+        from lipcore.engines.oneshot_render import CavitySource, reshape_mouth
+
+        lib = self.library
+        assert lib is not None
+        crop, lm = lib.crops[j], lib.landmarks[j]
+        if want - float(lib.gaps[j]) <= RESHAPE_MIN_GAP:
+            return crop, lm
+        eye = float(np.linalg.norm(lm[263] - lm[33]))
+        cavity = CavitySource(lib.crops[widest], lib.landmarks[widest])
+        return reshape_mouth(crop, lm, want * eye, cavity)
 
 
 __all__ = ["MIN_SPEECH_SEC", "RetimeEngine", "RetimeLibrary", "SegmentPlan"]

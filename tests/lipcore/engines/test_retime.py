@@ -460,3 +460,31 @@ def test_crossfade_blends_old_run_into_new_one():
     assert plan[3][0][0] == 15 and plan[3][1] == (5, pytest.approx(2 / 3))
     assert plan[4][1] == (6, pytest.approx(1 / 3))
     assert plan[5] == [(17, 1.0)]
+
+
+def test_a_mouth_wider_than_the_library_has_is_made_by_opening_a_library_mouth(engine):
+    """Shapes the library lacks, the opening way: asked for more than its widest mouth, retime
+    opens a library frame (measured independently by FaceMesh on the new pixels)."""
+    from lipcore.engines.retime import RESHAPE_MAX_OPEN
+    from lipcore.face.landmarks import lip_gap
+    from lipcore.face.mesh import MeshLandmarker
+
+    lib = engine.library
+    widest = int(np.argmax(lib.gaps))
+    j = int(np.argsort(lib.gaps)[len(lib.gaps) // 2])  # a middling mouth
+    want = 1.2 * float(lib.gaps[widest])
+    assert want < RESHAPE_MAX_OPEN * float(lib.gaps[widest])
+    crop, lm = engine._opened(j, want, widest)
+    assert abs(float(lip_gap(lm)) - want) < 0.02
+    size = crop.shape[0]
+    box = np.array([0.2 * size, 0.15 * size, 0.8 * size, 0.9 * size])
+    with MeshLandmarker(expand=1.3) as mesh:
+        before = mesh.landmarks(lib.crops[j], box)
+        after = mesh.landmarks(crop, box)
+    assert before is not None and after is not None
+    assert float(lip_gap(after)) > float(lip_gap(before)) + 0.05, (lip_gap(before), lip_gap(after))
+    eyes = slice(0, int(lm[[33, 263], 1].max()) - 10)
+    assert np.array_equal(crop[eyes], lib.crops[j][eyes]), "only the lower face moves"
+    # Asked for no more than the frame shows, nothing changes
+    same, _ = engine._opened(widest, float(lib.gaps[widest]), widest)
+    assert np.array_equal(same, lib.crops[widest])
