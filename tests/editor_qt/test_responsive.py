@@ -19,7 +19,7 @@ def test_gui_thread_stays_free_while_a_segment_renders(opened, qtbot):
 
     window = opened
     qtbot.waitUntil(lambda: window.trackset is not None, timeout=120000)
-    sid = window.document.add_segment(5, 60)
+    sid = window.document.add_segment(1, 74)
     canvas = window.timeline.canvas
     rebuilds = []
     paint_static = canvas._paint_static
@@ -57,5 +57,5 @@ def test_gui_thread_stays_free_while_a_segment_renders(opened, qtbot):
     assert max(work_ms) < GUI_WORK_LIMIT_MS, sorted(work_ms)[-5:]
     # The render's progress repainted the timeline many times; its static lanes were drawn
     # from the cached pixmap, not again for each update.
-    assert len(progressed) >= 10
-    assert len(rebuilds) <= 3, len(rebuilds)
+    assert len(progressed) >= 6, len(progressed)
+    assert len(rebuilds) <= 3 < len(progressed), (len(rebuilds), len(progressed))
