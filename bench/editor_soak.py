@@ -232,19 +232,11 @@ def run_session(
     """
     from PySide6.QtWidgets import QApplication
 
-    from editor.qt.main_window import QtMainWindow
-    from editor.settings import Settings
+    from editor.qt.unattended import unattended_window
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     report = SoakReport(warmup_rounds=warmup_rounds)
-    window = QtMainWindow(
-        settings=Settings(), autosave_dir=workdir / "autosave", save_settings_on_change=False
-    )
-    window._ask_save_changes = lambda: "discard"
-    window._ask_restore = lambda recovery: False
-    window._ask_new_project = lambda path: "new"
-    window.resize(1280, 760)
-    window.show()
+    window = unattended_window(workdir / "autosave", (1280, 760))
     rendered: list[str] = []
     failed: list[str] = []
     window.segment_rendered.connect(lambda sid, _path: rendered.append(sid))

@@ -238,19 +238,10 @@ def measure(
     """
     from PySide6.QtWidgets import QApplication
 
-    from editor.qt.main_window import QtMainWindow
-    from editor.settings import Settings
+    from editor.qt.unattended import unattended_window
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
-    window = QtMainWindow(
-        settings=Settings(), autosave_dir=workdir / "autosave", save_settings_on_change=False
-    )
-    window._ask_save_changes = lambda: "discard"
-    window._ask_restore = lambda recovery: False
-    window._ask_new_project = lambda path: "new"
-    window._ask_recover_untitled = lambda entry, others: False
-    window.resize(1400, 860)
-    window.show()
+    window = unattended_window(workdir / "autosave")
     rendered: list[str] = []
     failed: list[str] = []
     exported: list[object] = []

@@ -72,23 +72,15 @@ def make_window(qtbot, tmp_path, monkeypatch):
     from PySide6.QtCore import Qt
 
     from editor.qt.main_window import QtMainWindow
-    from editor.settings import Settings
+    from editor.qt.unattended import unattended_window
 
     monkeypatch.setenv("LIPSYNC_CONFIG_DIR", str(tmp_path / "config"))
     windows = []
 
     def make() -> QtMainWindow:
-        window = QtMainWindow(
-            settings=Settings(), autosave_dir=tmp_path / "autosave", save_settings_on_change=False
-        )
-        window.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         # No modal prompts in tests: unsaved changes are discarded, autosaves not restored.
-        window._ask_save_changes = lambda: "discard"
-        window._ask_restore = lambda recovery: False
-        window._ask_new_project = lambda path: "new"
-        window._ask_recover_untitled = lambda entry, others: False
-        window.resize(1400, 860)
-        window.show()
+        window = unattended_window(tmp_path / "autosave")
+        window.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         qtbot.waitExposed(window)
         windows.append(window)
         return window
