@@ -34,6 +34,7 @@ def warp_maps(
     dst_points: np.ndarray,
     shape: tuple[int, int],
     triangles: np.ndarray | None = None,
+    origin: tuple[int, int] = (0, 0),
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per-pixel sampling maps ``(map_x, map_y)`` for :func:`cv2.remap` (float32, ``shape``).
 
@@ -44,6 +45,8 @@ def warp_maps(
         triangles: ``(T, 3)`` point indices to use instead of the Delaunay triangulation of
             ``dst_points``; a fixed topology keeps triangles from crossing a contour (the lips)
             when points on both sides of it meet.
+        origin: ``(x0, y0)`` of the output window in the image: the maps cover pixels
+            ``x0..x0+width``, ``y0..y0+height`` (positions stay in image coordinates).
 
     Returns:
         Maps giving, for every output pixel, the input position to read; identity outside the
@@ -54,7 +57,8 @@ def warp_maps(
     if src.shape != dst.shape:
         raise ValueError(f"src and dst points differ in shape: {src.shape} vs {dst.shape}")
     h, w = int(shape[0]), int(shape[1])
-    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+    ox, oy = int(origin[0]), int(origin[1])
+    ys, xs = np.mgrid[oy : oy + h, ox : ox + w].astype(np.float32)
     map_x, map_y = xs.copy(), ys.copy()
     if len(dst) < 3 or np.allclose(src, dst):
         return map_x, map_y
@@ -63,7 +67,7 @@ def warp_maps(
         return map_x, map_y
     # Triangle of every output pixel: rasterise the triangle ids (sub-pixel vertices)
     label = np.full((h, w), -1, np.int32)
-    for k, corners in enumerate(np.round(dst[simplices] * 16).astype(np.int32)):
+    for k, corners in enumerate(np.round((dst[simplices] - [ox, oy]) * 16).astype(np.int32)):
         cv2.fillConvexPoly(label, corners, int(k), lineType=cv2.LINE_8, shift=4)
     inside = label >= 0
     if not inside.any():
@@ -102,8 +106,22 @@ def warp_image(
     Returns:
         The warped image, same shape and dtype; unchanged outside the destination hull.
     """
-    map_x, map_y = warp_maps(src_points, dst_points, image.shape[:2], triangles)
-    return cv2.remap(image, map_x, map_y, interpolation, borderMode=cv2.BORDER_REPLICATE)
+    # Only the destination hull moves: maps and resampling are made in its bounding window
+    # (outside it the identity map would give every pixel back as it is).
+    h, w = image.shape[:2]
+    dst = np.asarray(dst_points, np.float64).reshape(-1, 2)
+    x0 = max(int(np.floor(dst[:, 0].min())) - 2, 0) if len(dst) else 0
+    y0 = max(int(np.floor(dst[:, 1].min())) - 2, 0) if len(dst) else 0
+    x1 = min(int(np.ceil(dst[:, 0].max())) + 3, w) if len(dst) else w
+    y1 = min(int(np.ceil(dst[:, 1].max())) + 3, h) if len(dst) else h
+    out = image.copy()
+    if x1 <= x0 or y1 <= y0:
+        return out
+    map_x, map_y = warp_maps(src_points, dst, (y1 - y0, x1 - x0), triangles, origin=(x0, y0))
+    out[y0:y1, x0:x1] = cv2.remap(
+        image, map_x, map_y, interpolation, borderMode=cv2.BORDER_REPLICATE
+    )
+    return out
 
 
 def ring_anchors(

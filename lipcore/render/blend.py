@@ -23,6 +23,9 @@ import numpy as np
 
 from lipcore.face.landmarks import LIPS_INNER, LIPS_OUTER, lower_face_polygon
 
+#: How far beyond a paste's mask (crop pixels) the crop's pixels can still reach the frame.
+PASTE_TAPS_PX = 4
+
 
 def soft_mask(hard: np.ndarray, feather_px: float) -> np.ndarray:
     """Feather a hard region inward: 0 at its border, 1 from ``feather_px`` inside.
@@ -98,12 +101,13 @@ def match_colour(src: np.ndarray, ref: np.ndarray, region: np.ndarray) -> np.nda
     return cv2.cvtColor(np.clip(out + 0.5, 0, 255).astype(np.uint8), cv2.COLOR_LAB2BGR)
 
 
-def _lip_ring(size: int, landmarks: np.ndarray) -> np.ndarray:
-    """``(S, S)`` bool pixels of the lips themselves (outer contour minus the opening)."""
+def _lip_ring(shape: tuple[int, int], landmarks: np.ndarray, size: int) -> np.ndarray:
+    """``shape`` bool pixels of the lips themselves (outer contour minus the opening); ``size``
+    is the side of the crop they are in (it sets the margin kept from the teeth)."""
     lm = np.asarray(landmarks, np.float32)
-    outer = np.zeros((size, size), np.uint8)
+    outer = np.zeros(shape, np.uint8)
     cv2.fillPoly(outer, [np.round(lm[list(LIPS_OUTER)]).astype(np.int32)], 255)
-    inner = np.zeros((size, size), np.uint8)
+    inner = np.zeros(shape, np.uint8)
     cv2.fillPoly(inner, [np.round(lm[list(LIPS_INNER)]).astype(np.int32)], 255)
     k = max(3, int(round(size / 85)) | 1)  # keep teeth edges out (3 px at 256)
     inner = cv2.dilate(inner, np.ones((k, k), np.uint8))
@@ -111,7 +115,11 @@ def _lip_ring(size: int, landmarks: np.ndarray) -> np.ndarray:
 
 
 def match_lip_colour(
-    src_bgr: np.ndarray, src_landmarks: np.ndarray, dst_bgr: np.ndarray, dst_landmarks: np.ndarray
+    src_bgr: np.ndarray,
+    src_landmarks: np.ndarray,
+    dst_bgr: np.ndarray,
+    dst_landmarks: np.ndarray,
+    crop_size: int | None = None,
 ) -> np.ndarray:
     """Give lips taken from another picture the target's lip colour (LAB mean shift, soft edge).
 
@@ -124,12 +132,16 @@ def match_lip_colour(
         src_landmarks: ``(478, 2)`` landmarks of its mouth, crop pixels.
         dst_bgr: ``(S, S, 3)`` uint8 original crop.
         dst_landmarks: ``(478, 2)`` the target's landmarks.
+        crop_size: Side of the whole crop when the images are a window of it (the landmarks
+            then in window pixels); default the images' own side.
 
     Returns:
-        ``(S, S, 3)`` uint8 corrected crop.
+        ``(S, S, 3)`` uint8 corrected crop (or window).
     """
-    size = src_bgr.shape[0]
-    src_lips, dst_lips = _lip_ring(size, src_landmarks), _lip_ring(size, dst_landmarks)
+    size = int(crop_size) if crop_size is not None else src_bgr.shape[0]
+    shape = src_bgr.shape[:2]
+    src_lips = _lip_ring(shape, src_landmarks, size)
+    dst_lips = _lip_ring(shape, dst_landmarks, size)
     least = 30 * (size / 256.0) ** 2
     if src_lips.sum() < least or dst_lips.sum() < least:
         return src_bgr
@@ -188,10 +200,27 @@ def prepare_paste(
     # Skin only: lips on the soft edge would make the colour follow the mouth's shape
     mouths = [landmarks] if mouth_landmarks is None else [landmarks, mouth_landmarks]
     skin = skin_ring(shape) & ~_mouth_area(size, mouths)
-    crop = match_colour(generated, original, skin if skin.sum() >= 64 else skin_ring(shape))
-    if mouth_landmarks is not None:
-        crop = match_lip_colour(crop, mouth_landmarks, original, landmarks)
+    skin = skin if skin.sum() >= 64 else skin_ring(shape)
     mask = shape if opacity is None else shape * opacity
+    # Only crop pixels near the mask reach the frame (the paste's resampling looks a few pixels
+    # beyond it), so the per-pixel colour corrections are made in the mask's window alone; the
+    # lip correction's soft edge needs its own margin around the lips.
+    x, y, w, h = cv2.boundingRect((mask > 0).astype(np.uint8))
+    if not (w and h):
+        return generated.copy(), mask.astype(np.float32)
+    lip_margin = 2 * max(5, int(round(size / 51)) | 1) + int(np.ceil(4 * size / 128.0))
+    pad = PASTE_TAPS_PX + (lip_margin if mouth_landmarks is not None else 0)
+    x0, y0 = max(x - pad, 0), max(y - pad, 0)
+    x1, y1 = min(x + w + pad, size), min(y + h + pad, size)
+    win = (slice(y0, y1), slice(x0, x1))
+    crop = generated.copy()
+    part = match_colour(generated[win], original[win], skin[win])
+    if mouth_landmarks is not None:
+        shift = np.float32([x0, y0])
+        part = match_lip_colour(
+            part, mouth_landmarks - shift, original[win], np.asarray(landmarks) - shift, size
+        )
+    crop[win] = part
     return crop, mask.astype(np.float32)
 
 
