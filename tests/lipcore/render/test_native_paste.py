@@ -62,3 +62,47 @@ def test_a_crop_pasted_back_at_native_resolution_keeps_the_mouth_sharp(shared_me
         kept[size] = float(np.mean(ratios))
     assert kept[side] >= 0.9, kept
     assert kept[side] > kept[PASTE_SIZE] + 0.1, kept
+
+
+def test_colour_corrections_in_the_masks_window_change_no_pasted_pixel(shared_media, tmp_path):
+    """prepare_paste corrects colour only near its mask; the frame must come out as with the
+    whole crop corrected (skin and lips), at the native crop size."""
+    from lipcore.render.blend import (
+        lower_face_mask,
+        match_colour,
+        match_lip_colour,
+        skin_ring,
+        soft_mask,
+    )
+
+    clip = tmp_path / "sharp.mp4"
+    src = next((shared_media / "video").glob(f"{SHARP_CLIP}_*"))
+    cmd = [ffmpeg_exe(), "-v", "error", "-i", str(src), "-frames:v", "30", "-an",
+           "-c:v", "libx264", "-crf", "8", str(clip)]  # fmt: skip
+    subprocess.run(cmd, check=True)
+    track = choose_track(track_faces(clip), FaceChoice())
+    alignment = align_track(track, PASTE_SIZE)
+    side = native_crop_size(alignment)
+    k = side / PASTE_SIZE
+    with VideoReader(clip) as reader:
+        frames = dict(reader.iter_frames(0, 30))
+    a, b = 0, len(track.frames) - 1  # another frame's mouth on the first frame
+    m = alignment.transforms[a] * k
+    frame = frames[int(track.frames[a])]
+    original = warp_to_crop(frame, m, side)
+    lm = apply_affine(m, track.landmarks[a])
+    generated = warp_to_crop(frames[int(track.frames[b])], alignment.transforms[b] * k, side)
+    mouth_lm = apply_affine(alignment.transforms[b] * k, track.landmarks[b])
+    region = (lower_face_mask(lm, side, 0) > 0).astype(np.float32)  # the engine's region
+    crop, mask = prepare_paste(original, generated, lm, 12 * k, region, mouth_lm)
+    # The reference: every correction on the whole crop
+    shape = soft_mask(region > 0, 12 * k)
+    from lipcore.render.blend import _mouth_area
+
+    skin = skin_ring(shape) & ~_mouth_area(side, [lm, mouth_lm])
+    skin = skin if skin.sum() >= 64 else skin_ring(shape)
+    whole = match_lip_colour(match_colour(generated, original, skin), mouth_lm, original, lm)
+    want = paste_crop_roi(frame, whole, mask, m)
+    got = paste_crop_roi(frame, crop, mask, m)
+    assert got[0] == want[0] and np.array_equal(got[1], want[1])
+    assert not np.array_equal(got[1], frame[got[0][1] : got[0][3], got[0][0] : got[0][2]])
