@@ -106,18 +106,28 @@ def warp_image(
     Returns:
         The warped image, same shape and dtype; unchanged outside the destination hull.
     """
-    # Only the destination hull moves: maps and resampling are made in its bounding window
-    # (outside it the identity map would give every pixel back as it is).
+    # Only triangles with a moving corner move pixels (the others map each pixel onto itself,
+    # and so does the outside of the hull): maps and resampling are made in their window.
     h, w = image.shape[:2]
+    src = np.asarray(src_points, np.float64).reshape(-1, 2)
     dst = np.asarray(dst_points, np.float64).reshape(-1, 2)
-    x0 = max(int(np.floor(dst[:, 0].min())) - 2, 0) if len(dst) else 0
-    y0 = max(int(np.floor(dst[:, 1].min())) - 2, 0) if len(dst) else 0
-    x1 = min(int(np.ceil(dst[:, 0].max())) + 3, w) if len(dst) else w
-    y1 = min(int(np.ceil(dst[:, 1].max())) + 3, h) if len(dst) else h
     out = image.copy()
+    if src.shape != dst.shape:
+        raise ValueError(f"src and dst points differ in shape: {src.shape} vs {dst.shape}")
+    if len(dst) < 3:
+        return out
+    simplices = triangulate(dst) if triangles is None else np.asarray(triangles, np.int64)
+    moving = np.any(src != dst, axis=1)
+    if len(simplices) == 0 or not moving[simplices].any():
+        return out
+    corners = dst[np.unique(simplices[moving[simplices].any(axis=1)])]
+    x0 = max(int(np.floor(corners[:, 0].min())) - 2, 0)
+    y0 = max(int(np.floor(corners[:, 1].min())) - 2, 0)
+    x1 = min(int(np.ceil(corners[:, 0].max())) + 3, w)
+    y1 = min(int(np.ceil(corners[:, 1].max())) + 3, h)
     if x1 <= x0 or y1 <= y0:
         return out
-    map_x, map_y = warp_maps(src_points, dst, (y1 - y0, x1 - x0), triangles, origin=(x0, y0))
+    map_x, map_y = warp_maps(src, dst, (y1 - y0, x1 - x0), simplices, origin=(x0, y0))
     out[y0:y1, x0:x1] = cv2.remap(
         image, map_x, map_y, interpolation, borderMode=cv2.BORDER_REPLICATE
     )

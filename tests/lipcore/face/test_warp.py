@@ -75,7 +75,9 @@ def test_the_windowed_warp_equals_the_whole_image_warp_pixel_for_pixel():
         src = rng.uniform(lo, hi, (16, 2))
         dst = np.clip(src + rng.normal(0, 5, (16, 2)), 0, 299)
         ring = ring_anchors(src, 1.6, 12, 300)
-        s, d = np.vstack([src, ring]), np.vstack([dst, ring])
+        # fixed points across the picture and its corners, as the mouth warp adds them
+        fixed = np.vstack([rng.uniform(0, 299, (6, 2)), [[0, 0], [319, 0], [0, 299], [319, 299]]])
+        s, d = np.vstack([src, ring, fixed]), np.vstack([dst, ring, fixed])
         for interp in (cv2.INTER_LINEAR, cv2.INTER_CUBIC, cv2.INTER_LANCZOS4):
             mx, my = warp_maps(s, d, img.shape[:2])
             whole = cv2.remap(img, mx, my, interp, borderMode=cv2.BORDER_REPLICATE)
