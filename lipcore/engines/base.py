@@ -56,6 +56,18 @@ class SourceFootage:
     mel: np.ndarray | None = None
 
 
+def resize_crops(crops: np.ndarray, size: int) -> np.ndarray:
+    """Resize ``(N, H, W, 3)`` crops to ``(N, size, size, 3)`` (no-op when already that size)."""
+    if crops.shape[1] == size and crops.shape[2] == size:
+        return crops
+    if len(crops) == 0:
+        return np.zeros((0, size, size, *crops.shape[3:]), crops.dtype)
+    import cv2
+
+    interp = cv2.INTER_AREA if crops.shape[1] > size else cv2.INTER_CUBIC
+    return np.stack([cv2.resize(c, (size, size), interpolation=interp) for c in crops])
+
+
 @dataclass
 class SegmentDrive:
     """The new audio for a whole segment, one row per output frame.

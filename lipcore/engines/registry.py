@@ -17,7 +17,14 @@ from pathlib import Path
 
 import numpy as np
 
-from lipcore.engines.base import CropBatch, Engine, EngineOptions, SegmentDrive, SourceFootage
+from lipcore.engines.base import (
+    CropBatch,
+    Engine,
+    EngineOptions,
+    SegmentDrive,
+    SourceFootage,
+    resize_crops,
+)
 from lipcore.errors import FootageError, LipsyncError
 from lipcore.progress import Progress
 
@@ -106,15 +113,9 @@ def scale_footage(source: SourceFootage, size: int) -> SourceFootage:
     """``source`` with its crops resized to ``size`` pixels and its landmarks moved with them."""
     import dataclasses
 
-    import cv2
-
-    side = source.crops.shape[1]
-    k = size / side
-    interp = cv2.INTER_AREA if size < side else cv2.INTER_CUBIC
-    crops = np.zeros((0, size, size, 3), np.uint8)
-    if len(source.crops):
-        crops = np.stack([cv2.resize(c, (size, size), interpolation=interp) for c in source.crops])
+    k = size / source.crops.shape[1]
     landmarks = ((source.landmarks + 0.5) * k - 0.5).astype(np.float32)
+    crops = resize_crops(source.crops, size)
     return dataclasses.replace(source, crops=crops, landmarks=landmarks)
 
 

@@ -21,7 +21,14 @@ from pathlib import Path
 import numpy as np
 
 from lipcore.audio.features import frame_rms
-from lipcore.engines.base import CropBatch, Engine, EngineOptions, SegmentDrive, SourceFootage
+from lipcore.engines.base import (
+    CropBatch,
+    Engine,
+    EngineOptions,
+    SegmentDrive,
+    SourceFootage,
+    resize_crops,
+)
 from lipcore.errors import CheckpointError, FootageError, LipsyncError
 from lipcore.progress import Progress
 
@@ -55,16 +62,6 @@ def choose_neutral_row(
         rows = np.nonzero(silent)[0]
         return int(rows[np.argmin(gap[rows])])
     return int(np.argmin(gap))
-
-
-def resize_crops(crops: np.ndarray, size: int) -> np.ndarray:
-    """Resize ``(N, H, W, 3)`` crops to ``(N, size, size, 3)`` (no-op when already that size)."""
-    if crops.shape[1] == size and crops.shape[2] == size:
-        return crops
-    import cv2
-
-    interp = cv2.INTER_AREA if crops.shape[1] > size else cv2.INTER_CUBIC
-    return np.stack([cv2.resize(c, (size, size), interpolation=interp) for c in crops])
 
 
 class Wav2LipEngine(Engine):

@@ -360,7 +360,7 @@ def score_crops(
     expert, name, dev = _load_expert(checkpoint, model, device)
     audio = np.asarray(audio_16k, np.float32)
     if name == "syncnet":
-        from lipcore.engines.wav2lip import resize_crops
+        from lipcore.engines.base import resize_crops
 
         crops = resize_crops(crops, WAV2LIP_CROP_PX)
         n_win = n - WINDOW_FRAMES + 1
@@ -368,7 +368,7 @@ def score_crops(
         mels = mel_windows(mel, frames[:n_win], fps)  # (W, 80, 16)
         video_emb, audio_emb = _embed_wav2lip(expert, crops, mels, dev, batch_size)
     else:
-        from lipcore.engines.wav2lip import resize_crops
+        from lipcore.engines.base import resize_crops
 
         crops = resize_crops(crops, V2_CROP_PX)
         mfcc = psf_mfcc(np.clip(audio, -1.0, 1.0) * 32768.0, 16000).T  # (13, T)
