@@ -15,7 +15,6 @@ from pathlib import Path
 
 import numpy as np
 
-from lipcore.errors import NoFaceError
 from lipcore.progress import Progress
 from lipcore.sync.types import SyncScore
 
@@ -31,25 +30,6 @@ def _placed_dub(audio: str | Path, offset_samples: int, first: int, last: int, f
 
     placed = place_audio(load_audio(audio, RATE), offset_samples, frame_to_sample(last, fps, RATE))
     return placed[frame_to_sample(first, fps, RATE) :]
-
-
-def _expert_track(video: Path, track: str, frames: tuple[int, int] | None):
-    """The face track the expert scores: ``track`` by id, or the main face for "auto"."""
-    from lipcore.face.track import TrackerSettings, iter_track_faces
-    from lipcore.sync.meter import main_track
-
-    settings = TrackerSettings()
-    if frames is not None:
-        settings = TrackerSettings(start_frame=int(frames[0]), end_frame=int(frames[1]))
-    trackset = yield from iter_track_faces(video, settings)
-    if not trackset.tracks:
-        raise NoFaceError("no face was found in the clip", video, "pick a clip with a face")
-    if track in ("auto", "single-face"):
-        return main_track(trackset)
-    try:
-        return trackset.get(track)
-    except KeyError as exc:
-        raise NoFaceError(str(exc.args[0]), video, "run `lipsync faces` to list ids") from exc
 
 
 def iter_score_dub(
@@ -120,7 +100,12 @@ def _iter_expert(video, audio, offset_samples, track, frames, shift, max_lag, ex
     from lipcore.sync.expert import iter_score_with_expert
 
     fps = require_video(probe(video)).fps
-    face = yield from _expert_track(video, track, frames)
+    from lipcore.sync.meter import iter_scored_track
+
+    # The expert scores the main face where the meter's single-face path would
+    _trackset, face = yield from iter_scored_track(
+        video, "auto" if track == "single-face" else track, frames
+    )
     # The expert wants audio whose sample 0 plays with the video's frame 0.
     n = int(face.frames[-1]) + 1 if len(face.frames) else 0
     dub = _placed_dub(audio, offset_samples, shift, shift + n, fps)

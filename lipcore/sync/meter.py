@@ -526,6 +526,46 @@ def main_track(trackset):
     return trackset.get(chosen) if isinstance(chosen, str) else chosen
 
 
+def iter_scored_track(
+    video: str | Path, track: str = "auto", frames: tuple[int, int] | None = None
+) -> Iterator[Progress]:
+    """Track the faces of a frame range and pick the one to score (generator).
+
+    Args:
+        video: The clip.
+        track: Track id ("face-0"...) or "auto" for the main face.
+        frames: ``(start, stop)`` frame range, stop exclusive; None = the whole clip.
+
+    Yields:
+        :class:`Progress` of the face tracking.
+
+    Returns:
+        ``(trackset, track)``: the range's :class:`~lipcore.face.types.TrackSet` and the chosen
+        :class:`~lipcore.face.types.FaceTrack`.
+
+    Raises:
+        NoFaceError: No face in the range, or the requested track does not exist.
+    """
+    from lipcore.face.track import TrackerSettings, iter_track_faces
+
+    video = Path(video)
+    settings = TrackerSettings()
+    if frames is not None:
+        # Track only the scored range (the tracker caches per range and settings).
+        settings = TrackerSettings(start_frame=int(frames[0]), end_frame=int(frames[1]))
+    trackset = yield from iter_track_faces(video, settings)
+    if not trackset.tracks:
+        raise NoFaceError(
+            "no face was found in the clip", video, "pick a clip with a visible face"
+        )
+    if track == "auto":
+        return trackset, main_track(trackset)
+    try:
+        return trackset, trackset.get(track)
+    except KeyError as exc:
+        raise NoFaceError(str(exc.args[0]), video, "run `lipsync faces` to list ids") from exc
+
+
 def iter_lip_gap(
     video: str | Path, track: str = "auto", frames: tuple[int, int] | None = None
 ) -> Iterator[Progress]:
@@ -553,24 +593,7 @@ def iter_lip_gap(
     video = Path(video)
     if track == "single-face":
         return (yield from iter_lip_gap_single_face(video, frames))
-    from lipcore.face.track import TrackerSettings, iter_track_faces
-
-    settings = TrackerSettings()
-    if frames is not None:
-        # Track only the scored range (the tracker caches per range and settings).
-        settings = TrackerSettings(start_frame=int(frames[0]), end_frame=int(frames[1]))
-    trackset = yield from iter_track_faces(video, settings)
-    if not trackset.tracks:
-        raise NoFaceError(
-            "no face was found in the clip", video, "pick a clip with a visible face"
-        )
-    if track == "auto":
-        chosen = main_track(trackset)
-    else:
-        try:
-            chosen = trackset.get(track)
-        except KeyError as exc:
-            raise NoFaceError(str(exc.args[0]), video, "run `lipsync faces` to list ids") from exc
+    trackset, chosen = yield from iter_scored_track(video, track, frames)
     start, stop = frames if frames is not None else (0, trackset.frame_count)
     stop = min(stop, trackset.frame_count)
     ids = np.arange(start, stop)
