@@ -114,6 +114,11 @@ def _lip_ring(shape: tuple[int, int], landmarks: np.ndarray, size: int) -> np.nd
     return (outer > 0) & (inner == 0)
 
 
+def _lip_edge(size: int) -> tuple[int, float]:
+    """The lip correction's soft edge in a ``size`` px crop: dilation kernel side, blur sigma."""
+    return max(5, int(round(size / 51)) | 1), size / 128.0
+
+
 def match_lip_colour(
     src_bgr: np.ndarray,
     src_landmarks: np.ndarray,
@@ -148,9 +153,9 @@ def match_lip_colour(
     src = cv2.cvtColor(src_bgr, cv2.COLOR_BGR2LAB).astype(np.float32)
     dst = cv2.cvtColor(dst_bgr, cv2.COLOR_BGR2LAB).astype(np.float32)
     shift = dst[dst_lips].mean(axis=0) - src[src_lips].mean(axis=0)
-    k = max(5, int(round(size / 51)) | 1)
+    k, sigma = _lip_edge(size)
     soft = cv2.GaussianBlur(
-        cv2.dilate(src_lips.astype(np.float32), np.ones((k, k), np.uint8)), (0, 0), size / 128.0
+        cv2.dilate(src_lips.astype(np.float32), np.ones((k, k), np.uint8)), (0, 0), sigma
     )
     out = src + soft[..., None] * shift
     return cv2.cvtColor(np.clip(out + 0.5, 0, 255).astype(np.uint8), cv2.COLOR_LAB2BGR)
@@ -208,7 +213,8 @@ def prepare_paste(
     x, y, w, h = cv2.boundingRect((mask > 0).astype(np.uint8))
     if not (w and h):
         return generated.copy(), mask.astype(np.float32)
-    lip_margin = 2 * max(5, int(round(size / 51)) | 1) + int(np.ceil(4 * size / 128.0))
+    k, sigma = _lip_edge(size)
+    lip_margin = 2 * k + int(np.ceil(4 * sigma))  # the dilation, then the blur's reach
     pad = PASTE_TAPS_PX + (lip_margin if mouth_landmarks is not None else 0)
     x0, y0 = max(x - pad, 0), max(y - pad, 0)
     x1, y1 = min(x + w + pad, size), min(y + h + pad, size)
