@@ -335,7 +335,8 @@ class Project:
             a video clip).
         face_boxes: Faces pointed out by hand: ``(frame, x, y, w, h)`` keys per face target
             (a face track id, or "auto" for the main face), interpolated between keys as
-            :mod:`lipcore.face.boxes` does (schema 2, optional).
+            :mod:`lipcore.face.boxes` does (schema 2, optional). A key may add the parametric
+            mouth's 8 box-relative values (corners, upper and lower lip; optional per key).
     """
 
     id: str = field(default_factory=new_id)
@@ -352,15 +353,11 @@ class Project:
     segments: list[Segment] = field(default_factory=list)
     export: ExportSettings = field(default_factory=ExportSettings)
     still_fps: Fraction | None = None
-    face_boxes: dict[str, tuple[tuple[int, float, float, float, float], ...]] = field(
-        default_factory=dict
-    )
+    face_boxes: dict[str, tuple[tuple, ...]] = field(default_factory=dict)
 
     # -- lookups
 
-    def boxes_for(
-        self, face_track_id: str | None
-    ) -> tuple[tuple[int, float, float, float, float], ...]:
+    def boxes_for(self, face_track_id: str | None) -> tuple[tuple, ...]:
         """The hand-drawn face box keys of a face target (``()`` when it has none)."""
         return tuple(self.face_boxes.get(face_track_id or "auto", ()))
 
@@ -1041,17 +1038,21 @@ def _still_fps_from(r: _Reader, data: Mapping[str, Any]) -> Fraction | None:
     return Fraction(num, den)
 
 
-def _face_boxes_from(
-    r: _Reader, data: Mapping[str, Any]
-) -> dict[str, tuple[tuple[int, float, float, float, float], ...]]:
-    """The optional ``face_boxes``: ``{face: [[frame, x, y, w, h], ...]}``, keys by frame."""
+def _face_boxes_from(r: _Reader, data: Mapping[str, Any]) -> dict[str, tuple[tuple, ...]]:
+    """The optional ``face_boxes``: ``{face: [[frame, x, y, w, h(, mouth x8)], ...]}``, by frame.
+
+    A key may carry the parametric mouth's 8 box-relative values after the box (see
+    :mod:`lipcore.face.boxes`); a key without them uses the mean face's mouth.
+    """
+    from lipcore.face.boxes import check_mouth
+
     d = r.opt(data, "face_boxes", dict, "") or {}
     out = {}
     for face, keys in d.items():
         where = f"face_boxes.{face}"
         ok = isinstance(keys, list) and all(
             isinstance(k, list)
-            and len(k) == 5
+            and len(k) in (5, 13)
             and isinstance(k[0], int)
             and k[0] >= 0
             and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in k)
@@ -1060,9 +1061,17 @@ def _face_boxes_from(
             for k in keys
         )
         if not ok:
-            raise r.fail(where, "should be a list of [frame, x, y, w, h] keys with w, h > 0")
+            raise r.fail(
+                where,
+                "should be a list of [frame, x, y, w, h] keys with w, h > 0, each optionally "
+                "followed by 8 mouth values",
+            )
+        for k in keys:
+            problem = check_mouth(k[5:]) if len(k) == 13 else None
+            if problem:
+                raise r.fail(f"{where} (frame {k[0]})", f"has unusable mouth points: {problem}")
         out[face] = tuple(
-            (int(k[0]), float(k[1]), float(k[2]), float(k[3]), float(k[4])) for k in sorted(keys)
+            (int(k[0]),) + tuple(float(v) for v in k[1:]) for k in sorted(keys, key=lambda k: k[0])
         )
     return out
 

@@ -1112,12 +1112,53 @@ class Document:
         x0, y0, x1, y1 = (float(v) for v in box)
         if x1 <= x0 or y1 <= y0 or frame < 0:
             raise ValueError(f"a face box needs an area and a frame >= 0, not {box} @ {frame}")
+        from lipcore.face.boxes import has_mouth, interpolate_mouths, with_mouth
+
         face = face_track_id or "auto"
-        keys = [k for k in self.project.face_boxes.get(face, ()) if k[0] != int(frame)]
-        keys.append((int(frame), x0, y0, x1 - x0, y1 - y0))
+        old = list(self.project.face_boxes.get(face, ()))
+        key: tuple = (int(frame), x0, y0, x1 - x0, y1 - y0)
+        if has_mouth(old):  # a placed mouth stays where it sat in the box
+            key = with_mouth(key, interpolate_mouths(old, int(frame) + 1)[int(frame)])
+        keys = [k for k in old if k[0] != int(frame)] + [key]
         boxes = dict(self.project.face_boxes)
-        boxes[face] = tuple(sorted(keys))
+        boxes[face] = tuple(sorted(keys, key=lambda k: k[0]))
         self._push(SetFields(self, "Draw face box", "project", None, {"face_boxes": boxes}))
+
+    def set_face_mouth(
+        self, frame: int, points: Sequence[tuple[float, float]] | None, face_track_id: str | None
+    ) -> None:
+        """Place the parametric mouth of a hand-drawn face at ``frame`` (undoable).
+
+        The face's box at ``frame`` (its key there, else the interpolated box) is keyed with the
+        points, stored relative to the box, so they move with it and interpolate between keys.
+
+        Args:
+            frame: The clip frame.
+            points: Image-left corner, image-right corner, upper and lower lip centre in source
+                pixels (clipped into the box), or None to return to the mean face's mouth.
+            face_track_id: The face target (None = the main face).
+
+        Raises:
+            ValueError: The face has no box, or the points are unusable (corners crossed, the
+                upper lip below the lower).
+        """
+        import numpy as np
+
+        from lipcore.face.boxes import box_at, mouth_of_box, with_mouth
+
+        face = face_track_id or "auto"
+        old = list(self.project.face_boxes.get(face, ()))
+        if not old:
+            raise ValueError("draw the face box before placing its mouth")
+        box, _ = box_at(old, int(frame))
+        mouth = None if points is None else mouth_of_box(np.asarray(points, np.float64), box)
+        x0, y0, x1, y1 = (round(float(v), 2) for v in box)
+        here = next((k for k in old if k[0] == int(frame)), None)
+        base = here[:5] if here is not None else (int(frame), x0, y0, x1 - x0, y1 - y0)
+        keys = [k for k in old if k[0] != int(frame)] + [with_mouth(base, mouth)]
+        boxes = dict(self.project.face_boxes)
+        boxes[face] = tuple(sorted(keys, key=lambda k: k[0]))
+        self._push(SetFields(self, "Move mouth point", "project", None, {"face_boxes": boxes}))
 
     def delete_face_box(self, frame: int | None, face_track_id: str | None) -> None:
         """Delete the face box key at ``frame`` (None: every key) of a face target (undoable)."""

@@ -583,6 +583,7 @@ class QtMainWindow(QMainWindow):
         self.viewer.face_clicked.connect(self._on_viewer_face_clicked)
         self.viewer.region_drawn.connect(self._on_viewer_region_drawn)
         self.viewer.face_box_drawn.connect(self._on_viewer_face_box_drawn)
+        self.viewer.mouth_points_moved.connect(self._on_viewer_mouth_points_moved)
         c = self.timeline.canvas
         c.playhead_moved.connect(self.playback.seek)
         c.scrub_started.connect(self._on_canvas_scrub_started)
@@ -1059,13 +1060,14 @@ class QtMainWindow(QMainWindow):
             region = self.document.project.segment(self._selected[0]).options.region
         self.viewer.set_region(region)
         keys = self.document.project.boxes_for(self._box_face())
-        box, keyed = None, False
+        box, keyed, mouth = None, False, None
         if keys:
-            from lipcore.face.boxes import interpolate_boxes
+            from lipcore.face.boxes import box_at
 
-            box = tuple(float(v) for v in interpolate_boxes(list(keys), frame + 1)[frame])
+            at, points = box_at(list(keys), frame)
+            box, mouth = tuple(float(v) for v in at), tuple(map(tuple, points.tolist()))
             keyed = any(k[0] == frame for k in keys)
-        self.viewer.set_manual_box(box, keyed)
+        self.viewer.set_manual_box(box, keyed, mouth)
 
     def _segment_status(self, seg: Any) -> tuple[str, float]:
         state = self._job_state.get(seg.id)
@@ -1326,6 +1328,11 @@ class QtMainWindow(QMainWindow):
     def _on_viewer_face_box_drawn(self, box: Any) -> None:
         frame = self.playback.position
         self._edit(self.document.set_face_box, frame, box, self._box_face())
+        self._refresh_viewer_faces()
+
+    def _on_viewer_mouth_points_moved(self, points: Any) -> None:
+        frame = self.playback.position
+        self._edit(self.document.set_face_mouth, frame, points, self._box_face())
         self._refresh_viewer_faces()
 
     def _on_face_box_toggled(self) -> None:

@@ -43,9 +43,11 @@ def add_render_arguments(p: argparse.ArgumentParser) -> None:
         "--face-box",
         action="append",
         default=[],
-        metavar="X,Y,W,H[@FRAME]",
+        metavar="X,Y,W,H[@FRAME][:mouth=LX,LY,RX,RY,UX,UY,DX,DY]",
         help="point out the face by hand where the detector cannot find it (cartoon, CGI): its "
-        "box in pixels, repeatable or space-separated keyframes, interpolated between frames",
+        "box in pixels, repeatable or space-separated keyframes, interpolated between frames; "
+        ":mouth= places the mouth the warp opens (left and right corner, upper and lower lip "
+        "centre, as 0..1 of the box's width and height; interpolated like the box)",
     )
     p.add_argument(
         "--region",

@@ -8,6 +8,16 @@ does not, a parametric face is placed in the box: the project's mean resting fac
 the mouth-shape model, ``lipcore/data/mouth_shape.json``), so the mouth corners and lips sit at
 their usual places in the box and drive the one-shot warp. If FaceMesh finds the face on most
 frames, the frames it misses are filled from its neighbours instead, so the two never alternate.
+
+A key may also carry the parametric mouth's four points (:data:`MOUTH_HANDLES`: the image-left
+and image-right corners, the upper and lower lip's outer centres), in box-relative coordinates
+(0..1 of the box's width and height), so they move with the box; between keys they are
+interpolated like the box, and a key without them uses the mean face's. The mean face is then
+bent (a thin-plate spline on those points, the eyes, nose and brow held still) so its lips lie
+on the user's. Points given on any key mean the user placed the mouth: the parametric face is
+used even where FaceMesh would fit.
+
+A key is ``(frame, x, y, w, h)`` or ``(frame, x, y, w, h, lx, ly, rx, ry, ux, uy, dx, dy)``.
 """
 
 from __future__ import annotations
@@ -15,6 +25,7 @@ from __future__ import annotations
 from collections.abc import Generator
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from lipcore.errors import LipsyncError
@@ -23,25 +34,50 @@ from lipcore.progress import Progress
 
 #: Share of frames FaceMesh must fit for its landmarks to be used (else the template is).
 MESH_MAJORITY = 0.5
+#: The parametric mouth's points a user can move, as FaceMesh indices: image-left corner,
+#: image-right corner, upper lip's outer centre, lower lip's outer centre.
+MOUTH_HANDLES = (61, 291, 0, 17)
+#: Their names, in that order (for messages and the viewer).
+MOUTH_HANDLE_NAMES = ("left corner", "right corner", "upper lip", "lower lip")
+#: FaceMesh points held still when the mouth is moved (the face-alignment points: eyes, nose
+#: line, temples, brow), so the crop and the head stay where the box puts them.
+_HELD_POINTS = (33, 133, 362, 263, 168, 6, 197, 195, 5, 4, 1, 127, 356, 70, 300, 105, 334, 10)
+#: Smallest mouth width (box units) and lip height (box units, and share of the mouth's width;
+#: the mean face's is 0.33) the lips are given: a line-thin drawn mouth still gets lips the
+#: warp can open.
+_MIN_MOUTH_WIDTH = 0.05
+_MIN_LIP_HEIGHT = 0.02
+_MIN_LIP_SHARE = 0.15
 _FIX = "write X,Y,W,H or X,Y,W,H@FRAME in pixels, e.g. 120,80,200,220@0 300,90,190,210@120"
+_MOUTH_FIX = (
+    "after the box write :mouth=LX,LY,RX,RY,UX,UY,DX,DY, the left and right corner, the upper "
+    "and lower lip centre as 0..1 of the box's width and height, "
+    "e.g. 120,80,200,220@0:mouth=.32,.73,.66,.73,.49,.68,.49,.79"
+)
+
+#: One key: ``(frame, x, y, w, h)``, optionally followed by the 8 box-relative mouth values.
+BoxKey = tuple
 
 
-def parse_face_boxes(texts: list[str] | str) -> list[tuple[int, float, float, float, float]]:
-    """Read ``X,Y,W,H[@FRAME]`` keys (space- or argument-separated) into sorted tuples.
+def parse_face_boxes(texts: list[str] | str) -> list[BoxKey]:
+    """Read ``X,Y,W,H[@FRAME][:mouth=LX,LY,RX,RY,UX,UY,DX,DY]`` keys into sorted tuples.
 
     Args:
         texts: One string with keys separated by spaces, or a list of such strings.
 
     Returns:
-        ``[(frame, x, y, w, h), ...]`` sorted by frame; a key without ``@FRAME`` is frame 0.
+        ``[(frame, x, y, w, h[, lx, ly, rx, ry, ux, uy, dx, dy]), ...]`` sorted by frame; a key
+        without ``@FRAME`` is frame 0; the mouth values are 0..1 of the box.
 
     Raises:
-        LipsyncError: A key cannot be read, has no area, or two keys share a frame.
+        LipsyncError: A key cannot be read, has no area, two keys share a frame, or its mouth
+            points are not 8 numbers inside the box with the lips between the corners.
     """
     items = texts.split() if isinstance(texts, str) else [t for s in texts for t in s.split()]
     keys = []
     for item in items:
-        box, _, frame = item.partition("@")
+        head, sep, mouth_text = item.partition(":")
+        box, _, frame = head.partition("@")
         try:
             x, y, w, h = (float(v) for v in box.split(","))
             f = int(frame) if frame else 0
@@ -49,7 +85,10 @@ def parse_face_boxes(texts: list[str] | str) -> list[tuple[int, float, float, fl
             raise LipsyncError(f"cannot read the face box {item!r}", fix=_FIX) from exc
         if w <= 0 or h <= 0 or f < 0:
             raise LipsyncError(f"the face box {item!r} has no area or a negative frame", fix=_FIX)
-        keys.append((f, x, y, w, h))
+        key: tuple = (f, x, y, w, h)
+        if sep:
+            key += tuple(_parse_mouth(item, mouth_text))
+        keys.append(key)
     if not keys:
         raise LipsyncError("no face box given", fix=_FIX)
     keys.sort()
@@ -59,20 +98,115 @@ def parse_face_boxes(texts: list[str] | str) -> list[tuple[int, float, float, fl
     return keys
 
 
-def interpolate_boxes(
-    keys: list[tuple[int, float, float, float, float]], n_frames: int
-) -> np.ndarray:
+def _parse_mouth(item: str, text: str) -> list[float]:
+    """The 8 values of a key's ``mouth=...`` part, checked by :func:`check_mouth`."""
+    name, eq, values = text.partition("=")
+    if name != "mouth" or not eq:
+        raise LipsyncError(f"cannot read {text!r} in the face box {item!r}", fix=_MOUTH_FIX)
+    try:
+        vals = [float(v) for v in values.split(",")]
+    except ValueError as exc:
+        raise LipsyncError(
+            f"cannot read the mouth points {values!r} of {item!r}", fix=_MOUTH_FIX
+        ) from exc
+    problem = check_mouth(vals)
+    if problem:
+        raise LipsyncError(f"the mouth points {values!r} of {item!r}: {problem}", fix=_MOUTH_FIX)
+    return vals
+
+
+def check_mouth(values) -> str | None:
+    """Why 8 box-relative mouth values cannot be used, or None when they can.
+
+    They must be 8 finite numbers in 0..1, the left corner left of the right one, and the
+    upper lip above the lower one.
+    """
+    vals = np.asarray(values, np.float64).reshape(-1)
+    if len(vals) != 8:
+        return f"{len(vals)} numbers given, 8 needed (LX,LY,RX,RY,UX,UY,DX,DY)"
+    if not np.all(np.isfinite(vals)) or vals.min() < 0 or vals.max() > 1:
+        bad = next(v for v in vals if not (np.isfinite(v) and 0 <= v <= 1))
+        return f"{bad:g} lies outside the box (use 0..1 of the box's width and height)"
+    if vals[0] >= vals[2]:
+        return "the left corner is not left of the right corner"
+    if vals[5] > vals[7]:
+        return "the upper lip is below the lower lip"
+    return None
+
+
+def key_mouth(key: BoxKey) -> np.ndarray | None:
+    """A key's ``(4, 2)`` box-relative mouth points (:data:`MOUTH_HANDLES` order), or None."""
+    return np.asarray(key[5:13], np.float64).reshape(4, 2) if len(key) >= 13 else None
+
+
+def default_mouth() -> np.ndarray:
+    """The mean face's ``(4, 2)`` box-relative mouth points (where they sit without a key's)."""
+    return _template()[list(MOUTH_HANDLES)].astype(np.float64)
+
+
+def with_mouth(key: BoxKey, mouth: np.ndarray | None) -> BoxKey:
+    """``key`` with its mouth points replaced (None: removed); values rounded to 1e-4."""
+    base = tuple(key[:5])
+    if mouth is None:
+        return base
+    vals = [round(float(v), 4) for v in np.asarray(mouth, np.float64).reshape(-1)]
+    problem = check_mouth(vals)
+    if problem:
+        raise ValueError(f"mouth points {vals}: {problem}")
+    return base + tuple(vals)
+
+
+def interpolate_boxes(keys: list[BoxKey], n_frames: int) -> np.ndarray:
     """``(n_frames, 4)`` float32 ``x0, y0, x1, y1`` boxes, linear between keys, held outside."""
     frames = np.array([k[0] for k in keys], np.float64)
-    xywh = np.array([k[1:] for k in keys], np.float64)
+    xywh = np.array([k[1:5] for k in keys], np.float64)
     t = np.arange(n_frames, dtype=np.float64)
     cols = [np.interp(t, frames, xywh[:, j]) for j in range(4)]
     x, y, w, h = cols
     return np.stack([x, y, x + w, y + h], axis=1).astype(np.float32)
 
 
-def template_landmarks(box: np.ndarray) -> np.ndarray:
-    """The parametric face (mean resting face) placed in ``box`` (``x0, y0, x1, y1``)."""
+def has_mouth(keys: list[BoxKey]) -> bool:
+    """Whether any key places the mouth."""
+    return any(len(k) >= 13 for k in keys)
+
+
+def interpolate_mouths(keys: list[BoxKey], n_frames: int) -> np.ndarray:
+    """``(n_frames, 4, 2)`` box-relative mouth points, linear between keys, held outside.
+
+    A key without mouth points counts with the mean face's (:func:`default_mouth`).
+    """
+    default = default_mouth()
+    frames = np.array([k[0] for k in keys], np.float64)
+    rel = np.stack([m if (m := key_mouth(k)) is not None else default for k in keys])
+    t = np.arange(n_frames, dtype=np.float64)
+    flat = rel.reshape(len(keys), 8)
+    cols = [np.interp(t, frames, flat[:, j]) for j in range(8)]
+    return np.stack(cols, axis=1).reshape(n_frames, 4, 2)
+
+
+def box_at(keys: list[BoxKey], frame: int) -> tuple[np.ndarray, np.ndarray]:
+    """The interpolated box ``(x0, y0, x1, y1)`` and mouth points (frame pixels) at ``frame``."""
+    box = interpolate_boxes(keys, frame + 1)[frame].astype(np.float64)
+    rel = interpolate_mouths(keys, frame + 1)[frame]
+    return box, mouth_in_box(rel, box)
+
+
+def mouth_in_box(rel: np.ndarray, box) -> np.ndarray:
+    """Box-relative ``(4, 2)`` mouth points to frame pixels in ``box`` (``x0, y0, x1, y1``)."""
+    x0, y0, x1, y1 = (float(v) for v in box)
+    return np.asarray(rel, np.float64) * [x1 - x0, y1 - y0] + [x0, y0]
+
+
+def mouth_of_box(points: np.ndarray, box) -> np.ndarray:
+    """Frame-pixel ``(4, 2)`` mouth points to box-relative ones, clipped into the box."""
+    x0, y0, x1, y1 = (float(v) for v in box)
+    rel = (np.asarray(points, np.float64) - [x0, y0]) / [max(x1 - x0, 1e-6), max(y1 - y0, 1e-6)]
+    return np.clip(rel, 0.0, 1.0)
+
+
+def _template() -> np.ndarray:
+    """The mean resting face, ``(478, 2)`` in box-relative coordinates."""
     from lipcore.engines.mouth_shape import load_mouth_shape_model
 
     template = load_mouth_shape_model().meta.get("face_template")
@@ -81,17 +215,80 @@ def template_landmarks(box: np.ndarray) -> np.ndarray:
             "the mouth-shape model has no face template",
             fix="re-run python -m training.fit_mouth_shape",
         )
-    t = np.asarray(template, np.float32)
-    x0, y0, x1, y1 = np.asarray(box, np.float32)
-    return (t * np.array([x1 - x0, y1 - y0], np.float32) + np.array([x0, y0], np.float32)).astype(
-        np.float32
-    )
+    return np.asarray(template, np.float64)
 
 
-def iter_box_track(
-    video: str | Path, keys: list[tuple[int, float, float, float, float]]
-) -> Generator[Progress, None, TrackSet]:
+def _bend_mouth(template: np.ndarray, mouth: np.ndarray) -> np.ndarray:
+    """The box-relative template bent so its :data:`MOUTH_HANDLES` lie on ``mouth``.
+
+    The lips follow exactly: each lip point moves with the affine map of its half, the upper
+    lip with the triangle (corners, upper centre), the lower with (corners, lower centre), so the
+    two halves meet on the corners' line and keep their drawn shape. Every other point moves
+    with the four handles' displacements (inverse-distance weighted), fading out toward the
+    held points (eyes, nose line, brow), which stay: the chin follows the lower lip, the crop
+    and head stay where the box puts them. The asked mouth is first given a minimal width and
+    lip height, so a line-thin drawn mouth still gets lips the warp can open.
+    """
+    from lipcore.face.landmarks import LIPS_INNER, LIPS_OUTER
+
+    want = np.asarray(mouth, np.float64).copy()
+    centre_x = (want[0, 0] + want[1, 0]) / 2
+    half_w = max(want[1, 0] - want[0, 0], _MIN_MOUTH_WIDTH) / 2
+    want[0, 0], want[1, 0] = centre_x - half_w, centre_x + half_w
+    centre_y = (want[2, 1] + want[3, 1]) / 2
+    min_h = max(_MIN_LIP_HEIGHT, _MIN_LIP_SHARE * 2 * half_w)
+    half_h = max(want[3, 1] - want[2, 1], min_h) / 2
+    want[2, 1], want[3, 1] = centre_y - half_h, centre_y + half_h
+    have = template[list(MOUTH_HANDLES)]
+    bent = template.copy()
+    # Other points: the handles' motion, weighted by nearness, fading toward the held points
+    move = want - have
+    d_handle = np.linalg.norm(template[:, None] - have[None], axis=2) + 1e-6  # (478, 4)
+    shepard = (1.0 / d_handle**2) / (1.0 / d_handle**2).sum(1, keepdims=True)
+    d_held = np.linalg.norm(template[:, None] - template[list(_HELD_POINTS)][None], axis=2)
+    near_held, near_mouth = d_held.min(1), d_handle.min(1)
+    fade = near_held / (near_held + near_mouth)
+    bent += fade[:, None] * (shepard @ move)
+    bent[list(_HELD_POINTS)] = template[list(_HELD_POINTS)]
+    # Lips: exact, one affine map per half
+    lips = np.array(sorted(set(LIPS_OUTER) | set(LIPS_INNER)))
+    left, right = have[0], have[1]
+    edge = right - left
+    rel = template[lips] - left
+    side = np.sign(edge[0] * rel[:, 1] - edge[1] * rel[:, 0])  # which side of the corners' line
+    up = have[2] - left
+    upper_side = np.sign(edge[0] * up[1] - edge[1] * up[0]) or -1.0
+    for rows, centre in ((lips[side == upper_side], 2), (lips[side != upper_side], 3)):
+        src = np.stack([have[0], have[1], have[centre]])
+        dst = np.stack([want[0], want[1], want[centre]])
+        m = cv2.getAffineTransform(src.astype(np.float32), dst.astype(np.float32))
+        bent[rows] = template[rows] @ m[:, :2].T + m[:, 2]
+    return bent
+
+
+def template_landmarks(box: np.ndarray, mouth: np.ndarray | None = None) -> np.ndarray:
+    """The parametric face (mean resting face) placed in ``box`` (``x0, y0, x1, y1``).
+
+    Args:
+        box: The face's box in frame pixels.
+        mouth: Optional ``(4, 2)`` box-relative mouth points (:data:`MOUTH_HANDLES` order);
+            the face is bent so its lips lie there.
+
+    Returns:
+        ``(478, 2)`` float32 landmarks in frame pixels.
+    """
+    t = _template()
+    if mouth is not None:
+        t = _bend_mouth(t, mouth)
+    x0, y0, x1, y1 = np.asarray(box, np.float64)
+    return (t * np.array([x1 - x0, y1 - y0]) + np.array([x0, y0])).astype(np.float32)
+
+
+def iter_box_track(video: str | Path, keys: list[BoxKey]) -> Generator[Progress, None, TrackSet]:
     """One face track from the user's keyed boxes (FaceMesh in the box, else the template).
+
+    With mouth points on any key the template, bent to them, is used on every frame (the user
+    placed the mouth) and FaceMesh is not run.
 
     Args:
         video: The clip (or still image).
@@ -106,19 +303,27 @@ def iter_box_track(
     from lipcore.face.mesh import MeshLandmarker
     from lipcore.media.decode import VideoReader
 
+    placed = has_mouth(keys)
     with VideoReader(video) as reader:
         n = reader.frame_count
         boxes = interpolate_boxes(keys, n)
         meshed = np.full((n, 478, 2), np.nan, np.float32)
-        with MeshLandmarker() as mesh:
-            for i, frame in reader.iter_frames():
-                pts = mesh.landmarks(frame, boxes[i])
-                if pts is not None:
-                    meshed[i] = pts
-                yield Progress(i + 1, n, "fitting the face in the box")
+        if not placed:
+            with MeshLandmarker() as mesh:
+                for i, frame in reader.iter_frames():
+                    pts = mesh.landmarks(frame, boxes[i])
+                    if pts is not None:
+                        meshed[i] = pts
+                    yield Progress(i + 1, n, "fitting the face in the box")
         fps = reader.fps
     found = np.isfinite(meshed[:, 0, 0])
-    if found.mean() >= MESH_MAJORITY:
+    if placed:
+        mouths = interpolate_mouths(keys, n)
+        landmarks = _placed_landmarks(boxes, mouths)
+        interpolated = np.zeros(n, bool)
+        backend = "face-box+mouth"
+        yield Progress(n, n, "placing the mouth in the box")
+    elif found.mean() >= MESH_MAJORITY:
         # FaceMesh sees the face: fill the frames it missed from the nearest fitted ones
         idx = np.nonzero(found)[0]
         near = idx[np.clip(np.searchsorted(idx, np.arange(n)), 0, len(idx) - 1)]
@@ -140,4 +345,35 @@ def iter_box_track(
     return TrackSet([track], n, fps, [], backend, Path(video))
 
 
-__all__ = ["interpolate_boxes", "iter_box_track", "parse_face_boxes", "template_landmarks"]
+def _placed_landmarks(boxes: np.ndarray, mouths: np.ndarray) -> np.ndarray:
+    """``(n, 478, 2)`` bent templates; the spline is solved once per distinct mouth."""
+    out = np.empty((len(boxes), 478, 2), np.float32)
+    cache: dict[bytes, np.ndarray] = {}
+    template = _template()
+    for i, (box, mouth) in enumerate(zip(boxes, mouths, strict=True)):
+        k = np.round(mouth, 5).tobytes()
+        if k not in cache:
+            cache[k] = _bend_mouth(template, mouth)
+        x0, y0, x1, y1 = np.asarray(box, np.float64)
+        out[i] = cache[k] * [x1 - x0, y1 - y0] + [x0, y0]
+    return out
+
+
+__all__ = [
+    "MOUTH_HANDLES",
+    "MOUTH_HANDLE_NAMES",
+    "BoxKey",
+    "box_at",
+    "check_mouth",
+    "default_mouth",
+    "has_mouth",
+    "interpolate_boxes",
+    "interpolate_mouths",
+    "iter_box_track",
+    "key_mouth",
+    "mouth_in_box",
+    "mouth_of_box",
+    "parse_face_boxes",
+    "template_landmarks",
+    "with_mouth",
+]

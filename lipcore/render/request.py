@@ -64,13 +64,14 @@ class FaceChoice:
         point: ``(frame, x, y)``: the track whose box contains this point on that frame.
         region: Optional ``(x0, y0, x1, y1)`` limiting edits to faces inside this box.
         boxes: The face pointed out by hand: ``(frame, x, y, w, h)`` keys, interpolated between
-            (see :mod:`lipcore.face.boxes`); replaces face detection when given.
+            (see :mod:`lipcore.face.boxes`); replaces face detection when given. A key may add
+            the parametric mouth's 8 box-relative values.
     """
 
     track_id: str = "auto"
     point: tuple[int, float, float] | None = None
     region: tuple[float, float, float, float] | None = None
-    boxes: tuple[tuple[int, float, float, float, float], ...] = ()
+    boxes: tuple[tuple, ...] = ()
 
 
 @dataclass(frozen=True)

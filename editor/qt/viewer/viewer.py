@@ -1,5 +1,8 @@
 """The video viewer: current frame, face boxes, region box, original/result/split wipe, badge.
 
+In face-box mode the hand-drawn face's parametric mouth shows as four handles (the corners, the
+upper and lower lip centres) joined by a lip outline; dragging one moves that point.
+
 The viewer only draws what it is given and reports what the user did on it, in *source* pixel
 coordinates (the clip's displayed frame size), so that the main window can map a click to a face
 track or a drawn box to an edit region through the document.
@@ -20,7 +23,11 @@ _FACE_COLOR = QColor(120, 200, 255)
 _FACE_SELECTED = QColor(255, 196, 0)
 _REGION_COLOR = QColor(80, 255, 160)
 _FACE_BOX_COLOR = QColor(255, 170, 40)
+_MOUTH_COLOR = QColor(255, 90, 120)
 _DRAG_THRESHOLD_PX = 5
+#: How near (widget pixels) a press must be to a mouth handle to grab it.
+_HANDLE_GRAB_PX = 9
+_HANDLE_RADIUS_PX = 5
 
 
 @dataclass(frozen=True)
@@ -48,12 +55,16 @@ class QtViewer(QWidget):
         wipe_moved(float fraction): the split line was dragged to ``fraction`` of the width.
         face_box_drawn(object box): a box ``(x0, y0, x1, y1)`` dragged in face-box mode (the
             hand-drawn face of the current frame).
+        mouth_points_moved(object points): a mouth handle was dragged in face-box mode; the
+            four points ``((x, y), ...)`` (left corner, right corner, upper lip, lower lip) in
+            source pixels, the moved one kept inside the face box.
     """
 
     face_clicked = Signal(float, float)
     region_drawn = Signal(object)
     wipe_moved = Signal(float)
     face_box_drawn = Signal(object)
+    mouth_points_moved = Signal(object)
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -74,6 +85,8 @@ class QtViewer(QWidget):
         self._face_box_mode = False
         self._manual_box: tuple[float, float, float, float] | None = None
         self._manual_box_keyed = False
+        self._mouth: tuple[tuple[float, float], ...] | None = None
+        self._handle: int | None = None  # the mouth handle being dragged
         self._show_faces = True
         self._badge: str | None = None
         self._message = "Open a video (File ▸ Open Video, or drop a file here)"
@@ -145,11 +158,31 @@ class QtViewer(QWidget):
         """When on, dragging draws the hand-drawn face box of the current frame."""
         self._face_box_mode = enabled
         self.set_region_mode(self._region_mode and not enabled)
+        self.update()  # the mouth handles show only in this mode
 
-    def set_manual_box(self, box: tuple[float, float, float, float] | None, keyed: bool) -> None:
-        """Show the hand-drawn face box of the current frame (``keyed``: a key sits here)."""
+    def set_manual_box(
+        self,
+        box: tuple[float, float, float, float] | None,
+        keyed: bool,
+        mouth: tuple[tuple[float, float], ...] | None = None,
+    ) -> None:
+        """Show the hand-drawn face box of the current frame (``keyed``: a key sits here).
+
+        Args:
+            box: ``(x0, y0, x1, y1)`` in source pixels, or None.
+            keyed: Whether a key sits on this frame.
+            mouth: The parametric mouth's four points in source pixels (left corner, right
+                corner, upper lip, lower lip), shown as handles in face-box mode.
+        """
         self._manual_box, self._manual_box_keyed = box, keyed
+        self._mouth = tuple((float(x), float(y)) for x, y in mouth) if mouth is not None else None
         self.update()
+
+    def mouth_handles(self) -> list[QPointF]:
+        """Widget positions of the mouth handles shown now (empty when none are)."""
+        if not self._face_box_mode or self._manual_box is None or self._mouth is None:
+            return []
+        return [self.to_widget(x, y) for x, y in self._mouth]
 
     def set_badge(self, text: str | None) -> None:
         """Show a small on-video badge (confidence, offset), or hide it with None."""
@@ -237,8 +270,10 @@ class QtViewer(QWidget):
         if self._manual_box is not None:
             label = "face box (key)" if self._manual_box_keyed else "face box"
             self._draw_box(p, self._manual_box, _FACE_BOX_COLOR, Qt.PenStyle.SolidLine, label)
+            self._draw_mouth(p)
         drawing = self._region_mode or self._face_box_mode
-        if self._press is not None and self._drag_now is not None and drawing:
+        grabbed = self._handle is not None
+        if self._press is not None and self._drag_now is not None and drawing and not grabbed:
             a, b = self._press, self._drag_now
             color = _FACE_BOX_COLOR if self._face_box_mode else _REGION_COLOR
             p.setPen(QPen(color, 1.5, Qt.PenStyle.DashLine))
@@ -255,6 +290,43 @@ class QtViewer(QWidget):
         p.drawRect(QRectF(a, b))
         if label:
             self._draw_tag(p, QPointF(a.x(), a.y() - 20), label, color=color)
+
+    def _dragged_mouth(self) -> list[QPointF]:
+        """The handles' widget positions, the grabbed one where the drag has it now."""
+        pts = self.mouth_handles()
+        if self._handle is not None and self._drag_now is not None and pts:
+            pts[self._handle] = self._clamp_to_box(self._drag_now)
+        return pts
+
+    def _draw_mouth(self, p: QPainter) -> None:
+        pts = self._dragged_mouth()
+        if not pts:
+            return
+        left, right, upper, lower = pts
+        p.setPen(QPen(_MOUTH_COLOR, 1.5, Qt.PenStyle.DashLine))
+        p.setBrush(Qt.BrushStyle.NoBrush)
+        p.drawPolygon([left, upper, right, lower])
+        for i, pt in enumerate(pts):
+            p.setPen(QPen(QColor(20, 20, 20), 1.5))
+            p.setBrush(QColor(255, 255, 255) if i == self._handle else _MOUTH_COLOR)
+            p.drawEllipse(pt, _HANDLE_RADIUS_PX, _HANDLE_RADIUS_PX)
+
+    def _handle_at(self, pos: QPointF) -> int | None:
+        """The mouth handle under ``pos`` (the nearest within reach), or None."""
+        best, best_d = None, float(_HANDLE_GRAB_PX)
+        for i, pt in enumerate(self.mouth_handles()):
+            d = ((pt.x() - pos.x()) ** 2 + (pt.y() - pos.y()) ** 2) ** 0.5
+            if d <= best_d:
+                best, best_d = i, d
+        return best
+
+    def _clamp_to_box(self, pos: QPointF) -> QPointF:
+        """A widget position clamped into the face box (a mouth point stays inside it)."""
+        box = self._manual_box
+        if box is None:
+            return pos
+        a, b = self.to_widget(box[0], box[1]), self.to_widget(box[2], box[3])
+        return QPointF(min(max(pos.x(), a.x()), b.x()), min(max(pos.y(), a.y()), b.y()))
 
     def _draw_face(self, p: QPainter, face: FaceBox) -> None:
         selected = face.track_id == self._selected_track
@@ -314,6 +386,7 @@ class QtViewer(QWidget):
             return super().mousePressEvent(event)
         pos = event.position()
         self._dragging_wipe = self._near_wipe(pos)
+        self._handle = None if self._dragging_wipe else self._handle_at(pos)
         self._press = pos
         self._drag_now = None
 
@@ -344,6 +417,18 @@ class QtViewer(QWidget):
             self._dragging_wipe = False
             return
         moved = (pos - press).manhattanLength() > _DRAG_THRESHOLD_PX
+        if self._handle is not None:
+            handle, self._handle = self._handle, None
+            if moved and self._mouth is not None:
+                at = self._clamp_to_box(pos)
+                rect = self.picture_rect()
+                src = self.to_source(_clamp(at, rect))
+                if src is not None:
+                    points = list(self._mouth)
+                    points[handle] = (round(src[0], 1), round(src[1], 1))
+                    self.mouth_points_moved.emit(tuple(points))
+            self.update()
+            return
         if self._face_box_mode:
             rect = self.picture_rect()
             a = self.to_source(_clamp(press, rect))
