@@ -442,7 +442,8 @@ class QtMainWindow(QMainWindow):
             "Shift+B",
             checkable=True,
             tip="For a face the detector cannot fit (cartoon, CGI): drag its box on this frame; "
-            "boxes drawn on other frames add keys, interpolated between",
+            "boxes drawn on other frames add keys, interpolated between; drag the four mouth "
+            "handles (corners, upper and lower lip) to place the mouth the render opens",
         )
         self.delete_face_box_action = a(
             "Delete Face Box Key",
@@ -690,6 +691,8 @@ class QtMainWindow(QMainWindow):
             if event in ("track_added", "track_removed") or offset_moved:
                 self._schedule_source_sync()  # a dub imported after the faces: curve at once
             self._schedule_audio_mix()
+        if event == "project_changed" and "face_boxes" in payload.get("fields", ()):
+            self._refresh_viewer_faces()  # an undone box or mouth point shows where it is now
         if event in (
             "segment_added",
             "segment_removed",
