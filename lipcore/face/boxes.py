@@ -12,10 +12,11 @@ frames, the frames it misses are filled from its neighbours instead, so the two 
 A key may also carry the parametric mouth's four points (:data:`MOUTH_HANDLES`: the image-left
 and image-right corners, the upper and lower lip's outer centres), in box-relative coordinates
 (0..1 of the box's width and height), so they move with the box; between keys they are
-interpolated like the box, and a key without them uses the mean face's. The mean face is then
-bent (a thin-plate spline on those points, the eyes, nose and brow held still) so its lips lie
-on the user's. Points given on any key mean the user placed the mouth: the parametric face is
-used even where FaceMesh would fit.
+interpolated like the box, and a key without them uses the mean face's (or, where FaceMesh
+fits, the fitted mouth). The mean face is then
+bent (each lip half by an affine map, the face around by the points' motion, the eyes, nose and
+brow held still) so its lips lie on the user's. Where FaceMesh fits, its mouth is moved onto the
+points of the keys that have them, so the user can also correct a fit that misplaces the mouth.
 
 A key is ``(frame, x, y, w, h)`` or ``(frame, x, y, w, h, lx, ly, rx, ry, ux, uy, dx, dy)``.
 """
@@ -48,6 +49,8 @@ _HELD_POINTS = (33, 133, 362, 263, 168, 6, 197, 195, 5, 4, 1, 127, 356, 70, 300,
 _MIN_MOUTH_WIDTH = 0.05
 _MIN_LIP_HEIGHT = 0.02
 _MIN_LIP_SHARE = 0.15
+#: How far (in mouth widths) the lips' move carries into the face around them.
+_FADE_REACH = 0.6
 _FIX = "write X,Y,W,H or X,Y,W,H@FRAME in pixels, e.g. 120,80,200,220@0 300,90,190,210@120"
 _MOUTH_FIX = (
     "after the box write :mouth=LX,LY,RX,RY,UX,UY,DX,DY, the left and right corner, the upper "
@@ -224,11 +227,13 @@ def _bend_mouth(template: np.ndarray, mouth: np.ndarray) -> np.ndarray:
     The lips follow exactly: each lip point moves with the affine map of its half, the upper
     lip with the triangle (corners, upper centre), the lower with (corners, lower centre), so the
     two halves meet on the corners' line and keep their drawn shape. Every other point moves
-    with the four handles' displacements (inverse-distance weighted), fading out toward the
-    held points (eyes, nose line, brow), which stay: the chin follows the lower lip, the crop
-    and head stay where the box puts them. The asked mouth is first given a minimal width and
+    with the four handles' displacements (inverse-distance weighted), fading out within about
+    a mouth's width and toward the held points (eyes, nose line, brow), which stay: the crop,
+    the head and the chin stay where the box puts them (the chin only makes room below a
+    lowered lip). The asked mouth is first given a minimal width and
     lip height, so a line-thin drawn mouth still gets lips the warp can open.
     """
+    from lipcore.engines.mouth_shape import CHIN_ARC
     from lipcore.face.landmarks import LIPS_INNER, LIPS_OUTER
 
     want = np.asarray(mouth, np.float64).copy()
@@ -247,9 +252,15 @@ def _bend_mouth(template: np.ndarray, mouth: np.ndarray) -> np.ndarray:
     shepard = (1.0 / d_handle**2) / (1.0 / d_handle**2).sum(1, keepdims=True)
     d_held = np.linalg.norm(template[:, None] - template[list(_HELD_POINTS)][None], axis=2)
     near_held, near_mouth = d_held.min(1), d_handle.min(1)
-    fade = near_held / (near_held + near_mouth)
+    # Gone within about a mouth's width: the chin and jaw are the box's, not the lips'
+    reach = _FADE_REACH * max(float(want[1, 0] - want[0, 0]), _MIN_MOUTH_WIDTH)
+    fade = near_held / (near_held + near_mouth) * np.exp(-((near_mouth / reach) ** 2))
     bent += fade[:, None] * (shepard @ move)
     bent[list(_HELD_POINTS)] = template[list(_HELD_POINTS)]
+    # The chin stays below the lower lip (by at least half its usual distance)
+    chin = list(CHIN_ARC)
+    floor = want[3, 1] + 0.5 * (template[chin, 1] - have[3, 1])
+    bent[chin, 1] = np.maximum(bent[chin, 1], floor)
     # Lips: exact, one affine map per half
     lips = np.array(sorted(set(LIPS_OUTER) | set(LIPS_INNER)))
     left, right = have[0], have[1]
@@ -287,8 +298,10 @@ def template_landmarks(box: np.ndarray, mouth: np.ndarray | None = None) -> np.n
 def iter_box_track(video: str | Path, keys: list[BoxKey]) -> Generator[Progress, None, TrackSet]:
     """One face track from the user's keyed boxes (FaceMesh in the box, else the template).
 
-    With mouth points on any key the template, bent to them, is used on every frame (the user
-    placed the mouth) and FaceMesh is not run.
+    Where FaceMesh fits the face on most frames its landmarks are used, and keys with mouth
+    points correct its mouth there (the correction is interpolated between keys, none on keys
+    without points), so the head's own motion is still followed. Otherwise the template is
+    placed in each frame's box, bent to the keys' mouth points.
 
     Args:
         video: The clip (or still image).
@@ -308,28 +321,28 @@ def iter_box_track(video: str | Path, keys: list[BoxKey]) -> Generator[Progress,
         n = reader.frame_count
         boxes = interpolate_boxes(keys, n)
         meshed = np.full((n, 478, 2), np.nan, np.float32)
-        if not placed:
-            with MeshLandmarker() as mesh:
-                for i, frame in reader.iter_frames():
-                    pts = mesh.landmarks(frame, boxes[i])
-                    if pts is not None:
-                        meshed[i] = pts
-                    yield Progress(i + 1, n, "fitting the face in the box")
+        with MeshLandmarker() as mesh:
+            for i, frame in reader.iter_frames():
+                pts = mesh.landmarks(frame, boxes[i])
+                if pts is not None:
+                    meshed[i] = pts
+                yield Progress(i + 1, n, "fitting the face in the box")
         fps = reader.fps
     found = np.isfinite(meshed[:, 0, 0])
-    if placed:
-        mouths = interpolate_mouths(keys, n)
-        landmarks = _placed_landmarks(boxes, mouths)
-        interpolated = np.zeros(n, bool)
-        backend = "face-box+mouth"
-        yield Progress(n, n, "placing the mouth in the box")
-    elif found.mean() >= MESH_MAJORITY:
+    if found.mean() >= MESH_MAJORITY:
         # FaceMesh sees the face: fill the frames it missed from the nearest fitted ones
         idx = np.nonzero(found)[0]
         near = idx[np.clip(np.searchsorted(idx, np.arange(n)), 0, len(idx) - 1)]
         landmarks = meshed[near]
         interpolated = ~found
         backend = "face-box+facemesh"
+        if placed:
+            landmarks = _corrected_mesh(landmarks, boxes, keys)
+            backend = "face-box+facemesh+mouth"
+    elif placed:
+        landmarks = _placed_landmarks(boxes, interpolate_mouths(keys, n))
+        interpolated = np.zeros(n, bool)
+        backend = "face-box+mouth"
     else:
         landmarks = np.stack([template_landmarks(b) for b in boxes])
         interpolated = np.zeros(n, bool)
@@ -343,6 +356,32 @@ def iter_box_track(video: str | Path, keys: list[BoxKey]) -> Generator[Progress,
         interpolated=interpolated,
     )
     return TrackSet([track], n, fps, [], backend, Path(video))
+
+
+def _corrected_mesh(landmarks: np.ndarray, boxes: np.ndarray, keys: list[BoxKey]) -> np.ndarray:
+    """FaceMesh landmarks with their mouth moved onto the keys' points, in between blended.
+
+    On a key with points the mouth handles land on them; the correction (points minus the
+    fitted mouth, box-relative) is interpolated between keys and is zero on keys without points.
+    """
+    n = len(landmarks)
+    size = np.maximum(boxes[:, 2:] - boxes[:, :2], 1e-6).astype(np.float64)  # (n, 2)
+    rel = (landmarks.astype(np.float64) - boxes[:, None, :2]) / size[:, None]  # (n, 478, 2)
+    handles = list(MOUTH_HANDLES)
+    frames = np.array([min(int(k[0]), n - 1) for k in keys], np.float64)
+    offsets = np.stack(
+        [
+            (m - rel[int(f), handles]) if (m := key_mouth(k)) is not None else np.zeros((4, 2))
+            for k, f in zip(keys, frames, strict=True)
+        ]
+    ).reshape(len(keys), 8)
+    t = np.arange(n, dtype=np.float64)
+    offset = np.stack([np.interp(t, frames, offsets[:, j]) for j in range(8)], 1)
+    out = landmarks.astype(np.float64).copy()
+    for i in np.nonzero(np.abs(offset).max(1) > 1e-4)[0]:
+        want = np.clip(rel[i, handles] + offset[i].reshape(4, 2), 0.0, 1.0)
+        out[i] = _bend_mouth(rel[i], want) * size[i] + boxes[i, :2]
+    return out.astype(np.float32)
 
 
 def _placed_landmarks(boxes: np.ndarray, mouths: np.ndarray) -> np.ndarray:

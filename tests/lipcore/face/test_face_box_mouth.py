@@ -99,3 +99,24 @@ def test_moving_a_corner_moves_where_the_render_opens_the_mouth(tmp_path, shared
     assert abs(left1 - left0) < 0.25 * shift, (left0, left1)
     # Nothing changes above the nose: the eyes are untouched either way
     assert not moved[: y + int(0.45 * h)].any() and not plain[: y + int(0.45 * h)].any()
+
+
+def test_on_a_face_facemesh_fits_the_points_correct_its_mouth(tmp_path, shared_media):
+    """H02 (anime CGI): FaceMesh fits in the box; a key's points move its mouth there."""
+    src = next((shared_media / "video").glob("H02_*.mp4"))
+    png = tmp_path / "h02.png"
+    cmd = ["ffmpeg", "-v", "error", "-y", "-i", str(src), "-frames:v", "1", str(png)]
+    subprocess.run(cmd, check=True)
+    box = (0, 186.0, 273.0, 287.0, 252.0)  # around the face, chosen by looking at the frame
+    fitted = drain(iter_box_track(png, [box]), show=False)
+    assert fitted.backend == "face-box+facemesh"
+    lm = fitted.tracks[0].landmarks[0]
+    # The real mouth (looked up on the zoomed frame): corners near (282, 465) and (355, 471)
+    assert np.allclose(lm[[61, 291]], [[282, 465], [355, 471]], atol=6)
+    wider = (0.334, 0.762, 0.70, 0.786, 0.456, 0.742, 0.467, 0.841)
+    moved = drain(iter_box_track(png, [box + wider]), show=False)
+    assert moved.backend == "face-box+facemesh+mouth"
+    got = moved.tracks[0].landmarks[0]
+    want = np.reshape(wider, (4, 2)) * [287, 252] + [186, 273]
+    assert np.allclose(got[list(MOUTH_HANDLES)], want, atol=0.1)
+    assert np.allclose(got[[33, 263, 1]], lm[[33, 263, 1]])  # the fitted eyes and nose stay
