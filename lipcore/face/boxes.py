@@ -13,10 +13,10 @@ A key may also carry the parametric mouth's four points (:data:`MOUTH_HANDLES`: 
 and image-right corners, the upper and lower lip's outer centres), in box-relative coordinates
 (0..1 of the box's width and height), so they move with the box; between keys they are
 interpolated like the box, and a key without them uses the mean face's (or, where FaceMesh
-fits, the fitted mouth). The mean face is then
-bent (each lip half by an affine map, the face around by the points' motion, the eyes, nose and
-brow held still) so its lips lie on the user's. Where FaceMesh fits, its mouth is moved onto the
-points of the keys that have them, so the user can also correct a fit that misplaces the mouth.
+fits, the fitted mouth). The mean face is then bent (each lip half by an affine map, the face
+around by the points' motion, the eyes, nose and brow held still) so its lips lie on the user's.
+Where FaceMesh fits, its mouth is moved onto the points of the keys that have them, so the user
+can also correct a fit that misplaces the mouth.
 
 A key is ``(frame, x, y, w, h)`` or ``(frame, x, y, w, h, lx, ly, rx, ry, ux, uy, dx, dy)``.
 """
@@ -38,8 +38,6 @@ MESH_MAJORITY = 0.5
 #: The parametric mouth's points a user can move, as FaceMesh indices: image-left corner,
 #: image-right corner, upper lip's outer centre, lower lip's outer centre.
 MOUTH_HANDLES = (61, 291, 0, 17)
-#: Their names, in that order (for messages and the viewer).
-MOUTH_HANDLE_NAMES = ("left corner", "right corner", "upper lip", "lower lip")
 #: FaceMesh points held still when the mouth is moved (the face-alignment points: eyes, nose
 #: line, temples, brow), so the crop and the head stay where the box puts them.
 _HELD_POINTS = (33, 133, 362, 263, 168, 6, 197, 195, 5, 4, 1, 127, 356, 70, 300, 105, 334, 10)
@@ -190,9 +188,13 @@ def interpolate_mouths(keys: list[BoxKey], n_frames: int) -> np.ndarray:
 
 def box_at(keys: list[BoxKey], frame: int) -> tuple[np.ndarray, np.ndarray]:
     """The interpolated box ``(x0, y0, x1, y1)`` and mouth points (frame pixels) at ``frame``."""
-    box = interpolate_boxes(keys, frame + 1)[frame].astype(np.float64)
-    rel = interpolate_mouths(keys, frame + 1)[frame]
-    return box, mouth_in_box(rel, box)
+    frames = np.array([k[0] for k in keys], np.float64)
+    x, y, w, h = (float(np.interp(frame, frames, [k[1 + j] for k in keys])) for j in range(4))
+    box = np.array([x, y, x + w, y + h])
+    default = default_mouth().reshape(8)
+    rel = np.stack([m.reshape(8) if (m := key_mouth(k)) is not None else default for k in keys])
+    at = np.array([np.interp(frame, frames, rel[:, j]) for j in range(8)]).reshape(4, 2)
+    return box, mouth_in_box(at, box)
 
 
 def mouth_in_box(rel: np.ndarray, box) -> np.ndarray:
@@ -230,8 +232,8 @@ def _bend_mouth(template: np.ndarray, mouth: np.ndarray) -> np.ndarray:
     with the four handles' displacements (inverse-distance weighted), fading out within about
     a mouth's width and toward the held points (eyes, nose line, brow), which stay: the crop,
     the head and the chin stay where the box puts them (the chin only makes room below a
-    lowered lip). The asked mouth is first given a minimal width and
-    lip height, so a line-thin drawn mouth still gets lips the warp can open.
+    lowered lip). The asked mouth is first given a minimal width and lip height, so a
+    line-thin drawn mouth still gets lips the warp can open.
     """
     from lipcore.engines.mouth_shape import CHIN_ARC
     from lipcore.face.landmarks import LIPS_INNER, LIPS_OUTER
@@ -385,7 +387,7 @@ def _corrected_mesh(landmarks: np.ndarray, boxes: np.ndarray, keys: list[BoxKey]
 
 
 def _placed_landmarks(boxes: np.ndarray, mouths: np.ndarray) -> np.ndarray:
-    """``(n, 478, 2)`` bent templates; the spline is solved once per distinct mouth."""
+    """``(n, 478, 2)`` templates bent to ``mouths``, each distinct mouth bent once."""
     out = np.empty((len(boxes), 478, 2), np.float32)
     cache: dict[bytes, np.ndarray] = {}
     template = _template()
@@ -400,7 +402,6 @@ def _placed_landmarks(boxes: np.ndarray, mouths: np.ndarray) -> np.ndarray:
 
 __all__ = [
     "MOUTH_HANDLES",
-    "MOUTH_HANDLE_NAMES",
     "BoxKey",
     "box_at",
     "check_mouth",

@@ -122,3 +122,21 @@ def test_on_a_face_facemesh_fits_the_points_correct_its_mouth(tmp_path, shared_m
     want = np.reshape(wider, (4, 2)) * [287, 252] + [186, 273]
     assert np.allclose(got[list(MOUTH_HANDLES)], want, atol=0.1)
     assert np.allclose(got[[33, 263, 1]], lm[[33, 263, 1]])  # the fitted eyes and nose stay
+
+
+def test_cli_names_a_bad_mouth_value_and_the_fix(tmp_path, shared_media):
+    import sys
+
+    png = tmp_path / "robot.png"
+    x, y, w, h = _cartoon(png)
+    speech = next((shared_media / "audio").glob("B01_*.wav"))
+    box = f"{x},{y},{w},{h}@0:mouth=.3,.7,.7,.7,.5,.65,.5,1.2"
+    proc = subprocess.run(
+        [sys.executable, "-m", "lipcore.cli", "sync", str(png), str(speech),
+         "-o", str(tmp_path / "o.mp4"), "--face-box", box],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 2, proc.stderr
+    assert "1.2 lies outside the box" in proc.stderr and ":mouth=LX,LY" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert not (tmp_path / "o.mp4").exists()
