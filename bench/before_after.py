@@ -2,7 +2,8 @@
 
 Two JPGs in ``resources/screenshots``, one row per clip: the source's face and the render's
 face, then the source's and the render's mouth zoomed (source left, render right in each pair),
-at the render's frame that differs most from the source in the mouth box:
+at the render's most open frame (inner-lip gap measured by FaceMesh on the render; the frame that
+differs most from the source in the mouth box where the render is not tracked):
 
 - ``oneshot_before_after.jpg``: the one-shot engine (forced) on the faces of issue #10's list
   (A11, A18, A19, H02, H03, H08 and a still PNG taken from A04), each with speech from
@@ -11,7 +12,7 @@ at the render's frame that differs most from the source in the mouth box:
   of another recording.
 
 The mouth box comes from the source's FaceMesh track. Each clip is cut to ``--seconds``; renders
-are kept in ``--work``. The attribution lines for the README (source repository and licence from
+are kept in ``--work`` (``--reuse`` takes the renders already there). The attribution lines for the README (source repository and licence from
 ``shared/media/MANIFEST.tsv``) are printed at the end.
 
 Usage: PYTHONPATH=. .venv/bin/python bench/before_after.py [--seconds 3] [--only A11,H02]
@@ -89,6 +90,7 @@ def row(src: Path, out: Path, clip_id: str, speech_id: str, engine: str) -> np.n
     if len(lm) < n:
         lm = np.repeat(lm[:1], n, 0)
     diffs = []
+    _, gap = _track(out, n)
     for i in range(n):
         lips = lm[i][list(LIPS_OUTER)]
         (x0, y0), (x1, y1) = np.floor(lips.min(0)).astype(int), np.ceil(lips.max(0)).astype(int)
@@ -96,7 +98,8 @@ def row(src: Path, out: Path, clip_id: str, speech_id: str, engine: str) -> np.n
         a = source[i][max(y0 - pad, 0) : y1 + pad, max(x0 - pad, 0) : x1 + pad]
         b = rendered[i][max(y0 - pad, 0) : y1 + pad, max(x0 - pad, 0) : x1 + pad]
         diffs.append(float(np.abs(a.astype(int) - b.astype(int)).mean()))
-    i = int(np.argmax(diffs))
+    tracked = np.isfinite(gap)
+    i = int(np.nanargmax(gap)) if tracked.mean() > 0.5 else int(np.argmax(diffs))
     face = lm[i]
     (fx0, fy0), (fx1, fy1) = face.min(0), face.max(0)
     face_half = 0.62 * max(fx1 - fx0, fy1 - fy0)
@@ -150,6 +153,7 @@ def main() -> int:
     ap.add_argument("--only", default="", help="comma-separated clip prefixes (A04 = its still)")
     ap.add_argument("--out", type=Path, default=REPO / "resources" / "screenshots")
     ap.add_argument("--work", type=Path, default=None, help="folder for the cut clips and renders")
+    ap.add_argument("--reuse", action="store_true", help="keep renders already in --work")
     args = ap.parse_args()
     work = args.work or Path(tempfile.mkdtemp(prefix="before_after_"))
     work.mkdir(parents=True, exist_ok=True)
@@ -178,7 +182,8 @@ def main() -> int:
                "-t", f"{seconds}", str(speech)]  # fmt: skip
         subprocess.run(cmd, check=True)
         out = work / f"{base}_{speech_id}_{engine}.mp4"
-        render(src, speech, out, engine)
+        if not (args.reuse and out.exists()):
+            render(src, speech, out, engine)
         rows[engine].append(row(src, out, label, speech_id, engine))
         used[engine] += [base, speech_id]
         print(f"{engine} {clip_id} + {speech_id}: {out}", flush=True)
