@@ -11,12 +11,14 @@ differs most from the source in the mouth box where the render is not tracked):
 - ``retime_before_after.jpg``: the retime engine on in-sync clips dubbed with English speech
   of another recording.
 
-The mouth box comes from the source's FaceMesh track. Each clip is cut to ``--seconds``; renders
-are kept in ``--work`` (``--reuse`` takes the renders already there). The attribution lines for the README (source repository and licence from
-``shared/media/MANIFEST.tsv``) are printed at the end.
+The mouth box comes from the source's FaceMesh track. Each clip is cut to ``--seconds``
+(``--retime-seconds`` for retime, which needs 3 s of the face speaking); renders are kept in
+``--work`` (``--reuse`` takes the renders already there). The attribution lines for the README
+(source repository and licence from ``shared/media/MANIFEST.tsv``) are printed at the end. About
+11 minutes on the shared 2-core machine under load.
 
-Usage: PYTHONPATH=. .venv/bin/python bench/before_after.py [--seconds 3] [--only A11,H02]
-[--out resources/screenshots] [--work DIR]
+Usage: PYTHONPATH=. .venv/bin/python bench/before_after.py [--seconds 3] [--retime-seconds 8]
+[--only A11,H02] [--engines oneshot,retime] [--out resources/screenshots] [--work DIR] [--reuse]
 """
 
 from __future__ import annotations
