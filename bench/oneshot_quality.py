@@ -208,6 +208,33 @@ def mouth_strip(frames: list[np.ndarray], boxes: np.ndarray, path: Path, count: 
     cv2.imwrite(str(path), np.hstack(tiles))
 
 
+def worst_strip(
+    src: list[np.ndarray], out: list[np.ndarray], boxes: np.ndarray, path: Path, side: int = 2
+) -> int:
+    """Save zoomed mouths around the output's largest jump beyond the original's (original row
+    above, output row below); returns that frame."""
+    import cv2
+
+    m = min(len(src), len(out))
+    excess = [
+        flicker(out[i - 1 : i + 1], boxes[i - 1 :]) - flicker(src[i - 1 : i + 1], boxes[i - 1 :])
+        for i in range(1, m)
+    ]
+    worst = int(np.nanargmax(excess)) + 1
+    picks = range(max(worst - side, 0), min(worst + side + 1, m))
+    x0, y0, x1, y1 = boxes[worst]
+    cx, cy, half = (x0 + x1) // 2, (y0 + y1) // 2, max(x1 - x0, y1 - y0)
+    rows = []
+    for frames in (src, out):
+        ys, xs = slice(max(cy - half, 0), cy + half), slice(max(cx - half, 0), cx + half)
+        tiles = [frames[i][ys, xs] for i in picks]
+        rows.append(
+            np.hstack([cv2.resize(t, (200, 200), interpolation=cv2.INTER_CUBIC) for t in tiles])
+        )
+    cv2.imwrite(str(path), np.vstack(rows))
+    return worst
+
+
 def render_one(clip: Path, speech: Path, out: Path, engine: str) -> str:
     """Render with ``engine``; returns the engine actually used."""
     from lipcore.engines.registry import create_engine, engine_choice
@@ -305,6 +332,9 @@ def main() -> int:
             render_one(src, speech, out, engine)
             r = measure(src, out, speech_16k, n, ref)
             mouth_strip(r["frames"], ref["mouth"], out.with_name(out.stem + "_mouth.png"))
+            worst_strip(
+                ref["frames"], r["frames"], ref["mouth"], out.with_name(out.stem + "_worst.png")
+            )
             print(f"{'':<6}{speech_id:<7}{engine:<9}{r['flicker']:>8.2f}{r['sharp']:>7.2f}"
                   f"{r['psnr']:>7.1f}{r['close']:>7.2f}{r['chance']:>7.2f}{r['bilabials']:>6}"
                   f"{r['conf']:>7.3f}", flush=True)  # fmt: skip

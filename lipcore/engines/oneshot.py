@@ -48,8 +48,10 @@ REST_MAX_GAP = 0.03
 OPEN_EXEMPLAR_GAP = 0.07
 #: Temporal smoothing of the shape track, frames (Gaussian sigma). A /b/'s closure is applied
 #: after it, so it stays sharp; at 1.0 the mouth box's frame-to-frame change was 1.2-1.4x the
-#: original's on A04, A06, A07 (bench/oneshot_quality.py), wider smoothing costs sync.
-SMOOTH_SIGMA_FRAMES = 1.3
+#: original's on A04, A06, A07 (bench/oneshot_quality.py); at 1.3 A07 stayed at 1.12x (a wide
+#: opening in the new speech), at 1.6 1.10x with closures and the meter's confidence kept
+#: (A04 0.161 -> 0.174); wider smoothing costs sync.
+SMOOTH_SIGMA_FRAMES = 1.6
 #: The resting frame's mouth is the texture wherever it fits the target by a similarity within
 #: REST_FIT_FULL (stable points, eye-distance units): the target's own moving mouth, squeezed to
 #: rest, left its teeth and lip motion flickering under the new one. From REST_FIT_NONE on (a

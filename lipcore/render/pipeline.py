@@ -37,6 +37,7 @@ from lipcore.media.prefetch import prefetch
 from lipcore.progress import Progress, drain
 from lipcore.render.align import warp_to_crop
 from lipcore.render.blend import apply_patch, paste_crop_roi, prepare_paste
+from lipcore.render.cadence import CadenceTracker, face_region, picture_change
 from lipcore.render.footage import TrackAlignment, align_track, iter_source_footage
 from lipcore.render.mix import MIX_DUCK_GAIN, OUTPUT_AUDIO_RATE, MixTrack, load_speech, mix_tracks
 from lipcore.render.request import AUDIO_RATE, RenderRequest, SegmentSpec
@@ -773,7 +774,11 @@ def _iter_segment(
     seg: SegmentSpec,
     source: _FrameSource,
 ) -> Iterator[tuple[int, np.ndarray, Patch]]:
-    """One segment's frames, re-synced in batches of :data:`BATCH_FRAMES`."""
+    """One segment's frames, re-synced in batches of :data:`BATCH_FRAMES`.
+
+    Where the source repeats the previous picture (:mod:`lipcore.render.cadence`), the frame
+    shows the previous frame's new mouth again instead of asking the engine for another one.
+    """
     engine = engines[(seg.engine, seg.options)]
     engine.use_options(seg.options)
     size = engine.crop_size
@@ -781,42 +786,57 @@ def _iter_segment(
     # Pasted from the engine's own crop (native resolution for a large one), or from the least
     # paste size for a small one, whose mask would otherwise be drawn too coarsely.
     paste = max(size, PASTE_SIZE)
-    pending: list[tuple[int, np.ndarray, int, np.ndarray, np.ndarray]] = []
+    # (output frame, picture, drive row, transform, landmarks, repeats the frame before)
+    pending: list[tuple[int, np.ndarray, int, np.ndarray, np.ndarray, bool]] = []
     curve = segment_strength(seg.strength_keys, seg.start_frame, seg.end_frame)
+    cadence = CadenceTracker()
+    # The latest re-synced frame's paste (arguments, weight, patch): what a repeat shows again
+    last: dict = {}
 
     def flush() -> Iterator[tuple[int, np.ndarray, Patch]]:
         if not pending:
             return
-        rows = np.array([p[2] for p in pending])
-        crops = np.stack([warp_to_crop(p[1], p[3] * scale, size) for p in pending])  # (B,S,S,3)
-        lms = np.stack([p[4] * scale for p in pending]).astype(np.float32)
+        fresh = [p for p in pending if not p[5]]
         same = size == paste  # the engine's input crop is the original crop: warp once
-        given = crops.copy() if same else crops  # an engine may write into its input
-        made = engine.generate(CropBatch(rows=rows, crops=given, landmarks=lms))
-        out = made if isinstance(made, GeneratedCrops) else GeneratedCrops(np.asarray(made))
+        if fresh:
+            rows = np.array([p[2] for p in fresh])
+            crops = np.stack([warp_to_crop(p[1], p[3] * scale, size) for p in fresh])  # (B,S,S,3)
+            lms = np.stack([p[4] * scale for p in fresh]).astype(np.float32)
+            given = crops.copy() if same else crops  # an engine may write into its input
+            made = engine.generate(CropBatch(rows=rows, crops=given, landmarks=lms))
+            out = made if isinstance(made, GeneratedCrops) else GeneratedCrops(np.asarray(made))
         k = paste / size
-        for b, (j, frame, _row, m, lm) in enumerate(pending):
+        b = -1
+        for j, frame, _row, m, lm, held in pending:
             weight = _edge_weight(j, seg, plan.timeline.output_frames) * curve[j - seg.start_frame]
-            if weight <= 0.0:
-                yield j, frame, None  # strength 0: the actor's own mouth, untouched pixels
+            if held:  # the same picture as the frame before: the same new mouth
+                if weight == last["weight"]:
+                    patch = last["patch"]
+                else:
+                    patch = None if weight <= 0.0 else _paste(frame, weight=weight, **last["args"])
+                last.update(weight=weight, patch=patch)
+                yield j, frame, patch
                 continue
+            b += 1
             m_paste = m * (paste / PASTE_SIZE)
             region = None if out.regions is None else out.regions[b]
-            patch = _paste(
-                frame,
-                _resized(out.crops[b], paste),
-                m_paste,
-                lm * (paste / PASTE_SIZE),
-                seg.feather_px * paste / PASTE_SIZE,
-                weight,
-                original=crops[b] if same else warp_to_crop(frame, m_paste, paste),
+            args = dict(
+                generated=_resized(out.crops[b], paste),
+                m=m_paste,
+                lm=lm * (paste / PASTE_SIZE),
+                feather_px=seg.feather_px * paste / PASTE_SIZE,
+                original=crops[b] if same else None,
                 region=None if region is None else _resized(region, paste, nearest=True),
                 mouth=None if out.mouth_landmarks is None else out.mouth_landmarks[b] * k,
             )
+            # strength 0: the actor's own mouth, untouched pixels
+            patch = None if weight <= 0.0 else _paste(frame, weight=weight, **args)
+            last.update(args=args, weight=weight, patch=patch)
             yield j, frame, patch
         pending.clear()
 
     window = seg
+    previous = None  # (output frame, source frame, picture) of the frame before
     for j in range(seg.start_frame, seg.end_frame):
         if j == window.start_frame or j >= window.end_frame:
             # Long segments (a whole lecture) are planned in windows: the engine's per-segment
@@ -827,11 +847,24 @@ def _iter_segment(
         src = plan.timeline.source_of(j)
         frame = source.get(src)
         at = alignment.at(src)
+        before, previous = previous, (j, src, frame)
         if at is None:
+            cadence.skip()
             yield from flush()
             yield j, frame, None
+            previous = None
             continue
-        pending.append((j, frame, j - window.start_frame, at[0], at[1]))
+        # Held only after a re-synced frame, and only where the output steps forward through
+        # the source (a long-audio hold shows one picture with a moving mouth on purpose)
+        if before is not None and before[1] == src - 1:
+            change = picture_change(
+                before[2], frame, face_region(at[0], alignment.size, frame.shape)
+            )
+            held = cadence.feed(change)
+        else:
+            cadence.skip()
+            held = False
+        pending.append((j, frame, j - window.start_frame, at[0], at[1], held))
         if len(pending) >= BATCH_FRAMES:
             yield from flush()
     yield from flush()

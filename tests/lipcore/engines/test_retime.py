@@ -462,6 +462,16 @@ def test_crossfade_blends_old_run_into_new_one():
     assert plan[5] == [(17, 1.0)]
 
 
+def test_the_engine_morphs_a_cut_in_quarter_steps():
+    """At the engine's fade length every step of a cut's texture change is a quarter of it."""
+    from lipcore.engines.retime import FADE_FRAMES
+
+    plan = crossfade_plan(np.array([2, 3, 15, 16, 17, 18]), np.zeros(20, np.int64), FADE_FRAMES)
+    old = [dict(p).get(g, 0.0) for p, g in zip(plan[1:], [3, 4, 5, 6, 7], strict=True)]
+    assert old == pytest.approx([1.0, 0.75, 0.5, 0.25, 0.0])
+    assert plan[5] == [(18, 1.0)]
+
+
 def test_a_mouth_wider_than_the_library_has_is_made_by_opening_a_library_mouth(engine):
     """Shapes the library lacks, the opening way: asked for more than its widest mouth, retime
     opens a library frame (measured independently by FaceMesh on the new pixels)."""
