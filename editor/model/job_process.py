@@ -275,7 +275,7 @@ class JobProcess:
 # ------------------------------------------------------------------------- shared processes
 
 #: Niceness added to the editor's worker processes: the event loop wins a busy core.
-WORKER_NICE = 5
+WORKER_NICE = 3
 _shared: dict[str, JobProcess] = {}
 
 
