@@ -53,6 +53,9 @@ log = logging.getLogger(__name__)
 #: Environment variables a job sees as the editor had them when the job was asked for (the
 #: cache and config folders; the child was started earlier, perhaps with other values).
 FORWARDED_ENV_PREFIXES = ("LIPSYNC_", "XDG_CACHE_HOME", "XDG_CONFIG_HOME")
+#: The module the worker process runs, and the flag a frozen bundle's executable takes instead.
+WORKER_MODULE = "editor.model.job_worker"
+WORKER_FLAG = "--lipsync-job-worker"
 #: How long a cancelled job may take to close its generator before its process is killed.
 CLOSE_TIMEOUT_SEC = 10.0
 #: How long :meth:`JobProcess.close` waits for the child to quit before killing it.
@@ -147,7 +150,9 @@ class JobProcess:
         env = dict(os.environ)
         # The child imports what this process imports (the editor run from a checkout, tests).
         env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
-        argv = [sys.executable, "-m", "editor.model.job_worker", str(theirs.fileno())]
+        # A frozen bundle has no ``-m``: its entry point (packaging/entry.py) takes a flag.
+        launch = [WORKER_FLAG] if getattr(sys, "frozen", False) else ["-m", WORKER_MODULE]
+        argv = [sys.executable, *launch, str(theirs.fileno())]
         argv += [str(cancel_read), str(self.nice), self.name]
         try:
             proc = subprocess.Popen(

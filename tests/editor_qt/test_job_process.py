@@ -111,3 +111,36 @@ def test_the_job_sees_the_cache_folder_set_after_the_process_started(
     qtbot.waitUntil(lambda: len(done) == 2, timeout=180000)
     assert done[1].tracks, "the real clip's face was tracked"
     assert list((tmp_path / "later-cache").rglob("*")), "the tracks were cached where asked"
+
+
+def _session_identity(warm=None):
+    """A job reporting which process ran it and which warm state it was given."""
+    yield 0
+    return os.getpid(), id(warm), type(warm).__name__
+
+
+def _drain(gen):
+    """The generator's yields, then its return value."""
+    try:
+        while True:
+            yield next(gen)
+    except StopIteration as stop:
+        yield stop.value
+
+
+def test_jobs_in_the_process_share_its_own_warm_state(qtbot, process):
+    from lipcore.render.warm import WarmState
+
+    mine = WarmState()
+    call = ProcessCall(_session_identity, (), {"warm": mine}, session=("warm",))
+    here = list(_drain(call()))[-1]  # run in this process: the caller's own warm state
+    assert here == (os.getpid(), id(mine), "WarmState")
+    queue = QtRenderQueue(process=process)
+    results = []
+    queue.job_finished.connect(lambda key, job, result: results.append(result))
+    queue.request("seg-1", "a", call)
+    queue.request("seg-2", "b", call)
+    qtbot.waitUntil(lambda: len(results) == 2, timeout=60000)
+    (pid1, warm1, kind1), (pid2, warm2, kind2) = results
+    assert pid1 == pid2 == process.pid != os.getpid()
+    assert kind1 == kind2 == "WarmState" and warm1 == warm2, "one warm state serves every job"
