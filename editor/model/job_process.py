@@ -204,6 +204,10 @@ class JobProcess:
     def iter_run(self, call: ProcessCall) -> Generator[Any, None, Any]:
         """Run ``call`` in the child; yields what its generator yields, returns what it returns.
 
+        A value sent in (``generator.send(value)``) is sent to the child's generator, so a
+        request/answer service (:func:`editor.model.frame_service.iter_frame_service`) works
+        as it does in this process.
+
         Raises:
             The job's own exception (its type kept where it pickles), :class:`JobCancelledError`
             after :meth:`interrupt`, or :class:`~lipcore.errors.LipsyncError` when the child died.
@@ -219,11 +223,12 @@ class JobProcess:
         try:
             conn = self._connection()
             conn.send(("run", job_no, call.for_process(), forwarded_env()))
+            sent = None
             while True:
-                conn.send("next")
+                conn.send("next" if sent is None else ("send", sent))
                 kind, payload = self._receive(conn)
                 if kind == "yield":
-                    yield payload
+                    sent = yield payload
                     continue
                 finished = True
                 if kind == "return":

@@ -5,8 +5,9 @@ Started by :class:`editor.model.job_process.JobProcess` as
 socket (a :class:`multiprocessing.connection.Connection`):
 
 - ``("run", job_no, call, env)``: start a job (the generator is made at the first step);
-- ``"next"``: compute one step and answer ``("yield", value)``, ``("return", value)``,
-  ``("error", (exception, traceback_text))`` or ``("cancelled", None)``;
+- ``"next"`` (or ``("send", value)``: ``generator.send(value)``): compute one step and
+  answer ``("yield", value)``, ``("return", value)``, ``("error", (exception,
+  traceback_text))`` or ``("cancelled", None)``;
 - ``"close"``: close the job's generator (its ``finally`` blocks run here) and answer
   ``("closed", None)``;
 - ``("quit",)`` or a closed socket: exit.
@@ -100,7 +101,10 @@ def run_job(conn: Connection, job_no: int, call: ProcessCall) -> bool:
                 _in_step = True
                 if gen is None:
                     gen = _with_session(call)()
-                value = next(gen)
+                if isinstance(command, tuple) and command[0] == "send":
+                    value = gen.send(command[1])
+                else:
+                    value = next(gen)
                 _in_step = False
                 reply: tuple[str, Any] = ("yield", value)
             except StopIteration as stop:

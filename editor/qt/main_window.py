@@ -155,7 +155,7 @@ class QtMainWindow(QMainWindow):
         # Heavy lipcore jobs run in worker processes: their native code cannot stall the GUI.
         self.render_queue = QtRenderQueue(self, shared_process("render"))
         self.background = QtBackgroundQueue(self, shared_process("background"))
-        self.frame_server = QtFrameServer(self)
+        self.frame_server = QtFrameServer(self, shared_process("frames"))
         self.playback = QtPlayback(self)
 
         # -- widgets

@@ -144,3 +144,29 @@ def test_jobs_in_the_process_share_its_own_warm_state(qtbot, process):
     (pid1, warm1, kind1), (pid2, warm2, kind2) = results
     assert pid1 == pid2 == process.pid != os.getpid()
     assert kind1 == kind2 == "WarmState" and warm1 == warm2, "one warm state serves every job"
+
+
+def test_the_viewer_frames_decoded_in_the_process_are_the_clip_s_frames(qtbot, process, clip_3s):
+    import numpy as np
+
+    from editor.model.frame_service import FrameReader
+    from editor.qt.viewer.frames import QtFrameServer
+
+    server = QtFrameServer(process=process)
+    try:
+        with qtbot.waitSignal(server.frame_decoded, timeout=60000) as decoded:
+            server.request("original", clip_3s, 30)
+        assert process.busy and process.pid != os.getpid()  # served by the worker process
+        key, frame, np_bgr = decoded.args
+        reader = FrameReader(clip_3s)
+        try:
+            assert (key, frame) == ("original", 30)
+            assert np.array_equal(np_bgr, reader.read(30)), "the same pixels as decoded here"
+        finally:
+            reader.close()
+        with qtbot.waitSignal(server.decode_failed, timeout=30000) as failed:
+            server.request("original", clip_3s, 10_000)
+        assert "past the end" in failed.args[2]
+    finally:
+        server.close()
+    assert not process.busy
