@@ -66,6 +66,10 @@ class Gaps:
     proc_cpu_ms: list[float] = field(default_factory=list)
     #: Time the GUI thread was ready but waited for a core within each gap (machine load).
     queue_wait_ms: list[float] = field(default_factory=list)
+    #: The longest wait for a core of any *other* Python thread of the editor within each gap:
+    #: a thread preempted while it holds the GIL makes the GUI thread wait as long (that wait
+    #: is the machine's load too, but it shows in the "own" share).
+    other_wait_ms: list[float] = field(default_factory=list)
 
     def own_ms(self) -> list[float]:
         """Each gap less the GUI thread's wait for a core: the stall the editor itself caused."""
@@ -98,6 +102,12 @@ class Gaps:
             for i in worst
         )
         own = self.own_ms()
+        others = self.other_wait_ms or [0.0] * len(own)
+        worst_own = sorted(range(len(own)), key=lambda i: -own[i])[:3]
+        detail += "\n        longest own: " + ", ".join(
+            f"{own[i]:.0f} ms (another Python thread waited {others[i]:.0f} ms for a core)"
+            for i in worst_own
+        )
         own_over = sum(g > STALL_MS for g in own)
         own_p99 = sorted(own)[min(len(own) - 1, int(0.99 * len(own)))] if own else 0.0
         return (
@@ -127,6 +137,9 @@ class TickMeter:
         self._cpu: list[float] = []
         self._proc: list[float] = []
         self._wait: list[float] = []
+        self._other: list[float] = []
+        self._thread_fds: dict[int, int] = {}
+        self._last_thread_waits: dict[int, float] = {}
         self._sched_fd: int | None = None
         self._last_wait = 0.0
         self._why = why
@@ -146,6 +159,24 @@ class TickMeter:
         except (OSError, IndexError, ValueError):
             return 0.0
 
+    def _thread_waits_ms(self) -> dict[int, float]:
+        """Each other Python thread's total wait for a core so far (native id -> ms)."""
+        out = {}
+        for t in threading.enumerate():
+            tid = t.native_id
+            if tid is None or t.ident == self._gui_ident:
+                continue
+            fd = self._thread_fds.get(tid)
+            try:
+                if fd is None:
+                    fd = self._thread_fds[tid] = os.open(
+                        f"/proc/self/task/{tid}/schedstat", os.O_RDONLY
+                    )
+                out[tid] = int(os.pread(fd, 128, 0).split()[1]) / 1e6
+            except (OSError, IndexError, ValueError):
+                continue
+        return out
+
     def _tick(self) -> None:
         now, cpu, proc = time.perf_counter(), time.thread_time(), time.process_time()
         wait = self._queue_wait_ms()
@@ -153,6 +184,11 @@ class TickMeter:
         self._cpu.append((cpu - self._last_cpu) * 1000.0)
         self._proc.append((proc - self._last_proc) * 1000.0)
         self._wait.append(wait - self._last_wait)
+        if self._sched_fd is not None:
+            waits = self._thread_waits_ms()
+            last = self._last_thread_waits
+            self._other.append(max((w - last.get(t, w) for t, w in waits.items()), default=0.0))
+            self._last_thread_waits = waits
         self._last, self._last_cpu, self._last_proc = now, cpu, proc
         self._last_wait = wait
 
@@ -166,6 +202,7 @@ class TickMeter:
             except OSError:
                 self._sched_fd = None
         self._last_wait = self._queue_wait_ms()
+        self._last_thread_waits = self._thread_waits_ms() if self._sched_fd is not None else {}
         self._timer.start()
         if self._why and self._watchdog is None:
             self._watchdog = threading.Thread(target=self._watch, daemon=True)
@@ -177,7 +214,8 @@ class TickMeter:
         cpu, self._cpu = self._cpu, []
         proc, self._proc = self._proc, []
         wait, self._wait = self._wait, []
-        return Gaps(name, gaps, cpu, proc, wait if self._sched_fd is not None else [])
+        other, self._other = self._other, []
+        return Gaps(name, gaps, cpu, proc, wait if self._sched_fd is not None else [], other)
 
     def stop(self) -> None:
         """Stop ticking and the watchdog."""
@@ -186,6 +224,9 @@ class TickMeter:
         if self._sched_fd is not None:
             os.close(self._sched_fd)
             self._sched_fd = None
+        for fd in self._thread_fds.values():
+            os.close(fd)
+        self._thread_fds.clear()
         if self._watchdog is not None:
             self._watchdog.join(timeout=2)
 
