@@ -267,7 +267,8 @@ def run_session(
         clip: The video clip.
         dub: The dub audio.
         workdir: Scratch folder.
-        minutes: Keep going until this much time has passed (0 = stop after ``max_renders``).
+        minutes: Keep going until this much time has passed after the warm-up's first renders
+            (0 = stop after ``max_renders``).
         max_renders: Stop after this many renders (0 = no limit; needs ``minutes``).
         warmup_rounds: Rounds that only fill caches and set the plateau.
         segment_frames: Length of each of the three segments (0 = a third of the clip).
@@ -321,6 +322,8 @@ def run_session(
         log(f"warm: {len(rendered)} first renders and {frames} frames shown")
         if meter is not None:
             meter.start()
+        start = time.monotonic()  # the session's minutes count from here (a long clip's
+        # tracking and first renders can take longer than the session itself)
         round_no = 0
         while True:
             sid = seg_ids[round_no % len(seg_ids)]

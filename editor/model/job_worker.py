@@ -14,8 +14,9 @@ socket (a :class:`multiprocessing.connection.Connection`):
 
 An interrupt is ``SIGUSR1`` with the job's number written to the cancel pipe first: the handler
 raises :class:`~editor.model.job_process.JobInterrupted` only inside a step of that job, so a
-late signal never hits the next one. The process ignores ``SIGINT`` (a Ctrl+C in the terminal
-reaches the editor, which decides) and never imports Qt.
+late signal never hits the next one, and never inside an import (a package interrupted
+half-imported stays broken in the process): it tries again 50 ms later. The process ignores
+``SIGINT`` (a Ctrl+C in the terminal reaches the editor, which decides) and never imports Qt.
 """
 
 from __future__ import annotations
@@ -44,6 +45,19 @@ _cancelled_job = 0
 _session_warm: Any = None
 
 
+#: How soon an interrupt that arrived during an import is tried again.
+RETRY_INTERRUPT_SEC = 0.05
+
+
+def _importing(frame) -> bool:
+    """Whether ``frame`` runs inside an import (interrupting one leaves modules half made)."""
+    while frame is not None:
+        if frame.f_code.co_filename.startswith("<frozen importlib"):
+            return True
+        frame = frame.f_back
+    return False
+
+
 def _on_interrupt(signum, frame) -> None:
     global _cancelled_job
     with contextlib.suppress(BlockingIOError, OSError):
@@ -51,6 +65,11 @@ def _on_interrupt(signum, frame) -> None:
         if len(data) >= 8:
             _cancelled_job = struct.unpack("<q", data[-8:])[0]
     if _in_step and _cancelled_job == _current_job:
+        if _importing(frame):
+            # A package interrupted half-imported stays broken in this process (a NameError
+            # at its next import): stop the step once the import is done instead.
+            signal.setitimer(signal.ITIMER_REAL, RETRY_INTERRUPT_SEC)
+            return
         raise JobInterrupted()
 
 
@@ -140,6 +159,7 @@ def serve(conn: Connection, cancel_fd: int, nice: int = 0) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if INTERRUPT_SIGNAL is not None:
         signal.signal(INTERRUPT_SIGNAL, _on_interrupt)
+        signal.signal(signal.SIGALRM, _on_interrupt)  # the retry after an import
     if nice:
         with contextlib.suppress(OSError, AttributeError):
             os.nice(nice)
