@@ -22,7 +22,7 @@ printed (the GUI thread's own frames for work in slots, the workers' for the GIL
 
 Usage::
 
-    nice -n 10 python bench/editor_stall.py [--seconds 10] [--why]
+    nice -n 10 python bench/editor_stall.py [--seconds 10] [--why] [--no-scrub]
 
 The last line reads ``stall_ms render_max=... render_p99=... export_max=... export_p99=...
 idle_max=... render_own_max=... export_own_max=...`` (``own``: the longest gap less the GUI
