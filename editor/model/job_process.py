@@ -289,12 +289,16 @@ WORKER_NICE = 3
 _shared: dict[str, JobProcess] = {}
 
 
-def shared_process(role: str) -> JobProcess:
-    """The editor's worker process for ``role`` ("render", "background"), made on first use.
+def shared_process(role: str) -> JobProcess | None:
+    """The editor's worker process for ``role`` ("render", "background", "frames").
 
-    One per role for the whole editor process (every window), so prepared engines and imported
-    modules outlive a window; closed when the interpreter exits.
+    One per role for the whole editor process (every window), made on first use, so prepared
+    engines and imported modules outlive a window; closed when the interpreter exits. None
+    where the child cannot be started this way (not POSIX: no inherited socket): the queues
+    then run their jobs in threads, as before.
     """
+    if os.name != "posix":
+        return None
     proc = _shared.get(role)
     if proc is None:
         if not _shared:
