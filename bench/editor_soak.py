@@ -61,6 +61,12 @@ class Sample:
     rss_mb: float
     threads: int
     fds: int
+    #: Resident memory of the editor's worker processes (renders, background jobs) together.
+    worker_rss_mb: float = 0.0
+    #: Longest tick gap of the event loop in the round, and the same less the GUI thread's wait
+    #: for a core (other programs' load; see bench/editor_stall.py).
+    max_gap_ms: float = 0.0
+    own_gap_ms: float = 0.0
 
 
 @dataclass
@@ -74,6 +80,7 @@ class SoakReport:
     saves: int = 0
     undo_redo: int = 0
     seeks: int = 0
+    exports: int = 0
 
     def _plateau(self, attr: str) -> float:
         warm = self.samples[: self.warmup_rounds]
@@ -120,7 +127,9 @@ class SoakReport:
 
     def table(self) -> str:
         """The samples as a text table plus the growth line."""
-        lines = ["round  min    renders  None refs   RSS MB  threads  fds"]
+        lines = [
+            "round  min    renders  None refs   RSS MB  threads  fds  workers MB  gap ms  own ms"
+        ]
         step = max(1, len(self.samples) // 25)
         shown = self.samples[::step]
         if self.samples and shown[-1] is not self.samples[-1]:
@@ -129,7 +138,8 @@ class SoakReport:
             mark = "w" if s.round < self.warmup_rounds else " "
             lines.append(
                 f"{s.round:5d}{mark} {s.elapsed_sec / 60:5.1f}  {s.renders:7d}  {s.none_refs:9d}"
-                f"  {s.rss_mb:7.1f}  {s.threads:7d}  {s.fds:4d}"
+                f"  {s.rss_mb:7.1f}  {s.threads:7d}  {s.fds:4d}  {s.worker_rss_mb:10.1f}"
+                f"  {s.max_gap_ms:6.0f}  {s.own_gap_ms:6.0f}"
             )
         if len(self.samples) > self.warmup_rounds:
             g = self.growth()
@@ -140,8 +150,13 @@ class SoakReport:
             )
         lines.append(
             f"renders {self.renders} (failed {self.render_failures}), saves {self.saves}, "
-            f"undo/redo {self.undo_redo}, seeks {self.seeks}"
+            f"undo/redo {self.undo_redo}, seeks {self.seeks}, exports {self.exports}"
         )
+        if self.samples:
+            lines.append(
+                f"event loop: longest gap {max(s.max_gap_ms for s in self.samples):.0f} ms, "
+                f"less the wait for a core {max(s.own_gap_ms for s in self.samples):.0f} ms"
+            )
         return "\n".join(lines)
 
 
@@ -149,6 +164,35 @@ def rss_mb() -> float:
     """Resident set size of this process in MiB (Linux ``/proc``)."""
     with open(f"/proc/{os.getpid()}/statm") as fh:
         return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def worker_rss_mb() -> float:
+    """Resident memory of the editor's shared worker processes together, in MiB."""
+    from editor.model.job_process import _shared
+
+    total = 0.0
+    for proc in _shared.values():
+        pid = proc.pid
+        if pid is None:
+            continue
+        try:
+            with open(f"/proc/{pid}/statm") as fh:
+                total += int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+        except OSError:
+            pass
+    return total
+
+
+def _tick_meter():
+    """The stall bench's tick meter (its gaps, and their wait for a core), or None."""
+    try:
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        from editor_stall import TickMeter
+    except ImportError:
+        return None
+    finally:
+        sys.path.pop(0)
+    return TickMeter()
 
 
 def thread_count() -> int:
@@ -211,6 +255,8 @@ def run_session(
     warmup_rounds: int = 4,
     segment_frames: int = 0,
     log=print,
+    export_every: int = 0,
+    screenshots: Path | None = None,
 ) -> SoakReport:
     """Drive one editing session in a real main window and sample the process after each round.
 
@@ -221,11 +267,15 @@ def run_session(
         clip: The video clip.
         dub: The dub audio.
         workdir: Scratch folder.
-        minutes: Keep going until this much time has passed (0 = stop after ``max_renders``).
+        minutes: Keep going until this much time has passed after the warm-up's first renders
+            (0 = stop after ``max_renders``).
         max_renders: Stop after this many renders (0 = no limit; needs ``minutes``).
         warmup_rounds: Rounds that only fill caches and set the plateau.
         segment_frames: Length of each of the three segments (0 = a third of the clip).
         log: Progress lines go here.
+        export_every: Export the whole clip every this many rounds (0 = never).
+        screenshots: Save a picture of the window here after every export round (and the
+            first round).
 
     Returns:
         The samples and counts; :meth:`SoakReport.problems` is the verdict.
@@ -241,11 +291,15 @@ def run_session(
     failed: list[str] = []
     window.segment_rendered.connect(lambda sid, _path: rendered.append(sid))
     window.render_failed.connect(lambda sid, text: failed.append(f"{sid}: {text}"))
+    exported: list[object] = []
+    window.export_finished.connect(exported.append)
+    window.export_failed.connect(lambda text: failed.append(f"export: {text}"))
+    meter = _tick_meter()
     start = time.monotonic()
     try:
         assert window.open_video(clip), f"could not open {clip}"
         assert window.import_audio(dub), f"could not import {dub}"
-        _wait(app, lambda: window.trackset is not None, 300, "face tracking")
+        _wait(app, lambda: window.trackset is not None, 3600, "face tracking")
         doc = window.document
         frames = doc.project.frame_count
         # Three segments over the clip; the middle one is re-rendered, the others now and then.
@@ -260,11 +314,16 @@ def run_session(
         window.render_segments(seg_ids)
         _wait(app, lambda: len(rendered) + len(failed) >= len(seg_ids), 600, "first renders")
         window.set_view_mode("split")
-        for f in range(frames):
+        # Every frame of a short clip (the frame cache fills); about 600 of a long one.
+        for f in range(0, frames, max(1, frames // 600)):
             window.playback.seek(f)
             _wait(app, lambda f=f: window._frames.get(("original", f)) is not None, 30, "frames")
         report.renders, report.render_failures = len(rendered), len(failed)
         log(f"warm: {len(rendered)} first renders and {frames} frames shown")
+        if meter is not None:
+            meter.start()
+        start = time.monotonic()  # the session's minutes count from here (a long clip's
+        # tracking and first renders can take longer than the session itself)
         round_no = 0
         while True:
             sid = seg_ids[round_no % len(seg_ids)]
@@ -294,11 +353,21 @@ def run_session(
                 report.saves += 1
                 doc.set_segment_options(sid, label=f"round {round_no}")
                 window.autosaver.write()
+            is_export_round = export_every > 0 and round_no % export_every == export_every - 1
+            if is_export_round:
+                n = len(exported) + len(failed)
+                assert window.export(workdir / "soak_export.mp4", show_dialog=True)
+                _wait(app, lambda n=n: len(exported) + len(failed) > n, 1800, "an export")
+                report.exports = len(exported)
+            if screenshots is not None and (round_no == 0 or is_export_round):
+                screenshots.mkdir(parents=True, exist_ok=True)
+                window.grab().save(str(screenshots / f"round_{round_no:03d}.png"))
             # Sample at a quiet moment: the sync curve and mix of this round are done.
             _wait(app, lambda: _idle(window), 300, "background jobs")
             _pump(app, 0.05)
             gc.collect()
             _spin(app)
+            gaps = meter.take(f"round {round_no}") if meter is not None else None
             report.samples.append(
                 Sample(
                     round=round_no,
@@ -308,12 +377,17 @@ def run_session(
                     rss_mb=rss_mb(),
                     threads=thread_count(),
                     fds=fd_count(),
+                    worker_rss_mb=worker_rss_mb(),
+                    max_gap_ms=gaps.max_ms() if gaps is not None else 0.0,
+                    own_gap_ms=gaps.own_max_ms() if gaps is not None else 0.0,
                 )
             )
             s = report.samples[-1]
             log(
                 f"round {round_no:4d}  {s.elapsed_sec / 60:5.1f} min  renders {s.renders:4d}  "
-                f"None {s.none_refs}  RSS {s.rss_mb:.1f} MB  threads {s.threads}  fds {s.fds}"
+                f"None {s.none_refs}  RSS {s.rss_mb:.1f} MB  threads {s.threads}  fds {s.fds}  "
+                f"workers {s.worker_rss_mb:.0f} MB  gap {s.max_gap_ms:.0f} ms "
+                f"(own {s.own_gap_ms:.0f} ms)"
             )
             round_no += 1
             time_done = minutes <= 0 or time.monotonic() - start >= minutes * 60
@@ -321,6 +395,8 @@ def run_session(
             if time_done and (max_renders <= 0 or done >= max_renders):
                 break
     finally:
+        if meter is not None:
+            meter.stop()
         for text in failed[:3]:
             log(f"render failed: {text}")
         window._ask_save_changes = lambda: "discard"
@@ -342,11 +418,17 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--clip", type=Path, default=MEDIA / "video" / DEFAULT_CLIP)
     parser.add_argument("--dub", type=Path, default=MEDIA / "audio" / DEFAULT_DUB)
-    parser.add_argument("--seconds", type=float, default=3.0, help="trim the clip to this")
+    parser.add_argument(
+        "--seconds", type=float, default=3.0, help="trim the clip to this (0 = use it as is)"
+    )
     parser.add_argument("--warmup", type=int, default=5, help="warm-up rounds")
     parser.add_argument(
         "--segment-frames", type=int, default=0, help="segment length (0 = a third of the clip)"
     )
+    parser.add_argument(
+        "--export-every", type=int, default=0, help="export every this many rounds (0 = never)"
+    )
+    parser.add_argument("--screenshots", type=Path, help="save window pictures here")
     args = parser.parse_args(argv)
     os.environ.setdefault(
         "QT_QPA_PLATFORM", "offscreen" if not os.environ.get("DISPLAY") else "xcb"
@@ -355,7 +437,9 @@ def main(argv: list[str] | None = None) -> int:
         workdir = Path(tmp)
         os.environ.setdefault("LIPSYNC_CACHE_DIR", str(workdir / "cache"))
         os.environ["LIPSYNC_CONFIG_DIR"] = str(workdir / "config")
-        clip = trim_clip(args.clip, workdir / "clip.mp4", args.seconds)
+        clip = args.clip
+        if args.seconds > 0:
+            clip = trim_clip(args.clip, workdir / "clip.mp4", args.seconds)
         print(
             f"soak: {args.clip.name} (first {args.seconds:g} s) + {args.dub.name}, "
             f"{args.minutes:g} min, platform {os.environ['QT_QPA_PLATFORM']}, "
@@ -371,6 +455,8 @@ def main(argv: list[str] | None = None) -> int:
             warmup_rounds=args.warmup,
             segment_frames=args.segment_frames,
             log=lambda line: print(line, flush=True),
+            export_every=args.export_every,
+            screenshots=args.screenshots,
         )
     print(report.table())
     problems = report.problems()

@@ -11,16 +11,22 @@ each under the real Qt event loop (``QEventLoop.exec``):
 
 A 5-ms ``QTimer`` stamps ``time.perf_counter()`` on every tick; a gap is the time between two
 ticks, so a stall of the GUI thread (work done in a slot, or the GIL held by a worker running
-pure Python) shows as a long gap. Each phase prints the longest gap, the 99th percentile and how
+pure Python) shows as a long gap. On a shared machine a gap also holds the time the GUI thread
+was ready to run but waited for a core (other programs' load): Linux counts that wait per
+thread (``/proc/thread-self/schedstat``), so each gap is also reported *less* it, the editor's
+own share ("own"): work in slots, and waits for the GIL held by the editor's other threads.
+Each phase prints the longest gap, the 99th percentile and how
 many gaps passed 50 ms. With ``--why``, a watchdog thread samples every thread's Python stack
 whenever the GUI thread has not ticked for 30 ms, and the places seen most during stalls are
 printed (the GUI thread's own frames for work in slots, the workers' for the GIL).
 
 Usage::
 
-    nice -n 10 python bench/editor_stall.py [--seconds 10] [--why]
+    nice -n 10 python bench/editor_stall.py [--seconds 10] [--why] [--no-scrub]
 
-The last line reads ``stall_ms render_max=... render_p99=... export_max=... export_p99=...``.
+The last line reads ``stall_ms render_max=... render_p99=... export_max=... export_p99=...
+idle_max=... render_own_max=... export_own_max=...`` (``own``: the longest gap less the GUI
+thread's wait for a core; equal to the plain figure where schedstat is missing).
 """
 
 from __future__ import annotations
@@ -58,6 +64,21 @@ class Gaps:
     #: CPU time the whole process (every thread) used within each gap: near the gap's length,
     #: the GUI waited for the GIL while workers ran; far below it, for a core (machine load).
     proc_cpu_ms: list[float] = field(default_factory=list)
+    #: Time the GUI thread was ready but waited for a core within each gap (machine load).
+    queue_wait_ms: list[float] = field(default_factory=list)
+    #: The longest wait for a core of any *other* Python thread of the editor within each gap:
+    #: a thread preempted while it holds the GIL makes the GUI thread wait as long (that wait
+    #: is the machine's load too, but it shows in the "own" share).
+    other_wait_ms: list[float] = field(default_factory=list)
+
+    def own_ms(self) -> list[float]:
+        """Each gap less the GUI thread's wait for a core: the stall the editor itself caused."""
+        waits = self.queue_wait_ms or [0.0] * len(self.gaps_ms)
+        return [max(0.0, g - w) for g, w in zip(self.gaps_ms, waits, strict=True)]
+
+    def own_max_ms(self) -> float:
+        """The longest gap less its wait for a core."""
+        return max(self.own_ms(), default=0.0)
 
     def max_ms(self) -> float:
         """The longest gap."""
@@ -74,16 +95,28 @@ class Gaps:
         """One summary line."""
         over = sum(g > STALL_MS for g in self.gaps_ms)
         worst = sorted(range(len(self.gaps_ms)), key=lambda i: -self.gaps_ms[i])[:3]
+        waits = self.queue_wait_ms or [0.0] * len(self.gaps_ms)
         detail = ", ".join(
             f"{self.gaps_ms[i]:.0f} ms (GUI CPU {self.gui_cpu_ms[i]:.0f}, process CPU "
-            f"{self.proc_cpu_ms[i]:.0f})"
+            f"{self.proc_cpu_ms[i]:.0f}, waiting for a core {waits[i]:.0f})"
             for i in worst
         )
+        own = self.own_ms()
+        others = self.other_wait_ms or [0.0] * len(own)
+        worst_own = sorted(range(len(own)), key=lambda i: -own[i])[:3]
+        detail += "\n        longest own: " + ", ".join(
+            f"{own[i]:.0f} ms (another Python thread waited {others[i]:.0f} ms for a core)"
+            for i in worst_own
+        )
+        own_over = sum(g > STALL_MS for g in own)
+        own_p99 = sorted(own)[min(len(own) - 1, int(0.99 * len(own)))] if own else 0.0
         return (
             f"{self.name:7s} ticks {len(self.gaps_ms):6d}  max {self.max_ms():7.1f} ms  "
             f"p99 {self.percentile_ms(99):6.1f} ms  p50 {self.percentile_ms(50):5.1f} ms  "
             f"gaps > {STALL_MS:g} ms: {over}  GUI-thread CPU in one gap: max "
-            f"{max(self.gui_cpu_ms, default=0.0):.1f} ms\n        longest: {detail}"
+            f"{max(self.gui_cpu_ms, default=0.0):.1f} ms\n"
+            f"        less the wait for a core: max {self.own_max_ms():.1f} ms  "
+            f"p99 {own_p99:.1f} ms  gaps > {STALL_MS:g} ms: {own_over}\n        longest: {detail}"
         )
 
 
@@ -103,6 +136,12 @@ class TickMeter:
         self._gaps: list[float] = []
         self._cpu: list[float] = []
         self._proc: list[float] = []
+        self._wait: list[float] = []
+        self._other: list[float] = []
+        self._thread_fds: dict[int, int] = {}
+        self._last_thread_waits: dict[int, float] = {}
+        self._sched_fd: int | None = None
+        self._last_wait = 0.0
         self._why = why
         self._gui_ident = threading.get_ident()
         self._stop = threading.Event()
@@ -111,17 +150,59 @@ class TickMeter:
         self.episodes: list[tuple[float, collections.Counter[str]]] = []
         self._watchdog: threading.Thread | None = None
 
+    def _queue_wait_ms(self) -> float:
+        """The GUI thread's total wait for a core so far (0 where Linux does not count it)."""
+        if self._sched_fd is None:
+            return 0.0
+        try:
+            return int(os.pread(self._sched_fd, 128, 0).split()[1]) / 1e6
+        except (OSError, IndexError, ValueError):
+            return 0.0
+
+    def _thread_waits_ms(self) -> dict[int, float]:
+        """Each other Python thread's total wait for a core so far (native id -> ms)."""
+        out = {}
+        for t in threading.enumerate():
+            tid = t.native_id
+            if tid is None or t.ident == self._gui_ident:
+                continue
+            fd = self._thread_fds.get(tid)
+            try:
+                if fd is None:
+                    fd = self._thread_fds[tid] = os.open(
+                        f"/proc/self/task/{tid}/schedstat", os.O_RDONLY
+                    )
+                out[tid] = int(os.pread(fd, 128, 0).split()[1]) / 1e6
+            except (OSError, IndexError, ValueError):
+                continue
+        return out
+
     def _tick(self) -> None:
         now, cpu, proc = time.perf_counter(), time.thread_time(), time.process_time()
+        wait = self._queue_wait_ms()
         self._gaps.append((now - self._last) * 1000.0)
         self._cpu.append((cpu - self._last_cpu) * 1000.0)
         self._proc.append((proc - self._last_proc) * 1000.0)
+        self._wait.append(wait - self._last_wait)
+        if self._sched_fd is not None:
+            waits = self._thread_waits_ms()
+            last = self._last_thread_waits
+            self._other.append(max((w - last.get(t, w) for t, w in waits.items()), default=0.0))
+            self._last_thread_waits = waits
         self._last, self._last_cpu, self._last_proc = now, cpu, proc
+        self._last_wait = wait
 
     def start(self) -> None:
         """Start ticking (and the watchdog)."""
         self._last, self._last_cpu = time.perf_counter(), time.thread_time()
         self._last_proc = time.process_time()
+        if self._sched_fd is None:
+            try:  # per-thread scheduler statistics: cpu ns, run-queue wait ns, slices
+                self._sched_fd = os.open("/proc/thread-self/schedstat", os.O_RDONLY)
+            except OSError:
+                self._sched_fd = None
+        self._last_wait = self._queue_wait_ms()
+        self._last_thread_waits = self._thread_waits_ms() if self._sched_fd is not None else {}
         self._timer.start()
         if self._why and self._watchdog is None:
             self._watchdog = threading.Thread(target=self._watch, daemon=True)
@@ -132,12 +213,20 @@ class TickMeter:
         gaps, self._gaps = self._gaps, []
         cpu, self._cpu = self._cpu, []
         proc, self._proc = self._proc, []
-        return Gaps(name, gaps, cpu, proc)
+        wait, self._wait = self._wait, []
+        other, self._other = self._other, []
+        return Gaps(name, gaps, cpu, proc, wait if self._sched_fd is not None else [], other)
 
     def stop(self) -> None:
         """Stop ticking and the watchdog."""
         self._timer.stop()
         self._stop.set()
+        if self._sched_fd is not None:
+            os.close(self._sched_fd)
+            self._sched_fd = None
+        for fd in self._thread_fds.values():
+            os.close(fd)
+        self._thread_fds.clear()
         if self._watchdog is not None:
             self._watchdog.join(timeout=2)
 
@@ -227,11 +316,13 @@ def measure(
     why: bool = False,
     log=print,
     profile=None,
+    scrub: bool = True,
 ) -> tuple[dict[str, Gaps], TickMeter]:
     """Open the editor on ``clip`` + ``dub`` and measure tick gaps while idle, rendering and
     exporting. Needs (or makes) a ``QApplication``; settings and autosaves go to ``workdir``.
 
     ``profile``, a ``cProfile.Profile``, profiles the GUI thread during the render and export.
+    ``scrub`` False leaves the playhead alone during the render (no decoding for the viewer).
 
     Returns:
         The phases' gaps by name, and the meter (its ``stall_places`` with ``why``).
@@ -271,7 +362,7 @@ def measure(
 
         seek = {"frame": 0}
 
-        def scrub() -> None:
+        def scrub_step() -> None:
             seek["frame"] = (seek["frame"] + 7) % frames
             window.playback.seek(seek["frame"])
 
@@ -279,7 +370,9 @@ def measure(
             profile.enable()
         t0 = time.perf_counter()
         assert window.render_segments([sid]) == 1
-        run_loop_until(lambda: rendered or failed, 900, "the render", every=scrub)
+        run_loop_until(
+            lambda: rendered or failed, 900, "the render", every=scrub_step if scrub else None
+        )
         render_s = time.perf_counter() - t0
         phases["render"] = meter.take("render")
         if failed:
@@ -317,6 +410,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--segment", type=float, default=3.0, help="segment length, seconds")
     parser.add_argument("--why", action="store_true", help="sample stacks during stalls")
     parser.add_argument(
+        "--no-scrub", action="store_true", help="no seeks during the render (viewer idle)"
+    )
+    parser.add_argument(
         "--switch-ms", type=float, default=0.0, help="set sys.setswitchinterval (0 = as is)"
     )
     parser.add_argument(
@@ -351,6 +447,7 @@ def main(argv: list[str] | None = None) -> int:
             args.why,
             lambda s: print(s, flush=True),
             profile,
+            not args.no_scrub,
         )
     print(f"GIL switch interval {sys.getswitchinterval() * 1000:g} ms (the editor's setting)")
     for gaps in phases.values():
@@ -373,7 +470,8 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"stall_ms render_max={r.max_ms():.0f} render_p99={r.percentile_ms(99):.0f} "
         f"export_max={e.max_ms():.0f} export_p99={e.percentile_ms(99):.0f} "
-        f"idle_max={phases['idle'].max_ms():.0f}"
+        f"idle_max={phases['idle'].max_ms():.0f} render_own_max={r.own_max_ms():.0f} "
+        f"export_own_max={e.own_max_ms():.0f}"
     )
     return 0
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from editor.model.job_process import ProcessCall
 from lipcore.media.encode import DRAFT_CRF
 from lipcore.progress import Progress
 
@@ -70,9 +71,7 @@ def draft_job(planner: Any, segment_ids: list[str], scale: float = DRAFT_SCALE) 
     output.parent.mkdir(parents=True, exist_ok=True)
     request = planner.request(list(ids), output, crf=DRAFT_CRF)
 
-    def run() -> Generator[Progress, None, Any]:
-        return iter_draft(request, first, end, scale)
-
+    run = ProcessCall(iter_draft, (request, first, end, scale))
     label = f"Draft {first}–{end}"
     return DraftJob(DRAFT_PREFIX + ids[0], ids, hashes, first, end, output, label, run)
 

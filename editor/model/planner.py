@@ -30,6 +30,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from editor.model.job_process import ProcessCall
 from lipcore.errors import LipsyncError
 from lipcore.media.encode import DEFAULT_CRF
 from lipcore.progress import Progress
@@ -55,7 +56,9 @@ class SegmentJob:
         params_hash: Its render-parameter hash when planned.
         label: Job name for the jobs panel.
         request: The pipeline request (one segment).
-        run: Zero-argument callable returning the generator a worker drains.
+        run: Zero-argument callable returning the generator a worker drains (a
+            :class:`~editor.model.job_process.ProcessCall`: the editor runs it in its worker
+            process).
     """
 
     segment_id: str
@@ -145,8 +148,6 @@ class RenderPlanner:
         Raises:
             LipsyncError: The segment cannot be rendered (the reason names the fix).
         """
-        from lipcore.render.splice import iter_render_segment
-
         doc = self.document
         seg = doc.segment(segment_id)
         params_hash = doc.params_hash(segment_id)
@@ -162,14 +163,12 @@ class RenderPlanner:
         keep = self.referenced_renders() if limit is not None else []
         linked = [doc.render_cache.root] if limit is not None else []
 
-        def run() -> Generator[Progress, None, Any]:
-            result = yield from iter_render_segment(request, 0, tracks=tracks, warm=warm)
-            if limit is not None and result.rendered_segments:
-                from lipcore.render.chunks import prune_chunks
-
-                prune_chunks(limit, keep=[*keep, result.output], linked=linked)
-            return result
-
+        run = ProcessCall(
+            iter_segment_chunk,
+            (request, tracks, limit, tuple(keep), tuple(linked)),
+            {"warm": warm},
+            session=("warm",),
+        )
         return SegmentJob(segment_id, params_hash, label, request, run)
 
     def record_segment(self, segment_id: str, params_hash: str, result: Any) -> Path:
@@ -268,7 +267,38 @@ class RenderPlanner:
         warm = self.warm
         if any(r.face.boxes for r in plan.passes):  # hand-drawn faces need their box tracks
             tracks = None
-        return lambda: iter_export(plan, tracks, warm)
+        return ProcessCall(iter_export, (plan, tracks), {"warm": warm}, session=("warm",))
+
+
+def iter_segment_chunk(
+    request: RenderRequest,
+    tracks: Any,
+    limit: int | None,
+    keep: tuple[Path, ...],
+    linked: tuple[Path, ...],
+    warm: WarmState | None = None,
+) -> Generator[Progress, None, Any]:
+    """Render one segment's chunk, then prune the chunk store to ``limit`` bytes.
+
+    Args:
+        request: The one-segment pipeline request.
+        tracks: The clip's face tracks (None: from the disk cache, or the hand-drawn boxes).
+        limit: Size the chunk store is pruned to after a new chunk; None never prunes.
+        keep: Chunks never pruned (the open project's).
+        linked: Folders whose links count as uses of a chunk.
+        warm: The session's warm state.
+
+    Returns:
+        What :func:`lipcore.render.splice.iter_render_segment` returns.
+    """
+    from lipcore.render.splice import iter_render_segment
+
+    result = yield from iter_render_segment(request, 0, tracks=tracks, warm=warm)
+    if limit is not None and result.rendered_segments:
+        from lipcore.render.chunks import prune_chunks
+
+        prune_chunks(limit, keep=[*keep, result.output], linked=list(linked))
+    return result
 
 
 def iter_export(

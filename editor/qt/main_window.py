@@ -14,7 +14,6 @@ import dataclasses
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +47,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from editor.model.job_process import ProcessCall, shared_process
 from editor.model.planner import RenderPlanner
 from editor.qt.dialogs import EXPORT_PRESETS, QtExportDialog, QtSpeechDialog
 from editor.qt.document_watcher import QtDocumentWatcher
@@ -88,12 +88,6 @@ def icon(name: str) -> QIcon:
     """An icon from resources/icons (SVG), or an empty icon when missing."""
     path = RESOURCES / "icons" / f"{name}.svg"
     return QIcon(str(path)) if path.exists() else QIcon()
-
-
-def _face_job(video: Path) -> Iterator[Any]:
-    from lipcore.face.track import iter_track_faces
-
-    return (yield from iter_track_faces(video))
 
 
 class QtMainWindow(QMainWindow):
@@ -158,9 +152,10 @@ class QtMainWindow(QMainWindow):
         self._warm = WarmState()
 
         # -- workers
-        self.render_queue = QtRenderQueue(self)
-        self.background = QtBackgroundQueue(self)
-        self.frame_server = QtFrameServer(self)
+        # Heavy lipcore jobs run in worker processes: their native code cannot stall the GUI.
+        self.render_queue = QtRenderQueue(self, shared_process("render"))
+        self.background = QtBackgroundQueue(self, shared_process("background"))
+        self.frame_server = QtFrameServer(self, shared_process("frames"))
         self.playback = QtPlayback(self)
 
         # -- widgets
@@ -807,8 +802,10 @@ class QtMainWindow(QMainWindow):
 
         video = self.document.project.video.path
         fp = self.document.project.video.fingerprint
-        self.background.submit("thumbnails", fp, lambda: iter_thumbnails(video), priority=3)
-        self.background.submit("faces", fp, lambda: _face_job(video), priority=2)
+        from lipcore.face.track import iter_track_faces
+
+        self.background.submit("thumbnails", fp, ProcessCall(iter_thumbnails, (video,)), 3)
+        self.background.submit("faces", fp, ProcessCall(iter_track_faces, (video,)), 2)
 
     def _start_track_jobs(self) -> None:
         from editor.qt.derived import iter_waveform
@@ -826,7 +823,7 @@ class QtMainWindow(QMainWindow):
             if not path.is_file():
                 continue  # offline: reported once by open_project, relinking restarts this
             self.background.submit(
-                "waveform", track.id, lambda p=path, c=is_clip: iter_waveform(p, c), priority=4
+                "waveform", track.id, ProcessCall(iter_waveform, (path, is_clip)), priority=4
             )
 
     def _schedule_source_sync(self) -> None:
@@ -847,7 +844,7 @@ class QtMainWindow(QMainWindow):
         self.background.submit(
             "sync-source",
             f"{key}:{expert}",
-            lambda: iter_score_dub(video, audio, offset, face, expert=expert),
+            ProcessCall(iter_score_dub, (video, audio, offset, face), {"expert": expert}),
             1,
         )
 
@@ -870,7 +867,7 @@ class QtMainWindow(QMainWindow):
             return
         clip, n, fps = p.video.path, p.frame_count, float(p.fps)
         self.background.submit(
-            "mix", key, lambda: iter_preview_mix(clip, tracks, n, fps, out), priority=5
+            "mix", key, ProcessCall(iter_preview_mix, (clip, tracks, n, fps, out)), priority=5
         )
 
     def _expert_checkpoint(self) -> str | None:
@@ -901,8 +898,9 @@ class QtMainWindow(QMainWindow):
             self.background.submit(
                 "sync-result",
                 f"{segment_id}:{seg.render.params_hash}:{expert}",
-                lambda: iter_score_dub(
-                    out, track.media.path, offset, "auto", frames, True, lag, expert
+                ProcessCall(
+                    iter_score_dub,
+                    (out, track.media.path, offset, "auto", frames, True, lag, expert),
                 ),
                 1,
             )

@@ -12,11 +12,17 @@ Threading rules (STYLE.md section 4):
 - :class:`QtBackgroundQueue` runs :class:`editor.model.jobs.BackgroundQueue` jobs (waveforms,
   thumbnails, face tracks) and is paused with :meth:`QtBackgroundQueue.paused` while a render
   runs or the user scrubs, so renders get the CPU.
+- A queue made with a :class:`editor.model.job_process.JobProcess` runs the jobs whose factory
+  is a :class:`~editor.model.job_process.ProcessCall` in that worker process: the worker thread
+  then only waits on a pipe, so native code holding the GIL (FaceMesh, OpenCV, numba) never
+  stalls the event loop. Cancelling such a job interrupts its step in the process. Other
+  factories (lambdas) run in the thread as before.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import sys
 from collections.abc import Callable, Iterator
@@ -95,6 +101,13 @@ class _Relay(QObject):
             callbacks[3]()
 
 
+def _in_process(factory: Callable[[], Iterator[Any]], process: Any) -> bool:
+    """Whether ``factory`` runs in ``process`` (a ProcessCall, and a process to run it)."""
+    from editor.model.job_process import ProcessCall
+
+    return process is not None and isinstance(factory, ProcessCall)
+
+
 def _start_worker(
     parent: QObject,
     factory: Callable[[], Iterator[Any]],
@@ -102,7 +115,10 @@ def _start_worker(
     on_returned: Callable[[Any], None],
     on_errored: Callable[[BaseException], None],
     on_finished: Callable[[], None],
+    process: Any = None,
 ) -> LipcoreWorker:
+    if _in_process(factory, process):
+        factory = functools.partial(process.iter_run, factory)
     worker = LipcoreWorker(_call_generator, factory)
     relay = _Relay(parent, on_yielded, on_returned, on_errored, on_finished)
     worker.yielded.connect(relay.yielded)
@@ -130,6 +146,11 @@ class QtRenderQueue(QObject):
     one) live in the Qt-free model; this class only starts a worker for the job the model says
     is next and aborts the worker of a superseded or cancelled job.
 
+    Args:
+        parent: Owner of the queue.
+        process: The worker process (:class:`editor.model.job_process.JobProcess`) that runs
+            :class:`~editor.model.job_process.ProcessCall` jobs; None runs every job in a thread.
+
     Signals (first argument: the segment id, or the export key):
         job_queued(str, object job), job_started(str, object job),
         job_progressed(str, object progress), job_finished(str, object job, object result),
@@ -145,10 +166,12 @@ class QtRenderQueue(QObject):
     job_cancelled = Signal(str, object)
     busy_changed = Signal(bool)
 
-    def __init__(self, parent: QObject | None = None):
+    def __init__(self, parent: QObject | None = None, process: Any = None):
         from editor.model.jobs import RenderQueue
 
         super().__init__(parent)
+        self.process = process
+        self._in_process = False
         self.model = RenderQueue()
         self.model.listeners.append(self._on_model_event)
         self._factories: dict[int, tuple[Callable[[], Iterator[Any]], str]] = {}
@@ -222,11 +245,15 @@ class QtRenderQueue(QObject):
         self.cancel_all()
         if self._worker is not None:
             _silence(self._worker)
+            if self._in_process:
+                self.process.interrupt()
 
     def _abort(self) -> None:
         if self._worker is not None and not self._aborting:
             self._aborting = True
             self._worker.quit()
+            if self._in_process:
+                self.process.interrupt()  # stop the step the process is computing now
 
     def _on_model_event(self, event: str, job: Any) -> None:
         if event == "queued":
@@ -251,6 +278,7 @@ class QtRenderQueue(QObject):
             self.model.finish(job, "cancelled")
             return self._start_next()
         self._aborting = False
+        self._in_process = _in_process(factory, self.process)
         outcome: dict[str, Any] = {}
         self.job_started.emit(job.segment_id, job)
         self._worker = _start_worker(
@@ -262,11 +290,13 @@ class QtRenderQueue(QObject):
             lambda value: outcome.setdefault("result", value),
             lambda exc: outcome.setdefault("error", exc),
             lambda: self._on_worker_finished(job, outcome),
+            self.process,
         )
 
     def _on_worker_finished(self, job: Any, outcome: dict[str, Any]) -> None:
         self._worker = None
         self._aborting = False
+        self._in_process = False
         self._factories.pop(job.job_id, None)
         if job.superseded or ("result" not in outcome and "error" not in outcome):
             self.model.finish(job, "cancelled")
@@ -296,6 +326,11 @@ class QtBackgroundQueue(QObject):
     :meth:`paused` holds the queue *and* pauses the running worker between two steps, so a
     render or a scrub gets the CPU.
 
+    Args:
+        parent: Owner of the queue.
+        process: The worker process running :class:`~editor.model.job_process.ProcessCall`
+            jobs (paused in step with the queue); None runs every job in a thread.
+
     Signals:
         job_finished(str kind, str key, object result), job_failed(str kind, str key, object exc),
         job_progressed(str kind, str key, object progress).
@@ -305,10 +340,11 @@ class QtBackgroundQueue(QObject):
     job_failed = Signal(str, str, object)
     job_progressed = Signal(str, str, object)
 
-    def __init__(self, parent: QObject | None = None):
+    def __init__(self, parent: QObject | None = None, process: Any = None):
         from editor.model.jobs import BackgroundQueue
 
         super().__init__(parent)
+        self.process = process
         self.model = BackgroundQueue(max_running=1)
         self.model.listeners.append(self._on_model_event)
         self._workers: dict[int, LipcoreWorker] = {}
@@ -359,6 +395,8 @@ class QtBackgroundQueue(QObject):
         self.model.discard()
         for worker in list(self._workers.values()):
             _silence(worker)
+        if self._workers and self.process is not None:
+            self.process.interrupt()
 
     def _on_model_event(self, event: str, job: Any) -> None:
         if event == "paused":
@@ -385,6 +423,7 @@ class QtBackgroundQueue(QObject):
             lambda value: outcome.setdefault("result", value),
             lambda exc: outcome.setdefault("error", exc),
             lambda: self._on_worker_finished(job, outcome),
+            self.process,
         )
 
     def _on_worker_finished(self, job: Any, outcome: dict[str, Any]) -> None:

@@ -4,18 +4,24 @@ The viewer asks for "frame N of file F" under a source key ("original", "result"
 thread decodes it (reading on sequentially when N follows the last frame, seeking otherwise) and
 hands back a BGR array through a queued signal. While the user scrubs, requests pile up faster
 than frames decode: only the newest request per key is served, so the picture follows the mouse
-instead of lagging behind a queue.
+instead of lagging behind a queue. The decoding itself is
+:func:`editor.model.frame_service.iter_frame_service`, run in the editor's "frames" worker
+process when the server is given one (so it never holds the GUI's GIL), else in the thread.
 """
 
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QImage
+
+from editor.model.frame_service import FrameReader, iter_frame_service
+
+__all__ = ["DISPLAY_MAX_SIDE", "FrameReader", "QtFrameServer", "bgr_to_qimage"]
 
 #: Frames larger than this (longest side) are downscaled for display; boxes use source pixels.
 DISPLAY_MAX_SIDE = 1280
@@ -28,41 +34,13 @@ def bgr_to_qimage(np_bgr: np.ndarray) -> QImage:
     return QImage(np_rgb.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
 
 
-class FrameReader:
-    """Random access to the frames of one video file on its exact frame grid.
-
-    A thin wrapper over :class:`lipcore.media.decode.VideoReader` (frame-exact, rotation applied,
-    sequential reads decode forward cheaply) that answers None past the end instead of raising.
-    A rendered segment's chunk (``.lschunk``) reads as the clip with the chunk's pixels on top.
-
-    Args:
-        path: Video file or render chunk.
-    """
-
-    def __init__(self, path: str | Path):
-        from lipcore.media.decode import VideoReader
-        from lipcore.render.chunks import ChunkVideo, is_chunk
-
-        self.path = Path(path)
-        self._is_chunk = is_chunk(self.path)
-        self._reader = ChunkVideo(self.path) if self._is_chunk else VideoReader(self.path)
-        self.frame_count = self._reader.frame_count
-
-    def read(self, frame: int) -> np.ndarray | None:
-        """Return frame ``frame`` (BGR uint8), or None outside the clip."""
-        if self.frame_count == 1 and frame > 0 and not self._is_chunk:
-            frame = 0  # a still image: its one picture stands for the whole clip
-        if not 0 <= frame < self.frame_count:
-            return None
-        return self._reader.read(frame)
-
-    def close(self) -> None:
-        """Release the decoder."""
-        self._reader.close()
-
-
 class QtFrameServer(QObject):
     """Decodes requested frames in a background thread and emits them to the GUI thread.
+
+    Args:
+        parent: Owner.
+        process: A :class:`editor.model.job_process.JobProcess` that decodes (the thread then
+            only waits for its answers); None decodes in the thread.
 
     Signals:
         frame_decoded(str source_key, int frame, object np_bgr): the frame, possibly downscaled.
@@ -71,13 +49,13 @@ class QtFrameServer(QObject):
     frame_decoded = Signal(str, int, object)
     decode_failed = Signal(str, int, str)
 
-    def __init__(self, parent: QObject | None = None):
+    def __init__(self, parent: QObject | None = None, process: Any = None):
         super().__init__(parent)
         self._cond = threading.Condition()
         self._wanted: dict[str, tuple[Path, int]] = {}
         self._stop = False
         self._forget_path: Path | None = None
-        self._readers: OrderedDict[Path, FrameReader] = OrderedDict()
+        self._process = process
         self._thread = threading.Thread(target=self._run, name="frame-server", daemon=True)
         self._thread.start()
 
@@ -99,19 +77,20 @@ class QtFrameServer(QObject):
             self._cond.notify()
         self._thread.join(timeout=5)
 
-    def _reader(self, path: Path) -> FrameReader:
-        reader = self._readers.pop(path, None)
-        if reader is None:
-            reader = FrameReader(path)
-        self._readers[path] = reader
-        while len(self._readers) > 3:
-            _, old = self._readers.popitem(last=False)
-            old.close()
-        return reader
+    def _service(self) -> Any:
+        """A primed frame service: in the worker process when there is one (and another
+        window's server is not using it), else in this thread."""
+        if self._process is not None and not self._process.busy:
+            from editor.model.job_process import ProcessCall
+
+            service = self._process.iter_run(ProcessCall(iter_frame_service, (DISPLAY_MAX_SIDE,)))
+        else:
+            service = iter_frame_service(DISPLAY_MAX_SIDE)
+        next(service)
+        return service
 
     def _run(self) -> None:
-        import cv2
-
+        service = None
         try:
             while True:
                 with self._cond:
@@ -122,25 +101,18 @@ class QtFrameServer(QObject):
                     key = next(iter(self._wanted))
                     path, frame = self._wanted.pop(key)
                     forget, self._forget_path = self._forget_path, None
-                if forget is not None and forget in self._readers:
-                    self._readers.pop(forget).close()
                 try:
-                    np_bgr = self._reader(path).read(frame)
-                except Exception as exc:  # noqa: BLE001 - reported to the GUI, thread lives on
+                    if service is None:
+                        service = self._service()
+                    kind, value = service.send((path, frame, forget))
+                except Exception as exc:  # noqa: BLE001 - the process died: a new one next time
+                    service = None
                     self.decode_failed.emit(key, frame, str(exc))
                     continue
-                if np_bgr is None:
-                    self.decode_failed.emit(key, frame, "past the end of the file")
-                    continue
-                h, w = np_bgr.shape[:2]
-                scale = DISPLAY_MAX_SIDE / max(h, w)
-                if scale < 1:
-                    size = (round(w * scale), round(h * scale))
-                    np_bgr = cv2.resize(np_bgr, size, interpolation=cv2.INTER_AREA)
+                if kind == "frame":
+                    self.frame_decoded.emit(key, frame, value)
                 else:
-                    np_bgr = np_bgr.copy()  # the reader may hand out the same array again
-                self.frame_decoded.emit(key, frame, np_bgr)
+                    self.decode_failed.emit(key, frame, value)
         finally:
-            for reader in self._readers.values():
-                reader.close()
-            self._readers.clear()
+            if service is not None:
+                service.close()
