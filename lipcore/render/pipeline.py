@@ -22,10 +22,11 @@ half-written output is removed); ``render`` drains it with a progress bar for th
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from contextlib import closing
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -33,7 +34,7 @@ import numpy as np
 from lipcore.engines.base import CropBatch, Engine, EngineOptions, GeneratedCrops, SegmentDrive
 from lipcore.errors import LipsyncError, MediaError
 from lipcore.face.types import FaceTrack, TrackSet
-from lipcore.media.prefetch import prefetch
+from lipcore.media.prefetch import mapped, prefetch
 from lipcore.progress import Progress, drain
 from lipcore.render.align import warp_to_crop
 from lipcore.render.blend import apply_patch, paste_crop_roi, prepare_paste
@@ -738,6 +739,11 @@ def _iter_frames(
 ) -> Iterator[tuple[int, np.ndarray, Patch]]:
     """Yield ``(out_frame, original, patch)`` in order.
 
+    Two stages run in worker threads behind bounded queues: the engine (decode, crops, the
+    engine's batches) and the compositor (each frame's paste). On two cores the paste of one
+    batch overlaps the engine's next batch instead of waiting for it; the caller's thread is
+    left to the encoder feed. The frames come out in order and are the same as one thread makes.
+
     Args:
         plan: The render plan.
         engines: The engine of each segment.
@@ -745,6 +751,27 @@ def _iter_frames(
         segments: Only these segments' frames (decoded with a seek to each); None = every
             output frame, segments re-synced and the rest passed through.
     """
+    jobs = _iter_jobs(plan, engines, alignment, segments)
+    # A whole batch may wait for the compositor, so the engine starts its next batch at once.
+    engine_stage = prefetch(jobs, depth=BATCH_FRAMES, name="render-engine")
+    with closing(mapped(engine_stage, _run_job, depth=4, name="render-paste")) as done:
+        yield from done
+
+
+def _run_job(item: tuple[int, np.ndarray, Callable[[], Patch] | None]) -> tuple:
+    """``(out_frame, original, patch)`` of a job: its paste run (in the compositor's thread)."""
+    j, frame, job = item
+    return j, frame, None if job is None else job()
+
+
+def _iter_jobs(
+    plan: _Plan,
+    engines: _Engines,
+    alignment: TrackAlignment,
+    segments: list[int] | None = None,
+) -> Iterator[tuple[int, np.ndarray, Callable[[], Patch] | None]]:
+    """Yield ``(out_frame, original, paste)`` in order; ``paste()`` makes the frame's patch
+    (None: the frame is passed through). See :func:`_iter_frames`."""
     from lipcore.media.decode import VideoReader
 
     timeline = plan.timeline
@@ -800,20 +827,21 @@ def _iter_segment(
             if weight <= 0.0:
                 yield j, frame, None  # strength 0: the actor's own mouth, untouched pixels
                 continue
-            m_paste = m * (paste / PASTE_SIZE)
             region = None if out.regions is None else out.regions[b]
-            patch = _paste(
+            job = partial(
+                _paste_job,
                 frame,
-                _resized(out.crops[b], paste),
-                m_paste,
+                out.crops[b],
+                paste,
+                m * (paste / PASTE_SIZE),
                 lm * (paste / PASTE_SIZE),
                 seg.feather_px * paste / PASTE_SIZE,
                 weight,
-                original=crops[b] if same else warp_to_crop(frame, m_paste, paste),
-                region=None if region is None else _resized(region, paste, nearest=True),
+                original=crops[b] if same else None,
+                region=region,
                 mouth=None if out.mouth_landmarks is None else out.mouth_landmarks[b] * k,
             )
-            yield j, frame, patch
+            yield j, frame, job
         pending.clear()
 
     window = seg
@@ -835,6 +863,32 @@ def _iter_segment(
         if len(pending) >= BATCH_FRAMES:
             yield from flush()
     yield from flush()
+
+
+def _paste_job(
+    frame: np.ndarray,
+    generated: np.ndarray,
+    paste: int,
+    m_paste: np.ndarray,
+    lm: np.ndarray,
+    feather_px: float,
+    weight: float,
+    original: np.ndarray | None,
+    region: np.ndarray | None,
+    mouth: np.ndarray | None,
+) -> Patch:
+    """One frame's paste at side ``paste`` from the engine's crop and region at their size."""
+    return _paste(
+        frame,
+        _resized(generated, paste),
+        m_paste,
+        lm,
+        feather_px,
+        weight,
+        original=original,
+        region=None if region is None else _resized(region, paste, nearest=True),
+        mouth=mouth,
+    )
 
 
 def _edge_weight(frame: int, seg: SegmentSpec, output_frames: int) -> float:
