@@ -289,21 +289,20 @@ def iter_render(
     changed = 0
     audio_out = _output_audio(plan)
     with (
-        closing(_iter_frames(plan, engines, alignment)) as rendered,
-        _writer_for(request, plan, audio=(audio_out, OUTPUT_AUDIO_RATE)) as writer,
+        # Decoded frames keep their source planes: the encoder gets them as they are, with only
+        # each patch's changed pixels converted (lipcore.media.planar).
+        closing(_iter_frames(plan, engines, alignment, keep_planes=True)) as rendered,
+        _writer_for(request, plan, audio=(audio_out, OUTPUT_AUDIO_RATE), planar=True) as writer,
     ):
         if writer.precision_note:
             plan.warnings.append(writer.precision_note)
         for j, original, patch in rendered:
-            result = apply_patch(original, patch)
-            writer.write(result)
+            writer.write_patched(original, patch)
             changed += patch is not None
             if j % 10 == 0 or j == plan.timeline.output_frames - 1:
+                preview = np.asarray(apply_patch(original, patch)) if j % 50 == 0 else None
                 yield Progress(
-                    j + 1,
-                    plan.timeline.output_frames,
-                    "rendering",
-                    preview_frame=result if j % 50 == 0 else None,
+                    j + 1, plan.timeline.output_frames, "rendering", preview_frame=preview
                 )
     if changed == 0:
         plan.warnings.append("no frame was changed: the chosen face is not in the segments")
@@ -736,6 +735,7 @@ def _iter_frames(
     engines: _Engines,
     alignment: TrackAlignment,
     segments: list[int] | None = None,
+    keep_planes: bool = False,
 ) -> Iterator[tuple[int, np.ndarray, Patch]]:
     """Yield ``(out_frame, original, patch)`` in order.
 
@@ -750,8 +750,10 @@ def _iter_frames(
         alignment: The face's alignment.
         segments: Only these segments' frames (decoded with a seek to each); None = every
             output frame, segments re-synced and the rest passed through.
+        keep_planes: Originals keep their source planes where they can (see
+            :class:`~lipcore.media.planar.SourceFrame`), for a planar encoder.
     """
-    jobs = _iter_jobs(plan, engines, alignment, segments)
+    jobs = _iter_jobs(plan, engines, alignment, segments, keep_planes)
     # A whole batch may wait for the compositor, so the engine starts its next batch at once.
     engine_stage = prefetch(jobs, depth=BATCH_FRAMES, name="render-engine")
     with closing(mapped(engine_stage, _run_job, depth=4, name="render-paste")) as done:
@@ -769,6 +771,7 @@ def _iter_jobs(
     engines: _Engines,
     alignment: TrackAlignment,
     segments: list[int] | None = None,
+    keep_planes: bool = False,
 ) -> Iterator[tuple[int, np.ndarray, Callable[[], Patch] | None]]:
     """Yield ``(out_frame, original, paste)`` in order; ``paste()`` makes the frame's patch
     (None: the frame is passed through). See :func:`_iter_frames`."""
@@ -776,7 +779,7 @@ def _iter_jobs(
 
     timeline = plan.timeline
     with (
-        VideoReader(plan.request.video, info=plan.video_info) as reader,
+        VideoReader(plan.request.video, info=plan.video_info, keep_planes=keep_planes) as reader,
         closing(_FrameSource(reader)) as source,
     ):
         if segments is None:
