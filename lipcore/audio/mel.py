@@ -18,10 +18,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from fractions import Fraction
-from functools import lru_cache
 
 import numpy as np
 
+from lipcore.audio.melbank import slaney_mel_basis, stft_reduced
 from lipcore.timebase import MEL_WINDOW_STEPS, as_fps, frame_to_mel_index
 
 SAMPLE_RATE = 16000
@@ -41,14 +41,9 @@ MAX_ABS_VALUE = 4.0
 SILENCE_VALUE = -MAX_ABS_VALUE
 
 
-@lru_cache(maxsize=1)
 def _mel_basis() -> np.ndarray:
-    """The (80, 401) Slaney mel filterbank Wav2Lip builds once (cached: it costs ~10 ms)."""
-    import librosa
-
-    return librosa.filters.mel(
-        sr=SAMPLE_RATE, n_fft=N_FFT, n_mels=N_MELS, fmin=FMIN_HZ, fmax=FMAX_HZ
-    )
+    """The (80, 401) Slaney mel filterbank Wav2Lip builds once (librosa's, without librosa)."""
+    return slaney_mel_basis(SAMPLE_RATE, N_FFT, N_MELS, FMIN_HZ, FMAX_HZ)
 
 
 def wav2lip_mel(audio_16k: np.ndarray) -> np.ndarray:
@@ -61,9 +56,6 @@ def wav2lip_mel(audio_16k: np.ndarray) -> np.ndarray:
         ``(80, T)`` float32 in [-4, 4] with ``T = 1 + S // 200`` steps (80 per second); step ``t``
         is centred on sample ``200 * t``.
     """
-    import librosa
-    from scipy import signal
-
     wav = np.asarray(audio_16k)
     if wav.ndim != 1:
         raise ValueError(f"wav2lip_mel expects mono audio of shape (S,), got {wav.shape}")
@@ -71,17 +63,12 @@ def wav2lip_mel(audio_16k: np.ndarray) -> np.ndarray:
         wav = wav.astype(np.float32) / 32768.0
     if wav.size == 0:
         return np.full((N_MELS, 1), SILENCE_VALUE, np.float32)
-    # float32 in, float64 out: the same promotion Wav2Lip gets from librosa.load + lfilter.
-    emphasised = signal.lfilter([1.0, -PREEMPHASIS], [1.0], wav.astype(np.float32))
-    spec = librosa.stft(
-        y=emphasised,
-        n_fft=N_FFT,
-        hop_length=HOP_LENGTH,
-        win_length=WIN_LENGTH,
-        center=True,
-        pad_mode="reflect",
-    )
-    mel = np.dot(_mel_basis(), np.abs(spec))
+    # float32 in, float64 out, as Wav2Lip's librosa.load + scipy lfilter: y[n] = x[n] - 0.97 x[n-1]
+    x = wav.astype(np.float32).astype(np.float64)
+    emphasised = x.copy()
+    emphasised[1:] += -PREEMPHASIS * x[:-1]
+    basis = _mel_basis()
+    mel = stft_reduced(emphasised, N_FFT, HOP_LENGTH, lambda mag: np.dot(basis, mag))
     min_level = np.exp(MIN_LEVEL_DB / 20.0 * np.log(10.0))
     db = 20.0 * np.log10(np.maximum(min_level, mel)) - REF_LEVEL_DB
     normalised = np.clip(

@@ -165,6 +165,25 @@ def bgr_to_yuv444_planes(bgr: np.ndarray, colour: Colour) -> list[np.ndarray]:
     return list(cv2.split(yuv))
 
 
+def frame_planes(av_frame):
+    """An 8-bit 4:2:0 PyAV frame -> a BGR :class:`~lipcore.media.planar.SourceFrame` that keeps
+    copies of its Y, U and V planes (the BGR pixels are exactly :func:`frame_to_bgr`'s)."""
+    from lipcore.media.planar import source_frame
+
+    colour = colour_of(
+        av_frame.colorspace,
+        av_frame.color_range,
+        av_frame.width,
+        av_frame.height,
+        av_frame.format.name,
+    )
+    planes = []
+    for plane in av_frame.planes[:3]:
+        arr = np.frombuffer(plane, dtype=np.uint8).reshape(-1, plane.line_size)
+        planes.append(np.ascontiguousarray(arr[: plane.height, : plane.width]))
+    return source_frame(planes_to_bgr(*planes, colour, 8), planes, colour)
+
+
 def frame_to_bgr(av_frame, colour: Colour | None = None) -> np.ndarray | None:
     """A PyAV frame in a :data:`PLANAR_FORMATS` format -> BGR, or None for other formats."""
     spec = PLANAR_FORMATS.get(av_frame.format.name)

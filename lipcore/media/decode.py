@@ -67,16 +67,26 @@ class VideoReader:
         path: The video file.
         info: Its :class:`MediaInfo` when already probed (saves one ffprobe run).
         threads: Let FFmpeg decode with several threads (faster on long HD clips).
+        keep_planes: Frames of an 8-bit 4:2:0 source shown unrotated come as
+            :class:`~lipcore.media.planar.SourceFrame`, carrying their Y, U, V planes too (an
+            encoder can then take untouched pixels as they are; 1.5 bytes more per pixel).
 
     Raises:
         MediaError: The file cannot be read or has no video stream.
     """
 
-    def __init__(self, path: str | Path, info: MediaInfo | None = None, threads: bool = True):
+    def __init__(
+        self,
+        path: str | Path,
+        info: MediaInfo | None = None,
+        threads: bool = True,
+        keep_planes: bool = False,
+    ):
         self.path = Path(path)
         self.info: MediaInfo = info if info is not None else probe(self.path)
         self.video: VideoStreamInfo = require_video(self.info)
         self._threads = threads
+        self._keep_planes = keep_planes and self.video.rotation % 360 == 0
         self._seekable = True
         self._open_container()
         self._time_base = Fraction(self._stream.time_base)
@@ -201,6 +211,10 @@ class VideoReader:
         from lipcore.media.colour import frame_to_bgr
 
         try:
+            if self._keep_planes and av_frame.format.name in ("yuv420p", "yuvj420p"):
+                from lipcore.media.colour import frame_planes
+
+                return frame_planes(av_frame)
             # Planar YUV goes through the exact matrix the encoder inverts (untouched pixels
             # come back to the source's values); other formats through swscale.
             bgr = frame_to_bgr(av_frame)

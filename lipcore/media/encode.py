@@ -38,6 +38,7 @@ import numpy as np
 from lipcore.errors import MediaError
 from lipcore.media.colour import bgr_to_yuv444_planes, colour_of
 from lipcore.media.pipe_feed import PipeFeed
+from lipcore.media.planar import Patch, bgr_to_yuv420_planes, patched_planes, planes_of
 from lipcore.media.probe import ffmpeg_exe, probe
 
 #: Sample rate of muxed audio (AAC and PCM); 48 kHz is what editors and players expect.
@@ -146,6 +147,11 @@ class VideoWriter:
             nothing is written (guards against a loop that ended early).
         color_from: A video whose colour tags the output copies; defaults to the first source
             with a video stream.
+        planar: Feed the H.264 encoder 4:2:0 planes (even sizes only): frames decoded with
+            their source planes (:class:`~lipcore.media.planar.SourceFrame`) and written with
+            :meth:`write_patched` keep every untouched sample exactly; other frames get their
+            chroma as 2x2 means. Off (or ignored for ProRes and odd sizes): 4:4:4 planes, the
+            encoder resamples the chroma.
 
     Raises:
         MediaError: The output is a source, its folder is missing, or the codec/extension pair is
@@ -166,6 +172,7 @@ class VideoWriter:
         sources: Iterable[str | Path | None] = (),
         expected_frames: int | None = None,
         color_from: str | Path | None = None,
+        planar: bool = False,
     ):
         from lipcore.timebase import as_fps
 
@@ -199,6 +206,8 @@ class VideoWriter:
         self._colour = colour_of(None, None, self.width, self.height)
         self._source_bits = 8
         self._color_args = self._colour_tags(color_from)
+        odd = self.width % 2 or self.height % 2
+        self.planar = bool(planar) and codec == "h264" and not odd
 
     @property
     def precision_note(self) -> str | None:
@@ -361,7 +370,8 @@ class VideoWriter:
         out_range = "tv" if self.codec == "prores" else self._colour.ffmpeg_range
         cmd = [
             ffmpeg_exe(), "-nostdin", "-hide_banner", "-v", "error", "-y",
-            "-f", "rawvideo", "-pix_fmt", "yuv444p", "-s", f"{self.width}x{self.height}",
+            "-f", "rawvideo", "-pix_fmt", "yuv420p" if self.planar else "yuv444p",
+            "-s", f"{self.width}x{self.height}",
             "-color_range", self._colour.ffmpeg_range,
             "-framerate", f"{self.fps.numerator}/{self.fps.denominator}", "-i", "pipe:0",
             # Explicit ranges: FFmpeg 5 otherwise converts (or not) depending on how the pixel
@@ -412,9 +422,40 @@ class VideoWriter:
                 f"frame must be ({self.height}, {self.width}, 3) uint8, "
                 f"got {frame_bgr.shape} {frame_bgr.dtype}"
             )
-        assert self._feed is not None
+        if self.planar:
+            self._put(bgr_to_yuv420_planes(frame_bgr, self._colour))
+        else:
+            self._put(bgr_to_yuv444_planes(frame_bgr, self._colour))
+
+    def write_patched(self, frame_bgr: np.ndarray, patch: Patch) -> None:
+        """Append ``frame_bgr`` with ``patch`` written in (``((x0, y0, x1, y1), pixels)`` or
+        None), without changing ``frame_bgr``.
+
+        A planar writer given a frame that carries its source planes converts only the pixels
+        the patch changed (see :func:`lipcore.media.planar.patched_planes`); otherwise this is
+        :meth:`write` of the patched frame.
+
+        Raises:
+            ValueError: Wrong shape or dtype.
+            MediaError: The encoder stopped.
+        """
+        planes = planes_of(frame_bgr, self._colour) if self.planar else None
+        if planes is None or frame_bgr.shape != (self.height, self.width, 3):
+            if patch is not None:
+                (x0, y0, x1, y1), pixels = patch
+                frame_bgr = np.array(frame_bgr)
+                frame_bgr[y0:y1, x0:x1] = pixels
+            self.write(frame_bgr)
+            return
+        if self._proc is None or self._done:
+            raise RuntimeError("VideoWriter is not open; use it in a 'with' block")
+        self._put(patched_planes(frame_bgr, planes, patch, self._colour))
+
+    def _put(self, planes) -> None:
+        """Queue one frame's planes for the encoder; a dead encoder becomes a MediaError."""
+        assert self._feed is not None and self._proc is not None
         try:
-            self._feed.put(bgr_to_yuv444_planes(frame_bgr, self._colour))
+            self._feed.put(planes)
         except (BrokenPipeError, OSError) as exc:
             self._proc.wait()
             reason = _stderr_tail(self._stderr)

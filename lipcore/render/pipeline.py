@@ -22,10 +22,11 @@ half-written output is removed); ``render`` drains it with a progress bar for th
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from contextlib import closing
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -33,7 +34,7 @@ import numpy as np
 from lipcore.engines.base import CropBatch, Engine, EngineOptions, GeneratedCrops, SegmentDrive
 from lipcore.errors import LipsyncError, MediaError
 from lipcore.face.types import FaceTrack, TrackSet
-from lipcore.media.prefetch import prefetch
+from lipcore.media.prefetch import mapped, prefetch
 from lipcore.progress import Progress, drain
 from lipcore.render.align import warp_to_crop
 from lipcore.render.blend import apply_patch, paste_crop_roi, prepare_paste
@@ -289,21 +290,20 @@ def iter_render(
     changed = 0
     audio_out = _output_audio(plan)
     with (
-        closing(_iter_frames(plan, engines, alignment)) as rendered,
-        _writer_for(request, plan, audio=(audio_out, OUTPUT_AUDIO_RATE)) as writer,
+        # Decoded frames keep their source planes: the encoder gets them as they are, with only
+        # each patch's changed pixels converted (lipcore.media.planar).
+        closing(_iter_frames(plan, engines, alignment, keep_planes=True)) as rendered,
+        _writer_for(request, plan, audio=(audio_out, OUTPUT_AUDIO_RATE), planar=True) as writer,
     ):
         if writer.precision_note:
             plan.warnings.append(writer.precision_note)
         for j, original, patch in rendered:
-            result = apply_patch(original, patch)
-            writer.write(result)
+            writer.write_patched(original, patch)
             changed += patch is not None
             if j % 10 == 0 or j == plan.timeline.output_frames - 1:
+                preview = np.asarray(apply_patch(original, patch)) if j % 50 == 0 else None
                 yield Progress(
-                    j + 1,
-                    plan.timeline.output_frames,
-                    "rendering",
-                    preview_frame=result if j % 50 == 0 else None,
+                    j + 1, plan.timeline.output_frames, "rendering", preview_frame=preview
                 )
     if changed == 0:
         plan.warnings.append("no frame was changed: the chosen face is not in the segments")
@@ -736,8 +736,14 @@ def _iter_frames(
     engines: _Engines,
     alignment: TrackAlignment,
     segments: list[int] | None = None,
+    keep_planes: bool = False,
 ) -> Iterator[tuple[int, np.ndarray, Patch]]:
     """Yield ``(out_frame, original, patch)`` in order.
+
+    Two stages run in worker threads behind bounded queues: the engine (decode, crops, the
+    engine's batches) and the compositor (each frame's paste). On two cores the paste of one
+    batch overlaps the engine's next batch instead of waiting for it; the caller's thread is
+    left to the encoder feed. The frames come out in order and are the same as one thread makes.
 
     Args:
         plan: The render plan.
@@ -745,12 +751,36 @@ def _iter_frames(
         alignment: The face's alignment.
         segments: Only these segments' frames (decoded with a seek to each); None = every
             output frame, segments re-synced and the rest passed through.
+        keep_planes: Originals keep their source planes where they can (see
+            :class:`~lipcore.media.planar.SourceFrame`), for a planar encoder.
     """
+    jobs = _iter_jobs(plan, engines, alignment, segments, keep_planes)
+    # A whole batch may wait for the compositor, so the engine starts its next batch at once.
+    engine_stage = prefetch(jobs, depth=BATCH_FRAMES, name="render-engine")
+    with closing(mapped(engine_stage, _run_job, depth=4, name="render-paste")) as done:
+        yield from done
+
+
+def _run_job(item: tuple[int, np.ndarray, Callable[[], Patch] | None]) -> tuple:
+    """``(out_frame, original, patch)`` of a job: its paste run (in the compositor's thread)."""
+    j, frame, job = item
+    return j, frame, None if job is None else job()
+
+
+def _iter_jobs(
+    plan: _Plan,
+    engines: _Engines,
+    alignment: TrackAlignment,
+    segments: list[int] | None = None,
+    keep_planes: bool = False,
+) -> Iterator[tuple[int, np.ndarray, Callable[[], Patch] | None]]:
+    """Yield ``(out_frame, original, paste)`` in order; ``paste()`` makes the frame's patch
+    (None: the frame is passed through). See :func:`_iter_frames`."""
     from lipcore.media.decode import VideoReader
 
     timeline = plan.timeline
     with (
-        VideoReader(plan.request.video, info=plan.video_info) as reader,
+        VideoReader(plan.request.video, info=plan.video_info, keep_planes=keep_planes) as reader,
         closing(_FrameSource(reader)) as source,
     ):
         if segments is None:
@@ -790,7 +820,8 @@ def _iter_segment(
     pending: list[tuple[int, np.ndarray, int, np.ndarray, np.ndarray, bool]] = []
     curve = segment_strength(seg.strength_keys, seg.start_frame, seg.end_frame)
     cadence = CadenceTracker()
-    # The latest re-synced frame's paste (arguments, weight, patch): what a repeat shows again
+    # The latest re-synced frame's paste (arguments, weight, and the cell its compositor job
+    # leaves the patch in): what a repeat of its picture shows again
     last: dict = {}
 
     def flush() -> Iterator[tuple[int, np.ndarray, Patch]]:
@@ -810,29 +841,32 @@ def _iter_segment(
         for j, frame, _row, m, lm, held in pending:
             weight = _edge_weight(j, seg, plan.timeline.output_frames) * curve[j - seg.start_frame]
             if held:  # the same picture as the frame before: the same new mouth
+                # The compositor runs the jobs in order, so the frame before's patch is made
+                # by the time this frame's job reads it.
                 if weight == last["weight"]:
-                    patch = last["patch"]
+                    cell = last["cell"]
+                    yield j, frame, partial(_shown_patch, cell)
                 else:
-                    patch = None if weight <= 0.0 else _paste(frame, weight=weight, **last["args"])
-                last.update(weight=weight, patch=patch)
-                yield j, frame, patch
+                    cell = {}
+                    yield j, frame, partial(_kept_paste, cell, frame, weight, last["args"])
+                last.update(weight=weight, cell=cell)
                 continue
             b += 1
-            m_paste = m * (paste / PASTE_SIZE)
             region = None if out.regions is None else out.regions[b]
             args = dict(
-                generated=_resized(out.crops[b], paste),
-                m=m_paste,
+                generated=out.crops[b],
+                paste=paste,
+                m_paste=m * (paste / PASTE_SIZE),
                 lm=lm * (paste / PASTE_SIZE),
                 feather_px=seg.feather_px * paste / PASTE_SIZE,
                 original=crops[b] if same else None,
-                region=None if region is None else _resized(region, paste, nearest=True),
+                region=region,
                 mouth=None if out.mouth_landmarks is None else out.mouth_landmarks[b] * k,
             )
+            cell: dict = {}
+            last.update(args=args, weight=weight, cell=cell)
             # strength 0: the actor's own mouth, untouched pixels
-            patch = None if weight <= 0.0 else _paste(frame, weight=weight, **args)
-            last.update(args=args, weight=weight, patch=patch)
-            yield j, frame, patch
+            yield j, frame, partial(_kept_paste, cell, frame, weight, args)
         pending.clear()
 
     window = seg
@@ -868,6 +902,43 @@ def _iter_segment(
         if len(pending) >= BATCH_FRAMES:
             yield from flush()
     yield from flush()
+
+
+def _kept_paste(cell: dict, frame: np.ndarray, weight: float, args: dict) -> Patch:
+    """One frame's paste (None at strength 0), left in ``cell`` for a repeat of its picture."""
+    cell["patch"] = None if weight <= 0.0 else _paste_job(frame, weight=weight, **args)
+    return cell["patch"]
+
+
+def _shown_patch(cell: dict) -> Patch:
+    """The patch an earlier job left in ``cell`` (a repeated picture shows it again)."""
+    return cell["patch"]
+
+
+def _paste_job(
+    frame: np.ndarray,
+    generated: np.ndarray,
+    paste: int,
+    m_paste: np.ndarray,
+    lm: np.ndarray,
+    feather_px: float,
+    weight: float,
+    original: np.ndarray | None,
+    region: np.ndarray | None,
+    mouth: np.ndarray | None,
+) -> Patch:
+    """One frame's paste at side ``paste`` from the engine's crop and region at their size."""
+    return _paste(
+        frame,
+        _resized(generated, paste),
+        m_paste,
+        lm,
+        feather_px,
+        weight,
+        original=original,
+        region=None if region is None else _resized(region, paste, nearest=True),
+        mouth=mouth,
+    )
 
 
 def _edge_weight(frame: int, seg: SegmentSpec, output_frames: int) -> float:

@@ -19,6 +19,7 @@ from lipcore.cache import mark_used
 from lipcore.engines.base import Engine
 from lipcore.face.types import TrackSet
 from lipcore.progress import Progress
+from lipcore.render.blend import apply_patch
 from lipcore.render.chunks import CHUNK_SUFFIX, ChunkReader, ChunkWriter, chunk_key, chunk_root
 from lipcore.render.request import RenderRequest
 from lipcore.render.warm import WarmState
@@ -195,20 +196,38 @@ def iter_splice(
     n = timeline.output_frames
     changed = 0
     with (
-        VideoReader(plan.request.video, info=plan.video_info) as reader,
+        # Source frames keep their planes: untouched frames go to the encoder as decoded, and a
+        # spliced one has only its changed pixels converted (lipcore.media.planar).
+        VideoReader(plan.request.video, info=plan.video_info, keep_planes=True) as reader,
         closing(_FrameSource(reader)) as source,
-        _writer_for(plan.request, plan, audio=(audio_out, OUTPUT_AUDIO_RATE)) as writer,
+        _writer_for(
+            plan.request, plan, audio=(audio_out, OUTPUT_AUDIO_RATE), planar=True
+        ) as writer,
     ):
         for j in range(n):
             frame = source.get(timeline.source_of(j))
             on = cover.get(j)
-            if on:
-                frame = frame.copy()  # the decoder may hand out the same array again
-                for r in on:
-                    r.apply(j, frame)
-                changed += 1
-            writer.write(frame)
+            patch = _combined_patch(frame, j, on) if on else None
+            changed += bool(on)
+            writer.write_patched(frame, patch)
             if j % 10 == 0 or j == n - 1:
-                preview = frame if (on and j % 50 == 0) else None
+                preview = apply_patch(np.asarray(frame), patch) if (on and j % 50 == 0) else None
                 yield Progress(j + 1, n, f"{stage}writing", preview_frame=preview)
     return changed
+
+
+def _combined_patch(frame: np.ndarray, j: int, readers: list[ChunkReader]):
+    """One patch of output frame ``j`` from every chunk covering it, applied in order (each
+    writes only the pixels it changed, as :meth:`ChunkReader.apply` does); the frame is not
+    modified."""
+    patches = [p for p in (r.patch(j) for r in readers) if p is not None]
+    if len(patches) <= 1:
+        return patches[0] if patches else None
+    x0, y0 = min(p[0][0] for p in patches), min(p[0][1] for p in patches)
+    x1, y1 = max(p[0][2] for p in patches), max(p[0][3] for p in patches)
+    region = np.array(frame[y0:y1, x0:x1])
+    for (a0, b0, a1, b1), pixels in patches:
+        roi = region[b0 - y0 : b1 - y0, a0 - x0 : a1 - x0]
+        moved = np.any(roi != pixels, axis=2)
+        roi[moved] = pixels[moved]
+    return (x0, y0, x1, y1), region
