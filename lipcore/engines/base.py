@@ -104,11 +104,15 @@ class CropBatch:
         rows: ``(B,)`` row numbers into the current :class:`SegmentDrive`.
         crops: ``(B, S, S, 3)`` uint8 BGR aligned crops of the target frames.
         landmarks: ``(B, 478, 2)`` float32 target landmarks in crop coordinates.
+        reach_px: How far (crop pixels) beyond the region an engine returns (and beyond its
+            mouths' landmarks) the pipeline reads the generated crop: an engine may make only
+            that window and leave the other pixels unset. None = the whole crop is read.
     """
 
     rows: np.ndarray
     crops: np.ndarray
     landmarks: np.ndarray
+    reach_px: int | None = None
 
 
 @dataclass

@@ -663,7 +663,9 @@ class RetimeEngine(Engine):
         for b, row in enumerate(np.asarray(batch.rows, np.int64)):
             row = int(np.clip(row, 0, len(plan.blend) - 1))
             sources = [(*self._shaped(j, row), w) for j, w in plan.blend[row] if w > 0]
-            out[b], region, mouths[b] = library_lower_face(batch.landmarks[b], sources, size)
+            out[b], region, mouths[b] = library_lower_face(
+                batch.landmarks[b], sources, size, batch.reach_px
+            )
             regions[b] = region * strength
         return GeneratedCrops(crops=out, regions=regions, mouth_landmarks=mouths)
 

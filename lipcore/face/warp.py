@@ -108,30 +108,78 @@ def warp_image(
     """
     # Only triangles with a moving corner move pixels (the others map each pixel onto itself,
     # and so does the outside of the hull): maps and resampling are made in their window.
-    h, w = image.shape[:2]
     src = np.asarray(src_points, np.float64).reshape(-1, 2)
     dst = np.asarray(dst_points, np.float64).reshape(-1, 2)
     out = image.copy()
     if src.shape != dst.shape:
         raise ValueError(f"src and dst points differ in shape: {src.shape} vs {dst.shape}")
-    if len(dst) < 3:
+    simplices = _simplices(dst, triangles)
+    boxes = moving_boxes(src, dst, image.shape[:2], simplices)
+    if boxes is None:
         return out
-    simplices = triangulate(dst) if triangles is None else np.asarray(triangles, np.int64)
-    moving = np.any(src != dst, axis=1)
-    if len(simplices) == 0 or not moving[simplices].any():
-        return out
-    corners = dst[np.unique(simplices[moving[simplices].any(axis=1)])]
-    x0 = max(int(np.floor(corners[:, 0].min())) - 2, 0)
-    y0 = max(int(np.floor(corners[:, 1].min())) - 2, 0)
-    x1 = min(int(np.ceil(corners[:, 0].max())) + 3, w)
-    y1 = min(int(np.ceil(corners[:, 1].max())) + 3, h)
-    if x1 <= x0 or y1 <= y0:
-        return out
+    x0, y0, x1, y1 = boxes[0]
     map_x, map_y = warp_maps(src, dst, (y1 - y0, x1 - x0), simplices, origin=(x0, y0))
     out[y0:y1, x0:x1] = cv2.remap(
         image, map_x, map_y, interpolation, borderMode=cv2.BORDER_REPLICATE
     )
     return out
+
+
+def _simplices(dst: np.ndarray, triangles: np.ndarray | None) -> np.ndarray:
+    if len(dst) < 3:
+        return np.zeros((0, 3), np.int64)
+    return triangulate(dst) if triangles is None else np.asarray(triangles, np.int64)
+
+
+#: Pixels beyond a moving triangle's source corners that :func:`warp_image` may read: the
+#: rasterised triangle's sub-pixel overhang and the widest kernel (Lanczos, 4 taps a side).
+READ_MARGIN_PX = 8
+
+
+def moving_boxes(
+    src_points: np.ndarray,
+    dst_points: np.ndarray,
+    shape: tuple[int, int],
+    triangles: np.ndarray | None = None,
+) -> tuple[tuple[int, int, int, int], tuple[int, int, int, int]] | None:
+    """Where :func:`warp_image` writes and where it reads, or None when nothing moves.
+
+    Args:
+        src_points: ``(P, 2)`` control points in the input.
+        dst_points: ``(P, 2)`` their positions in the result.
+        shape: ``(height, width)`` of the image.
+        triangles: Fixed triangle topology (see :func:`warp_maps`).
+
+    Returns:
+        ``(written, read)`` boxes ``(x0, y0, x1, y1)`` clipped to the image: the window whose
+        pixels the warp changes (every other pixel is copied) and a window holding every input
+        pixel it samples there (the moving triangles' source corners, the written window itself
+        and :data:`READ_MARGIN_PX`).
+    """
+    h, w = int(shape[0]), int(shape[1])
+    src = np.asarray(src_points, np.float64).reshape(-1, 2)
+    dst = np.asarray(dst_points, np.float64).reshape(-1, 2)
+    simplices = _simplices(dst, triangles)
+    moving = np.any(src != dst, axis=1)
+    if len(simplices) == 0 or not moving[simplices].any():
+        return None
+    used = np.unique(simplices[moving[simplices].any(axis=1)])
+    corners = dst[used]
+    x0 = max(int(np.floor(corners[:, 0].min())) - 2, 0)
+    y0 = max(int(np.floor(corners[:, 1].min())) - 2, 0)
+    x1 = min(int(np.ceil(corners[:, 0].max())) + 3, w)
+    y1 = min(int(np.ceil(corners[:, 1].max())) + 3, h)
+    if x1 <= x0 or y1 <= y0:
+        return None
+    both = np.vstack([src[used], [[x0, y0], [x1, y1]]])
+    m = READ_MARGIN_PX
+    read = (
+        max(int(np.floor(both[:, 0].min())) - m, 0),
+        max(int(np.floor(both[:, 1].min())) - m, 0),
+        min(int(np.ceil(both[:, 0].max())) + m + 1, w),
+        min(int(np.ceil(both[:, 1].max())) + m + 1, h),
+    )
+    return (x0, y0, x1, y1), read
 
 
 def ring_anchors(
@@ -161,4 +209,11 @@ def ring_anchors(
     return ring.astype(np.float32)
 
 
-__all__ = ["ring_anchors", "triangulate", "warp_image", "warp_maps"]
+__all__ = [
+    "READ_MARGIN_PX",
+    "moving_boxes",
+    "ring_anchors",
+    "triangulate",
+    "warp_image",
+    "warp_maps",
+]

@@ -47,6 +47,17 @@ def soft_mask(hard: np.ndarray, feather_px: float) -> np.ndarray:
     return cv2.GaussianBlur(soft.astype(np.float32), (k, k), feather_px / 3.0)
 
 
+def paste_reach_px(feather_px: float) -> int:
+    """How far (crop pixels) outside an engine's hard region the paste reads the generated crop.
+
+    The feather's blur spreads :func:`soft_mask` up to half its kernel beyond the region (the
+    colour statistics' skin ring reaches there), and the paste's resampling
+    :data:`PASTE_TAPS_PX` further; a pixel more for rounding.
+    """
+    k = max(3, int(feather_px) | 1) if feather_px > 0 else 1
+    return k // 2 + PASTE_TAPS_PX + 1
+
+
 def lower_face_mask(landmarks_crop: np.ndarray, size: int, feather_px: float) -> np.ndarray:
     """Soft ``(size, size)`` float32 mask of the region below the nose, in crop space.
 

@@ -36,7 +36,7 @@ from lipcore.face.types import FaceTrack, TrackSet
 from lipcore.media.prefetch import prefetch
 from lipcore.progress import Progress, drain
 from lipcore.render.align import warp_to_crop
-from lipcore.render.blend import apply_patch, paste_crop_roi, prepare_paste
+from lipcore.render.blend import apply_patch, paste_crop_roi, paste_reach_px, prepare_paste
 from lipcore.render.footage import TrackAlignment, align_track, iter_source_footage
 from lipcore.render.mix import MIX_DUCK_GAIN, OUTPUT_AUDIO_RATE, MixTrack, load_speech, mix_tracks
 from lipcore.render.request import AUDIO_RATE, RenderRequest, SegmentSpec
@@ -792,7 +792,11 @@ def _iter_segment(
         lms = np.stack([p[4] * scale for p in pending]).astype(np.float32)
         same = size == paste  # the engine's input crop is the original crop: warp once
         given = crops.copy() if same else crops  # an engine may write into its input
-        made = engine.generate(CropBatch(rows=rows, crops=given, landmarks=lms))
+        # The paste reads the engine's crop only near its region: say how near, in crop pixels
+        # (a crop scaled up to the paste side needs the resize's taps as well).
+        reach = paste_reach_px(seg.feather_px * paste / PASTE_SIZE)
+        reach = reach if same else int(np.ceil(reach * size / paste)) + 3
+        made = engine.generate(CropBatch(rows=rows, crops=given, landmarks=lms, reach_px=reach))
         out = made if isinstance(made, GeneratedCrops) else GeneratedCrops(np.asarray(made))
         k = paste / size
         for b, (j, frame, _row, m, lm) in enumerate(pending):
