@@ -161,6 +161,10 @@ class Engine(ABC):
     #: The engine works on crops of any side: the pipeline sets :attr:`crop_size` to the face's
     #: native resolution before :meth:`prepare` (see ``lipcore.render.pipeline``).
     any_crop_size: bool = False
+    #: The engine reads the pixels of the target crops it is given. One that does not (it
+    #: brings its own pixels and says which region it replaced) gets blank crops of the right
+    #: shape, and the pipeline cuts only the part of each target crop its paste needs.
+    reads_crop_pixels: bool = True
 
     def __init__(self, options: EngineOptions | None = None):
         self.options = options or EngineOptions()

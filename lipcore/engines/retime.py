@@ -261,6 +261,8 @@ class RetimeEngine(Engine):
 
     name = "retime"
     any_crop_size = True
+    #: Library pixels replace the target's; only the crops' shape is checked.
+    reads_crop_pixels = False
 
     def __init__(
         self,

@@ -18,6 +18,7 @@ import cv2
 import numpy as np
 
 from lipcore.face.landmarks import FACE_OVAL
+from lipcore.face.warp import READ_MARGIN_PX
 
 #: Points that stay put while speaking: eye corners, nose bridge/tip/base, cheeks at nose height.
 STABLE_POINTS = (33, 133, 263, 362, 168, 6, 197, 195, 5, 4, 1, 98, 327, 2, 93, 323, 234, 454)
@@ -185,6 +186,18 @@ def _union(a: Box, b: Box) -> Box:
     return min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3])
 
 
+def _read_box(maps, size: int) -> tuple[int, int, int, int]:
+    """Pixels a remap with ``(box, map_x, map_y)`` reads (positions and the widest kernel)."""
+    (x0, y0, x1, y1), map_x, map_y = maps
+    m = READ_MARGIN_PX
+    return (
+        max(min(int(np.floor(map_x.min())) - m, x0), 0),
+        max(min(int(np.floor(map_y.min())) - m, y0), 0),
+        min(max(int(np.ceil(map_x.max())) + m + 1, x1), size),
+        min(max(int(np.ceil(map_y.max())) + m + 1, y1), size),
+    )
+
+
 def library_lower_face(
     target_landmarks: np.ndarray,
     sources: list[tuple[np.ndarray, np.ndarray, float]],
@@ -209,7 +222,7 @@ def library_lower_face(
     """
     from lipcore.engines.mouth_shape import MOUTH_POINTS
     from lipcore.engines.oneshot_render import WARP_INTERPOLATION, mouth_warp_points
-    from lipcore.face.warp import moving_boxes, warp_image
+    from lipcore.face.warp import warp_window_maps
     from lipcore.render.window_warp import box_of, warp_affine_into
 
     target = np.asarray(target_landmarks, np.float32)
@@ -242,16 +255,20 @@ def library_lower_face(
         write = _grow(valid, _detail_reach(size) + 1, size) if morph else valid
     faces, lms_out = [], []
     for k, ((crop, _, _), m) in enumerate(zip(sources, mats, strict=True)):
+        maps = None
         window = write
-        if morph and write is not None:
-            boxes = moving_boxes(warps[k][0], warps[k][1], (size, size), warps[k][2])
-            if boxes is not None:
-                window = _union(write, boxes[1])
-        # Cubic: at the face's native resolution a linear warp visibly softens the lips
-        face = warp_affine_into(np.asarray(crop), m, size, window, flags=cv2.INTER_CUBIC)
         if morph:
             src, dst, tri = warps[k]
-            face = warp_image(face, src, dst, interpolation=WARP_INTERPOLATION, triangles=tri)
+            maps = warp_window_maps(src, dst, (size, size), tri, write)
+            if maps is not None and write is not None:
+                window = _union(write, _read_box(maps, size))
+        # Cubic: at the face's native resolution a linear warp visibly softens the lips
+        face = warp_affine_into(np.asarray(crop), m, size, window, flags=cv2.INTER_CUBIC)
+        if maps is not None:
+            (x0, y0, x1, y1), map_x, map_y = maps
+            face[y0:y1, x0:x1] = cv2.remap(
+                face, map_x, map_y, WARP_INTERPOLATION, borderMode=cv2.BORDER_REPLICATE
+            )
         faces.append(face)
         lms_out.append(moved[k])
     if morph:

@@ -58,8 +58,10 @@ def warp_maps(
         raise ValueError(f"src and dst points differ in shape: {src.shape} vs {dst.shape}")
     h, w = int(shape[0]), int(shape[1])
     ox, oy = int(origin[0]), int(origin[1])
-    ys, xs = np.mgrid[oy : oy + h, ox : ox + w].astype(np.float32)
-    map_x, map_y = xs.copy(), ys.copy()
+    map_x = np.empty((h, w), np.float32)
+    map_y = np.empty((h, w), np.float32)
+    map_x[:] = np.arange(ox, ox + w, dtype=np.float32)[None, :]
+    map_y[:] = np.arange(oy, oy + h, dtype=np.float32)[:, None]
     if len(dst) < 3 or np.allclose(src, dst):
         return map_x, map_y
     simplices = triangulate(dst) if triangles is None else np.asarray(triangles, np.int64)
@@ -69,8 +71,9 @@ def warp_maps(
     label = np.full((h, w), -1, np.int32)
     for k, corners in enumerate(np.round((dst[simplices] - [ox, oy]) * 16).astype(np.int32)):
         cv2.fillConvexPoly(label, corners, int(k), lineType=cv2.LINE_8, shift=4)
-    inside = label >= 0
-    if not inside.any():
+    flat = label.ravel()
+    at = np.flatnonzero(flat >= 0)
+    if at.size == 0:
         return map_x, map_y
     # Affine map of each triangle, destination -> source: [x y 1] @ A.T
     d = np.concatenate([dst[simplices], np.ones((len(simplices), 3, 1))], axis=2)  # (T, 3, 3)
@@ -79,12 +82,48 @@ def warp_maps(
     affine = np.zeros((len(simplices), 3, 2))
     affine[ok] = np.linalg.solve(d[ok], s[ok])
     affine[~ok] = [[1, 0], [0, 1], [0, 0]]
-    ids = label[inside]
-    px = np.stack([xs[inside], ys[inside], np.ones(ids.size, np.float32)], axis=1)
-    src_pos = np.einsum("mk,mkd->md", px.astype(np.float64), affine[ids]).astype(np.float32)
-    map_x[inside] = src_pos[:, 0]
-    map_y[inside] = src_pos[:, 1]
+    ids = flat[at]
+    px = (at % w + ox).astype(np.float64)
+    py = (at // w + oy).astype(np.float64)
+    for out, c in ((map_x, affine[:, :, 0]), (map_y, affine[:, :, 1])):
+        # x * a + y * b + c in float64, then float32 (the terms summed in this order)
+        out.ravel()[at] = (px * c[ids, 0] + py * c[ids, 1] + c[ids, 2]).astype(np.float32)
     return map_x, map_y
+
+
+def warp_window_maps(
+    src_points: np.ndarray,
+    dst_points: np.ndarray,
+    shape: tuple[int, int],
+    triangles: np.ndarray | None = None,
+    window: tuple[int, int, int, int] | None = None,
+) -> tuple[tuple[int, int, int, int], np.ndarray, np.ndarray] | None:
+    """The box :func:`warp_image` changes (within ``window`` when given) and its maps.
+
+    Args:
+        src_points: ``(P, 2)`` control points in the input.
+        dst_points: ``(P, 2)`` their positions in the result.
+        shape: ``(height, width)`` of the image.
+        triangles: Fixed triangle topology (see :func:`warp_maps`).
+        window: ``(x0, y0, x1, y1)``: only these pixels are wanted.
+
+    Returns:
+        ``((x0, y0, x1, y1), map_x, map_y)``, or None when no wanted pixel moves.
+    """
+    src = np.asarray(src_points, np.float64).reshape(-1, 2)
+    dst = np.asarray(dst_points, np.float64).reshape(-1, 2)
+    simplices = _simplices(dst, triangles)
+    boxes = moving_boxes(src, dst, shape, simplices)
+    if boxes is None:
+        return None
+    x0, y0, x1, y1 = boxes[0]
+    if window is not None:
+        x0, y0 = max(x0, int(window[0])), max(y0, int(window[1]))
+        x1, y1 = min(x1, int(window[2])), min(y1, int(window[3]))
+        if x1 <= x0 or y1 <= y0:
+            return None
+    map_x, map_y = warp_maps(src, dst, (y1 - y0, x1 - x0), simplices, origin=(x0, y0))
+    return (x0, y0, x1, y1), map_x, map_y
 
 
 def warp_image(
@@ -93,6 +132,7 @@ def warp_image(
     dst_points: np.ndarray,
     interpolation: int = cv2.INTER_LINEAR,
     triangles: np.ndarray | None = None,
+    window: tuple[int, int, int, int] | None = None,
 ) -> np.ndarray:
     """Deform ``image`` so the features at ``src_points`` land at ``dst_points``.
 
@@ -102,6 +142,7 @@ def warp_image(
         dst_points: ``(P, 2)`` their positions in the result.
         interpolation: cv2 interpolation flag.
         triangles: Fixed triangle topology (see :func:`warp_maps`).
+        window: ``(x0, y0, x1, y1)``: warp only these pixels (the others are copied).
 
     Returns:
         The warped image, same shape and dtype; unchanged outside the destination hull.
@@ -113,12 +154,10 @@ def warp_image(
     out = image.copy()
     if src.shape != dst.shape:
         raise ValueError(f"src and dst points differ in shape: {src.shape} vs {dst.shape}")
-    simplices = _simplices(dst, triangles)
-    boxes = moving_boxes(src, dst, image.shape[:2], simplices)
-    if boxes is None:
+    made = warp_window_maps(src, dst, image.shape[:2], triangles, window)
+    if made is None:
         return out
-    x0, y0, x1, y1 = boxes[0]
-    map_x, map_y = warp_maps(src, dst, (y1 - y0, x1 - x0), simplices, origin=(x0, y0))
+    (x0, y0, x1, y1), map_x, map_y = made
     out[y0:y1, x0:x1] = cv2.remap(
         image, map_x, map_y, interpolation, borderMode=cv2.BORDER_REPLICATE
     )
@@ -216,4 +255,5 @@ __all__ = [
     "triangulate",
     "warp_image",
     "warp_maps",
+    "warp_window_maps",
 ]

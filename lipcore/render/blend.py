@@ -58,6 +58,19 @@ def paste_reach_px(feather_px: float) -> int:
     return k // 2 + PASTE_TAPS_PX + 1
 
 
+def paste_window(
+    region: np.ndarray, feather_px: float, mouth: bool
+) -> tuple[int, int, int, int] | None:
+    """``(x0, y0, x1, y1)``: the crop pixels :func:`prepare_paste` reads of the original crop for
+    an engine's ``region`` (None when the region is empty), ``mouth`` when a mouth from another
+    picture is given (its lip colour is measured in a wider window)."""
+    from lipcore.render.window_warp import box_of
+
+    k, sigma = _lip_edge(np.asarray(region).shape[0])
+    lip_margin = 2 * k + int(np.ceil(4 * sigma)) if mouth else 0
+    return box_of(np.asarray(region) > 0, paste_reach_px(feather_px) + lip_margin)
+
+
 def lower_face_mask(landmarks_crop: np.ndarray, size: int, feather_px: float) -> np.ndarray:
     """Soft ``(size, size)`` float32 mask of the region below the nose, in crop space.
 
@@ -155,19 +168,40 @@ def match_lip_colour(
         ``(S, S, 3)`` uint8 corrected crop (or window).
     """
     size = int(crop_size) if crop_size is not None else src_bgr.shape[0]
-    shape = src_bgr.shape[:2]
+    lips = _lip_soft(src_bgr.shape[:2], src_landmarks, dst_landmarks, size)
+    if lips is None:
+        return src_bgr
+    return _shift_lips(src_bgr, dst_bgr, *lips)
+
+
+def _lip_soft(
+    shape: tuple[int, int], src_landmarks: np.ndarray, dst_landmarks: np.ndarray, size: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """The lip correction's pixels in a ``shape`` window: ``(src_lips, dst_lips, soft)``, or
+    None when either mouth shows too few lip pixels to measure."""
     src_lips = _lip_ring(shape, src_landmarks, size)
     dst_lips = _lip_ring(shape, dst_landmarks, size)
     least = 30 * (size / 256.0) ** 2
     if src_lips.sum() < least or dst_lips.sum() < least:
-        return src_bgr
-    src = cv2.cvtColor(src_bgr, cv2.COLOR_BGR2LAB).astype(np.float32)
-    dst = cv2.cvtColor(dst_bgr, cv2.COLOR_BGR2LAB).astype(np.float32)
-    shift = dst[dst_lips].mean(axis=0) - src[src_lips].mean(axis=0)
+        return None
     k, sigma = _lip_edge(size)
     soft = cv2.GaussianBlur(
         cv2.dilate(src_lips.astype(np.float32), np.ones((k, k), np.uint8)), (0, 0), sigma
     )
+    return src_lips, dst_lips, soft
+
+
+def _shift_lips(
+    src_bgr: np.ndarray,
+    dst_bgr: np.ndarray,
+    src_lips: np.ndarray,
+    dst_lips: np.ndarray,
+    soft: np.ndarray,
+) -> np.ndarray:
+    """``src_bgr`` with its lips' LAB mean moved to ``dst_bgr``'s, through the ``soft`` edge."""
+    src = cv2.cvtColor(src_bgr, cv2.COLOR_BGR2LAB).astype(np.float32)
+    dst = cv2.cvtColor(dst_bgr, cv2.COLOR_BGR2LAB).astype(np.float32)
+    shift = dst[dst_lips].mean(axis=0) - src[src_lips].mean(axis=0)
     out = src + soft[..., None] * shift
     return cv2.cvtColor(np.clip(out + 0.5, 0, 255).astype(np.uint8), cv2.COLOR_LAB2BGR)
 
@@ -230,14 +264,28 @@ def prepare_paste(
     x0, y0 = max(x - pad, 0), max(y - pad, 0)
     x1, y1 = min(x + w + pad, size), min(y + h + pad, size)
     win = (slice(y0, y1), slice(x0, x1))
-    crop = generated.copy()
-    part = match_colour(generated[win], original[win], skin[win])
+    # Within that window, the corrections are pointwise once their statistics are known: they
+    # are made only where the paste reads (the mask's box and its taps) and where the statistics
+    # are measured (the skin ring, both lips); the lips' soft edge is drawn in the whole window.
+    lips = None
     if mouth_landmarks is not None:
         shift = np.float32([x0, y0])
-        part = match_lip_colour(
-            part, mouth_landmarks - shift, original[win], np.asarray(landmarks) - shift, size
+        lips = _lip_soft(
+            (y1 - y0, x1 - x0), mouth_landmarks - shift, np.asarray(landmarks) - shift, size
         )
-    crop[win] = part
+    used = (mask[win] > 0) if lips is None else (mask[win] > 0) | lips[0] | lips[1]
+    bx, by, bw, bh = cv2.boundingRect(used.astype(np.uint8))
+    sx, sy, sw, sh = cv2.boundingRect(skin[win].astype(np.uint8))
+    if sw and sh:
+        bx, by = min(bx, sx), min(by, sy)
+        bw, bh = max(bx + bw, sx + sw) - bx, max(by + bh, sy + sh) - by
+    t = PASTE_TAPS_PX
+    sub = (slice(max(by - t, 0), by + bh + t), slice(max(bx - t, 0), bx + bw + t))
+    crop = generated.copy()
+    part = match_colour(generated[win][sub], original[win][sub], skin[win][sub])
+    if lips is not None:
+        part = _shift_lips(part, original[win][sub], *(a[sub] for a in lips))
+    crop[win][sub] = part
     return crop, mask.astype(np.float32)
 
 

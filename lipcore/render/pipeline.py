@@ -36,7 +36,13 @@ from lipcore.face.types import FaceTrack, TrackSet
 from lipcore.media.prefetch import prefetch
 from lipcore.progress import Progress, drain
 from lipcore.render.align import warp_to_crop
-from lipcore.render.blend import apply_patch, paste_crop_roi, paste_reach_px, prepare_paste
+from lipcore.render.blend import (
+    apply_patch,
+    paste_crop_roi,
+    paste_reach_px,
+    paste_window,
+    prepare_paste,
+)
 from lipcore.render.footage import TrackAlignment, align_track, iter_source_footage
 from lipcore.render.mix import MIX_DUCK_GAIN, OUTPUT_AUDIO_RATE, MixTrack, load_speech, mix_tracks
 from lipcore.render.request import AUDIO_RATE, RenderRequest, SegmentSpec
@@ -49,6 +55,7 @@ from lipcore.render.timeline import (
     timeline_samples,
 )
 from lipcore.render.warm import WarmState
+from lipcore.render.window_warp import warp_affine_into
 from lipcore.timebase import frame_to_mel_index, frame_to_sample
 
 #: Side of the canonical crop the alignment is fitted in, and the least side a crop is pasted
@@ -788,10 +795,15 @@ def _iter_segment(
         if not pending:
             return
         rows = np.array([p[2] for p in pending])
-        crops = np.stack([warp_to_crop(p[1], p[3] * scale, size) for p in pending])  # (B,S,S,3)
         lms = np.stack([p[4] * scale for p in pending]).astype(np.float32)
         same = size == paste  # the engine's input crop is the original crop: warp once
-        given = crops.copy() if same else crops  # an engine may write into its input
+        crops = None
+        if engine.reads_crop_pixels:
+            crops = np.stack([warp_to_crop(p[1], p[3] * scale, size) for p in pending])
+            given = crops.copy() if same else crops  # an engine may write into its input
+        else:  # blank crops; the paste cuts the part of each original it reads
+            blank = np.zeros((1, 1, 1, 3), np.uint8)
+            given = np.broadcast_to(blank, (len(pending), size, size, 3))
         # The paste reads the engine's crop only near its region: say how near, in crop pixels
         # (a crop scaled up to the paste side needs the resize's taps as well).
         reach = paste_reach_px(seg.feather_px * paste / PASTE_SIZE)
@@ -813,7 +825,7 @@ def _iter_segment(
                 lm * (paste / PASTE_SIZE),
                 seg.feather_px * paste / PASTE_SIZE,
                 weight,
-                original=crops[b] if same else warp_to_crop(frame, m_paste, paste),
+                original=crops[b] if same and crops is not None else None,
                 region=None if region is None else _resized(region, paste, nearest=True),
                 mouth=None if out.mouth_landmarks is None else out.mouth_landmarks[b] * k,
             )
@@ -891,7 +903,12 @@ def _paste(
         The changed rectangle and its pixels (the frame itself is not modified).
     """
     size = generated.shape[0]
-    if original is None:
+    if original is None and region is not None:
+        # Only the part of the original crop the colour match reads (cut exactly as a whole
+        # crop would be there)
+        window = paste_window(region, feather_px, mouth is not None)
+        original = warp_affine_into(frame, m, size, window or (0, 0, 0, 0))
+    elif original is None:
         original = warp_to_crop(frame, m, size)
     crop, mask = prepare_paste(original, generated, lm, feather_px, region, mouth)
     return paste_crop_roi(frame, crop, mask * weight, m)
