@@ -44,6 +44,7 @@ from lipcore.render.blend import (
     prepare_paste,
 )
 from lipcore.render.footage import TrackAlignment, align_track, iter_source_footage
+from lipcore.render.frame_pool import map_frames
 from lipcore.render.mix import MIX_DUCK_GAIN, OUTPUT_AUDIO_RATE, MixTrack, load_speech, mix_tracks
 from lipcore.render.request import AUDIO_RATE, RenderRequest, SegmentSpec
 from lipcore.render.strength import segment_strength
@@ -811,24 +812,28 @@ def _iter_segment(
         made = engine.generate(CropBatch(rows=rows, crops=given, landmarks=lms, reach_px=reach))
         out = made if isinstance(made, GeneratedCrops) else GeneratedCrops(np.asarray(made))
         k = paste / size
-        for b, (j, frame, _row, m, lm) in enumerate(pending):
+
+        def paste_one(b: int) -> Patch:
+            j, frame, _row, m, _lm = pending[b]
             weight = _edge_weight(j, seg, plan.timeline.output_frames) * curve[j - seg.start_frame]
             if weight <= 0.0:
-                yield j, frame, None  # strength 0: the actor's own mouth, untouched pixels
-                continue
+                return None  # strength 0: the actor's own mouth, untouched pixels
             m_paste = m * (paste / PASTE_SIZE)
             region = None if out.regions is None else out.regions[b]
-            patch = _paste(
+            return _paste(
                 frame,
                 _resized(out.crops[b], paste),
                 m_paste,
-                lm * (paste / PASTE_SIZE),
+                pending[b][4] * (paste / PASTE_SIZE),
                 seg.feather_px * paste / PASTE_SIZE,
                 weight,
                 original=crops[b] if same and crops is not None else None,
                 region=None if region is None else _resized(region, paste, nearest=True),
                 mouth=None if out.mouth_landmarks is None else out.mouth_landmarks[b] * k,
             )
+
+        patches = map_frames(paste_one, range(len(pending)))
+        for (j, frame, *_), patch in zip(pending, patches, strict=True):
             yield j, frame, patch
         pending.clear()
 
