@@ -96,6 +96,12 @@ def _face_job(video: Path) -> Iterator[Any]:
     return (yield from iter_track_faces(video))
 
 
+def _preload_job() -> Iterator[Any]:
+    from lipcore.render.preload import preload_render
+
+    return (yield from preload_render())
+
+
 class QtMainWindow(QMainWindow):
     """The lip-sync editor window.
 
@@ -803,6 +809,8 @@ class QtMainWindow(QMainWindow):
 
         video = self.document.project.video.path
         fp = self.document.project.video.fingerprint
+        # The first re-render's one-time imports and compiled kernels (about 11 s otherwise)
+        self.background.submit("preload", "render", _preload_job, priority=5)
         self.background.submit("thumbnails", fp, lambda: iter_thumbnails(video), priority=3)
         self.background.submit("faces", fp, lambda: _face_job(video), priority=2)
 
