@@ -40,11 +40,25 @@ def soft_mask(hard: np.ndarray, feather_px: float) -> np.ndarray:
     region = (np.asarray(hard) > 0).astype(np.uint8) * 255
     if feather_px <= 0:
         return region.astype(np.float32) / 255.0
-    # Distance to the border inside the region gives an inward ramp, then a light blur rounds it.
-    dist = cv2.distanceTransform(region, cv2.DIST_L2, 5)
-    soft = np.clip(dist / float(feather_px), 0.0, 1.0)
     k = max(3, int(feather_px) | 1)
-    return cv2.GaussianBlur(soft.astype(np.float32), (k, k), feather_px / 3.0)
+    # Both steps see only zeros beyond the region's box grown by the kernel (and the mask is
+    # exactly 0 there), so they run on that window alone: the same values, bit for bit.
+    out = np.zeros(region.shape, np.float32)
+    box = _box(region, k + 2)
+    if box is None:
+        return out
+    x0, y0, x1, y1 = box
+    # Distance to the border inside the region gives an inward ramp, then a light blur rounds it.
+    dist = cv2.distanceTransform(region[y0:y1, x0:x1], cv2.DIST_L2, 5)
+    soft = np.clip(dist / float(feather_px), 0.0, 1.0)
+    out[y0:y1, x0:x1] = cv2.GaussianBlur(soft.astype(np.float32), (k, k), feather_px / 3.0)
+    return out
+
+
+def _box(mask: np.ndarray, pad: int) -> tuple[int, int, int, int] | None:
+    from lipcore.render.window_warp import box_of
+
+    return box_of(mask, pad)
 
 
 def paste_reach_px(feather_px: float) -> int:
@@ -59,16 +73,29 @@ def paste_reach_px(feather_px: float) -> int:
 
 
 def paste_window(
-    region: np.ndarray, feather_px: float, mouth: bool
+    region: np.ndarray, feather_px: float, landmarks: np.ndarray
 ) -> tuple[int, int, int, int] | None:
-    """``(x0, y0, x1, y1)``: the crop pixels :func:`prepare_paste` reads of the original crop for
-    an engine's ``region`` (None when the region is empty), ``mouth`` when a mouth from another
-    picture is given (its lip colour is measured in a wider window)."""
+    """``(x0, y0, x1, y1)``: the crop pixels of the original crop :func:`prepare_paste` reads
+    for an engine's ``region`` (None when the region is empty).
+
+    The original is only measured: on the skin ring of the feathered region and on the
+    target's lips (``landmarks``, crop pixels).
+    """
     from lipcore.render.window_warp import box_of
 
-    k, sigma = _lip_edge(np.asarray(region).shape[0])
-    lip_margin = 2 * k + int(np.ceil(4 * sigma)) if mouth else 0
-    return box_of(np.asarray(region) > 0, paste_reach_px(feather_px) + lip_margin)
+    box = box_of(np.asarray(region) > 0, paste_reach_px(feather_px))
+    if box is None:
+        return None
+    side = np.asarray(region).shape[0]
+    lips = np.round(np.asarray(landmarks, np.float32)[list(LIPS_OUTER)])
+    x0, y0 = np.floor(lips.min(axis=0)).astype(int) - 2
+    x1, y1 = np.ceil(lips.max(axis=0)).astype(int) + 3
+    return (
+        max(min(box[0], x0), 0),
+        max(min(box[1], y0), 0),
+        min(max(box[2], x1), side),
+        min(max(box[3], y1), side),
+    )
 
 
 def lower_face_mask(landmarks_crop: np.ndarray, size: int, feather_px: float) -> np.ndarray:
@@ -116,13 +143,20 @@ def match_colour(src: np.ndarray, ref: np.ndarray, region: np.ndarray) -> np.nda
     if region.sum() < 16:
         return src
     s = cv2.cvtColor(src, cv2.COLOR_BGR2LAB).astype(np.float32)
-    r = cv2.cvtColor(ref, cv2.COLOR_BGR2LAB).astype(np.float32)
+    # The reference is only measured: its region's pixels alone are converted (pointwise)
+    r = _lab_of(ref[region])
     s_mu, s_sd = s[region].mean(0), np.maximum(s[region].std(0), 1.0)
-    r_mu, r_sd = r[region].mean(0), np.maximum(r[region].std(0), 1.0)
+    r_mu, r_sd = r.mean(0), np.maximum(r.std(0), 1.0)
     gain = np.ones(3, np.float32)
     gain[0] = np.clip(r_sd[0] / s_sd[0], 0.85, 1.15)
     out = (s - s_mu) * gain + r_mu
     return cv2.cvtColor(np.clip(out + 0.5, 0, 255).astype(np.uint8), cv2.COLOR_LAB2BGR)
+
+
+def _lab_of(pixels: np.ndarray) -> np.ndarray:
+    """``(N, 3)`` float32 LAB of ``(N, 3)`` uint8 BGR pixels (the conversion is per pixel)."""
+    lab = cv2.cvtColor(np.ascontiguousarray(pixels).reshape(-1, 1, 3), cv2.COLOR_BGR2LAB)
+    return lab.reshape(-1, 3).astype(np.float32)
 
 
 def _lip_ring(shape: tuple[int, int], landmarks: np.ndarray, size: int) -> np.ndarray:
@@ -200,8 +234,7 @@ def _shift_lips(
 ) -> np.ndarray:
     """``src_bgr`` with its lips' LAB mean moved to ``dst_bgr``'s, through the ``soft`` edge."""
     src = cv2.cvtColor(src_bgr, cv2.COLOR_BGR2LAB).astype(np.float32)
-    dst = cv2.cvtColor(dst_bgr, cv2.COLOR_BGR2LAB).astype(np.float32)
-    shift = dst[dst_lips].mean(axis=0) - src[src_lips].mean(axis=0)
+    shift = _lab_of(dst_bgr[dst_lips]).mean(axis=0) - src[src_lips].mean(axis=0)
     out = src + soft[..., None] * shift
     return cv2.cvtColor(np.clip(out + 0.5, 0, 255).astype(np.uint8), cv2.COLOR_LAB2BGR)
 

@@ -911,7 +911,7 @@ def _paste(
     if original is None and region is not None:
         # Only the part of the original crop the colour match reads (cut exactly as a whole
         # crop would be there)
-        window = paste_window(region, feather_px, mouth is not None)
+        window = paste_window(region, feather_px, lm)
         original = warp_affine_into(frame, m, size, window or (0, 0, 0, 0))
     elif original is None:
         original = warp_to_crop(frame, m, size)
