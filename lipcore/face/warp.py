@@ -35,6 +35,7 @@ def warp_maps(
     shape: tuple[int, int],
     triangles: np.ndarray | None = None,
     origin: tuple[int, int] = (0, 0),
+    crop: tuple[int, int, int, int] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per-pixel sampling maps ``(map_x, map_y)`` for :func:`cv2.remap` (float32, ``shape``).
 
@@ -47,6 +48,10 @@ def warp_maps(
             when points on both sides of it meet.
         origin: ``(x0, y0)`` of the output window in the image: the maps cover pixels
             ``x0..x0+width``, ``y0..y0+height`` (positions stay in image coordinates).
+        crop: ``(x0, y0, x1, y1)`` image pixels inside that window: only their maps are made
+            and returned. The triangles are still rasterised over the whole window, so each
+            pixel gets the triangle it gets there (a triangle clipped by a smaller canvas can
+            come out a pixel different along its edges).
 
     Returns:
         Maps giving, for every output pixel, the input position to read; identity outside the
@@ -58,10 +63,11 @@ def warp_maps(
         raise ValueError(f"src and dst points differ in shape: {src.shape} vs {dst.shape}")
     h, w = int(shape[0]), int(shape[1])
     ox, oy = int(origin[0]), int(origin[1])
-    map_x = np.empty((h, w), np.float32)
-    map_y = np.empty((h, w), np.float32)
-    map_x[:] = np.arange(ox, ox + w, dtype=np.float32)[None, :]
-    map_y[:] = np.arange(oy, oy + h, dtype=np.float32)[:, None]
+    cx0, cy0, cx1, cy1 = (ox, oy, ox + w, oy + h) if crop is None else (int(v) for v in crop)
+    map_x = np.empty((cy1 - cy0, cx1 - cx0), np.float32)
+    map_y = np.empty((cy1 - cy0, cx1 - cx0), np.float32)
+    map_x[:] = np.arange(cx0, cx1, dtype=np.float32)[None, :]
+    map_y[:] = np.arange(cy0, cy1, dtype=np.float32)[:, None]
     if len(dst) < 3 or np.allclose(src, dst):
         return map_x, map_y
     simplices = triangulate(dst) if triangles is None else np.asarray(triangles, np.int64)
@@ -71,7 +77,9 @@ def warp_maps(
     label = np.full((h, w), -1, np.int32)
     for k, corners in enumerate(np.round((dst[simplices] - [ox, oy]) * 16).astype(np.int32)):
         cv2.fillConvexPoly(label, corners, int(k), lineType=cv2.LINE_8, shift=4)
-    flat = label.ravel()
+    label = label[cy0 - oy : cy1 - oy, cx0 - ox : cx1 - ox]
+    h, w, ox, oy = cy1 - cy0, cx1 - cx0, cx0, cy0
+    flat = np.ascontiguousarray(label).ravel()
     at = np.flatnonzero(flat >= 0)
     if at.size == 0:
         return map_x, map_y
@@ -116,13 +124,15 @@ def warp_window_maps(
     boxes = moving_boxes(src, dst, shape, simplices)
     if boxes is None:
         return None
-    x0, y0, x1, y1 = boxes[0]
+    bx0, by0, bx1, by1 = x0, y0, x1, y1 = boxes[0]
     if window is not None:
         x0, y0 = max(x0, int(window[0])), max(y0, int(window[1]))
         x1, y1 = min(x1, int(window[2])), min(y1, int(window[3]))
         if x1 <= x0 or y1 <= y0:
             return None
-    map_x, map_y = warp_maps(src, dst, (y1 - y0, x1 - x0), simplices, origin=(x0, y0))
+    map_x, map_y = warp_maps(
+        src, dst, (by1 - by0, bx1 - bx0), simplices, origin=(bx0, by0), crop=(x0, y0, x1, y1)
+    )
     return (x0, y0, x1, y1), map_x, map_y
 
 
