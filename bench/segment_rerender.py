@@ -13,7 +13,12 @@ settings.
 Usage (the clips are made with ffmpeg from the shared A04 clip if missing)::
 
     nice -n 10 python bench/segment_rerender.py [--work /tmp/lipsync-bench] [--repeats 3]
-        [--profile] [--no-export]
+        [--profile] [--no-export] [--no-cold]
+
+Also timed (unless ``--no-cold``): the first re-render in a fresh process (caches on disk warm,
+nothing in memory), as an editor's first edit after opening the project, once with the
+background preload the editor starts when a clip opens (:mod:`lipcore.render.preload`) run
+before the edit, once without it.
 
 The last line reads ``rerender_s=<30-s clip> long_rerender_s=<5-min clip>`` (medians).
 """
@@ -150,6 +155,49 @@ def session(
     }
 
 
+def cold_child(clip: Path, work: Path, preload: bool) -> None:
+    """In this (fresh) process: open the project, optionally preload, time the first re-render."""
+    import json
+
+    from editor.model.document import Document
+    from editor.model.planner import RenderPlanner, new_render_cache
+    from lipcore.face.track import track_faces
+    from lipcore.progress import drain
+
+    tracks = track_faces(clip)
+    doc = Document(render_cache=new_render_cache(work / "renders-cold"))
+    doc.open_video(clip)
+    dub = doc.add_audio_track(DUB, name="Dub", offset_samples=8 * 16000)
+    fps = doc.project.fps
+    start, end = (int(s * fps) for s in SEGMENT_SEC)
+    sid = doc.add_segment(start, end, audio_track_id=dub)
+    planner = RenderPlanner(doc)
+    if preload:  # what the editor's background queue runs when the clip opens
+        from lipcore.render.preload import preload_render
+
+        drain(preload_render(), show=False)
+    doc.set_segment_options(sid, mouth_strength=round(random.uniform(0.5, 0.95), 5))
+    t, c = time.perf_counter(), time.process_time()
+    job = planner.segment_job(sid, tracks)
+    result = drain(job.run(), show=False)
+    planner.record_segment(sid, job.params_hash, result)
+    wall, cpu = time.perf_counter() - t, time.process_time() - c
+    assert result.rendered_segments == 1
+    print(json.dumps({"wall_s": wall, "cpu_s": cpu}))
+
+
+def cold_first_rerender(clip: Path, work: Path, preload: bool) -> tuple[float, float]:
+    """``(wall, cpu)`` seconds of a fresh process's first re-render (see :func:`cold_child`)."""
+    import json
+
+    cmd = [sys.executable, __file__, "--work", str(work), "--cold-child", str(clip)]
+    out = subprocess.run(
+        cmd + (["--preload"] if preload else []), check=True, capture_output=True, text=True
+    )
+    got = json.loads(out.stdout.strip().splitlines()[-1])
+    return float(got["wall_s"]), float(got["cpu_s"])
+
+
 def main() -> None:
     """Run the bench and print the figures."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -161,9 +209,15 @@ def main() -> None:
         help="also profile the timed re-renders (cProfile; stats to <work>/profile_*.txt)",
     )
     ap.add_argument("--no-export", action="store_true", help="skip the export timing")
+    ap.add_argument("--no-cold", action="store_true", help="skip the fresh-process timings")
+    ap.add_argument("--cold-child", type=Path, help=argparse.SUPPRESS)
+    ap.add_argument("--preload", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("LIPSYNC_CACHE_DIR", str(args.work / "cache"))
+    if args.cold_child is not None:
+        cold_child(args.cold_child, args.work, args.preload)
+        return
     short = make_clip(args.work / "a04_30s.mp4", 30)
     long = make_clip(args.work / "a04_300s.mp4", 300)
 
@@ -184,6 +238,14 @@ def main() -> None:
         f"{s['frames'] / s['export_s']:.1f} fps; plain ffmpeg decode+encode {base_s:.2f} s = "
         f"{s['frames'] / base_s:.1f} fps; ratio {s['export_s'] / base_s:.2f}x"
     )
+    if not args.no_cold:
+        bare = cold_first_rerender(short, args.work, preload=False)
+        warmed = cold_first_rerender(short, args.work, preload=True)
+        print(
+            f"first re-render in a fresh process: {bare[0]:.2f} s ({bare[1]:.2f} cpu s); after "
+            f"the editor's background preload {warmed[0]:.2f} s ({warmed[1]:.2f} cpu s); warm "
+            f"session {s['rerender_s']:.2f} s ({s['rerender_cpu_s']:.2f} cpu s)"
+        )
     lg = session(long, args.repeats, args.work, export=False, profile=prof("300s"))
     print(
         f"5-min clip ({lg['frames']} frames): tracking {lg['track_s']:.1f} s, first render "

@@ -35,6 +35,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import pickle
 import signal
 import socket
 import struct
@@ -242,6 +243,28 @@ class JobProcess:
             if not finished and conn is not None and self._conn is conn:
                 self._close_job(conn)
             self._busy = False
+
+    def warm_up(self, call: ProcessCall) -> bool:
+        """Start the child now and have it run ``call`` to its end before its first job.
+
+        For one-time costs (imports, compiled kernels; see
+        :func:`lipcore.render.preload.preload_render`) that the first job would otherwise pay
+        while the user waits. Nothing comes back: the
+        child drains the generator, ignores its errors, and serves the next job after it (a
+        job asked for meanwhile waits for the warm-up, which it would have paid anyway).
+
+        Returns:
+            False when a job runs already (the child is warm then) or the child cannot start.
+        """
+        with self._state_lock:
+            if self._busy:
+                return False
+            try:
+                self._connection().send(("warm", call.for_process()))
+            except (OSError, EOFError, pickle.PicklingError):
+                self._discard()
+                return False
+        return True
 
     def _close_job(self, conn: Any) -> None:
         """Close the child's suspended generator (a cancel at a yield); kill it if it hangs."""

@@ -10,6 +10,8 @@ socket (a :class:`multiprocessing.connection.Connection`):
   traceback_text))`` or ``("cancelled", None)``;
 - ``"close"``: close the job's generator (its ``finally`` blocks run here) and answer
   ``("closed", None)``;
+- ``("warm", call)``: run ``call`` to its end before the next command, answering nothing
+  (one-time start-up costs paid before the first job asks for them);
 - ``("quit",)`` or a closed socket: exit.
 
 An interrupt is ``SIGUSR1`` with the job's number written to the cancel pipe first: the handler
@@ -151,6 +153,16 @@ def run_job(conn: Connection, job_no: int, call: ProcessCall) -> bool:
                 gen.close()
 
 
+def warm_up(call: ProcessCall) -> None:
+    """Run ``call``'s generator to its end (a warm-up: what it loads stays, errors are ignored).
+
+    Never interrupted: no job is current, so a late cancel signal finds nothing to stop.
+    """
+    with contextlib.suppress(Exception):
+        for _ in _with_session(call)():
+            pass
+
+
 def serve(conn: Connection, cancel_fd: int, nice: int = 0) -> None:
     """Run jobs as the parent asks until it says quit or goes away."""
     global _cancel_fd
@@ -168,6 +180,9 @@ def serve(conn: Connection, cancel_fd: int, nice: int = 0) -> None:
             message = conn.recv()
         except (EOFError, OSError):
             return
+        if isinstance(message, tuple) and message[0] == "warm":
+            warm_up(message[1])
+            continue
         if not isinstance(message, tuple) or message[0] != "run":
             return
         _, job_no, call, env = message

@@ -804,8 +804,25 @@ class QtMainWindow(QMainWindow):
         fp = self.document.project.video.fingerprint
         from lipcore.face.track import iter_track_faces
 
+        self._warm_renderer()
         self.background.submit("thumbnails", fp, ProcessCall(iter_thumbnails, (video,)), 3)
         self.background.submit("faces", fp, ProcessCall(iter_track_faces, (video,)), 2)
+
+    def _warm_renderer(self) -> None:
+        """Pay the first re-render's one-time imports and kernels now, in the render process.
+
+        Done in the worker process that will render (:meth:`JobProcess.warm_up`), so the first
+        edit of a session costs what every later one does; where jobs run in threads, the
+        background queue runs the same preload in this process.
+        """
+        from lipcore.render.preload import preload_render
+
+        warm = ProcessCall(preload_render)
+        process = self.render_queue.process
+        if process is None:
+            self.background.submit("preload", "render", warm, 5)
+        else:
+            process.warm_up(warm)  # a render already running has warmed it
 
     def _start_track_jobs(self) -> None:
         from editor.qt.derived import iter_waveform

@@ -104,11 +104,15 @@ class CropBatch:
         rows: ``(B,)`` row numbers into the current :class:`SegmentDrive`.
         crops: ``(B, S, S, 3)`` uint8 BGR aligned crops of the target frames.
         landmarks: ``(B, 478, 2)`` float32 target landmarks in crop coordinates.
+        reach_px: How far (crop pixels) beyond the region an engine returns (and beyond its
+            mouths' landmarks) the pipeline reads the generated crop: an engine may make only
+            that window and leave the other pixels unset. None = the whole crop is read.
     """
 
     rows: np.ndarray
     crops: np.ndarray
     landmarks: np.ndarray
+    reach_px: int | None = None
 
 
 @dataclass
@@ -157,6 +161,10 @@ class Engine(ABC):
     #: The engine works on crops of any side: the pipeline sets :attr:`crop_size` to the face's
     #: native resolution before :meth:`prepare` (see ``lipcore.render.pipeline``).
     any_crop_size: bool = False
+    #: The engine reads the pixels of the target crops it is given. One that does not (it
+    #: brings its own pixels and says which region it replaced) gets blank crops of the right
+    #: shape, and the pipeline cuts only the part of each target crop its paste needs.
+    reads_crop_pixels: bool = True
 
     def __init__(self, options: EngineOptions | None = None):
         self.options = options or EngineOptions()

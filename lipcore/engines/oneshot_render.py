@@ -274,7 +274,19 @@ def warp_mouth(
     Returns:
         ``(S, S, 3)`` uint8 BGR crop.
     """
-    size = texture.shape[0]
+    src, dst, triangles = mouth_warp_points(texture_lm, mouth, eye_px, texture.shape[0])
+    return warp_image(texture, src, dst, interpolation=WARP_INTERPOLATION, triangles=triangles)
+
+
+def mouth_warp_points(
+    texture_lm: np.ndarray, mouth: np.ndarray, eye_px: float, size: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The control points and triangles of :func:`warp_mouth` on a ``size`` px crop.
+
+    Returns:
+        ``(src, dst, triangles)`` for :func:`lipcore.face.warp.warp_image`: the texture's mouth
+        points, fixed anchors, a ring around the mouth and the crop's corners, and where they go.
+    """
     lm = np.asarray(texture_lm, np.float32)
     src_mouth = lm[list(MOUTH_POINTS)]
     fixed = lm[list(ANCHOR_POINTS)]
@@ -282,9 +294,7 @@ def warp_mouth(
     edge = np.float32([[0, 0], [size - 1, 0], [0, size - 1], [size - 1, size - 1]])
     src = np.vstack([src_mouth, fixed, ring, edge])
     dst = np.vstack([mouth, fixed, ring, edge])
-    return warp_image(
-        texture, src, dst, interpolation=WARP_INTERPOLATION, triangles=mouth_triangles(dst, eye_px)
-    )
+    return src, dst, mouth_triangles(dst, eye_px)
 
 
 def render_mouth(
@@ -370,6 +380,7 @@ __all__ = [
     "close_crossed_lips",
     "closed_mouth",
     "inner_gap_px",
+    "mouth_warp_points",
     "render_mouth",
     "reshape_gap",
     "reshape_mouth",

@@ -227,6 +227,11 @@ class AutoEngine(Engine):
             raise RuntimeError("AutoEngine.prepare() must run before begin_segment()")
         self.inner.begin_segment(drive)
 
+    @property
+    def reads_crop_pixels(self) -> bool:  # type: ignore[override]
+        """Whether the chosen engine reads the target crops' pixels (True before it is chosen)."""
+        return bool(getattr(self.inner, "reads_crop_pixels", True))
+
     def generate(self, batch: CropBatch) -> np.ndarray:
         """Frames from the chosen engine."""
         if self.inner is None:

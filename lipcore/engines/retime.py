@@ -51,6 +51,7 @@ from lipcore.engines.retime_library import (
 from lipcore.engines.retime_select import SelectionCosts, crossfade_plan, select_frames
 from lipcore.errors import FootageError
 from lipcore.progress import Progress
+from lipcore.render.frame_pool import map_frames
 
 #: Least visible-face footage with speech that gives a usable library, in seconds.
 MIN_SPEECH_SEC = 3.0
@@ -264,6 +265,8 @@ class RetimeEngine(Engine):
 
     name = "retime"
     any_crop_size = True
+    #: Library pixels replace the target's; only the crops' shape is checked.
+    reads_crop_pixels = False
 
     def __init__(
         self,
@@ -663,11 +666,16 @@ class RetimeEngine(Engine):
         out = np.empty_like(crops)
         regions = np.zeros(crops.shape[:3], np.float32)
         mouths = np.asarray(batch.landmarks, np.float32).copy()
-        for b, row in enumerate(np.asarray(batch.rows, np.int64)):
-            row = int(np.clip(row, 0, len(plan.blend) - 1))
+
+        def one(b: int) -> None:
+            row = int(np.clip(int(batch.rows[b]), 0, len(plan.blend) - 1))
             sources = [(*self._shaped(j, row), w) for j, w in plan.blend[row] if w > 0]
-            out[b], region, mouths[b] = library_lower_face(batch.landmarks[b], sources, size)
+            out[b], region, mouths[b] = library_lower_face(
+                batch.landmarks[b], sources, size, batch.reach_px
+            )
             regions[b] = region * strength
+
+        map_frames(one, range(len(crops)))  # frames are independent: spread over the cores
         return GeneratedCrops(crops=out, regions=regions, mouth_landmarks=mouths)
 
     def _shaped(self, j: int, row: int) -> tuple[np.ndarray, np.ndarray]:

@@ -18,6 +18,7 @@ import cv2
 import numpy as np
 
 from lipcore.face.landmarks import FACE_OVAL
+from lipcore.face.warp import READ_MARGIN_PX
 
 #: Points that stay put while speaking: eye corners, nose bridge/tip/base, cheeks at nose height.
 STABLE_POINTS = (33, 133, 263, 362, 168, 6, 197, 195, 5, 4, 1, 98, 327, 2, 93, 323, 234, 454)
@@ -90,6 +91,21 @@ def replaced_region(size: int, landmark_sets: list[np.ndarray]) -> np.ndarray:
     return cv2.bitwise_and(region, faces) > 0
 
 
+def morph_shape(landmarks: list[np.ndarray], weights: list[float]) -> np.ndarray:
+    """The mean mouth (:data:`MOUTH_POINTS` rows) the crops of a morph are warped onto."""
+    from lipcore.engines.mouth_shape import MOUTH_POINTS
+    from lipcore.engines.oneshot_render import close_crossed_lips
+
+    rows = list(MOUTH_POINTS)
+    w = np.asarray(weights, np.float32)
+    w = w / max(float(w.sum()), 1e-6)
+    return close_crossed_lips(sum(wk * lm[rows] for wk, lm in zip(w, landmarks, strict=True)))
+
+
+def _eye_px(lm: np.ndarray) -> float:
+    return float(np.linalg.norm(lm[263] - lm[33]))
+
+
 def morph_together(
     images: list[np.ndarray], landmarks: list[np.ndarray], weights: list[float]
 ) -> tuple[list[np.ndarray], list[np.ndarray]]:
@@ -108,18 +124,14 @@ def morph_together(
         The warped images and their landmarks (mouth points moved to the mean shape).
     """
     from lipcore.engines.mouth_shape import MOUTH_POINTS
-    from lipcore.engines.oneshot_render import close_crossed_lips, warp_mouth
+    from lipcore.engines.oneshot_render import warp_mouth
 
-    rows = list(MOUTH_POINTS)
-    w = np.asarray(weights, np.float32)
-    w = w / max(float(w.sum()), 1e-6)
-    mean = close_crossed_lips(sum(wk * lm[rows] for wk, lm in zip(w, landmarks, strict=True)))
+    mean = morph_shape(landmarks, weights)
     out_imgs, out_lms = [], []
     for img, lm in zip(images, landmarks, strict=True):
-        eye = float(np.linalg.norm(lm[263] - lm[33]))
-        out_imgs.append(warp_mouth(img, lm, mean, eye))
+        out_imgs.append(warp_mouth(img, lm, mean, _eye_px(lm)))
         moved = np.asarray(lm, np.float32).copy()
-        moved[rows] = mean
+        moved[list(MOUTH_POINTS)] = mean
         out_lms.append(moved)
     return out_imgs, out_lms
 
@@ -128,17 +140,29 @@ def morph_together(
 _DETAIL_SIGMA_256 = 1.5
 
 
-def _detail_preserving_blend(images: list[np.ndarray], weights: list[float]) -> np.ndarray:
+def _detail_sigma(size: int) -> float:
+    return _DETAIL_SIGMA_256 * size / 256.0
+
+
+def _detail_reach(size: int) -> int:
+    """Pixels the detail blur reads on each side (OpenCV's float kernel: 4 sigma, rounded)."""
+    return int(round(4 * _detail_sigma(size))) + 1
+
+
+def _detail_preserving_blend(
+    images: list[np.ndarray], weights: list[float], size: int | None = None
+) -> np.ndarray:
     """Weighted blend of morphed crops that keeps the fine detail's contrast.
 
     A plain average of two textures halves the variance of their (uncorrelated) fine detail, so
     every cross-faded frame looked soft next to the frames around it (A01: 0.63 of the
     original's Laplacian variance at fades, 0.88 elsewhere). The shading is averaged as it is;
     the detail is averaged, then scaled by ``1 / sqrt(sum w^2)``, which restores its spread.
+    ``size`` is the side of the whole crop when the images are a window of it (it sets the blur).
     """
     w = np.asarray(weights, np.float32)
     w = w / max(float(w.sum()), 1e-6)
-    sigma = _DETAIL_SIGMA_256 * images[0].shape[0] / 256.0
+    sigma = _detail_sigma(images[0].shape[0] if size is None else size)
     low = np.zeros(images[0].shape, np.float32)
     detail = np.zeros(images[0].shape, np.float32)
     for img, wk in zip(images, w, strict=True):
@@ -150,10 +174,35 @@ def _detail_preserving_blend(images: list[np.ndarray], weights: list[float]) -> 
     return np.clip(low + gain * detail + 0.5, 0, 255).astype(np.uint8)
 
 
+def _grow(box: tuple[int, int, int, int], by: int, size: int) -> tuple[int, int, int, int]:
+    x0, y0, x1, y1 = box
+    return max(x0 - by, 0), max(y0 - by, 0), min(x1 + by, size), min(y1 + by, size)
+
+
+Box = tuple[int, int, int, int]
+
+
+def _union(a: Box, b: Box) -> Box:
+    return min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3])
+
+
+def _read_box(maps, size: int) -> tuple[int, int, int, int]:
+    """Pixels a remap with ``(box, map_x, map_y)`` reads (positions and the widest kernel)."""
+    (x0, y0, x1, y1), map_x, map_y = maps
+    m = READ_MARGIN_PX
+    return (
+        max(min(int(np.floor(map_x.min())) - m, x0), 0),
+        max(min(int(np.floor(map_y.min())) - m, y0), 0),
+        min(max(int(np.ceil(map_x.max())) + m + 1, x1), size),
+        min(max(int(np.ceil(map_y.max())) + m + 1, y1), size),
+    )
+
+
 def library_lower_face(
     target_landmarks: np.ndarray,
     sources: list[tuple[np.ndarray, np.ndarray, float]],
     size: int,
+    reach_px: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The (blended) library lower face on the target's crop, with its region and landmarks.
 
@@ -162,37 +211,86 @@ def library_lower_face(
         sources: ``(crop, landmarks, weight)`` library frames to blend (weights sum to 1);
             several are morphed onto their mean mouth shape before blending.
         size: Crop side in pixels.
+        reach_px: How far beyond the region (and the mouths) the crop's pixels are read
+            (:attr:`lipcore.engines.base.CropBatch.reach_px`): only that window is warped,
+            morphed and blended, exactly as the whole crop would be there; the pixels outside
+            it are zero. None = the whole crop.
 
     Returns:
         ``(crop, region, landmarks)``: ``(S, S, 3)`` uint8 BGR library face residual-warped
         onto the target, the ``(S, S)`` bool region it replaces, and its ``(478, 2)`` landmarks.
     """
-    warped_imgs, warped_lms, weights = [], [], []
-    for crop, lm, w in sources:
-        m = residual_warp(lm, target_landmarks)
-        # Cubic: at the face's native resolution a linear warp visibly softens the lips
-        warped_imgs.append(
-            cv2.warpAffine(
-                np.asarray(crop), m, (size, size), flags=cv2.INTER_CUBIC,
-                borderMode=cv2.BORDER_REPLICATE,
-            )
-        )  # fmt: skip
-        warped_lms.append(warp_points(lm, m))
-        weights.append(float(w))
-    if len(warped_imgs) > 1:
-        warped_imgs, warped_lms = morph_together(warped_imgs, warped_lms, weights)
-        face = _detail_preserving_blend(warped_imgs, weights)
+    from lipcore.engines.mouth_shape import MOUTH_POINTS
+    from lipcore.engines.oneshot_render import WARP_INTERPOLATION, mouth_warp_points
+    from lipcore.face.warp import warp_window_maps
+    from lipcore.render.window_warp import box_of, warp_affine_into
+
+    target = np.asarray(target_landmarks, np.float32)
+    mats = [residual_warp(lm, target) for _, lm, _ in sources]
+    aligned = [warp_points(lm, m) for (_, lm, _), m in zip(sources, mats, strict=True)]
+    weights = [float(w) for _, _, w in sources]
+    morph = len(sources) > 1
+    if morph:
+        mean = morph_shape(aligned, weights)
+        warps = [mouth_warp_points(lm, mean, _eye_px(lm), size) for lm in aligned]
+        moved = []
+        for lm in aligned:
+            lm = lm.copy()
+            lm[list(MOUTH_POINTS)] = mean
+            moved.append(lm)
     else:
-        face = warped_imgs[0]
+        moved = aligned
+    region = replaced_region(size, [target, *moved])
+    # The window whose pixels are read (region, mouths, the reach), then what making it needs:
+    # the detail blur's reach around it, and every pixel the morph's warps sample.
+    valid = write = None
+    if reach_px is not None:
+        mouths = np.vstack([lm[list(MOUTH_POINTS)] for lm in [target, *aligned, *moved]])
+        pts = np.zeros((size, size), np.uint8)
+        corners = np.clip(np.round(mouths), 0, size - 1).astype(np.int64)
+        pts[corners[:, 1], corners[:, 0]] = 1
+        valid = box_of(region | (pts > 0), int(reach_px) + 1)
+        if valid is None:
+            valid = (0, 0, 1, 1)
+        write = _grow(valid, _detail_reach(size) + 1, size) if morph else valid
+    faces, lms_out = [], []
+    for k, ((crop, _, _), m) in enumerate(zip(sources, mats, strict=True)):
+        maps = None
+        window = write
+        if morph:
+            src, dst, tri = warps[k]
+            maps = warp_window_maps(src, dst, (size, size), tri, write)
+            if maps is not None and write is not None:
+                window = _union(write, _read_box(maps, size))
+        # Cubic: at the face's native resolution a linear warp visibly softens the lips
+        face = warp_affine_into(np.asarray(crop), m, size, window, flags=cv2.INTER_CUBIC)
+        if maps is not None:
+            (x0, y0, x1, y1), map_x, map_y = maps
+            face[y0:y1, x0:x1] = cv2.remap(
+                face, map_x, map_y, WARP_INTERPOLATION, borderMode=cv2.BORDER_REPLICATE
+            )
+        faces.append(face)
+        lms_out.append(moved[k])
+    if morph:
+        if write is None:
+            face = _detail_preserving_blend(faces, weights)
+        else:
+            x0, y0, x1, y1 = write
+            face = np.zeros((size, size, 3), np.uint8)
+            face[y0:y1, x0:x1] = _detail_preserving_blend(
+                [f[y0:y1, x0:x1] for f in faces], weights, size
+            )
+    else:
+        face = faces[0]
     w = np.asarray(weights, np.float32) / max(sum(weights), 1e-6)
-    lms = sum(wk * lm for wk, lm in zip(w, warped_lms, strict=True)).astype(np.float32)
-    region = replaced_region(size, [np.asarray(target_landmarks, np.float32), *warped_lms])
+    lms = sum(wk * lm for wk, lm in zip(w, lms_out, strict=True)).astype(np.float32)
     return face, region, lms
 
 
 __all__ = [
     "STABLE_POINTS",
     "library_lower_face",
+    "morph_shape",
     "morph_together",
     "mouth_region_polygon",
     "replaced_region",

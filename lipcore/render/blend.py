@@ -40,11 +40,62 @@ def soft_mask(hard: np.ndarray, feather_px: float) -> np.ndarray:
     region = (np.asarray(hard) > 0).astype(np.uint8) * 255
     if feather_px <= 0:
         return region.astype(np.float32) / 255.0
-    # Distance to the border inside the region gives an inward ramp, then a light blur rounds it.
-    dist = cv2.distanceTransform(region, cv2.DIST_L2, 5)
-    soft = np.clip(dist / float(feather_px), 0.0, 1.0)
     k = max(3, int(feather_px) | 1)
-    return cv2.GaussianBlur(soft.astype(np.float32), (k, k), feather_px / 3.0)
+    # Both steps see only zeros beyond the region's box grown by the kernel (and the mask is
+    # exactly 0 there), so they run on that window alone: the same values, bit for bit.
+    out = np.zeros(region.shape, np.float32)
+    box = _box(region, k + 2)
+    if box is None:
+        return out
+    x0, y0, x1, y1 = box
+    # Distance to the border inside the region gives an inward ramp, then a light blur rounds it.
+    dist = cv2.distanceTransform(region[y0:y1, x0:x1], cv2.DIST_L2, 5)
+    soft = np.clip(dist / float(feather_px), 0.0, 1.0)
+    out[y0:y1, x0:x1] = cv2.GaussianBlur(soft.astype(np.float32), (k, k), feather_px / 3.0)
+    return out
+
+
+def _box(mask: np.ndarray, pad: int) -> tuple[int, int, int, int] | None:
+    from lipcore.render.window_warp import box_of
+
+    return box_of(mask, pad)
+
+
+def paste_reach_px(feather_px: float) -> int:
+    """How far (crop pixels) outside an engine's hard region the paste reads the generated crop.
+
+    The feather's blur spreads :func:`soft_mask` up to half its kernel beyond the region (the
+    colour statistics' skin ring reaches there), and the paste's resampling
+    :data:`PASTE_TAPS_PX` further; a pixel more for rounding.
+    """
+    k = max(3, int(feather_px) | 1) if feather_px > 0 else 1
+    return k // 2 + PASTE_TAPS_PX + 1
+
+
+def paste_window(
+    region: np.ndarray, feather_px: float, landmarks: np.ndarray
+) -> tuple[int, int, int, int] | None:
+    """``(x0, y0, x1, y1)``: the crop pixels of the original crop :func:`prepare_paste` reads
+    for an engine's ``region`` (None when the region is empty).
+
+    The original is only measured: on the skin ring of the feathered region and on the
+    target's lips (``landmarks``, crop pixels).
+    """
+    from lipcore.render.window_warp import box_of
+
+    box = box_of(np.asarray(region) > 0, paste_reach_px(feather_px))
+    if box is None:
+        return None
+    side = np.asarray(region).shape[0]
+    lips = np.round(np.asarray(landmarks, np.float32)[list(LIPS_OUTER)])
+    x0, y0 = np.floor(lips.min(axis=0)).astype(int) - 2
+    x1, y1 = np.ceil(lips.max(axis=0)).astype(int) + 3
+    return (
+        max(min(box[0], x0), 0),
+        max(min(box[1], y0), 0),
+        min(max(box[2], x1), side),
+        min(max(box[3], y1), side),
+    )
 
 
 def lower_face_mask(landmarks_crop: np.ndarray, size: int, feather_px: float) -> np.ndarray:
@@ -92,13 +143,20 @@ def match_colour(src: np.ndarray, ref: np.ndarray, region: np.ndarray) -> np.nda
     if region.sum() < 16:
         return src
     s = cv2.cvtColor(src, cv2.COLOR_BGR2LAB).astype(np.float32)
-    r = cv2.cvtColor(ref, cv2.COLOR_BGR2LAB).astype(np.float32)
+    # The reference is only measured: its region's pixels alone are converted (pointwise)
+    r = _lab_of(ref[region])
     s_mu, s_sd = s[region].mean(0), np.maximum(s[region].std(0), 1.0)
-    r_mu, r_sd = r[region].mean(0), np.maximum(r[region].std(0), 1.0)
+    r_mu, r_sd = r.mean(0), np.maximum(r.std(0), 1.0)
     gain = np.ones(3, np.float32)
     gain[0] = np.clip(r_sd[0] / s_sd[0], 0.85, 1.15)
     out = (s - s_mu) * gain + r_mu
     return cv2.cvtColor(np.clip(out + 0.5, 0, 255).astype(np.uint8), cv2.COLOR_LAB2BGR)
+
+
+def _lab_of(pixels: np.ndarray) -> np.ndarray:
+    """``(N, 3)`` float32 LAB of ``(N, 3)`` uint8 BGR pixels (the conversion is per pixel)."""
+    lab = cv2.cvtColor(np.ascontiguousarray(pixels).reshape(-1, 1, 3), cv2.COLOR_BGR2LAB)
+    return lab.reshape(-1, 3).astype(np.float32)
 
 
 def _lip_ring(shape: tuple[int, int], landmarks: np.ndarray, size: int) -> np.ndarray:
@@ -144,19 +202,39 @@ def match_lip_colour(
         ``(S, S, 3)`` uint8 corrected crop (or window).
     """
     size = int(crop_size) if crop_size is not None else src_bgr.shape[0]
-    shape = src_bgr.shape[:2]
+    lips = _lip_soft(src_bgr.shape[:2], src_landmarks, dst_landmarks, size)
+    if lips is None:
+        return src_bgr
+    return _shift_lips(src_bgr, dst_bgr, *lips)
+
+
+def _lip_soft(
+    shape: tuple[int, int], src_landmarks: np.ndarray, dst_landmarks: np.ndarray, size: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """The lip correction's pixels in a ``shape`` window: ``(src_lips, dst_lips, soft)``, or
+    None when either mouth shows too few lip pixels to measure."""
     src_lips = _lip_ring(shape, src_landmarks, size)
     dst_lips = _lip_ring(shape, dst_landmarks, size)
     least = 30 * (size / 256.0) ** 2
     if src_lips.sum() < least or dst_lips.sum() < least:
-        return src_bgr
-    src = cv2.cvtColor(src_bgr, cv2.COLOR_BGR2LAB).astype(np.float32)
-    dst = cv2.cvtColor(dst_bgr, cv2.COLOR_BGR2LAB).astype(np.float32)
-    shift = dst[dst_lips].mean(axis=0) - src[src_lips].mean(axis=0)
+        return None
     k, sigma = _lip_edge(size)
     soft = cv2.GaussianBlur(
         cv2.dilate(src_lips.astype(np.float32), np.ones((k, k), np.uint8)), (0, 0), sigma
     )
+    return src_lips, dst_lips, soft
+
+
+def _shift_lips(
+    src_bgr: np.ndarray,
+    dst_bgr: np.ndarray,
+    src_lips: np.ndarray,
+    dst_lips: np.ndarray,
+    soft: np.ndarray,
+) -> np.ndarray:
+    """``src_bgr`` with its lips' LAB mean moved to ``dst_bgr``'s, through the ``soft`` edge."""
+    src = cv2.cvtColor(src_bgr, cv2.COLOR_BGR2LAB).astype(np.float32)
+    shift = _lab_of(dst_bgr[dst_lips]).mean(axis=0) - src[src_lips].mean(axis=0)
     out = src + soft[..., None] * shift
     return cv2.cvtColor(np.clip(out + 0.5, 0, 255).astype(np.uint8), cv2.COLOR_LAB2BGR)
 
@@ -219,14 +297,28 @@ def prepare_paste(
     x0, y0 = max(x - pad, 0), max(y - pad, 0)
     x1, y1 = min(x + w + pad, size), min(y + h + pad, size)
     win = (slice(y0, y1), slice(x0, x1))
-    crop = generated.copy()
-    part = match_colour(generated[win], original[win], skin[win])
+    # Within that window, the corrections are pointwise once their statistics are known: they
+    # are made only where the paste reads (the mask's box and its taps) and where the statistics
+    # are measured (the skin ring, both lips); the lips' soft edge is drawn in the whole window.
+    lips = None
     if mouth_landmarks is not None:
         shift = np.float32([x0, y0])
-        part = match_lip_colour(
-            part, mouth_landmarks - shift, original[win], np.asarray(landmarks) - shift, size
+        lips = _lip_soft(
+            (y1 - y0, x1 - x0), mouth_landmarks - shift, np.asarray(landmarks) - shift, size
         )
-    crop[win] = part
+    used = (mask[win] > 0) if lips is None else (mask[win] > 0) | lips[0] | lips[1]
+    bx, by, bw, bh = cv2.boundingRect(used.astype(np.uint8))
+    sx, sy, sw, sh = cv2.boundingRect(skin[win].astype(np.uint8))
+    if sw and sh:
+        bx, by = min(bx, sx), min(by, sy)
+        bw, bh = max(bx + bw, sx + sw) - bx, max(by + bh, sy + sh) - by
+    t = PASTE_TAPS_PX
+    sub = (slice(max(by - t, 0), by + bh + t), slice(max(bx - t, 0), bx + bw + t))
+    crop = generated.copy()
+    part = match_colour(generated[win][sub], original[win][sub], skin[win][sub])
+    if lips is not None:
+        part = _shift_lips(part, original[win][sub], *(a[sub] for a in lips))
+    crop[win][sub] = part
     return crop, mask.astype(np.float32)
 
 

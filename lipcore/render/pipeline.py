@@ -37,7 +37,13 @@ from lipcore.face.types import FaceTrack, TrackSet
 from lipcore.media.prefetch import mapped, prefetch
 from lipcore.progress import Progress, drain
 from lipcore.render.align import warp_to_crop
-from lipcore.render.blend import apply_patch, paste_crop_roi, prepare_paste
+from lipcore.render.blend import (
+    apply_patch,
+    paste_crop_roi,
+    paste_reach_px,
+    paste_window,
+    prepare_paste,
+)
 from lipcore.render.cadence import CadenceTracker, face_region, picture_change
 from lipcore.render.footage import TrackAlignment, align_track, iter_source_footage
 from lipcore.render.mix import MIX_DUCK_GAIN, OUTPUT_AUDIO_RATE, MixTrack, load_speech, mix_tracks
@@ -51,6 +57,7 @@ from lipcore.render.timeline import (
     timeline_samples,
 )
 from lipcore.render.warm import WarmState
+from lipcore.render.window_warp import warp_affine_into
 from lipcore.timebase import frame_to_mel_index, frame_to_sample
 
 #: Side of the canonical crop the alignment is fitted in, and the least side a crop is pasted
@@ -829,12 +836,22 @@ def _iter_segment(
             return
         fresh = [p for p in pending if not p[5]]
         same = size == paste  # the engine's input crop is the original crop: warp once
+        crops = None
         if fresh:
             rows = np.array([p[2] for p in fresh])
-            crops = np.stack([warp_to_crop(p[1], p[3] * scale, size) for p in fresh])  # (B,S,S,3)
             lms = np.stack([p[4] * scale for p in fresh]).astype(np.float32)
-            given = crops.copy() if same else crops  # an engine may write into its input
-            made = engine.generate(CropBatch(rows=rows, crops=given, landmarks=lms))
+            if engine.reads_crop_pixels:
+                crops = np.stack([warp_to_crop(p[1], p[3] * scale, size) for p in fresh])
+                given = crops.copy() if same else crops  # an engine may write into its input
+            else:  # blank crops; the paste cuts the part of each original it reads
+                blank = np.zeros((1, 1, 1, 3), np.uint8)
+                given = np.broadcast_to(blank, (len(fresh), size, size, 3))
+            # The paste reads the engine's crop only near its region: say how near, in crop
+            # pixels (a crop scaled up to the paste side needs the resize's taps as well).
+            reach = paste_reach_px(seg.feather_px * paste / PASTE_SIZE)
+            reach = reach if same else int(np.ceil(reach * size / paste)) + 3
+            batch = CropBatch(rows=rows, crops=given, landmarks=lms, reach_px=reach)
+            made = engine.generate(batch)
             out = made if isinstance(made, GeneratedCrops) else GeneratedCrops(np.asarray(made))
         k = paste / size
         b = -1
@@ -859,7 +876,7 @@ def _iter_segment(
                 m_paste=m * (paste / PASTE_SIZE),
                 lm=lm * (paste / PASTE_SIZE),
                 feather_px=seg.feather_px * paste / PASTE_SIZE,
-                original=crops[b] if same else None,
+                original=crops[b] if same and crops is not None else None,
                 region=region,
                 mouth=None if out.mouth_landmarks is None else out.mouth_landmarks[b] * k,
             )
@@ -991,7 +1008,12 @@ def _paste(
         The changed rectangle and its pixels (the frame itself is not modified).
     """
     size = generated.shape[0]
-    if original is None:
+    if original is None and region is not None:
+        # Only the part of the original crop the colour match reads (cut exactly as a whole
+        # crop would be there)
+        window = paste_window(region, feather_px, lm)
+        original = warp_affine_into(frame, m, size, window or (0, 0, 0, 0))
+    elif original is None:
         original = warp_to_crop(frame, m, size)
     crop, mask = prepare_paste(original, generated, lm, feather_px, region, mouth)
     return paste_crop_roi(frame, crop, mask * weight, m)

@@ -498,3 +498,26 @@ def test_a_mouth_wider_than_the_library_has_is_made_by_opening_a_library_mouth(e
     # Asked for no more than the frame shows, nothing changes
     same, _ = engine._opened(widest, float(lib.gaps[widest]), widest)
     assert np.array_equal(same, lib.crops[widest])
+
+
+def test_faces_made_only_where_the_paste_reads_composite_bit_for_bit(
+    english_render, engine, footage
+):
+    """With the pipeline's reach, retime warps, morphs and blends only the window its paste
+    reads; the composited crops (morphed cuts included) are exactly those of whole crops."""
+    from lipcore.render.blend import paste_reach_px
+
+    plan = english_render[2]
+    eng = RetimeEngine()
+    eng.library, eng.plan = engine.library, plan
+    morphs = [r for r in range(len(plan.blend)) if sum(w > 0 for _, w in plan.blend[r]) > 1]
+    assert morphs, "the English drive must cut between library runs somewhere"
+    rows = np.array(sorted(set(morphs[:6]) | {0, 1, 2}))
+    rows = rows[rows < len(footage.frames)]
+    whole = CropBatch(rows, footage.crops[rows], footage.landmarks[rows])
+    reach = paste_reach_px(FEATHER_PX)
+    part = CropBatch(rows, footage.crops[rows], footage.landmarks[rows], reach)
+    made_whole, made_part = eng.generate(whole), eng.generate(part)
+    assert np.array_equal(made_whole.regions, made_part.regions)
+    assert np.array_equal(composited(whole, made_whole), composited(part, made_part))
+    assert not np.array_equal(made_whole.crops, made_part.crops)  # the window was honoured
