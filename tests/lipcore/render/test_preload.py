@@ -10,11 +10,13 @@ SCRIPT = """
 import sys
 from lipcore.progress import drain
 from lipcore.render.preload import STEPS, preload_render
-heavy = ("scipy.signal", "librosa.core.spectrum", "scipy.spatial")
+heavy = ("scipy.spatial", "lipcore.face.warp", "lipcore.audio.features", "cv2")
 assert not any(m in sys.modules for m in heavy), [m for m in heavy if m in sys.modules]
 assert drain(preload_render(), show=False) == len(STEPS)
 missing = [m for m in heavy if m not in sys.modules]
 assert not missing, missing
+# The render's mel front end is NumPy: nothing of librosa or numba is loaded for it.
+assert not any(m in sys.modules for m in ("librosa", "numba", "scipy.signal")), "slow imports"
 print("ok")
 """
 
