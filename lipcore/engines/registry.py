@@ -92,12 +92,12 @@ def choose_engine(
         return "wav2lip", f"a checkpoint was given ({os.fspath(checkpoint)})"
     sources = [footage] if isinstance(footage, SourceFootage) else list(footage)
     try:
-        from lipcore.engines.retime import RetimeEngine
+        from lipcore.engines.retime import RetimeEngine, join_footage_parts
     except ImportError:
         return "oneshot", "the retime engine is not installed"
     probe = RetimeEngine()
     parts = [probe._footage_part(s, 0) for s in sources]
-    cat = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+    cat = join_footage_parts(parts)
     try:
         probe._check_footage(cat, sources[0].fps)
     except FootageError as exc:

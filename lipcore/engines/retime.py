@@ -51,6 +51,7 @@ from lipcore.engines.retime_library import (
 from lipcore.engines.retime_select import SelectionCosts, crossfade_plan, select_frames
 from lipcore.errors import FootageError
 from lipcore.progress import Progress
+from lipcore.scratch import RELEASE_EVERY_ROWS, release_pages
 
 #: Least visible-face footage with speech that gives a usable library, in seconds.
 MIN_SPEECH_SEC = 3.0
@@ -161,6 +162,13 @@ def _runs(frames: np.ndarray) -> np.ndarray:
     return np.concatenate([[0], np.cumsum(np.diff(frames) != 1)]).astype(np.int64)
 
 
+def join_footage_parts(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    """The footage parts as one (a single part as it is: its crops are not copied)."""
+    if len(parts) == 1:
+        return dict(parts[0])
+    return {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
+
+
 def _mouth_patches(crops: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
     """Small colour patches of the mouth region, ``(N, w*h*3)``, for the appearance cost.
 
@@ -180,6 +188,9 @@ def _mouth_patches(crops: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
         lab = cv2.cvtColor(crop[y0:y1, x0:x1], cv2.COLOR_BGR2LAB)
         p = cv2.resize(lab, _PATCH_WH, interpolation=cv2.INTER_AREA).astype(np.float32)
         out[i] = (p - p.mean(axis=(0, 1))).ravel()
+        if i % RELEASE_EVERY_ROWS == RELEASE_EVERY_ROWS - 1:
+            release_pages(crops)  # disk-backed crops: read once, not kept
+    release_pages(crops)
     return out
 
 
@@ -307,7 +318,7 @@ class RetimeEngine(Engine):
             parts[-1]["source"] = np.full(len(parts[-1]["crops"]), k, np.int64)
             if len(parts[-1]["run_ids"]):
                 run_base = int(parts[-1]["run_ids"].max()) + 1
-        cat = {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
+        cat = join_footage_parts(parts)
         fps = sources[0].fps
         self._check_footage(cat, fps)
         cat = self._cap(cat)
@@ -467,6 +478,7 @@ class RetimeEngine(Engine):
         }
         for name, value in arrays.items():
             np.save(folder / f"{name}.npy", np.asarray(value), allow_pickle=False)
+        release_pages(lib.crops)
         meta = {
             "fps": [lib.fps.numerator, lib.fps.denominator],
             "speech_sec": lib.speech_sec,

@@ -23,6 +23,7 @@ from lipcore.render.align import (
     smooth_transforms,
     warp_to_crop,
 )
+from lipcore.scratch import RELEASE_EVERY_ROWS, release_pages, scratch_array
 
 
 @dataclass
@@ -74,6 +75,7 @@ def align_track(
     breaks = np.nonzero(np.diff(track.frames) > 1)[0] + 1
     for run in np.split(rows, breaks):
         smoothed[run] = smooth_transforms(raw[run], radius=2)
+    release_pages(track.landmarks)  # a pass over every frame: memory-mapped pages go back
     return TrackAlignment(track=track, size=size, template=template, transforms=smoothed)
 
 
@@ -110,7 +112,9 @@ def iter_source_footage(
         rows = rows[np.unique((starts[:, None] + np.arange(block)[None, :]).ravel())]
     wanted = {int(track.frames[r]): int(r) for r in rows}
     size = alignment.size
-    crops = np.empty((len(rows), size, size, 3), np.uint8)
+    # On disk, not in memory: up to MAX_FOOTAGE_FRAMES crops at the face's native size are
+    # hundreds of MB (1500 at 416 px: 780 MB); engines read the few they use.
+    crops = scratch_array((len(rows), size, size, 3), np.uint8)
     landmarks = np.empty((len(rows), track.landmarks.shape[1], 2), np.float32)
     frames = np.empty(len(rows), np.int64)
     k = 0
@@ -129,12 +133,15 @@ def iter_source_footage(
                 landmarks[k] = apply_affine(m, track.landmarks[r])
                 frames[k] = index
                 k += 1
+                if k % RELEASE_EVERY_ROWS == 0:
+                    release_pages(crops)
                 if k % 25 == 0:
                     yield Progress(k, len(rows), "reading the actor's footage")
     if k < len(rows):
         raise MediaError(
             f"could only decode {k} of {len(rows)} face frames", video, "the file may be truncated"
         )
+    release_pages(crops)
     audio = np.zeros(0, np.float32) if audio_16k is None else np.asarray(audio_16k, np.float32)
     return SourceFootage(crops=crops, landmarks=landmarks, frames=frames, fps=fps, audio_16k=audio)
 

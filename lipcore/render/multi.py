@@ -221,12 +221,17 @@ def iter_render_speakers(
         layers.append(paths)
     last = replace(plans[-1], warnings=[])
     if isinstance(output_audio, np.ndarray):
-        audio = np.asarray(output_audio, np.float32)
+        yield from iter_splice(last, layers, np.asarray(output_audio, np.float32))
     else:
-        from lipcore.render.mix import load_speech
+        from lipcore.render.mix import mixed_wav
+        from lipcore.render.timeline import timeline_samples
 
-        audio = load_speech(Path(output_audio), OUTPUT_AUDIO_RATE, mono=False)
-    yield from iter_splice(last, layers, audio)
+        # Streamed into a temporary WAV on the picture's clock, never held whole.
+        total = timeline_samples(last.timeline, OUTPUT_AUDIO_RATE)
+        track = [MixTrack(Path(output_audio))]
+        folder = Path(output).resolve().parent
+        with mixed_wav(track, total, OUTPUT_AUDIO_RATE, channels=2, folder=folder) as wav:
+            yield from iter_splice(last, layers, wav)
 
     warnings = [f"speaker {k + 1}: {w}" for k, r in enumerate(results) for w in r.warnings]
     return SpeakersResult(

@@ -38,7 +38,7 @@ from lipcore.progress import Progress, drain
 from lipcore.render.align import warp_to_crop
 from lipcore.render.blend import apply_patch, paste_crop_roi, prepare_paste
 from lipcore.render.footage import TrackAlignment, align_track, iter_source_footage
-from lipcore.render.mix import MIX_DUCK_GAIN, OUTPUT_AUDIO_RATE, MixTrack, load_speech, mix_tracks
+from lipcore.render.mix import MIX_DUCK_GAIN, OUTPUT_AUDIO_RATE, MixTrack, load_speech
 from lipcore.render.request import AUDIO_RATE, RenderRequest, SegmentSpec
 from lipcore.render.strength import segment_strength
 from lipcore.render.timeline import (
@@ -286,10 +286,10 @@ def iter_render(
         return (yield from _iter_render_chunked(plan, engine, Path(chunks)))
     engines, alignment = yield from _prepare_engines(plan, engine)
     changed = 0
-    audio_out = _output_audio(plan)
     with (
+        _output_audio(plan) as audio_out,
         closing(_iter_frames(plan, engines, alignment)) as rendered,
-        _writer_for(request, plan, audio=(audio_out, OUTPUT_AUDIO_RATE)) as writer,
+        _writer_for(request, plan, audio=audio_out) as writer,
     ):
         if writer.precision_note:
             plan.warnings.append(writer.precision_note)
@@ -893,9 +893,13 @@ def _paste(
     return paste_crop_roi(frame, crop, mask * weight, m)
 
 
-def _output_audio(plan: _Plan) -> np.ndarray:
-    """The audio track of the output at 48 kHz: the dub, or the dub over the ducked original."""
-    from lipcore.render.mix import duck_db
+def _output_audio(plan: _Plan):
+    """The audio track of the output at 48 kHz, written to a temporary WAV beside the output.
+
+    The dub, or the dub over the ducked original; mixed block by block, so a long clip's
+    sound is never held whole (a context manager yielding the file's path).
+    """
+    from lipcore.render.mix import duck_db, mixed_wav
 
     req = plan.request
     total = timeline_samples(plan.timeline, OUTPUT_AUDIO_RATE)
@@ -910,7 +914,14 @@ def _output_audio(plan: _Plan) -> np.ndarray:
             plan.warnings.append("the clip has no audio of its own: exported the dub alone")
         else:
             tracks.append(MixTrack(None, 0, duck_db(MIX_DUCK_GAIN)))
-    return mix_tracks(tracks, total, OUTPUT_AUDIO_RATE, clip=req.video, channels=2)
+    return mixed_wav(
+        tracks,
+        total,
+        OUTPUT_AUDIO_RATE,
+        clip=req.video,
+        channels=2,
+        folder=Path(req.output).resolve().parent,
+    )
 
 
 def _iter_render_chunked(
@@ -920,8 +931,8 @@ def _iter_render_chunked(
     from lipcore.render.splice import iter_ensure_chunks, iter_splice
 
     paths, rendered = yield from iter_ensure_chunks(plan, engine, folder)
-    audio_out = _output_audio(plan)
-    changed = yield from iter_splice(plan, [paths], audio_out)
+    with _output_audio(plan) as audio_out:
+        changed = yield from iter_splice(plan, [paths], audio_out)
     if changed == 0:
         plan.warnings.append("no frame was changed: the chosen face is not in the segments")
     return _result(

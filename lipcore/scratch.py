@@ -1,0 +1,65 @@
+"""Disk-backed arrays for data that grows with a clip, and giving their pages back.
+
+A long clip's bulk (a face library's crops, a track's landmarks) is kept in files mapped into
+memory: the process reads in only the pages it touches, and :func:`release_pages` drops them
+again after a pass over the whole array, so the memory a render holds does not grow with the
+clip. The files are the page cache's to keep or evict; a scratch file is unlinked as soon as it
+is mapped, so it disappears with the array.
+"""
+
+from __future__ import annotations
+
+import mmap
+import os
+import tempfile
+import uuid
+
+import numpy as np
+
+#: Rows written or read between two :func:`release_pages` calls in a pass over a big array.
+RELEASE_EVERY_ROWS = 64
+
+
+def scratch_array(shape: tuple[int, ...], dtype, folder: str | None = None) -> np.ndarray:
+    """A zeroed array backed by an unlinked temporary file (falls back to memory on failure).
+
+    Args:
+        shape: Array shape.
+        dtype: Element type.
+        folder: Where the file goes; None = the system's temporary folder.
+
+    Returns:
+        A writable ``np.memmap`` (or a plain array when no file can be made).
+    """
+    where = folder or tempfile.gettempdir()
+    path = os.path.join(where, f".lipsync-scratch-{uuid.uuid4().hex[:12]}.npy")
+    if int(np.prod(shape)) == 0:
+        return np.zeros(shape, dtype)
+    try:
+        out = np.lib.format.open_memmap(path, mode="w+", dtype=dtype, shape=shape)
+    except OSError:
+        return np.zeros(shape, dtype)
+    finally:
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
+    return out
+
+
+def release_pages(array: np.ndarray) -> None:
+    """Give back the resident pages of a memory-mapped array (after a pass over all of it).
+
+    The data stays in the file and the page cache (written pages included); the process only
+    stops counting them as its memory until it reads them again. Arrays that are not
+    memory-mapped are left alone.
+    """
+    base = array
+    while base is not None and not isinstance(base, np.memmap):
+        base = getattr(base, "base", None)
+    handle = getattr(base, "_mmap", None)
+    if handle is not None and hasattr(mmap, "MADV_DONTNEED"):
+        try:
+            handle.madvise(mmap.MADV_DONTNEED)
+        except (OSError, ValueError):
+            pass
