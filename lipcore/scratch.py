@@ -63,3 +63,21 @@ def release_pages(array: np.ndarray) -> None:
             handle.madvise(mmap.MADV_DONTNEED)
         except (OSError, ValueError):
             pass
+
+
+def save_rows(path, array: np.ndarray) -> None:
+    """``np.save(path, array)`` a block of rows at a time, giving pages back as it goes.
+
+    The file is the same as :func:`numpy.save`'s; a disk-backed array is copied without ever
+    being resident whole.
+    """
+    if len(array) == 0:
+        np.save(path, np.asarray(array), allow_pickle=False)
+        return
+    out = np.lib.format.open_memmap(path, mode="w+", dtype=array.dtype, shape=array.shape)
+    for a in range(0, len(array), RELEASE_EVERY_ROWS):
+        out[a : a + RELEASE_EVERY_ROWS] = array[a : a + RELEASE_EVERY_ROWS]
+        release_pages(array)
+        release_pages(out)
+    out.flush()
+    del out

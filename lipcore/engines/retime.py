@@ -50,8 +50,9 @@ from lipcore.engines.retime_library import (
 )
 from lipcore.engines.retime_select import SelectionCosts, crossfade_plan, select_frames
 from lipcore.errors import FootageError
+from lipcore.media.sample_file import SampleFile, has_sound
 from lipcore.progress import Progress
-from lipcore.scratch import RELEASE_EVERY_ROWS, release_pages
+from lipcore.scratch import RELEASE_EVERY_ROWS, release_pages, save_rows
 
 #: Least visible-face footage with speech that gives a usable library, in seconds.
 MIN_SPEECH_SEC = 3.0
@@ -360,7 +361,8 @@ class RetimeEngine(Engine):
         frames = np.asarray(src.frames, np.int64)
         n_total = int(frames.max()) + 1 if len(frames) else 0
         audio = np.zeros(0, np.float32) if src.audio_16k is None else src.audio_16k
-        audio = np.asarray(audio, np.float32).reshape(-1)
+        if not isinstance(audio, SampleFile):  # a long clip's sound stays on disk
+            audio = np.asarray(audio, np.float32).reshape(-1)
         feats = audio_features(audio, src.fps, n_total)[frames]
         speech = speech_frames(audio, src.fps, n_total)[frames]
         # Frames past the end of the footage's audio have no sound to learn from
@@ -376,7 +378,7 @@ class RetimeEngine(Engine):
             "speech": speech,
             "run_ids": _runs(frames) + run_base,
             "frames_src": frames,
-            "has_audio": np.full(len(frames), bool(np.any(audio != 0))),
+            "has_audio": np.full(len(frames), has_sound(audio)),
         }
 
     def _check_footage(self, cat: dict[str, np.ndarray], fps: Fraction) -> None:
@@ -477,8 +479,10 @@ class RetimeEngine(Engine):
             "m_pred_std": m.pred_std,
         }
         for name, value in arrays.items():
-            np.save(folder / f"{name}.npy", np.asarray(value), allow_pickle=False)
-        release_pages(lib.crops)
+            if name == "crops":
+                save_rows(folder / "crops.npy", value)  # hundreds of MB: never all resident
+            else:
+                np.save(folder / f"{name}.npy", np.asarray(value), allow_pickle=False)
         meta = {
             "fps": [lib.fps.numerator, lib.fps.denominator],
             "speech_sec": lib.speech_sec,

@@ -15,6 +15,7 @@ import numpy as np
 from lipcore.engines.base import SourceFootage
 from lipcore.errors import MediaError
 from lipcore.face.types import FaceTrack
+from lipcore.media.sample_file import SampleFile
 from lipcore.progress import Progress
 from lipcore.render.align import (
     apply_affine,
@@ -82,7 +83,7 @@ def align_track(
 def iter_source_footage(
     video: str | Path,
     alignment: TrackAlignment,
-    audio_16k: np.ndarray | None,
+    audio_16k: np.ndarray | SampleFile | None,
     max_frames: int = 3000,
 ) -> Generator[Progress, None, SourceFootage]:
     """Cut aligned crops of the track's detected (not interpolated) frames from ``video``.
@@ -142,7 +143,12 @@ def iter_source_footage(
             f"could only decode {k} of {len(rows)} face frames", video, "the file may be truncated"
         )
     release_pages(crops)
-    audio = np.zeros(0, np.float32) if audio_16k is None else np.asarray(audio_16k, np.float32)
+    if audio_16k is None:
+        audio = np.zeros(0, np.float32)
+    elif isinstance(audio_16k, SampleFile):
+        audio = audio_16k  # kept on disk
+    else:
+        audio = np.asarray(audio_16k, np.float32)
     return SourceFootage(crops=crops, landmarks=landmarks, frames=frames, fps=fps, audio_16k=audio)
 
 

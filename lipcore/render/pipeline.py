@@ -34,11 +34,12 @@ from lipcore.engines.base import CropBatch, Engine, EngineOptions, GeneratedCrop
 from lipcore.errors import LipsyncError, MediaError
 from lipcore.face.types import FaceTrack, TrackSet
 from lipcore.media.prefetch import prefetch
+from lipcore.media.sample_file import SampleFile
 from lipcore.progress import Progress, drain
 from lipcore.render.align import warp_to_crop
 from lipcore.render.blend import apply_patch, paste_crop_roi, prepare_paste
 from lipcore.render.footage import TrackAlignment, align_track, iter_source_footage
-from lipcore.render.mix import MIX_DUCK_GAIN, OUTPUT_AUDIO_RATE, MixTrack, load_speech
+from lipcore.render.mix import MIX_DUCK_GAIN, OUTPUT_AUDIO_RATE, MixTrack
 from lipcore.render.request import AUDIO_RATE, RenderRequest, SegmentSpec
 from lipcore.render.strength import segment_strength
 from lipcore.render.timeline import (
@@ -136,7 +137,7 @@ class _Plan:
     track: FaceTrack
     tracks: TrackSet
     segments: list[SegmentSpec]
-    audio_16k: np.ndarray  # the new audio as loaded, before placing
+    audio_16k: SampleFile  # the new audio as loaded, before placing (read in windows)
     warnings: list[str]
     frame_size: tuple[int, int]  # displayed width, height of the clip
     video_info: object
@@ -191,11 +192,6 @@ VFR_WARNING = (
 )
 
 
-def _load_new_audio(path: Path, sample_rate: int, info=None, mono: bool = True) -> np.ndarray:
-    """The new speech on the picture's clock (see :func:`lipcore.render.mix.load_speech`)."""
-    return load_speech(path, sample_rate, info=info, mono=mono)
-
-
 def _refuse_overwriting_a_source(request: RenderRequest) -> None:
     out = Path(request.output).resolve()
     sources = (request.video, request.audio, request.output_audio, request.actor)
@@ -208,6 +204,7 @@ def _refuse_overwriting_a_source(request: RenderRequest) -> None:
 
 def _load_inputs(request: RenderRequest, warm: WarmState | None = None) -> tuple:
     from lipcore.media.probe import probe, require_audio, require_video
+    from lipcore.media.sample_file import speech_file
 
     warm = warm if warm is not None else WarmState()
     video_info = warm.remember("probe", request.video, lambda: probe(request.video))
@@ -215,10 +212,11 @@ def _load_inputs(request: RenderRequest, warm: WarmState | None = None) -> tuple
     audio_info = warm.remember("probe", request.audio, lambda: probe(request.audio))
     require_audio(audio_info)
     _refuse_overwriting_a_source(request)
+    # On disk, read in windows: a segment's drive needs only the audio around it.
     audio = warm.remember(
         "speech-16k",
         request.audio,
-        lambda: _load_new_audio(request.audio, AUDIO_RATE, info=audio_info),
+        lambda: speech_file(request.audio, AUDIO_RATE, info=audio_info),
     )
     if len(audio) == 0:
         raise MediaError("the audio track is empty", request.audio, "choose a file with speech")
@@ -579,10 +577,12 @@ def _prepare_from_footage(
     """Read the clip's (and extra) footage of the face and run the engine's ``prepare``."""
     from lipcore.face.track import iter_track_faces
     from lipcore.media.audio import clip_audio
+    from lipcore.media.sample_file import clip_file
 
     request = plan.request
     try:
-        own_audio = clip_audio(request.video, AUDIO_RATE, info=plan.video_info)
+        # The clip's own sound on disk (115 MB for 30 minutes), analysed block by block.
+        own_audio = clip_file(request.video, AUDIO_RATE, info=plan.video_info)
     except MediaError:
         own_audio = None  # a silent clip: engines that learn from footage say what they need
     size = eng.crop_size
