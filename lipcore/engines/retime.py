@@ -681,6 +681,9 @@ class RetimeEngine(Engine):
             sources = [(*self._shaped(j, row), w) for j, w in plan.blend[row] if w > 0]
             out[b], region, mouths[b] = library_lower_face(batch.landmarks[b], sources, size)
             regions[b] = region * strength
+        # Disk-backed library crops: the few this batch read go back, so a long clip's many
+        # segments never gather the whole library in memory.
+        release_pages(lib.crops)
         return GeneratedCrops(crops=out, regions=regions, mouth_landmarks=mouths)
 
     def _shaped(self, j: int, row: int) -> tuple[np.ndarray, np.ndarray]:

@@ -143,6 +143,7 @@ def iter_source_footage(
             f"could only decode {k} of {len(rows)} face frames", video, "the file may be truncated"
         )
     release_pages(crops)
+    release_pages(track.landmarks)
     if audio_16k is None:
         audio = np.zeros(0, np.float32)
     elif isinstance(audio_16k, SampleFile):

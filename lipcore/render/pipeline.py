@@ -50,6 +50,7 @@ from lipcore.render.timeline import (
     timeline_samples,
 )
 from lipcore.render.warm import WarmState
+from lipcore.scratch import release_pages
 from lipcore.timebase import frame_to_mel_index, frame_to_sample
 
 #: Side of the canonical crop the alignment is fitted in, and the least side a crop is pasted
@@ -835,6 +836,9 @@ def _iter_segment(
         if len(pending) >= BATCH_FRAMES:
             yield from flush()
     yield from flush()
+    # A memory-mapped track's pages this segment read go back: a long clip's many segments
+    # never gather its landmarks in memory.
+    release_pages(alignment.track.landmarks)
 
 
 def _edge_weight(frame: int, seg: SegmentSpec, output_frames: int) -> float:
