@@ -87,6 +87,11 @@ class SampleFile:
         """Remove the file now (it also goes when the object does)."""
         self._file.close()
 
+    def __del__(self):
+        file = getattr(self, "_file", None)
+        if file is not None:
+            file.close()
+
 
 def iter_blocks(samples, block: int = BLOCK_SAMPLES) -> Iterator[np.ndarray]:
     """``samples`` (an array or a :class:`SampleFile`) as float32 blocks in order."""

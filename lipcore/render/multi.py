@@ -222,6 +222,8 @@ def iter_render_speakers(
     last = replace(plans[-1], warnings=[])
     if isinstance(output_audio, np.ndarray):
         yield from iter_splice(last, layers, np.asarray(output_audio, np.float32))
+    elif _is_output_mix(Path(output_audio)):
+        yield from iter_splice(last, layers, Path(output_audio))  # muxed as it is
     else:
         from lipcore.render.mix import mixed_wav
         from lipcore.render.timeline import timeline_samples
@@ -245,6 +247,23 @@ def iter_render_speakers(
         chunks=[p for layer in layers for p in layer],
         rendered_segments=sum(r.rendered_segments for r in results),
         passes=results,
+    )
+
+
+def _is_output_mix(path: Path) -> bool:
+    """Whether ``path`` is a mix as :func:`lipcore.render.mix.write_mix_wav` writes one (float
+    PCM at the output rate, mono or stereo, no picture): the encoder then reads exactly the
+    samples a decode would give, so it is muxed as it is instead of copied first."""
+    from lipcore.media.probe import probe
+
+    info = probe(path)
+    audio = info.audio
+    return (
+        info.video is None
+        and audio is not None
+        and audio.codec == "pcm_f32le"
+        and audio.sample_rate == OUTPUT_AUDIO_RATE
+        and audio.channels in (1, 2)
     )
 
 
