@@ -81,3 +81,27 @@ def save_rows(path, array: np.ndarray) -> None:
         release_pages(out)
     out.flush()
     del out
+
+
+def release_heap() -> None:
+    """Return the allocator's free heap to the system (glibc ``malloc_trim``; else nothing).
+
+    Frames decoded in one thread and freed in another leave free blocks in the allocator's
+    arenas; after each segment of a long clip they add up (about 100 MB over 8 segments of a
+    10-minute clip, none of it live data) unless they are handed back.
+    """
+    import ctypes
+    import ctypes.util
+
+    global _libc
+    if _libc is None:
+        try:
+            _libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+            _libc.malloc_trim.argtypes = [ctypes.c_size_t]
+        except (OSError, AttributeError):
+            _libc = False
+    if _libc:
+        _libc.malloc_trim(0)
+
+
+_libc = None

@@ -50,7 +50,7 @@ from lipcore.render.timeline import (
     timeline_samples,
 )
 from lipcore.render.warm import WarmState
-from lipcore.scratch import release_pages
+from lipcore.scratch import release_heap, release_pages
 from lipcore.timebase import frame_to_mel_index, frame_to_sample
 
 #: Side of the canonical crop the alignment is fitted in, and the least side a crop is pasted
@@ -839,6 +839,7 @@ def _iter_segment(
     # A memory-mapped track's pages this segment read go back: a long clip's many segments
     # never gather its landmarks in memory.
     release_pages(alignment.track.landmarks)
+    release_heap()
 
 
 def _edge_weight(frame: int, seg: SegmentSpec, output_frames: int) -> float:
