@@ -314,11 +314,17 @@ def iter_export(
     Returns:
         The :class:`~lipcore.render.multi.SpeakersResult`.
     """
-    from lipcore.render.mix import mix_tracks
+    from lipcore.render.mix import mixed_wav
     from lipcore.render.multi import iter_render_speakers
 
-    # Mixing reads every dub file: done here, in the worker, not on the GUI thread.
+    # Mixing reads every dub file: done here, in the worker, not on the GUI thread, block by
+    # block into a temporary WAV beside the output (a 30-minute mix is 690 MB as one array).
     # Stereo: a stereo dub (or clip sound) stays stereo in the export; mono plays on both sides.
-    sound = mix_tracks(plan.mix, plan.total_samples, OUTPUT_AUDIO_RATE, clip=plan.clip, channels=2)
     passes = [replace(r, output=plan.output) for r in plan.passes]
-    return (yield from iter_render_speakers(passes, plan.output, sound, tracks=tracks, warm=warm))
+    folder = Path(plan.output).resolve().parent
+    with mixed_wav(
+        plan.mix, plan.total_samples, OUTPUT_AUDIO_RATE, clip=plan.clip, channels=2, folder=folder
+    ) as sound:
+        return (
+            yield from iter_render_speakers(passes, plan.output, sound, tracks=tracks, warm=warm)
+        )

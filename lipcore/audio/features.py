@@ -54,11 +54,13 @@ def _window_len(fps: Fraction) -> int:
     return n + (n % 2)
 
 
-def _frame_segments(
-    padded: np.ndarray, fps: Fraction, first: int, stop: int, win: int
-) -> np.ndarray:
-    """``(stop - first, win)`` windows centred on each frame's centre, from audio padded by ``win``
-    zeros on both sides (so windows reaching outside the audio read silence)."""
+def _frame_segments(audio, fps: Fraction, first: int, stop: int, win: int) -> np.ndarray:
+    """``(stop - first, win)`` windows centred on each frame's centre, read from the audio as
+    if padded by ``win`` zeros on both sides (windows reaching outside it read silence).
+
+    Only the samples under these frames are read (``audio`` may be a
+    :class:`~lipcore.media.sample_file.SampleFile`), so a long clip is never copied whole.
+    """
     # centre of frame i in samples = (2i + 1) * sr / (2 fps), exactly, then floored: in integers
     # (fps = num / den), vectorised, so a long clip holds no Python loop (nor the GIL) per frame
     fps = Fraction(fps)
@@ -66,7 +68,13 @@ def _frame_segments(
     centres = (odd * (SAMPLE_RATE * fps.denominator)) // (2 * fps.numerator)
     idx = (centres - win // 2 + win)[:, None] + np.arange(win)[None, :]
     # windows entirely past the padded buffer read its last sample, which is 0: silence
-    return padded[np.clip(idx, 0, len(padded) - 1)]
+    idx = np.clip(idx, 0, len(audio) + 2 * win - 1)
+    lo, hi = int(idx.min()), int(idx.max()) + 1
+    local = np.zeros(hi - lo, np.float32)  # padded[lo:hi]; padded[j] = audio[j - win]
+    a, b = max(lo - win, 0), min(hi - win, len(audio))
+    if b > a:
+        local[a + win - lo : b + win - lo] = audio[a:b]
+    return local[idx - lo]
 
 
 @lru_cache(maxsize=8)
@@ -77,23 +85,31 @@ def _band_basis(n_fft: int, n_bands: int, fmin: float, fmax: float) -> np.ndarra
     return slaney_mel_basis(SAMPLE_RATE, n_fft, n_bands, fmin, fmax).astype(np.float32)
 
 
+def _mono(audio_16k):
+    """Mono float32 samples: an array as one, a sample file (read in windows) as it is."""
+    from lipcore.media.sample_file import SampleFile
+
+    if isinstance(audio_16k, SampleFile):
+        return audio_16k
+    audio = np.asarray(audio_16k, dtype=np.float32)
+    if audio.ndim != 1:
+        raise ValueError(f"expected mono audio of shape (S,), got {audio.shape}")
+    return audio
+
+
 def _reduced_spectra(audio_16k: np.ndarray, fps: Fraction, n_frames: int, reduce) -> np.ndarray:
     """Hann-windowed power spectrum of each frame's window, reduced by ``reduce(power, n_fft)``.
 
     Frames are processed in blocks so memory stays bounded on long clips (a 10-minute clip at
     30 fps would otherwise hold 18000 spectra at once).
     """
-    audio = np.asarray(audio_16k, dtype=np.float32)
-    if audio.ndim != 1:
-        raise ValueError(f"expected mono audio of shape (S,), got {audio.shape}")
+    audio = _mono(audio_16k)
     win = _window_len(fps)
-    padded = np.zeros(len(audio) + 2 * win, np.float32)
-    padded[win : win + len(audio)] = audio
     hann = np.hanning(win).astype(np.float32)
     n_fft = 1 << int(np.ceil(np.log2(win)))
     out = []
     for first in range(0, n_frames, _BLOCK_FRAMES):
-        segs = _frame_segments(padded, fps, first, min(n_frames, first + _BLOCK_FRAMES), win)
+        segs = _frame_segments(audio, fps, first, min(n_frames, first + _BLOCK_FRAMES), win)
         spec = np.fft.rfft(segs * hann, n=n_fft, axis=1)
         out.append(reduce((spec.real**2 + spec.imag**2).astype(np.float32), n_fft))
     return np.concatenate(out)
@@ -190,14 +206,31 @@ def frame_rms(audio_16k: np.ndarray | None, frames: np.ndarray, fps) -> np.ndarr
     Returns:
         ``(N,)`` float32 RMS per frame.
     """
+    from lipcore.media.sample_file import SampleFile
+
     out = np.zeros(len(frames), np.float32)
     if audio_16k is None or len(audio_16k) == 0:
         return out
-    audio = np.asarray(audio_16k, np.float32)
-    for i, f in enumerate(frames):
-        a = frame_to_sample(int(f), fps, SAMPLE_RATE)
-        b = frame_to_sample(int(f) + 1, fps, SAMPLE_RATE)
-        chunk = audio[a:b]
-        if chunk.size:
-            out[i] = float(np.sqrt(np.mean(chunk * chunk)))
+    if not isinstance(audio_16k, SampleFile):
+        audio = np.asarray(audio_16k, np.float32)
+        for i, f in enumerate(frames):
+            a = frame_to_sample(int(f), fps, SAMPLE_RATE)
+            b = frame_to_sample(int(f) + 1, fps, SAMPLE_RATE)
+            chunk = audio[a:b]
+            if chunk.size:
+                out[i] = float(np.sqrt(np.mean(chunk * chunk)))
+        return out
+    # A long clip's sound on disk: read once per block of frames, the same samples per frame.
+    frames = np.asarray(frames, np.int64)
+    for first in range(0, len(frames), _BLOCK_FRAMES):
+        rows = frames[first : first + _BLOCK_FRAMES]
+        starts = [frame_to_sample(int(f), fps, SAMPLE_RATE) for f in rows]
+        ends = [frame_to_sample(int(f) + 1, fps, SAMPLE_RATE) for f in rows]
+        lo, hi = min(starts), max(ends)
+        whole = hi - lo <= 4 * (sum(ends) - sum(starts))  # frames close together: one read
+        window = audio_16k.read(lo, hi) if whole else None
+        for i, (a, b) in enumerate(zip(starts, ends, strict=True)):
+            chunk = window[max(0, a - lo) : max(0, b - lo)] if whole else audio_16k.read(a, b)
+            if chunk.size:
+                out[first + i] = float(np.sqrt(np.mean(chunk * chunk)))
     return out

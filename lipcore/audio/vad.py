@@ -23,6 +23,7 @@ from fractions import Fraction
 
 import numpy as np
 
+from lipcore.scratch import release_pages, scratch_array
 from lipcore.timebase import as_fps, frame_to_sample
 
 SAMPLE_RATE = 16000
@@ -86,6 +87,10 @@ def voiced_chunks(
     return decisions & (rms_db > gate), int(sample_rate * CHUNK_SEC)
 
 
+#: Analysis frames of :func:`pause_ratio` whose spectra are held at once (82 s of sound).
+_PAUSE_BLOCK_FRAMES = 4096
+
+
 def pause_ratio(audio_16k: np.ndarray, sample_rate: int = SAMPLE_RATE) -> float:
     """Low-energy ratio of the sound: the share of 20 ms frames quieter than half their window.
 
@@ -101,7 +106,12 @@ def pause_ratio(audio_16k: np.ndarray, sample_rate: int = SAMPLE_RATE) -> float:
     Returns:
         The ratio in [0, 1], or NaN when the sound is silent or shorter than one window.
     """
-    audio = np.asarray(audio_16k, np.float32).reshape(-1)
+    from lipcore.media.sample_file import SampleFile
+
+    if isinstance(audio_16k, SampleFile) and sample_rate == SAMPLE_RATE:
+        audio = audio_16k  # a long clip's sound: read block by block
+    else:
+        audio = np.asarray(audio_16k, np.float32).reshape(-1)
     if sample_rate != SAMPLE_RATE:
         import librosa
 
@@ -110,13 +120,38 @@ def pause_ratio(audio_16k: np.ndarray, sample_rate: int = SAMPLE_RATE) -> float:
     n = (len(audio) - n_fft) // hop + 1
     if n <= 0:
         return float("nan")
-    idx = np.arange(n_fft)[None, :] + hop * np.arange(n)[:, None]
-    spec = np.abs(np.fft.rfft(audio[idx] * np.hanning(n_fft).astype(np.float32), axis=1)) ** 2
+    hann = np.hanning(n_fft).astype(np.float32)
     freqs = np.fft.rfftfreq(n_fft, 1.0 / SAMPLE_RATE)
-    spec = spec[:, (freqs >= 300) & (freqs <= 3400)]
-    floor = np.percentile(spec, 20, axis=0, keepdims=True)
-    energy = np.sqrt(np.maximum(spec - 2.0 * floor, 0.0).sum(axis=1))
-    raw = np.sqrt(spec.sum(axis=1))
+    band = (freqs >= 300) & (freqs <= 3400)
+
+    def band_spectra(first: int, stop: int) -> np.ndarray:
+        """Band power of frames ``first .. stop`` (only their samples are read)."""
+        samples = np.asarray(audio[hop * first : hop * (stop - 1) + n_fft], np.float32)
+        idx = np.arange(n_fft)[None, :] + hop * np.arange(stop - first)[:, None]
+        return (np.abs(np.fft.rfft(samples[idx] * hann, axis=1)) ** 2)[:, band]
+
+    # Pass 1: each frequency's stationary floor over the whole sound. The band spectra are kept
+    # frequency-major in a disk-backed array (a 30-minute clip's are 90 MB; the frames' sample
+    # windows and spectra, 1.2 GB at once, are only ever made a block at a time).
+    blocks = [(a, min(n, a + _PAUSE_BLOCK_FRAMES)) for a in range(0, n, _PAUSE_BLOCK_FRAMES)]
+    by_freq = None
+    for a, b in blocks:
+        spec = band_spectra(a, b)
+        if by_freq is None:
+            by_freq = scratch_array((spec.shape[1], n), spec.dtype)
+        by_freq[:, a:b] = spec.T
+    release_pages(by_freq)
+    floor = np.empty((1, len(by_freq)), by_freq.dtype)
+    for j in range(len(by_freq)):
+        floor[0, j] = np.percentile(by_freq[j], 20)
+        release_pages(by_freq)
+    # Pass 2: the energy above the floor per frame.
+    energy, raw = np.empty(n, by_freq.dtype), np.empty(n, by_freq.dtype)
+    del by_freq
+    for a, b in blocks:
+        spec = band_spectra(a, b)
+        energy[a:b] = np.sqrt(np.maximum(spec - 2.0 * floor, 0.0).sum(axis=1))
+        raw[a:b] = np.sqrt(spec.sum(axis=1))
     per_window = int(PAUSE_WINDOW_SEC * SAMPLE_RATE / hop)
     ratios = []
     for start in range(0, n - per_window + 1, per_window):

@@ -42,7 +42,9 @@ class SourceFootage:
         landmarks: ``(N, 478, 2)`` float32 FaceMesh points in crop coordinates.
         frames: ``(N,)`` source frame indices of the crops.
         fps: Frame rate of the footage.
-        audio_16k: The footage's own audio, mono float32 at 16 kHz, first sample = first frame.
+        audio_16k: The footage's own audio, mono float32 at 16 kHz, first sample = first frame
+            (an array, or a :class:`~lipcore.media.sample_file.SampleFile` that a long clip's
+            sound is read from in windows; ``np.asarray`` gives the whole track either way).
         mel: ``(80, T)`` Wav2Lip mel of ``audio_16k``, or None (no engine reads it; the clip's
             own footage leaves it out, because a whole-clip mel grows with the clip: about
             1 GB of transient STFT for a 30-minute clip).

@@ -62,9 +62,10 @@ def own_sound_agreement(sources: Sequence[SourceFootage]) -> float:
 def _music_reason(sources: Sequence[SourceFootage]) -> str | None:
     """Why the footage's sound cannot teach retime (music the mouth does not follow), or None."""
     from lipcore.audio.vad import pause_ratio, sounds_like_music
+    from lipcore.media.sample_file import has_sound
 
-    audio = [s.audio_16k for s in sources if s.audio_16k is not None and np.any(s.audio_16k)]
-    if not audio or not sounds_like_music(np.asarray(audio[0], np.float32)):
+    audio = [s.audio_16k for s in sources if has_sound(s.audio_16k)]
+    if not audio or not sounds_like_music(audio[0]):
         return None
     agreement = own_sound_agreement(sources)
     if agreement >= OWN_SYNC_MIN_CONFIDENCE:
@@ -92,12 +93,12 @@ def choose_engine(
         return "wav2lip", f"a checkpoint was given ({os.fspath(checkpoint)})"
     sources = [footage] if isinstance(footage, SourceFootage) else list(footage)
     try:
-        from lipcore.engines.retime import RetimeEngine
+        from lipcore.engines.retime import RetimeEngine, join_footage_parts
     except ImportError:
         return "oneshot", "the retime engine is not installed"
     probe = RetimeEngine()
     parts = [probe._footage_part(s, 0) for s in sources]
-    cat = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+    cat = join_footage_parts(parts)
     try:
         probe._check_footage(cat, sources[0].fps)
     except FootageError as exc:

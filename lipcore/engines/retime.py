@@ -50,8 +50,10 @@ from lipcore.engines.retime_library import (
 )
 from lipcore.engines.retime_select import SelectionCosts, crossfade_plan, select_frames
 from lipcore.errors import FootageError
+from lipcore.media.sample_file import SampleFile, has_sound
 from lipcore.progress import Progress
 from lipcore.render.frame_pool import map_frames
+from lipcore.scratch import RELEASE_EVERY_ROWS, release_pages, save_rows
 
 #: Least visible-face footage with speech that gives a usable library, in seconds.
 MIN_SPEECH_SEC = 3.0
@@ -165,6 +167,13 @@ def _runs(frames: np.ndarray) -> np.ndarray:
     return np.concatenate([[0], np.cumsum(np.diff(frames) != 1)]).astype(np.int64)
 
 
+def join_footage_parts(parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    """The footage parts as one (a single part as it is: its crops are not copied)."""
+    if len(parts) == 1:
+        return dict(parts[0])
+    return {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
+
+
 def _mouth_patches(crops: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
     """Small colour patches of the mouth region, ``(N, w*h*3)``, for the appearance cost.
 
@@ -184,6 +193,9 @@ def _mouth_patches(crops: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
         lab = cv2.cvtColor(crop[y0:y1, x0:x1], cv2.COLOR_BGR2LAB)
         p = cv2.resize(lab, _PATCH_WH, interpolation=cv2.INTER_AREA).astype(np.float32)
         out[i] = (p - p.mean(axis=(0, 1))).ravel()
+        if i % RELEASE_EVERY_ROWS == RELEASE_EVERY_ROWS - 1:
+            release_pages(crops)  # disk-backed crops: read once, not kept
+    release_pages(crops)
     return out
 
 
@@ -313,7 +325,7 @@ class RetimeEngine(Engine):
             parts[-1]["source"] = np.full(len(parts[-1]["crops"]), k, np.int64)
             if len(parts[-1]["run_ids"]):
                 run_base = int(parts[-1]["run_ids"].max()) + 1
-        cat = {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
+        cat = join_footage_parts(parts)
         fps = sources[0].fps
         self._check_footage(cat, fps)
         cat = self._cap(cat)
@@ -355,7 +367,8 @@ class RetimeEngine(Engine):
         frames = np.asarray(src.frames, np.int64)
         n_total = int(frames.max()) + 1 if len(frames) else 0
         audio = np.zeros(0, np.float32) if src.audio_16k is None else src.audio_16k
-        audio = np.asarray(audio, np.float32).reshape(-1)
+        if not isinstance(audio, SampleFile):  # a long clip's sound stays on disk
+            audio = np.asarray(audio, np.float32).reshape(-1)
         feats = audio_features(audio, src.fps, n_total)[frames]
         speech = speech_frames(audio, src.fps, n_total)[frames]
         # Frames past the end of the footage's audio have no sound to learn from
@@ -371,7 +384,7 @@ class RetimeEngine(Engine):
             "speech": speech,
             "run_ids": _runs(frames) + run_base,
             "frames_src": frames,
-            "has_audio": np.full(len(frames), bool(np.any(audio != 0))),
+            "has_audio": np.full(len(frames), has_sound(audio)),
         }
 
     def _check_footage(self, cat: dict[str, np.ndarray], fps: Fraction) -> None:
@@ -472,7 +485,10 @@ class RetimeEngine(Engine):
             "m_pred_std": m.pred_std,
         }
         for name, value in arrays.items():
-            np.save(folder / f"{name}.npy", np.asarray(value), allow_pickle=False)
+            if name == "crops":
+                save_rows(folder / "crops.npy", value)  # hundreds of MB: never all resident
+            else:
+                np.save(folder / f"{name}.npy", np.asarray(value), allow_pickle=False)
         meta = {
             "fps": [lib.fps.numerator, lib.fps.denominator],
             "speech_sec": lib.speech_sec,
@@ -676,6 +692,9 @@ class RetimeEngine(Engine):
             regions[b] = region * strength
 
         map_frames(one, range(len(crops)))  # frames are independent: spread over the cores
+        # Disk-backed library crops: the few this batch read go back, so a long clip's many
+        # segments never gather the whole library in memory.
+        release_pages(lib.crops)
         return GeneratedCrops(crops=out, regions=regions, mouth_landmarks=mouths)
 
     def _shaped(self, j: int, row: int) -> tuple[np.ndarray, np.ndarray]:

@@ -250,7 +250,9 @@ def iter_track_faces(
     entry = None
     if use_cache:
         entry = cache_entry(video_path, settings)
-        cached = load_trackset(entry)
+        # Landmarks memory-mapped from the cache: a long clip's (3.8 KB per face and frame)
+        # are read in only where used.
+        cached = load_trackset(entry, mapped=True)
         if cached is not None:
             cached.source = video_path  # the same content may have been analysed elsewhere
             return cached
@@ -267,6 +269,11 @@ def iter_track_faces(
         note = cache.store_entry(entry, trackset_to_bytes(result))
         if note is not None:
             result.notes.append(note)
+        else:
+            stored = load_trackset(entry, mapped=True)  # the landmarks leave memory too
+            if stored is not None and len(stored.tracks) == len(result.tracks):
+                stored.source = video_path
+                result = stored
     return result
 
 

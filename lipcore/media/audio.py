@@ -13,6 +13,7 @@ by 1/sqrt(2) per channel, which is louder than the mean and can clip).
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Iterator
 from fractions import Fraction
 from pathlib import Path
 
@@ -34,10 +35,10 @@ def _has_soxr() -> bool:
     return _soxr_available
 
 
-def _decode_audio(path: Path, sample_rate: int, channels: int) -> np.ndarray:
-    """Decode the first audio stream to ``(n, channels)`` float32 at ``sample_rate``."""
+def _decode_command(path: Path, sample_rate: int, channels: int) -> list[str]:
+    """FFmpeg command decoding the first audio stream to raw float32 on stdout."""
     filters = f"aresample={sample_rate}" + (":resampler=soxr" if _has_soxr() else "")
-    cmd = [
+    return [
         ffmpeg_exe(),
         "-nostdin",
         "-hide_banner",
@@ -60,7 +61,11 @@ def _decode_audio(path: Path, sample_rate: int, channels: int) -> np.ndarray:
         "pcm_f32le",
         "-",
     ]
-    proc = subprocess.run(cmd, capture_output=True, check=False)
+
+
+def _decode_audio(path: Path, sample_rate: int, channels: int) -> np.ndarray:
+    """Decode the first audio stream to ``(n, channels)`` float32 at ``sample_rate``."""
+    proc = subprocess.run(_decode_command(path, sample_rate, channels), capture_output=True)
     if proc.returncode != 0:
         reason = proc.stderr.decode(errors="replace").strip().splitlines()
         raise MediaError(
@@ -215,6 +220,132 @@ def load_audio(
     return np.ascontiguousarray(samples, dtype=np.float32)
 
 
+#: Samples read from FFmpeg at a time by :func:`iter_audio` (1.3 s at 48 kHz).
+STREAM_BLOCK_SAMPLES = 1 << 16
+
+
+def iter_audio(
+    path: str | Path,
+    sample_rate: int = 16000,
+    mono: bool = True,
+    info: MediaInfo | None = None,
+    max_channels: int | None = None,
+    block_samples: int = STREAM_BLOCK_SAMPLES,
+) -> Iterator[np.ndarray]:
+    """:func:`load_audio`, block by block: the same samples without holding the whole track.
+
+    FFmpeg decodes the file once into a pipe that is read ``block_samples`` at a time; the
+    downmix works sample by sample and the codec padding is held back until the end shows
+    whether it is padding, so the blocks put together equal :func:`load_audio`'s array exactly.
+
+    Args:
+        path: Audio file or a video file with an audio track.
+        sample_rate: Output rate in Hz.
+        mono: Fold the channels into one.
+        info: The file's :class:`MediaInfo` when already probed.
+        max_channels: Without ``mono``, fold more channels than this down to it.
+        block_samples: Samples per read (blocks may be shorter; empty ones are not yielded).
+
+    Yields:
+        ``(k,)`` (mono) or ``(k, channels)`` float32 blocks in order.
+
+    Raises:
+        MediaError: The file is unreadable or has no audio stream (raised when the decoder
+            stops, so after any blocks it had delivered).
+    """
+    import tempfile
+
+    path = Path(path)
+    if sample_rate <= 0:
+        raise ValueError(f"sample_rate must be positive, got {sample_rate}")
+    info = info if info is not None else probe(path)
+    audio = require_audio(info)
+    channels = max(1, audio.channels)
+    expected, slack = None, 0
+    if audio.duration_sec > 0 and audio.sample_rate > 0:
+        expected = int(round(audio.duration_sec * sample_rate))
+        slack = MAX_CODEC_PADDING_SAMPLES * sample_rate / audio.sample_rate
+    held: list[np.ndarray] = []  # samples past ``expected``: codec padding unless there are more
+    held_count, holding, seen = 0, expected is not None, 0
+
+    def shaped(block: np.ndarray) -> np.ndarray:
+        if mono:
+            return np.ascontiguousarray(downmix(block, audio.channel_layout, 1)[:, 0])
+        if max_channels is not None:
+            block = downmix(block, audio.channel_layout, max_channels)
+        return np.ascontiguousarray(block, dtype=np.float32)
+
+    cmd = _decode_command(path, sample_rate, channels)
+    with tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err, stdin=subprocess.DEVNULL)
+        try:
+            assert proc.stdout is not None
+            frame_bytes = 4 * channels
+            rest = b""
+            while True:
+                data = proc.stdout.read(block_samples * frame_bytes)
+                if not data:
+                    break
+                data = rest + data
+                usable = len(data) - len(data) % frame_bytes
+                rest = data[usable:]
+                block = np.frombuffer(data[:usable], dtype="<f4").reshape(-1, channels)
+                if holding:
+                    keep = max(0, min(len(block), expected - seen))
+                    seen += len(block)
+                    if keep:
+                        yield shaped(block[:keep])
+                    if keep < len(block):
+                        held.append(block[keep:])
+                        held_count += len(block) - keep
+                        if held_count > slack:  # more than padding: real sound, all of it
+                            holding = False
+                            for part in held:
+                                yield shaped(part)
+                            held.clear()
+                elif len(block):
+                    yield shaped(block)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+            proc.stdout.close()
+            rc = proc.wait()
+        if rc != 0:
+            err.seek(0)
+            reason = err.read().decode(errors="replace").strip().splitlines()
+            raise MediaError(
+                f"its audio cannot be decoded ({reason[-1] if reason else 'ffmpeg failed'})",
+                path,
+                "re-export the audio as WAV or FLAC",
+            )
+
+
+def clip_audio_placement(info: MediaInfo, sample_rate: int) -> tuple[int, int, int]:
+    """Where a clip's own audio goes on its video clock (:func:`clip_audio`'s placement).
+
+    Args:
+        info: The clip's :class:`MediaInfo` (video and audio streams).
+        sample_rate: Rate in Hz.
+
+    Returns:
+        ``(head, start, total)``: decoded samples dropped from the head, where the next one
+        plays (in samples after the first frame), and the track's length (the video's
+        duration).
+
+    Raises:
+        MediaError: No video stream or no audio stream.
+    """
+    video = require_video(info)
+    audio = require_audio(info)
+    # Negative lead: the audio started before the picture, so its head is dropped (shift > 0).
+    lead = Fraction(audio.start_sec).limit_denominator(10**6) - Fraction(
+        video.start_sec
+    ).limit_denominator(10**6)
+    shift = int(round(-lead * sample_rate))
+    total = int(round(Fraction(video.frame_count) * sample_rate / video.fps))
+    return max(0, shift), max(0, -shift), total
+
+
 def clip_audio(
     video_path: str | Path,
     sample_rate: int = 16000,
@@ -245,19 +376,12 @@ def clip_audio(
     """
     video_path = Path(video_path)
     info = info if info is not None else probe(video_path)
-    video = require_video(info)
-    audio = require_audio(info)
+    head, start, total = clip_audio_placement(info, sample_rate)
     samples = load_audio(video_path, sample_rate, mono=mono, info=info, max_channels=max_channels)
-    # Negative lead: the audio started before the picture, so its head is dropped (shift > 0).
-    lead = Fraction(audio.start_sec).limit_denominator(10**6) - Fraction(
-        video.start_sec
-    ).limit_denominator(10**6)
-    shift = int(round(-lead * sample_rate))
-    total = int(round(Fraction(video.frame_count) * sample_rate / video.fps))
-    if shift > 0:
-        samples = samples[shift:]
-    elif shift < 0:
-        pad = np.zeros((-shift,) + samples.shape[1:], dtype=np.float32)
+    if head > 0:
+        samples = samples[head:]
+    elif start > 0:
+        pad = np.zeros((start,) + samples.shape[1:], dtype=np.float32)
         samples = np.concatenate([pad, samples])
     if samples.shape[0] >= total:
         samples = samples[:total]

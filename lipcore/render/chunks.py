@@ -222,9 +222,18 @@ def track_digest(track) -> str:
     import hashlib
 
     h = hashlib.blake2b(digest_size=8)
+    from lipcore.scratch import release_pages
+
     h.update(np.ascontiguousarray(track.frames, np.int64).tobytes())
-    h.update(np.ascontiguousarray(track.landmarks, np.float32).tobytes())
+    # Block by block (the same digest): a long clip's landmarks are never copied whole.
+    for a in range(0, len(track.landmarks), _DIGEST_ROWS):
+        h.update(np.ascontiguousarray(track.landmarks[a : a + _DIGEST_ROWS], np.float32).data)
+    release_pages(track.landmarks)
     return h.hexdigest()
+
+
+#: Landmark rows hashed at a time by :func:`track_digest` (4 MB).
+_DIGEST_ROWS = 1024
 
 
 def chunk_key(

@@ -15,6 +15,7 @@ import numpy as np
 from lipcore.engines.base import SourceFootage
 from lipcore.errors import MediaError
 from lipcore.face.types import FaceTrack
+from lipcore.media.sample_file import SampleFile
 from lipcore.progress import Progress
 from lipcore.render.align import (
     apply_affine,
@@ -23,6 +24,7 @@ from lipcore.render.align import (
     smooth_transforms,
     warp_to_crop,
 )
+from lipcore.scratch import RELEASE_EVERY_ROWS, release_pages, scratch_array
 
 
 @dataclass
@@ -74,13 +76,14 @@ def align_track(
     breaks = np.nonzero(np.diff(track.frames) > 1)[0] + 1
     for run in np.split(rows, breaks):
         smoothed[run] = smooth_transforms(raw[run], radius=2)
+    release_pages(track.landmarks)  # a pass over every frame: memory-mapped pages go back
     return TrackAlignment(track=track, size=size, template=template, transforms=smoothed)
 
 
 def iter_source_footage(
     video: str | Path,
     alignment: TrackAlignment,
-    audio_16k: np.ndarray | None,
+    audio_16k: np.ndarray | SampleFile | None,
     max_frames: int = 3000,
 ) -> Generator[Progress, None, SourceFootage]:
     """Cut aligned crops of the track's detected (not interpolated) frames from ``video``.
@@ -110,7 +113,9 @@ def iter_source_footage(
         rows = rows[np.unique((starts[:, None] + np.arange(block)[None, :]).ravel())]
     wanted = {int(track.frames[r]): int(r) for r in rows}
     size = alignment.size
-    crops = np.empty((len(rows), size, size, 3), np.uint8)
+    # On disk, not in memory: up to MAX_FOOTAGE_FRAMES crops at the face's native size are
+    # hundreds of MB (1500 at 416 px: 780 MB); engines read the few they use.
+    crops = scratch_array((len(rows), size, size, 3), np.uint8)
     landmarks = np.empty((len(rows), track.landmarks.shape[1], 2), np.float32)
     frames = np.empty(len(rows), np.int64)
     k = 0
@@ -129,13 +134,22 @@ def iter_source_footage(
                 landmarks[k] = apply_affine(m, track.landmarks[r])
                 frames[k] = index
                 k += 1
+                if k % RELEASE_EVERY_ROWS == 0:
+                    release_pages(crops)
                 if k % 25 == 0:
                     yield Progress(k, len(rows), "reading the actor's footage")
     if k < len(rows):
         raise MediaError(
             f"could only decode {k} of {len(rows)} face frames", video, "the file may be truncated"
         )
-    audio = np.zeros(0, np.float32) if audio_16k is None else np.asarray(audio_16k, np.float32)
+    release_pages(crops)
+    release_pages(track.landmarks)
+    if audio_16k is None:
+        audio = np.zeros(0, np.float32)
+    elif isinstance(audio_16k, SampleFile):
+        audio = audio_16k  # kept on disk
+    else:
+        audio = np.asarray(audio_16k, np.float32)
     return SourceFootage(crops=crops, landmarks=landmarks, frames=frames, fps=fps, audio_16k=audio)
 
 

@@ -6,7 +6,8 @@ The editor's preview player, the editor's export and ``lipsync sync`` all hear t
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -73,6 +74,139 @@ def load_speech(path: str | Path, sample_rate: int, info=None, mono: bool = True
     return place_audio(samples, shift, max(0, len(samples) + shift))
 
 
+class _PlacedStream:
+    """One track's blocks on the mix's clock, read forward one mix block at a time.
+
+    Sample ``k`` of the stream (after ``head`` decoded samples are dropped) plays at output
+    sample ``start + k``; samples before 0 or from ``end`` on are not heard.
+    """
+
+    def __init__(self, blocks: Iterator[np.ndarray], head: int, start: int, end: int | None):
+        self._blocks = blocks
+        self._skip = max(0, int(head))
+        self._pos = int(start)  # output sample of the first held sample
+        self._end = end
+        self._held: list[np.ndarray] = []
+        self._held_count = 0
+        self._done = False
+
+    def _pull(self, before: int) -> None:
+        """Read until the held samples reach output sample ``before`` (or the stream ends)."""
+        while not self._done and self._pos + self._held_count < before:
+            block = next(self._blocks, None)
+            if block is None:
+                self._done = True
+                break
+            if self._skip:
+                drop = min(self._skip, len(block))
+                self._skip -= drop
+                block = block[drop:]
+            if not self._held and self._pos + len(block) <= 0:
+                self._pos += len(block)  # wholly before the mix starts: never heard
+                continue
+            self._held.append(block)
+            self._held_count += len(block)
+
+    def add_into(self, out: np.ndarray, a: int, gain: np.float32, mono: bool) -> None:
+        """Add ``gain`` x this track's samples for output samples ``a .. a + len(out)``.
+
+        Calls come in order of ``a`` (one mix block after the other).
+        """
+        b = a + len(out)
+        self._pull(b)
+        if not self._held:
+            return
+        held = self._held[0] if len(self._held) == 1 else np.concatenate(self._held)
+        lo, hi = max(a, self._pos), min(b, self._pos + len(held))
+        if self._end is not None:
+            hi = min(hi, self._end)
+        if hi > lo:
+            part = held[lo - self._pos : hi - self._pos]
+            if not mono and (part.ndim == 1 or part.shape[1] != 2):
+                part = part.reshape(len(part), -1)[:, :1]  # a mono track plays on both sides
+            out[lo - a : hi - a] += gain * part
+        keep = max(0, min(len(held), b - self._pos))  # heard up to the next block's start
+        rest = held[keep:]
+        self._held, self._held_count, self._pos = (
+            ([rest] if len(rest) else []),
+            len(rest),
+            self._pos + keep,
+        )
+
+
+def _track_stream(
+    track: MixTrack, rate: int, clip: str | Path | None, mono: bool, block: int
+) -> _PlacedStream:
+    """A track of the mix as a stream on the picture's clock (as :func:`load_speech` places it)."""
+    from lipcore.media.audio import clip_audio_placement, iter_audio
+    from lipcore.media.probe import probe
+
+    channels = None if mono else 2
+    if track.path is None:
+        if clip is None:
+            raise ValueError("a track of the clip's own sound needs the clip")
+        info = probe(clip)
+        head, start, total = clip_audio_placement(info, rate)
+        blocks = iter_audio(clip, rate, mono, info, channels, block)
+        return _PlacedStream(blocks, head, start, total)
+    info = probe(track.path)
+    blocks = iter_audio(track.path, rate, mono, info, channels, block)
+    offset = int(round(track.offset_samples * rate / AUDIO_RATE))
+    if info.video is None or info.audio is None:
+        return _PlacedStream(blocks, 0, offset, None)
+    shift = int(round(_speech_lead(info) * rate))
+    return _PlacedStream(blocks, max(0, -shift), max(0, shift) + offset, None)
+
+
+def _speech_lead(info) -> Fraction:
+    """How long a video file's audio starts after its picture, in seconds."""
+    return Fraction(info.audio.start_sec).limit_denominator(10**6) - Fraction(
+        info.video.start_sec
+    ).limit_denominator(10**6)
+
+
+def iter_mix_blocks(
+    tracks: Sequence[MixTrack | tuple],
+    total_samples: int,
+    rate: int = OUTPUT_AUDIO_RATE,
+    clip: str | Path | None = None,
+    channels: int = 1,
+    block_samples: int = MIX_BLOCK_SAMPLES,
+) -> Iterator[np.ndarray]:
+    """The mix of :func:`mix_tracks` block by block, before its peak is known (not scaled).
+
+    Every track is decoded as a stream and only one block of each is held, so the memory does
+    not grow with the mix's length.
+
+    Args:
+        tracks: :class:`MixTrack` or ``(path | None, offset_samples_16k, gain_db)`` items.
+        total_samples: Length of the mix at ``rate``.
+        rate: Sample rate in Hz.
+        clip: The clip whose own sound a track with ``path=None`` is.
+        channels: 1 or 2 (see :func:`mix_tracks`).
+        block_samples: Samples per yielded block (the last may be shorter).
+
+    Yields:
+        ``(k,)`` or ``(k, 2)`` float32 blocks covering ``total_samples`` in order.
+
+    Raises:
+        MediaError: A track cannot be read (the message names the file).
+    """
+    if channels not in (1, 2):
+        raise ValueError(f"channels must be 1 or 2, not {channels}")
+    mono = channels == 1
+    items = [item if isinstance(item, MixTrack) else MixTrack(*item) for item in tracks]
+    gains = [np.float32(10.0 ** (t.gain_db / 20.0)) for t in items]
+    streams = [_track_stream(t, rate, clip, mono, min(block_samples, 1 << 16)) for t in items]
+    total = int(total_samples)
+    for a in range(0, total, block_samples):
+        n = min(block_samples, total - a)
+        out = np.zeros((n,) if mono else (n, 2), np.float32)
+        for stream, gain in zip(streams, gains, strict=True):
+            stream.add_into(out, a, gain, mono)
+        yield out
+
+
 def mix_tracks(
     tracks: Sequence[MixTrack | tuple],
     total_samples: int,
@@ -81,6 +215,9 @@ def mix_tracks(
     channels: int = 1,
 ) -> np.ndarray:
     """Mix tracks into one track of ``total_samples`` at ``rate``, mono or stereo.
+
+    What the preview player plays; an export writes the same samples to a file block by block
+    with :func:`write_mix_wav` instead of holding them.
 
     Args:
         tracks: :class:`MixTrack` or ``(path | None, offset_samples_16k, gain_db)`` items.
@@ -98,41 +235,112 @@ def mix_tracks(
         MediaError: A track cannot be read (the message names the file), or the clip has no
             audio of its own when a track asks for it.
     """
-    from lipcore.media.audio import clip_audio
-
     if channels not in (1, 2):
         raise ValueError(f"channels must be 1 or 2, not {channels}")
     mono = channels == 1
     out = np.zeros((int(total_samples),) if mono else (int(total_samples), 2), np.float32)
-
-    def add(samples: np.ndarray, offset: int, gain: np.float32) -> None:
-        # Added in place, block by block: a long mix holds no full-length temporary (a 30-minute
-        # stereo mix is 690 MB; placed, repeated to stereo and scaled copies would each add one).
-        src0, dst0 = max(0, -offset), max(0, offset)
-        n = min(len(samples) - src0, len(out) - dst0)
-        for a in range(0, max(0, n), MIX_BLOCK_SAMPLES):
-            b = min(n, a + MIX_BLOCK_SAMPLES)
-            part = samples[src0 + a : src0 + b]
-            if not mono and (part.ndim == 1 or part.shape[1] != 2):
-                part = part.reshape(len(part), -1)[:, :1]  # a mono track plays on both sides
-            out[dst0 + a : dst0 + b] += gain * part
-
-    for item in tracks:
-        track = item if isinstance(item, MixTrack) else MixTrack(*item)
-        gain = np.float32(10.0 ** (track.gain_db / 20.0))
-        if track.path is None:
-            if clip is None:
-                raise ValueError("a track of the clip's own sound needs the clip")
-            add(clip_audio(clip, rate, mono=mono, max_channels=None if mono else 2), 0, gain)
-            continue
-        offset = int(round(track.offset_samples * rate / AUDIO_RATE))
-        add(load_speech(track.path, rate, mono=mono), offset, gain)
-    peak = 0.0
-    for a in range(0, len(out), MIX_BLOCK_SAMPLES):
-        peak = max(peak, float(np.abs(out[a : a + MIX_BLOCK_SAMPLES]).max()))
+    a, peak = 0, 0.0
+    for block in iter_mix_blocks(tracks, total_samples, rate, clip, channels):
+        out[a : a + len(block)] = block
+        a += len(block)
+        peak = max(peak, float(np.abs(block).max()))
     if peak > 1.0:
         out /= np.float32(peak)
     return out
+
+
+def write_mix_wav(
+    path: str | Path,
+    tracks: Sequence[MixTrack | tuple],
+    total_samples: int,
+    rate: int = OUTPUT_AUDIO_RATE,
+    clip: str | Path | None = None,
+    channels: int = 1,
+    block_samples: int = MIX_BLOCK_SAMPLES,
+) -> Path:
+    """Write the mix of :func:`mix_tracks` to a 32-bit float WAV, one block at a time.
+
+    The samples are exactly :func:`mix_tracks`'s; memory stays at a few blocks whatever the
+    length (a 30-minute stereo mix would be 690 MB as one array). A mix that would clip is
+    scaled in a second pass over the file.
+
+    Args:
+        path: The WAV to write (RF64 past 4 GB).
+        tracks: :class:`MixTrack` or ``(path | None, offset_samples_16k, gain_db)`` items.
+        total_samples: Length of the mix at ``rate``.
+        rate: Sample rate in Hz.
+        clip: The clip whose own sound a track with ``path=None`` is.
+        channels: 1 or 2.
+        block_samples: Samples mixed at a time.
+
+    Returns:
+        ``path``.
+
+    Raises:
+        MediaError: A track cannot be read, or the file cannot be written.
+    """
+    import soundfile
+
+    from lipcore.errors import MediaError
+
+    path = Path(path)
+    big = int(total_samples) * channels * 4 > (1 << 32) - (1 << 20)
+    peak = 0.0
+    try:
+        with soundfile.SoundFile(
+            str(path), "w", int(rate), channels, "FLOAT", format="RF64" if big else "WAV"
+        ) as fh:
+            for block in iter_mix_blocks(
+                tracks, total_samples, rate, clip, channels, block_samples
+            ):
+                fh.write(block)
+                peak = max(peak, float(np.abs(block).max()) if len(block) else 0.0)
+        if peak > 1.0:
+            with soundfile.SoundFile(str(path), "r+") as fh:
+                for a in range(0, int(total_samples), block_samples):
+                    fh.seek(a)
+                    block = fh.read(block_samples, dtype="float32", always_2d=channels == 2)
+                    block /= np.float32(peak)
+                    fh.seek(a)
+                    fh.write(block)
+    except (OSError, RuntimeError, soundfile.LibsndfileError) as exc:
+        raise MediaError(
+            f"the mixed audio could not be written ({exc})", path, "free some disk space"
+        ) from exc
+    return path
+
+
+@contextmanager
+def mixed_wav(
+    tracks: Sequence[MixTrack | tuple],
+    total_samples: int,
+    rate: int = OUTPUT_AUDIO_RATE,
+    clip: str | Path | None = None,
+    channels: int = 1,
+    folder: str | Path | None = None,
+) -> Iterator[Path]:
+    """The mix written by :func:`write_mix_wav` to a temporary file, removed afterwards.
+
+    Args:
+        tracks: What to mix (see :func:`mix_tracks`).
+        total_samples: Length of the mix at ``rate``.
+        rate: Sample rate in Hz.
+        clip: The clip whose own sound a track with ``path=None`` is.
+        channels: 1 or 2.
+        folder: Where the file goes (e.g. the output's folder); None = the system's temp folder.
+
+    Yields:
+        The WAV's path.
+    """
+    import tempfile
+    import uuid
+
+    where = Path(folder) if folder is not None else Path(tempfile.gettempdir())
+    path = where / f".lipsync-mix-{uuid.uuid4().hex[:12]}.partial.wav"
+    try:
+        yield write_mix_wav(path, tracks, total_samples, rate, clip, channels)
+    finally:
+        path.unlink(missing_ok=True)
 
 
 def duck_db(linear_gain: float) -> float:

@@ -221,12 +221,19 @@ def iter_render_speakers(
         layers.append(paths)
     last = replace(plans[-1], warnings=[])
     if isinstance(output_audio, np.ndarray):
-        audio = np.asarray(output_audio, np.float32)
+        yield from iter_splice(last, layers, np.asarray(output_audio, np.float32))
+    elif _is_output_mix(Path(output_audio)):
+        yield from iter_splice(last, layers, Path(output_audio))  # muxed as it is
     else:
-        from lipcore.render.mix import load_speech
+        from lipcore.render.mix import mixed_wav
+        from lipcore.render.timeline import timeline_samples
 
-        audio = load_speech(Path(output_audio), OUTPUT_AUDIO_RATE, mono=False)
-    yield from iter_splice(last, layers, audio)
+        # Streamed into a temporary WAV on the picture's clock, never held whole.
+        total = timeline_samples(last.timeline, OUTPUT_AUDIO_RATE)
+        track = [MixTrack(Path(output_audio))]
+        folder = Path(output).resolve().parent
+        with mixed_wav(track, total, OUTPUT_AUDIO_RATE, channels=2, folder=folder) as wav:
+            yield from iter_splice(last, layers, wav)
 
     warnings = [f"speaker {k + 1}: {w}" for k, r in enumerate(results) for w in r.warnings]
     return SpeakersResult(
@@ -240,6 +247,23 @@ def iter_render_speakers(
         chunks=[p for layer in layers for p in layer],
         rendered_segments=sum(r.rendered_segments for r in results),
         passes=results,
+    )
+
+
+def _is_output_mix(path: Path) -> bool:
+    """Whether ``path`` is a mix as :func:`lipcore.render.mix.write_mix_wav` writes one (float
+    PCM at the output rate, mono or stereo, no picture): the encoder then reads exactly the
+    samples a decode would give, so it is muxed as it is instead of copied first."""
+    from lipcore.media.probe import probe
+
+    info = probe(path)
+    audio = info.audio
+    return (
+        info.video is None
+        and audio is not None
+        and audio.codec == "pcm_f32le"
+        and audio.sample_rate == OUTPUT_AUDIO_RATE
+        and audio.channels in (1, 2)
     )
 
 

@@ -35,6 +35,7 @@ from lipcore.engines.base import CropBatch, Engine, EngineOptions, GeneratedCrop
 from lipcore.errors import LipsyncError, MediaError
 from lipcore.face.types import FaceTrack, TrackSet
 from lipcore.media.prefetch import mapped, prefetch
+from lipcore.media.sample_file import SampleFile
 from lipcore.progress import Progress, drain
 from lipcore.render.align import warp_to_crop
 from lipcore.render.blend import (
@@ -46,7 +47,7 @@ from lipcore.render.blend import (
 )
 from lipcore.render.cadence import CadenceTracker, face_region, picture_change
 from lipcore.render.footage import TrackAlignment, align_track, iter_source_footage
-from lipcore.render.mix import MIX_DUCK_GAIN, OUTPUT_AUDIO_RATE, MixTrack, load_speech, mix_tracks
+from lipcore.render.mix import MIX_DUCK_GAIN, OUTPUT_AUDIO_RATE, MixTrack
 from lipcore.render.request import AUDIO_RATE, RenderRequest, SegmentSpec
 from lipcore.render.strength import segment_strength
 from lipcore.render.timeline import (
@@ -58,6 +59,7 @@ from lipcore.render.timeline import (
 )
 from lipcore.render.warm import WarmState
 from lipcore.render.window_warp import warp_affine_into
+from lipcore.scratch import release_heap, release_pages
 from lipcore.timebase import frame_to_mel_index, frame_to_sample
 
 #: Side of the canonical crop the alignment is fitted in, and the least side a crop is pasted
@@ -145,7 +147,7 @@ class _Plan:
     track: FaceTrack
     tracks: TrackSet
     segments: list[SegmentSpec]
-    audio_16k: np.ndarray  # the new audio as loaded, before placing
+    audio_16k: SampleFile  # the new audio as loaded, before placing (read in windows)
     warnings: list[str]
     frame_size: tuple[int, int]  # displayed width, height of the clip
     video_info: object
@@ -200,11 +202,6 @@ VFR_WARNING = (
 )
 
 
-def _load_new_audio(path: Path, sample_rate: int, info=None, mono: bool = True) -> np.ndarray:
-    """The new speech on the picture's clock (see :func:`lipcore.render.mix.load_speech`)."""
-    return load_speech(path, sample_rate, info=info, mono=mono)
-
-
 def _refuse_overwriting_a_source(request: RenderRequest) -> None:
     out = Path(request.output).resolve()
     sources = (request.video, request.audio, request.output_audio, request.actor)
@@ -217,6 +214,7 @@ def _refuse_overwriting_a_source(request: RenderRequest) -> None:
 
 def _load_inputs(request: RenderRequest, warm: WarmState | None = None) -> tuple:
     from lipcore.media.probe import probe, require_audio, require_video
+    from lipcore.media.sample_file import speech_file
 
     warm = warm if warm is not None else WarmState()
     video_info = warm.remember("probe", request.video, lambda: probe(request.video))
@@ -224,10 +222,11 @@ def _load_inputs(request: RenderRequest, warm: WarmState | None = None) -> tuple
     audio_info = warm.remember("probe", request.audio, lambda: probe(request.audio))
     require_audio(audio_info)
     _refuse_overwriting_a_source(request)
+    # On disk, read in windows: a segment's drive needs only the audio around it.
     audio = warm.remember(
         "speech-16k",
         request.audio,
-        lambda: _load_new_audio(request.audio, AUDIO_RATE, info=audio_info),
+        lambda: speech_file(request.audio, AUDIO_RATE, info=audio_info),
     )
     if len(audio) == 0:
         raise MediaError("the audio track is empty", request.audio, "choose a file with speech")
@@ -295,12 +294,12 @@ def iter_render(
         return (yield from _iter_render_chunked(plan, engine, Path(chunks)))
     engines, alignment = yield from _prepare_engines(plan, engine)
     changed = 0
-    audio_out = _output_audio(plan)
     with (
+        _output_audio(plan) as audio_out,
         # Decoded frames keep their source planes: the encoder gets them as they are, with only
         # each patch's changed pixels converted (lipcore.media.planar).
         closing(_iter_frames(plan, engines, alignment, keep_planes=True)) as rendered,
-        _writer_for(request, plan, audio=(audio_out, OUTPUT_AUDIO_RATE), planar=True) as writer,
+        _writer_for(request, plan, audio=audio_out, planar=True) as writer,
     ):
         if writer.precision_note:
             plan.warnings.append(writer.precision_note)
@@ -587,10 +586,12 @@ def _prepare_from_footage(
     """Read the clip's (and extra) footage of the face and run the engine's ``prepare``."""
     from lipcore.face.track import iter_track_faces
     from lipcore.media.audio import clip_audio
+    from lipcore.media.sample_file import clip_file
 
     request = plan.request
     try:
-        own_audio = clip_audio(request.video, AUDIO_RATE, info=plan.video_info)
+        # The clip's own sound on disk (115 MB for 30 minutes), analysed block by block.
+        own_audio = clip_file(request.video, AUDIO_RATE, info=plan.video_info)
     except MediaError:
         own_audio = None  # a silent clip: engines that learn from footage say what they need
     size = eng.crop_size
@@ -919,6 +920,10 @@ def _iter_segment(
         if len(pending) >= BATCH_FRAMES:
             yield from flush()
     yield from flush()
+    # A memory-mapped track's pages this segment read go back: a long clip's many segments
+    # never gather its landmarks in memory.
+    release_pages(alignment.track.landmarks)
+    release_heap()
 
 
 def _kept_paste(cell: dict, frame: np.ndarray, weight: float, args: dict) -> Patch:
@@ -1019,9 +1024,13 @@ def _paste(
     return paste_crop_roi(frame, crop, mask * weight, m)
 
 
-def _output_audio(plan: _Plan) -> np.ndarray:
-    """The audio track of the output at 48 kHz: the dub, or the dub over the ducked original."""
-    from lipcore.render.mix import duck_db
+def _output_audio(plan: _Plan):
+    """The audio track of the output at 48 kHz, written to a temporary WAV beside the output.
+
+    The dub, or the dub over the ducked original; mixed block by block, so a long clip's
+    sound is never held whole (a context manager yielding the file's path).
+    """
+    from lipcore.render.mix import duck_db, mixed_wav
 
     req = plan.request
     total = timeline_samples(plan.timeline, OUTPUT_AUDIO_RATE)
@@ -1036,7 +1045,14 @@ def _output_audio(plan: _Plan) -> np.ndarray:
             plan.warnings.append("the clip has no audio of its own: exported the dub alone")
         else:
             tracks.append(MixTrack(None, 0, duck_db(MIX_DUCK_GAIN)))
-    return mix_tracks(tracks, total, OUTPUT_AUDIO_RATE, clip=req.video, channels=2)
+    return mixed_wav(
+        tracks,
+        total,
+        OUTPUT_AUDIO_RATE,
+        clip=req.video,
+        channels=2,
+        folder=Path(req.output).resolve().parent,
+    )
 
 
 def _iter_render_chunked(
@@ -1046,8 +1062,8 @@ def _iter_render_chunked(
     from lipcore.render.splice import iter_ensure_chunks, iter_splice
 
     paths, rendered = yield from iter_ensure_chunks(plan, engine, folder)
-    audio_out = _output_audio(plan)
-    changed = yield from iter_splice(plan, [paths], audio_out)
+    with _output_audio(plan) as audio_out:
+        changed = yield from iter_splice(plan, [paths], audio_out)
     if changed == 0:
         plan.warnings.append("no frame was changed: the chosen face is not in the segments")
     return _result(

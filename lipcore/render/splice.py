@@ -165,7 +165,7 @@ def iter_render_segment(
 
 
 def iter_splice(
-    plan, layers: Sequence[Sequence[Path]], audio_out: np.ndarray, stage: str = ""
+    plan, layers: Sequence[Sequence[Path]], audio_out: np.ndarray | Path, stage: str = ""
 ) -> Generator[Progress, None, int]:
     """Write ``plan.request.output``: the source with every chunk of ``layers`` spliced in.
 
@@ -173,7 +173,8 @@ def iter_splice(
         plan: The render plan of the output (its clip, timeline and output settings).
         layers: Chunk files (e.g. one list per speaker); chunks of different faces may cover
             the same frames, each only writes the pixels it changed.
-        audio_out: The output's sound at 48 kHz.
+        audio_out: The output's sound at 48 kHz: samples, or a file on the video's clock
+            (e.g. the mix written by :func:`lipcore.render.mix.write_mix_wav`).
         stage: Prefix of the progress stage name.
 
     Yields:
@@ -201,7 +202,10 @@ def iter_splice(
         VideoReader(plan.request.video, info=plan.video_info, keep_planes=True) as reader,
         closing(_FrameSource(reader)) as source,
         _writer_for(
-            plan.request, plan, audio=(audio_out, OUTPUT_AUDIO_RATE), planar=True
+            plan.request,
+            plan,
+            audio=audio_out if isinstance(audio_out, Path) else (audio_out, OUTPUT_AUDIO_RATE),
+            planar=True,
         ) as writer,
     ):
         for j in range(n):
