@@ -811,8 +811,8 @@ def _iter_segment(
     alignment: TrackAlignment,
     seg: SegmentSpec,
     source: _FrameSource,
-) -> Iterator[tuple[int, np.ndarray, Patch]]:
-    """One segment's frames, re-synced in batches of :data:`BATCH_FRAMES`.
+) -> Iterator[tuple[int, np.ndarray, Callable[[], Patch] | None]]:
+    """One segment's frames, re-synced in batches of :data:`BATCH_FRAMES`, as compositor jobs.
 
     Where the source repeats the previous picture (:mod:`lipcore.render.cadence`), the frame
     shows the previous frame's new mouth again instead of asking the engine for another one.
@@ -832,7 +832,7 @@ def _iter_segment(
     # leaves the patch in): what a repeat of its picture shows again
     last: dict = {}
 
-    def flush() -> Iterator[tuple[int, np.ndarray, Patch]]:
+    def flush() -> Iterator[tuple[int, np.ndarray, Callable[[], Patch] | None]]:
         if not pending:
             return
         fresh = [p for p in pending if not p[5]]
