@@ -165,22 +165,35 @@ def bgr_to_yuv444_planes(bgr: np.ndarray, colour: Colour) -> list[np.ndarray]:
     return list(cv2.split(yuv))
 
 
-def frame_planes(av_frame):
-    """An 8-bit 4:2:0 PyAV frame -> a BGR :class:`~lipcore.media.planar.SourceFrame` that keeps
-    copies of its Y, U and V planes (the BGR pixels are exactly :func:`frame_to_bgr`'s)."""
-    from lipcore.media.planar import source_frame
-
-    colour = colour_of(
+def _frame_colour(av_frame) -> Colour:
+    """The matrix and range a PyAV frame's pixels are in (see :func:`colour_of`)."""
+    return colour_of(
         av_frame.colorspace,
         av_frame.color_range,
         av_frame.width,
         av_frame.height,
         av_frame.format.name,
     )
+
+
+def _frame_plane_views(av_frame, dtype: np.dtype) -> list[np.ndarray]:
+    """A PyAV frame's first three planes as ``(height, width)`` views of its buffers."""
     planes = []
     for plane in av_frame.planes[:3]:
-        arr = np.frombuffer(plane, dtype=np.uint8).reshape(-1, plane.line_size)
-        planes.append(np.ascontiguousarray(arr[: plane.height, : plane.width]))
+        row = plane.line_size // dtype.itemsize
+        arr = np.frombuffer(plane, dtype=dtype).reshape(-1, row)[: plane.height, : plane.width]
+        planes.append(arr)
+    return planes
+
+
+def frame_planes(av_frame):
+    """An 8-bit 4:2:0 PyAV frame -> a BGR :class:`~lipcore.media.planar.SourceFrame` that keeps
+    copies of its Y, U and V planes (the BGR pixels are exactly :func:`frame_to_bgr`'s)."""
+    from lipcore.media.planar import source_frame
+
+    colour = _frame_colour(av_frame)
+    views = _frame_plane_views(av_frame, np.dtype(np.uint8))
+    planes = [np.ascontiguousarray(arr) for arr in views]
     return source_frame(planes_to_bgr(*planes, colour, 8), planes, colour)
 
 
@@ -191,17 +204,7 @@ def frame_to_bgr(av_frame, colour: Colour | None = None) -> np.ndarray | None:
         return None
     _, _, bits, _ = spec
     dtype = np.dtype(np.uint8) if bits == 8 else np.dtype("<u2")
-    planes = []
-    for plane in av_frame.planes[:3]:
-        row = plane.line_size // dtype.itemsize
-        arr = np.frombuffer(plane, dtype=dtype).reshape(-1, row)[: plane.height, : plane.width]
-        planes.append(arr)
+    planes = _frame_plane_views(av_frame, dtype)
     if colour is None:
-        colour = colour_of(
-            av_frame.colorspace,
-            av_frame.color_range,
-            av_frame.width,
-            av_frame.height,
-            av_frame.format.name,
-        )
+        colour = _frame_colour(av_frame)
     return planes_to_bgr(*planes, colour, bits)
