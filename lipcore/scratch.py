@@ -36,7 +36,7 @@ def scratch_array(shape: tuple[int, ...], dtype, folder: str | None = None) -> n
     if int(np.prod(shape)) == 0:
         return np.zeros(shape, dtype)
     try:
-        out = np.lib.format.open_memmap(path, mode="w+", dtype=dtype, shape=shape)
+        out = _reserved_memmap(path, dtype, shape)
     except OSError:
         return np.zeros(shape, dtype)
     finally:
@@ -44,6 +44,32 @@ def scratch_array(shape: tuple[int, ...], dtype, folder: str | None = None) -> n
             os.unlink(path)
         except OSError:
             pass
+    return out
+
+
+def _reserved_memmap(path, dtype, shape: tuple[int, ...]) -> np.memmap:
+    """A new ``.npy`` file mapped for writing, its disk blocks reserved first.
+
+    A mapped file is made sparse: on a full disk the first write to an unreserved page would
+    kill the process (SIGBUS) instead of failing. Reserving the blocks turns that into an
+    ``OSError`` here (ENOSPC, or EFBIG at a file-size limit), which callers handle.
+
+    Raises:
+        OSError: The file cannot be made or its blocks reserved (the file is removed).
+    """
+    out = None
+    try:
+        out = np.lib.format.open_memmap(path, mode="w+", dtype=dtype, shape=shape)
+        if hasattr(os, "posix_fallocate"):
+            with open(path, "r+b") as f:
+                os.posix_fallocate(f.fileno(), 0, os.fstat(f.fileno()).st_size)
+    except OSError:
+        del out
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
+        raise
     return out
 
 
@@ -74,7 +100,7 @@ def save_rows(path, array: np.ndarray) -> None:
     if len(array) == 0:
         np.save(path, np.asarray(array), allow_pickle=False)
         return
-    out = np.lib.format.open_memmap(path, mode="w+", dtype=array.dtype, shape=array.shape)
+    out = _reserved_memmap(path, array.dtype, array.shape)
     for a in range(0, len(array), RELEASE_EVERY_ROWS):
         out[a : a + RELEASE_EVERY_ROWS] = array[a : a + RELEASE_EVERY_ROWS]
         release_pages(array)

@@ -60,6 +60,9 @@ def trackset_from_bytes(data: bytes) -> TrackSet:
 def _trackset_from_npz(source, landmarks_of=None) -> TrackSet:
     """Read a stored track set from a file or buffer; ``landmarks_of(k, z)`` may supply the
     ``k``-th track's landmarks (e.g. memory-mapped) instead of decompressing them here."""
+    if isinstance(source, (str, Path)):
+        with open(source, "rb") as fh:  # closed even when the file is not a readable zip
+            return _trackset_from_npz(fh, landmarks_of)
     with np.load(source, allow_pickle=False) as z:
         meta = json.loads(bytes(z["meta"]).decode())
         if meta.get("format") != STORE_FORMAT:
@@ -111,7 +114,7 @@ def load_trackset(path: str | Path, mapped: bool = False) -> TrackSet | None:
     """
     path = Path(path)
     try:
-        if mapped:
+        if mapped and path.is_file():  # (a folder in the entry's place has no copy made)
             try:
                 folder = _mapped_folder(path)
             except OSError:

@@ -34,16 +34,39 @@ class SampleFile:
     ndim = 1
 
     def __init__(self, blocks: Iterator[np.ndarray], sample_rate: int):
-        """Write ``blocks`` (1-D float32, in order) to the file."""
+        """Write ``blocks`` (1-D float32, in order) to the file.
+
+        Where no temporary file can be written (a full disk, a file-size limit), the samples
+        are kept in memory instead, as an array would hold them: the render goes on, and a
+        full disk is reported by the write that needs the disk (the output, the cache).
+        """
         self.sample_rate = int(sample_rate)
-        self._file = tempfile.TemporaryFile(prefix="lipsync-samples-")
-        n = 0
-        for block in blocks:
-            data = np.ascontiguousarray(block, "<f4").reshape(-1)
-            self._file.write(data.data)
-            n += len(data)
-        self._file.flush()
-        self._len = n
+        self._memory: np.ndarray | None = None
+        self._file = None
+        blocks = iter(blocks)
+        data = np.zeros(0, np.float32)  # the block being written
+        done = 0  # its bytes on disk
+        on_disk = 0  # samples of the blocks before it on disk
+        try:
+            # Unbuffered: what a failed write left on disk is exactly what was written.
+            self._file = tempfile.TemporaryFile(prefix="lipsync-samples-", buffering=0)
+            for block in blocks:
+                data, done = np.ascontiguousarray(block, "<f4").reshape(-1), 0
+                raw = memoryview(data).cast("B")
+                while done < len(raw):
+                    done += self._file.write(raw[done:])
+                on_disk += len(data)
+                data, done = np.zeros(0, np.float32), 0
+            self._len = on_disk
+        except OSError:
+            kept = on_disk + done // 4 if self._file is not None else 0
+            head = self._pread(0, kept) if kept else np.zeros(0, np.float32)
+            if self._file is not None:
+                self._file.close()
+                self._file = None
+            rest = [np.asarray(b, np.float32).reshape(-1) for b in blocks]
+            self._memory = np.concatenate([head, data[done // 4 :], *rest]).astype(np.float32)
+            self._len = len(self._memory)
 
     def __len__(self) -> int:
         return self._len
@@ -63,6 +86,11 @@ class SampleFile:
         start, stop = max(0, int(start)), min(self._len, int(stop))
         if stop <= start:
             return np.zeros(0, np.float32)
+        if self._memory is not None:
+            return self._memory[start:stop].copy()
+        return self._pread(start, stop)
+
+    def _pread(self, start: int, stop: int) -> np.ndarray:
         data = os.pread(self._file.fileno(), 4 * (stop - start), 4 * start)
         return np.frombuffer(data, "<f4").astype(np.float32)
 
@@ -85,7 +113,8 @@ class SampleFile:
 
     def close(self) -> None:
         """Remove the file now (it also goes when the object does)."""
-        self._file.close()
+        if self._file is not None:
+            self._file.close()
 
     def __del__(self):
         file = getattr(self, "_file", None)

@@ -304,8 +304,11 @@ def write_mix_wav(
                     fh.seek(a)
                     fh.write(block)
     except (OSError, RuntimeError, soundfile.LibsndfileError) as exc:
+        reason = str(exc)
+        if "System error" in reason:  # libsndfile's word for a failed write(2)
+            reason = "the disk refused the write: it is full or a file-size limit was reached"
         raise MediaError(
-            f"the mixed audio could not be written ({exc})", path, "free some disk space"
+            f"the mixed audio could not be written ({reason})", path, "free some disk space"
         ) from exc
     return path
 

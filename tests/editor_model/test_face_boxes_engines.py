@@ -123,9 +123,8 @@ def test_planner_renders_a_boxed_face_from_its_boxes_not_detection(media, tmp_pa
     detected = object()  # stands for the window's detected face tracks
     planner = RenderPlanner(doc)
 
-    def tracks_used(job):
-        cells = zip(job.run.__code__.co_freevars, job.run.__closure__, strict=True)
-        return {name: c.cell_contents for name, c in cells}["tracks"]
+    def tracks_used(job):  # the job is a ProcessCall: (request, tracks, ...) are its arguments
+        return job.run.args[1]
 
     assert tracks_used(planner.segment_job(seg, detected)) is detected
     doc.set_face_box(0, (10, 20, 110, 140), None)

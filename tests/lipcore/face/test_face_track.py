@@ -48,12 +48,20 @@ def test_second_call_comes_from_the_cache_and_corrupt_entries_are_rebuilt(clip):
     again = track_faces(clip("A07"), settings)
     assert time.perf_counter() - t0 < 1.0
     np.testing.assert_array_equal(again.tracks[0].landmarks, first.tracks[0].landmarks)
-    entries = list((cache.cache_root() / "faces").glob(f"{cache.file_fingerprint(clip('A07'))}*"))
+    faces = cache.cache_root() / "faces"
+    entries = list(faces.glob(f"{cache.file_fingerprint(clip('A07'))}*.npz"))
     assert len(entries) == 1
     entries[0].write_bytes(entries[0].read_bytes()[:100])  # a truncated write
     rebuilt = track_faces(clip("A07"), settings)
     np.testing.assert_allclose(rebuilt.tracks[0].landmarks, first.tracks[0].landmarks, atol=1e-3)
     assert entries[0].stat().st_size > 1000
+    # The landmarks' uncompressed copy beside an entry is kept for the rewritten entry only.
+    from lipcore.face.store import load_trackset
+
+    mapped = load_trackset(entries[0], mapped=True)
+    np.testing.assert_allclose(mapped.tracks[0].landmarks, first.tracks[0].landmarks, atol=1e-3)
+    copies = list(faces.glob(f"{entries[0].name}.mapped-*"))
+    assert len(copies) == 1 and copies[0].name.endswith(str(entries[0].stat().st_mtime_ns))
     # Other settings are another entry, not a stale hit.
     other = track_faces(clip("A07"), TrackerSettings(end_frame=10))
     assert other.tracks[0].last_frame == 9

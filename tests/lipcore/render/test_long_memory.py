@@ -197,3 +197,31 @@ def test_cached_tracks_map_their_landmarks(shared_media, tmp_path):
         assert np.array_equal(a.landmarks, b.landmarks)
         assert track_digest(a) == track_digest(b)
         assert np.array_equal(align_track(a).transforms, align_track(b).transforms)
+
+
+def test_a_full_disk_keeps_samples_in_memory_and_scratch_fails_cleanly(tmp_path):
+    """A write that fails part-way (EFBIG at a file-size limit, as ENOSPC on a full disk): the
+    samples come out whole from memory, a scratch array falls back to memory, and saving rows
+    raises ``OSError`` (a mapped file on a full disk would otherwise die of SIGBUS) and leaves
+    no file."""
+    import resource
+    import signal
+
+    rng = np.random.default_rng(3)
+    blocks = [rng.standard_normal(n).astype(np.float32) for n in (3001, 5000, 7003, 11)]
+    whole = np.concatenate(blocks)
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    old = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    try:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (30_001, hard))  # mid-way through block 2
+        samples = SampleFile(iter(blocks), 16000)
+        crops = scratch_array((100, 64, 64, 3), np.uint8, folder=str(tmp_path))  # 1.2 MB
+        with pytest.raises(OSError):
+            save_rows(tmp_path / "rows.npy", np.ones((100, 64, 64, 3), np.uint8))
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+        signal.signal(signal.SIGXFSZ, old)
+    assert len(samples) == len(whole) and np.array_equal(np.asarray(samples), whole)
+    assert np.array_equal(samples[2999:3003], whole[2999:3003])
+    assert not isinstance(crops, np.memmap) and crops.shape == (100, 64, 64, 3)
+    assert list(tmp_path.iterdir()) == []
