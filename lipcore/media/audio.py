@@ -320,6 +320,17 @@ def iter_audio(
             )
 
 
+def audio_lead_sec(info: MediaInfo) -> Fraction:
+    """How long a file's audio starts after its picture, in seconds (negative: before it).
+
+    Args:
+        info: A :class:`MediaInfo` with a video and an audio stream.
+    """
+    return Fraction(info.audio.start_sec).limit_denominator(10**6) - Fraction(
+        info.video.start_sec
+    ).limit_denominator(10**6)
+
+
 def clip_audio_placement(info: MediaInfo, sample_rate: int) -> tuple[int, int, int]:
     """Where a clip's own audio goes on its video clock (:func:`clip_audio`'s placement).
 
@@ -336,12 +347,9 @@ def clip_audio_placement(info: MediaInfo, sample_rate: int) -> tuple[int, int, i
         MediaError: No video stream or no audio stream.
     """
     video = require_video(info)
-    audio = require_audio(info)
+    require_audio(info)
     # Negative lead: the audio started before the picture, so its head is dropped (shift > 0).
-    lead = Fraction(audio.start_sec).limit_denominator(10**6) - Fraction(
-        video.start_sec
-    ).limit_denominator(10**6)
-    shift = int(round(-lead * sample_rate))
+    shift = int(round(-audio_lead_sec(info) * sample_rate))
     total = int(round(Fraction(video.frame_count) * sample_rate / video.fps))
     return max(0, shift), max(0, -shift), total
 

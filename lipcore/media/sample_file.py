@@ -146,18 +146,14 @@ def speech_file(path: str | Path, sample_rate: int, info: MediaInfo | None = Non
     Returns:
         The samples.
     """
-    from fractions import Fraction
-
-    from lipcore.media.audio import iter_audio
+    from lipcore.media.audio import audio_lead_sec, iter_audio
 
     info = info if info is not None else probe(path)
     blocks = iter_audio(path, sample_rate, True, info)
     if info.video is None or info.audio is None:
         return SampleFile(blocks, sample_rate)
-    lead = Fraction(info.audio.start_sec).limit_denominator(10**6) - Fraction(
-        info.video.start_sec
-    ).limit_denominator(10**6)
-    shift = int(round(lead * sample_rate))  # < 0: the audio starts first, its head is dropped
+    # < 0: the audio starts first, its head is dropped
+    shift = int(round(audio_lead_sec(info) * sample_rate))
     return SampleFile(_placed(blocks, max(0, -shift), max(0, shift), None), sample_rate)
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -58,7 +57,7 @@ def load_speech(path: str | Path, sample_rate: int, info=None, mono: bool = True
     Returns:
         ``(N,)`` mono or ``(N, C)`` float32 samples, C at most 2.
     """
-    from lipcore.media.audio import load_audio
+    from lipcore.media.audio import audio_lead_sec, load_audio
     from lipcore.media.probe import probe
     from lipcore.render.timeline import place_audio
 
@@ -67,10 +66,8 @@ def load_speech(path: str | Path, sample_rate: int, info=None, mono: bool = True
     if info.video is None or info.audio is None:
         return samples
     # Only the start is moved (its tail is kept: a long-audio policy may still want it).
-    lead = Fraction(info.audio.start_sec).limit_denominator(10**6) - Fraction(
-        info.video.start_sec
-    ).limit_denominator(10**6)
-    shift = int(round(lead * sample_rate))  # < 0: the audio starts first, its head is dropped
+    # < 0: the audio starts first, its head is dropped
+    shift = int(round(audio_lead_sec(info) * sample_rate))
     return place_audio(samples, shift, max(0, len(samples) + shift))
 
 
@@ -138,7 +135,7 @@ def _track_stream(
     track: MixTrack, rate: int, clip: str | Path | None, mono: bool, block: int
 ) -> _PlacedStream:
     """A track of the mix as a stream on the picture's clock (as :func:`load_speech` places it)."""
-    from lipcore.media.audio import clip_audio_placement, iter_audio
+    from lipcore.media.audio import audio_lead_sec, clip_audio_placement, iter_audio
     from lipcore.media.probe import probe
 
     channels = None if mono else 2
@@ -154,15 +151,8 @@ def _track_stream(
     offset = int(round(track.offset_samples * rate / AUDIO_RATE))
     if info.video is None or info.audio is None:
         return _PlacedStream(blocks, 0, offset, None)
-    shift = int(round(_speech_lead(info) * rate))
+    shift = int(round(audio_lead_sec(info) * rate))
     return _PlacedStream(blocks, max(0, -shift), max(0, shift) + offset, None)
-
-
-def _speech_lead(info) -> Fraction:
-    """How long a video file's audio starts after its picture, in seconds."""
-    return Fraction(info.audio.start_sec).limit_denominator(10**6) - Fraction(
-        info.video.start_sec
-    ).limit_denominator(10**6)
 
 
 def iter_mix_blocks(
