@@ -1,9 +1,10 @@
 """Per-frame work of a batch on the machine's cores: one small thread pool for the renderer.
 
-The engine's per-frame compositing (a library face warped, morphed and blended) and the paste's
-colour match and warp are independent from frame to frame and spend their time in OpenCV and
-NumPy calls that release the GIL, so a batch's frames are spread over a few threads; results
-keep the batch's order, and every frame is computed exactly as it would be alone.
+The retime engine's per-frame compositing (a library face warped, morphed and blended) is
+independent from frame to frame and spends its time in OpenCV and NumPy calls that release the
+GIL, so a batch's frames are spread over a few threads; results keep the batch's order, and
+every frame is computed exactly as it would be alone. (The pastes run in the pipeline's own
+compositor thread, overlapping the engine's next batch.)
 """
 
 from __future__ import annotations
