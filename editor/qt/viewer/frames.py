@@ -19,9 +19,9 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QImage
 
-from editor.model.frame_service import FrameReader, iter_frame_service
+from editor.model.frame_service import iter_frame_service
 
-__all__ = ["DISPLAY_MAX_SIDE", "FrameReader", "QtFrameServer", "bgr_to_qimage"]
+__all__ = ["DISPLAY_MAX_SIDE", "QtFrameServer", "bgr_to_qimage"]
 
 #: Frames larger than this (longest side) are downscaled for display; boxes use source pixels.
 DISPLAY_MAX_SIDE = 1280
