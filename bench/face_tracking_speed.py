@@ -19,11 +19,13 @@ the shared B19 speech looped to the same length. Printed, each with the machine'
 Usage::
 
     nice -n 10 python bench/face_tracking_speed.py [--seconds 20] [--work /tmp/lipsync-bench]
-        [--no-e2e | --no-tracking] [--warm-only] [--warm-repeats N]
+        [--no-e2e | --no-tracking] [--warm-only] [--warm-repeats N] [--before /work/main]
 
 Each end-to-end line also gives the CPU seconds of the run, every process it started included
 (``lipsync``'s ffmpeg encoder), against those of the plain ffmpeg run: on a loaded machine that
-ratio moves far less than the wall-clock one. The last line reads ``track_fps=..
+ratio moves far less than the wall-clock one, and the render's peak memory. With ``--before
+CHECKOUT`` each warm render alternates with one by that checkout's code (before/after in the
+same minutes). The last line reads ``track_fps=..
 e2e_cold_fps=.. e2e_cold_vs_ffmpeg=.. e2e_cold_cpu_vs_ffmpeg=.. e2e_warm_fps=..
 e2e_warm_vs_ffmpeg=.. e2e_warm_cpu_vs_ffmpeg=..``.
 """
@@ -112,11 +114,21 @@ def children_cpu() -> float:
     return ru.ru_utime + ru.ru_stime
 
 
+#: Peak resident memory (MB) of the last command :func:`timed_run` ran (its largest process).
+LAST_PEAK_MB = [0.0]
+
+
 def timed_run(cmd: list[str], **kwargs) -> tuple[float, float]:
     """``(wall s, CPU s)`` of one command: its CPU counts every process it started (ffmpeg's
-    encoder under ``lipsync``), the figure that a loaded machine disturbs least."""
+    encoder under ``lipsync``), the figure that a loaded machine disturbs least. Its peak
+    memory is left in :data:`LAST_PEAK_MB`."""
     c0, t0 = children_cpu(), time.perf_counter()
-    subprocess.run(cmd, check=True, **kwargs)
+    proc = subprocess.Popen(cmd, **kwargs)
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise subprocess.CalledProcessError(proc.returncode, cmd)
+    LAST_PEAK_MB[0] = usage.ru_maxrss / 1024
     return time.perf_counter() - t0, children_cpu() - c0
 
 
@@ -127,12 +139,15 @@ def ffmpeg_seconds(clip: Path, out: Path) -> tuple[float, float]:
     )
 
 
-def sync_seconds(clip: Path, dub: Path, out: Path, cache: Path) -> tuple[float, float]:
-    """Wall and CPU seconds of ``lipsync sync CLIP DUB -o OUT --engine retime`` (a new process)."""
-    env = dict(os.environ, LIPSYNC_CACHE_DIR=str(cache), PYTHONPATH=str(REPO))
+def sync_seconds(
+    clip: Path, dub: Path, out: Path, cache: Path, repo: Path = REPO
+) -> tuple[float, float]:
+    """Wall and CPU seconds of ``lipsync sync CLIP DUB -o OUT --engine retime`` (a new process)
+    with the ``lipcore`` of the checkout ``repo``."""
+    env = dict(os.environ, LIPSYNC_CACHE_DIR=str(cache), PYTHONPATH=str(repo))
     cmd = [sys.executable, "-m", "lipcore.cli", "sync", str(clip), str(dub), "-o", str(out),
            "--engine", "retime", "-q"]  # fmt: skip
-    return timed_run(cmd, env=env, cwd=REPO, stdout=subprocess.DEVNULL)
+    return timed_run(cmd, env=env, cwd=repo, stdout=subprocess.DEVNULL)
 
 
 def main() -> None:
@@ -150,6 +165,12 @@ def main() -> None:
         help="skip the cold render when the bench's cache already exists",
     )
     ap.add_argument("--warm-repeats", type=int, default=1, help="warm renders (best is kept)")
+    ap.add_argument(
+        "--before",
+        type=Path,
+        help="another checkout (e.g. /work/main): its warm render alternates with this one's, "
+        "each repeat, and is printed as 'before'",
+    )
     args = ap.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     clip = make_clip(args.work / f"a04_720p_{args.seconds}s.mp4", args.seconds)
@@ -184,16 +205,19 @@ def main() -> None:
               f"CPU {base_cpu:.1f} s); load {load()}")  # fmt: skip
         cache = args.work / "cache-track-speed"
         out = args.work / "sync_720p.mp4"
-        runs = [("tracks warm", "warm")] * args.warm_repeats
+        warm = [("tracks warm", "warm", REPO)]
+        if args.before is not None:
+            warm.append(("before, warm", "before_warm", args.before.resolve()))
+        runs = warm * args.warm_repeats
         if not (args.warm_only and cache.exists()):
             shutil.rmtree(cache, ignore_errors=True)
-            runs.insert(0, ("tracks cold", "cold"))
+            runs.insert(0, ("tracks cold", "cold", REPO))
         best: dict[str, tuple[float, float]] = {}
-        for label, key in runs:
-            wall, cpu = sync_seconds(clip, dub, out, cache)
-            print(f"lipsync sync, {label}    {frames / wall:7.1f} fps  ({wall:.1f} s) = "
+        for label, key, repo in runs:
+            wall, cpu = sync_seconds(clip, dub, out, cache, repo)
+            print(f"lipsync sync, {label:12s} {frames / wall:7.1f} fps  ({wall:.1f} s) = "
                   f"{wall / base:.2f}x ffmpeg; CPU {cpu:.1f} s = {cpu / base_cpu:.2f}x "
-                  f"ffmpeg's; load {load()}")  # fmt: skip
+                  f"ffmpeg's; peak {LAST_PEAK_MB[0]:.0f} MB; load {load()}")  # fmt: skip
             if key not in best or wall < best[key][0]:
                 best[key] = (wall, cpu)
         for key, (wall, cpu) in best.items():

@@ -18,6 +18,8 @@ The mask follows the target's own (smoothed) landmarks, so it does not flicker.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import cv2
 import numpy as np
 
@@ -142,15 +144,24 @@ def match_colour(src: np.ndarray, ref: np.ndarray, region: np.ndarray) -> np.nda
     """
     if region.sum() < 16:
         return src
-    s = cv2.cvtColor(src, cv2.COLOR_BGR2LAB).astype(np.float32)
+    lab = cv2.cvtColor(src, cv2.COLOR_BGR2LAB)
     # The reference is only measured: its region's pixels alone are converted (pointwise)
     r = _lab_of(ref[region])
-    s_mu, s_sd = s[region].mean(0), np.maximum(s[region].std(0), 1.0)
+    s_in = lab[region].astype(np.float32)
+    s_mu, s_sd = s_in.mean(0), np.maximum(s_in.std(0), 1.0)
     r_mu, r_sd = r.mean(0), np.maximum(r.std(0), 1.0)
     gain = np.ones(3, np.float32)
     gain[0] = np.clip(r_sd[0] / s_sd[0], 0.85, 1.15)
-    out = (s - s_mu) * gain + r_mu
-    return cv2.cvtColor(np.clip(out + 0.5, 0, 255).astype(np.uint8), cv2.COLOR_LAB2BGR)
+    # The correction is per channel and the channels are 8-bit: a table of the 256 values of
+    # each, made with the same float32 arithmetic, gives every pixel's result bit for bit.
+    return cv2.cvtColor(cv2.LUT(lab, _channel_table(s_mu, gain, r_mu)), cv2.COLOR_LAB2BGR)
+
+
+def _channel_table(mu: np.ndarray, gain: np.ndarray, to_mu: np.ndarray) -> np.ndarray:
+    """``(256, 1, 3)`` uint8 table of ``clip((v - mu) * gain + to_mu + 0.5)`` per channel."""
+    v = np.repeat(np.arange(256, dtype=np.float32)[:, None], 3, axis=1)
+    out = (v - mu) * gain + to_mu
+    return np.clip(out + 0.5, 0, 255).astype(np.uint8).reshape(256, 1, 3)
 
 
 def _lab_of(pixels: np.ndarray) -> np.ndarray:
@@ -233,10 +244,16 @@ def _shift_lips(
     soft: np.ndarray,
 ) -> np.ndarray:
     """``src_bgr`` with its lips' LAB mean moved to ``dst_bgr``'s, through the ``soft`` edge."""
-    src = cv2.cvtColor(src_bgr, cv2.COLOR_BGR2LAB).astype(np.float32)
-    shift = _lab_of(dst_bgr[dst_lips]).mean(axis=0) - src[src_lips].mean(axis=0)
-    out = src + soft[..., None] * shift
-    return cv2.cvtColor(np.clip(out + 0.5, 0, 255).astype(np.uint8), cv2.COLOR_LAB2BGR)
+    lab = cv2.cvtColor(src_bgr, cv2.COLOR_BGR2LAB)
+    shift = _lab_of(dst_bgr[dst_lips]).mean(axis=0) - lab[src_lips].astype(np.float32).mean(axis=0)
+    # Where the soft edge is 0 a pixel keeps its value (v + 0 * shift rounds back to v), so the
+    # shift is computed in the edge's box alone: the same values, bit for bit.
+    box = _box(soft, 0)
+    if box is not None:
+        x0, y0, x1, y1 = box
+        part = lab[y0:y1, x0:x1].astype(np.float32) + soft[y0:y1, x0:x1, None] * shift
+        lab[y0:y1, x0:x1] = np.clip(part + 0.5, 0, 255).astype(np.uint8)
+    return cv2.cvtColor(lab, cv2.COLOR_LAB2BGR)
 
 
 def _mouth_area(size: int, landmark_sets: list[np.ndarray]) -> np.ndarray:
@@ -251,8 +268,13 @@ def _mouth_area(size: int, landmark_sets: list[np.ndarray]) -> np.ndarray:
     return cv2.dilate(area, np.ones((k, k), np.uint8)) > 0
 
 
+#: Reads the original crop at chosen pixels: given an ``(S, S)`` bool mask, an ``(S, S, 3)``
+#: uint8 image whose pixels under the mask are the original crop's (the others are not read).
+CropReader = Callable[[np.ndarray], np.ndarray]
+
+
 def prepare_paste(
-    original: np.ndarray,
+    original: np.ndarray | CropReader,
     generated: np.ndarray,
     landmarks: np.ndarray,
     feather_px: float,
@@ -262,7 +284,9 @@ def prepare_paste(
     """The colour-matched crop and the soft mask to paste it with, in crop space.
 
     Args:
-        original: ``(S, S, 3)`` uint8 BGR target crop (the frame as it is).
+        original: ``(S, S, 3)`` uint8 BGR target crop (the frame as it is), or a
+            :data:`CropReader` of it: the original is only measured (on the skin ring and the
+            target's lips), so only those pixels need to be cut from the frame.
         generated: ``(S, S, 3)`` uint8 BGR engine crop.
         landmarks: ``(478, 2)`` target landmarks in crop pixels.
         feather_px: Soft edge width in crop pixels.
@@ -273,7 +297,7 @@ def prepare_paste(
     Returns:
         ``(crop, mask)``: uint8 BGR crop and float32 mask in [0, 1].
     """
-    size = original.shape[0]
+    size = generated.shape[0]
     opacity = None
     if region is None:
         shape = lower_face_mask(landmarks, size, feather_px)
@@ -314,6 +338,10 @@ def prepare_paste(
         bw, bh = max(bx + bw, sx + sw) - bx, max(by + bh, sy + sh) - by
     t = PASTE_TAPS_PX
     sub = (slice(max(by - t, 0), by + bh + t), slice(max(bx - t, 0), bx + bw + t))
+    if callable(original):
+        read = np.zeros((size, size), bool)
+        read[win][sub] = skin[win][sub] if lips is None else skin[win][sub] | lips[1][sub]
+        original = original(read)
     crop = generated.copy()
     part = match_colour(generated[win][sub], original[win][sub], skin[win][sub])
     if lips is not None:

@@ -106,3 +106,8 @@ def test_colour_corrections_in_the_masks_window_change_no_pasted_pixel(shared_me
     got = paste_crop_roi(frame, crop, mask, m)
     assert got[0] == want[0] and np.array_equal(got[1], want[1])
     assert not np.array_equal(got[1], frame[got[0][1] : got[0][3], got[0][0] : got[0][2]])
+    # The render cuts only the original pixels the statistics read: the same frame again
+    from lipcore.render.pipeline import _paste
+
+    read = _paste(frame, generated, m, lm, 12 * k, region=region, mouth=mouth_lm)
+    assert read[0] == want[0] and np.array_equal(read[1], want[1])
