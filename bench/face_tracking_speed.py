@@ -204,7 +204,6 @@ def main() -> None:
         print(f"plain ffmpeg decode+encode   {frames / base:7.1f} fps  ({base:.1f} s, "
               f"CPU {base_cpu:.1f} s); load {load()}")  # fmt: skip
         cache = args.work / "cache-track-speed"
-        out = args.work / "sync_720p.mp4"
         warm = [("tracks warm", "warm", REPO)]
         if args.before is not None:
             warm.append(("before, warm", "before_warm", args.before.resolve()))
@@ -214,6 +213,8 @@ def main() -> None:
             runs.insert(0, ("tracks cold", "cold", REPO))
         best: dict[str, tuple[float, float]] = {}
         for label, key, repo in runs:
+            # One output per kind of run, kept: before and after can be compared frame by frame
+            out = args.work / f"sync_720p_{key}.mp4"
             wall, cpu = sync_seconds(clip, dub, out, cache, repo)
             print(f"lipsync sync, {label:12s} {frames / wall:7.1f} fps  ({wall:.1f} s) = "
                   f"{wall / base:.2f}x ffmpeg; CPU {cpu:.1f} s = {cpu / base_cpu:.2f}x "
