@@ -185,6 +185,8 @@ class TickMeter:
         self._watchdog: threading.Thread | None = None
         #: A mapped stamp (bench/stall_probe.py) the ticks write for an outside sampler.
         self._stamp = stamp
+        #: What each gap is tagged with for a paired comparison (``--ab-switch``, ``--ab-poll``).
+        self.tag = lambda: sys.getswitchinterval() * 1000.0
         #: (phase name, first perf_counter, last perf_counter) of every ``take``.
         self.windows: list[tuple[str, float, float]] = []
         self._phase_start = 0.0
@@ -223,7 +225,7 @@ class TickMeter:
         wait = self._queue_wait_ms()
         self._gaps.append((now - self._last) * 1000.0)
         self._ends.append(now)
-        self._switch.append(sys.getswitchinterval() * 1000.0)
+        self._switch.append(self.tag())
         self._cpu.append((cpu - self._last_cpu) * 1000.0)
         self._proc.append((proc - self._last_proc) * 1000.0)
         self._wait.append(wait - self._last_wait)
@@ -393,23 +395,38 @@ class Observers:
 
 
 class SwitchAlternator:
-    """Alternate ``sys.setswitchinterval`` between ``values`` (seconds) every second, from a
-    Python thread (not the GUI's timers, which the editor's stalls would delay)."""
+    """Alternate a setting between ``values`` every second, from a Python thread (not the
+    GUI's timers, which the editor's stalls would delay): by default the GIL switch interval
+    (``sys.setswitchinterval``, seconds); with ``poll=True`` how often a paused worker wakes
+    (``LipcoreWorker.PAUSED_WAKE_SEC``: 0.01 is superqt's own 10-ms polling)."""
 
-    def __init__(self, values: list[float]):
+    def __init__(self, values: list[float], poll: bool = False):
         import editor.qt.workers
 
-        # The window sets its own interval when it opens: keep it from undoing ours.
-        editor.qt.workers.GIL_SWITCH_INTERVAL_SEC = max(values)
+        if not poll:
+            # The window sets its own interval when it opens: keep it from undoing ours.
+            editor.qt.workers.GIL_SWITCH_INTERVAL_SEC = max(values)
+        self._worker_class = editor.qt.workers.LipcoreWorker
+        self._poll = poll
         self._values = values
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="ab-switch", daemon=True)
         self._thread.start()
 
+    def tag(self) -> float:
+        """The value in force, in ms."""
+        if self._poll:
+            return self._worker_class.PAUSED_WAKE_SEC * 1000.0
+        return sys.getswitchinterval() * 1000.0
+
     def _run(self) -> None:
         k = 0
         while not self._stop.wait(1.0 if k else 0.0):
-            sys.setswitchinterval(self._values[k % len(self._values)])
+            value = self._values[k % len(self._values)]
+            if self._poll:
+                self._worker_class.PAUSED_WAKE_SEC = value
+            else:
+                sys.setswitchinterval(value)
             k += 1
 
     def stop(self) -> None:
@@ -491,6 +508,7 @@ def measure(
     profile=None,
     scrub: bool = True,
     observers: Observers | None = None,
+    tag=None,
 ) -> tuple[dict[str, Gaps], TickMeter]:
     """Open the editor on ``clip`` + ``dub`` and measure tick gaps while idle, rendering and
     exporting. Needs (or makes) a ``QApplication``; settings and autosaves go to ``workdir``.
@@ -498,6 +516,7 @@ def measure(
     ``profile``, a ``cProfile.Profile``, profiles the GUI thread during the render and export.
     ``scrub`` False leaves the playhead alone during the render (no decoding for the viewer).
     ``observers``, when given, gets the meter's stamps (its sampler watches the GUI thread).
+    ``tag``, when given, is called on every tick; its value tags the gap (``Gaps.switch_ms``).
 
     Returns:
         The phases' gaps by name, and the meter (its ``stall_places`` with ``why``).
@@ -516,6 +535,8 @@ def measure(
     window.export_finished.connect(exported.append)
     window.export_failed.connect(lambda text: failed.append(f"export: {text}"))
     meter = TickMeter(why=why, stamp=observers.stamp if observers is not None else None)
+    if tag is not None:
+        meter.tag = tag
     phases: dict[str, Gaps] = {}
     try:
         assert window.open_video(clip), f"could not open {clip}"
@@ -602,8 +623,13 @@ def print_observed(phases: dict[str, Gaps], meter: TickMeter, observers: Observe
     for name, gaps in phases.items():
         if name not in ("render", "export") or not gaps.gaps_ms:
             continue
+        own = gaps.own_ms()
         worst = sorted(range(len(gaps.gaps_ms)), key=lambda i: -gaps.gaps_ms[i])[:5]
-        print(f"{name}: the longest gaps, and what the GUI thread was doing (sampled every 5 ms)")
+        worst += [i for i in sorted(range(len(own)), key=lambda i: -own[i])[:5] if i not in worst]
+        print(
+            f"{name}: the longest gaps and the longest own shares, and what the GUI thread was "
+            "doing (sampled every 5 ms)"
+        )
         for i in worst:
             end, gap = gaps.ends_s[i], gaps.gaps_ms[i]
             start = end - gap / 1000.0
@@ -648,6 +674,11 @@ def main(argv: list[str] | None = None) -> int:
         "run, each gap counted under the one in force (a paired comparison under the same load)",
     )
     parser.add_argument(
+        "--ab-poll",
+        help="two paused-worker wake intervals in ms, e.g. 10,1000 (10 = superqt's polling), "
+        "alternated every second like --ab-switch",
+    )
+    parser.add_argument(
         "--no-sampler", action="store_true", help="no outside sampler of the GUI thread's state"
     )
     args = parser.parse_args(argv)
@@ -677,8 +708,11 @@ def main(argv: list[str] | None = None) -> int:
         )
         observers = Observers(workdir, sample=not args.no_sampler)
         alternate = None
-        if args.ab_switch:
-            alternate = SwitchAlternator([float(v) / 1000.0 for v in args.ab_switch.split(",")])
+        if args.ab_switch or args.ab_poll:
+            spec = args.ab_switch or args.ab_poll
+            alternate = SwitchAlternator(
+                [float(v) / 1000.0 for v in spec.split(",")], poll=bool(args.ab_poll)
+            )
         try:
             phases, meter = measure(
                 clip,
@@ -690,6 +724,7 @@ def main(argv: list[str] | None = None) -> int:
                 profile,
                 not args.no_scrub,
                 observers,
+                alternate.tag if alternate is not None else None,
             )
         finally:
             observers.finish()
@@ -714,8 +749,9 @@ def main(argv: list[str] | None = None) -> int:
             for place, n in places.most_common(6):
                 print(f"    {n:4d}  {place}")
     print_observed(phases, meter, observers)
-    if args.ab_switch:
-        print("by GIL switch interval (alternated every second, same run):")
+    if args.ab_switch or args.ab_poll:
+        what = "GIL switch interval" if args.ab_switch else "paused-worker wake interval"
+        print(f"by {what} (alternated every second, same run):")
         for name in ("render", "export"):
             gaps = phases[name]
             for ms in sorted(set(gaps.switch_ms)):
