@@ -15,10 +15,18 @@ reached:
 - RSS: at most ``RSS_GROWTH_MB`` above it;
 - threads and open files: at most ``THREAD_GROWTH`` / ``FD_GROWTH`` above it.
 
+With ``--other-clip`` the session opens the other clip as a new project every
+``--switch-every`` rounds (dub, segments, first renders and frames shown again), and each
+worker process's memory is printed per round as RSS / anonymous / file-backed (a leak grows
+the anonymous part; mapped tracks and scratch files are page cache).
+
 Usage (the long run; works offscreen and under Xvfb with ``QT_QPA_PLATFORM=xcb``)::
 
     nice -n 10 .venv/bin/python bench/editor_soak.py --minutes 10 [--renders 100]
     DISPLAY=:99 QT_QPA_PLATFORM=xcb nice -n 10 .venv/bin/python bench/editor_soak.py --minutes 10
+    QT_QPA_PLATFORM=xcb nice -n 10 xvfb-run -a .venv/bin/python bench/editor_soak.py --minutes 12 \
+        --seconds 20 --other-clip ../shared/media/video/A07_*.mp4 --switch-every 6 \
+        --export-every 4 --screenshots /tmp/soak-shots
 
 Exit status 0 when nothing grew, 1 otherwise. tests/editor_qt/test_soak.py runs a short version.
 """
