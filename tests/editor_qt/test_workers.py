@@ -149,18 +149,20 @@ def test_a_paused_worker_sleeps_until_resumed_and_then_finishes(qtbot):
 def test_quit_wakes_a_paused_worker(qtbot):
     from editor.qt.workers import LipcoreWorker
 
-    closed = threading.Event()
+    entered, closed = threading.Event(), threading.Event()
 
     def job():
         try:
             while True:
+                entered.set()
                 yield 0
+                time.sleep(0.01)
         finally:
             closed.set()
 
     worker = LipcoreWorker(job)
-    with qtbot.waitSignal(worker.yielded, timeout=5000):  # inside the generator's try block
-        worker.start()
+    worker.start()
+    assert entered.wait(5), "the job never started"  # inside the generator's try block now
     worker.pause()
     qtbot.waitUntil(lambda: worker.is_paused, timeout=5000)
     started = time.monotonic()
