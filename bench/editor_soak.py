@@ -15,10 +15,18 @@ reached:
 - RSS: at most ``RSS_GROWTH_MB`` above it;
 - threads and open files: at most ``THREAD_GROWTH`` / ``FD_GROWTH`` above it.
 
+With ``--other-clip`` the session opens the other clip as a new project every
+``--switch-every`` rounds (dub, segments, first renders and frames shown again), and each
+worker process's memory is printed per round as RSS / anonymous / file-backed (a leak grows
+the anonymous part; mapped tracks and scratch files are page cache).
+
 Usage (the long run; works offscreen and under Xvfb with ``QT_QPA_PLATFORM=xcb``)::
 
     nice -n 10 .venv/bin/python bench/editor_soak.py --minutes 10 [--renders 100]
     DISPLAY=:99 QT_QPA_PLATFORM=xcb nice -n 10 .venv/bin/python bench/editor_soak.py --minutes 10
+    QT_QPA_PLATFORM=xcb nice -n 10 xvfb-run -a .venv/bin/python bench/editor_soak.py --minutes 12 \
+        --seconds 20 --other-clip ../shared/media/video/A07_*.mp4 --switch-every 6 \
+        --export-every 4 --screenshots /tmp/soak-shots
 
 Exit status 0 when nothing grew, 1 otherwise. tests/editor_qt/test_soak.py runs a short version.
 """
@@ -67,6 +75,10 @@ class Sample:
     #: for a core (other programs' load; see bench/editor_stall.py).
     max_gap_ms: float = 0.0
     own_gap_ms: float = 0.0
+    #: Per worker process (role -> (RSS, anonymous RSS, file-backed RSS) in MiB): anonymous
+    #: memory is what a leak grows; file-backed pages (mapped tracks, scratch files, libraries)
+    #: are page cache the kernel takes back under pressure.
+    workers: dict[str, tuple[float, float, float]] = field(default_factory=dict)
 
 
 @dataclass
@@ -81,6 +93,7 @@ class SoakReport:
     undo_redo: int = 0
     seeks: int = 0
     exports: int = 0
+    clip_switches: int = 0
 
     def _plateau(self, attr: str) -> float:
         warm = self.samples[: self.warmup_rounds]
@@ -150,8 +163,21 @@ class SoakReport:
             )
         lines.append(
             f"renders {self.renders} (failed {self.render_failures}), saves {self.saves}, "
-            f"undo/redo {self.undo_redo}, seeks {self.seeks}, exports {self.exports}"
+            f"undo/redo {self.undo_redo}, seeks {self.seeks}, exports {self.exports}, "
+            f"clips opened {self.clip_switches}"
         )
+        roles = sorted({r for s in self.samples for r in s.workers})
+        if roles:
+            lines.append("worker processes, MiB (RSS = anonymous + file-backed):")
+            lines.append("round  min   " + "".join(f"{r + ' RSS/anon/file':>28s}" for r in roles))
+            for s in shown:
+                cells = "".join(
+                    f"{' / '.join(f'{v:.0f}' for v in s.workers[r]):>28s}"
+                    if r in s.workers
+                    else f"{'-':>28s}"
+                    for r in roles
+                )
+                lines.append(f"{s.round:5d} {s.elapsed_sec / 60:5.1f} {cells}")
         if self.samples:
             lines.append(
                 f"event loop: longest gap {max(s.max_gap_ms for s in self.samples):.0f} ms, "
@@ -168,19 +194,30 @@ def rss_mb() -> float:
 
 def worker_rss_mb() -> float:
     """Resident memory of the editor's shared worker processes together, in MiB."""
+    return sum(rss for rss, _anon, _file in worker_memory_mb().values())
+
+
+def worker_memory_mb() -> dict[str, tuple[float, float, float]]:
+    """Each running worker process's (RSS, anonymous RSS, file-backed RSS) in MiB, by role."""
     from editor.model.job_process import _shared
 
-    total = 0.0
-    for proc in _shared.values():
+    out = {}
+    for role, proc in _shared.items():
         pid = proc.pid
         if pid is None:
             continue
+        fields = {}
         try:
-            with open(f"/proc/{pid}/statm") as fh:
-                total += int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+            with open(f"/proc/{pid}/status") as fh:
+                for line in fh:
+                    key, _, value = line.partition(":")
+                    if key in ("VmRSS", "RssAnon", "RssFile", "RssShmem"):
+                        fields[key] = int(value.split()[0]) / 1024.0
         except OSError:
-            pass
-    return total
+            continue
+        file_mb = fields.get("RssFile", 0.0) + fields.get("RssShmem", 0.0)
+        out[role] = (fields.get("VmRSS", 0.0), fields.get("RssAnon", 0.0), file_mb)
+    return out
 
 
 def _tick_meter():
@@ -206,9 +243,9 @@ def fd_count() -> int:
 
 
 def trim_clip(src: Path, out: Path, seconds: float) -> Path:
-    """The first ``seconds`` of ``src`` (H.264/AAC), for a faster session."""
+    """The first ``seconds`` of ``src``, looped where it is shorter (H.264/AAC)."""
     subprocess.run(
-        ["ffmpeg", "-v", "error", "-y", "-i", str(src), "-t", str(seconds)]
+        ["ffmpeg", "-v", "error", "-y", "-stream_loop", "-1", "-i", str(src), "-t", str(seconds)]
         + ["-c:v", "libx264", "-crf", "16", "-pix_fmt", "yuv420p", "-c:a", "aac", str(out)],
         check=True,
     )
@@ -257,6 +294,8 @@ def run_session(
     log=print,
     export_every: int = 0,
     screenshots: Path | None = None,
+    other_clip: Path | None = None,
+    switch_every: int = 0,
 ) -> SoakReport:
     """Drive one editing session in a real main window and sample the process after each round.
 
@@ -276,6 +315,9 @@ def run_session(
         export_every: Export the whole clip every this many rounds (0 = never).
         screenshots: Save a picture of the window here after every export round (and the
             first round).
+        other_clip: A second clip; every ``switch_every`` rounds the session opens the other
+            clip as a new project (dub, segments, renders and frames shown again).
+        switch_every: See ``other_clip`` (0 = never switch).
 
     Returns:
         The samples and counts; :meth:`SoakReport.problems` is the verdict.
@@ -296,36 +338,55 @@ def run_session(
     window.export_failed.connect(lambda text: failed.append(f"export: {text}"))
     meter = _tick_meter()
     start = time.monotonic()
-    try:
-        assert window.open_video(clip), f"could not open {clip}"
+    clips = [clip] + ([other_clip] if other_clip is not None else [])
+
+    def open_clip(path: Path) -> list[str]:
+        """Open ``path`` as a new project with the dub and three segments, render them all and
+        show its frames; returns the segment ids."""
+        assert window.open_video(path), f"could not open {path}"
         assert window.import_audio(dub), f"could not import {dub}"
         _wait(app, lambda: window.trackset is not None, 3600, "face tracking")
         doc = window.document
         frames = doc.project.frame_count
-        # Three segments over the clip; the middle one is re-rendered, the others now and then.
+        # Three segments over the clip; each is re-rendered in turn.
         third = frames // 3
         length = min(segment_frames or third - 2, third - 2)
         bounds = [(k * third + 2, k * third + 2 + length) for k in range(3)]
-        seg_ids = [doc.add_segment(a, b) for a, b in bounds]
+        ids = [doc.add_segment(a, b) for a, b in bounds]
         doc.seal()
-        project = workdir / "soak.lsproj"
-        # Fill what is meant to fill before measuring: one render of each segment, then every
-        # frame shown in the split view (the viewer's frame cache holds originals and results).
-        window.render_segments(seg_ids)
-        _wait(app, lambda: len(rendered) + len(failed) >= len(seg_ids), 600, "first renders")
+        # One render of each segment, then every frame shown in the split view (the viewer's
+        # frame cache holds originals and results).
+        before = len(rendered) + len(failed)
+        window.render_segments(ids)
+        _wait(app, lambda: len(rendered) + len(failed) >= before + len(ids), 600, "renders")
         window.set_view_mode("split")
         # Every frame of a short clip (the frame cache fills); about 600 of a long one.
         for f in range(0, frames, max(1, frames // 600)):
             window.playback.seek(f)
             _wait(app, lambda f=f: window._frames.get(("original", f)) is not None, 30, "frames")
         report.renders, report.render_failures = len(rendered), len(failed)
-        log(f"warm: {len(rendered)} first renders and {frames} frames shown")
+        return ids
+
+    try:
+        # Fill what is meant to fill before measuring: every clip of the session opened once.
+        for path in reversed(clips):
+            seg_ids = open_clip(path)
+        clip_no = 0
+        project = workdir / "soak.lsproj"
+        log(f"warm: {len(rendered)} first renders on {len(clips)} clip(s)")
         if meter is not None:
             meter.start()
         start = time.monotonic()  # the session's minutes count from here (a long clip's
         # tracking and first renders can take longer than the session itself)
         round_no = 0
         while True:
+            is_switch_round = switch_every > 0 and round_no % switch_every == switch_every - 1
+            if is_switch_round and len(clips) > 1:
+                clip_no = (clip_no + 1) % len(clips)
+                seg_ids = open_clip(clips[clip_no])
+                report.clip_switches += 1
+            doc = window.document
+            frames = doc.project.frame_count
             sid = seg_ids[round_no % len(seg_ids)]
             # A real change of a render option, so each render is a new one, not a cache hit.
             doc.set_segment_options(sid, feather_px=8 + (round_no % 9) * 2)
@@ -378,6 +439,7 @@ def run_session(
                     threads=thread_count(),
                     fds=fd_count(),
                     worker_rss_mb=worker_rss_mb(),
+                    workers=worker_memory_mb(),
                     max_gap_ms=gaps.max_ms() if gaps is not None else 0.0,
                     own_gap_ms=gaps.own_max_ms() if gaps is not None else 0.0,
                 )
@@ -387,7 +449,10 @@ def run_session(
                 f"round {round_no:4d}  {s.elapsed_sec / 60:5.1f} min  renders {s.renders:4d}  "
                 f"None {s.none_refs}  RSS {s.rss_mb:.1f} MB  threads {s.threads}  fds {s.fds}  "
                 f"workers {s.worker_rss_mb:.0f} MB  gap {s.max_gap_ms:.0f} ms "
-                f"(own {s.own_gap_ms:.0f} ms)"
+                f"(own {s.own_gap_ms:.0f} ms)  "
+                + "  ".join(
+                    f"{r} {v[0]:.0f}/{v[1]:.0f}/{v[2]:.0f}" for r, v in sorted(s.workers.items())
+                )
             )
             round_no += 1
             time_done = minutes <= 0 or time.monotonic() - start >= minutes * 60
@@ -429,6 +494,10 @@ def main(argv: list[str] | None = None) -> int:
         "--export-every", type=int, default=0, help="export every this many rounds (0 = never)"
     )
     parser.add_argument("--screenshots", type=Path, help="save window pictures here")
+    parser.add_argument("--other-clip", type=Path, help="a second clip, opened now and then")
+    parser.add_argument(
+        "--switch-every", type=int, default=0, help="open the other clip every this many rounds"
+    )
     args = parser.parse_args(argv)
     os.environ.setdefault(
         "QT_QPA_PLATFORM", "offscreen" if not os.environ.get("DISPLAY") else "xcb"
@@ -438,8 +507,11 @@ def main(argv: list[str] | None = None) -> int:
         os.environ.setdefault("LIPSYNC_CACHE_DIR", str(workdir / "cache"))
         os.environ["LIPSYNC_CONFIG_DIR"] = str(workdir / "config")
         clip = args.clip
+        other_clip = args.other_clip
         if args.seconds > 0:
             clip = trim_clip(args.clip, workdir / "clip.mp4", args.seconds)
+            if other_clip is not None:
+                other_clip = trim_clip(other_clip, workdir / "other.mp4", args.seconds)
         print(
             f"soak: {args.clip.name} (first {args.seconds:g} s) + {args.dub.name}, "
             f"{args.minutes:g} min, platform {os.environ['QT_QPA_PLATFORM']}, "
@@ -457,6 +529,8 @@ def main(argv: list[str] | None = None) -> int:
             log=lambda line: print(line, flush=True),
             export_every=args.export_every,
             screenshots=args.screenshots,
+            other_clip=other_clip,
+            switch_every=args.switch_every,
         )
     print(report.table())
     problems = report.problems()

@@ -20,13 +20,25 @@ many gaps passed 50 ms. With ``--why``, a watchdog thread samples every thread's
 whenever the GUI thread has not ticked for 30 ms, and the places seen most during stalls are
 printed (the GUI thread's own frames for work in slots, the workers' for the GIL).
 
+Beside the editor, in the same seconds, run two outside processes (bench/stall_probe.py): a
+bare Qt application ticking the same 5-ms timer at the same niceness, the *baseline* (its
+gaps are what the machine's load alone does to an event loop; each phase prints the editor's
+longest gap and its "own" share as a ratio to the bare timer's), and a sampler that reads the
+GUI thread's scheduler state from ``/proc`` during every stall (running or waiting for a core,
+asleep on a futex: the GIL or a lock, on a socket, on the disk) and which other threads of the
+editor were runnable. GC pauses of the editor are timed with ``gc.callbacks``. ``--ab-switch
+1,5`` alternates the GIL switch interval every second and splits the gaps by it: a paired
+comparison under the same load.
+
 Usage::
 
-    nice -n 10 python bench/editor_stall.py [--seconds 10] [--why] [--no-scrub]
+    nice -n 10 python bench/editor_stall.py [--seconds 10] [--why] [--no-scrub] [--ab-switch 1,5]
 
 The last line reads ``stall_ms render_max=... render_p99=... export_max=... export_p99=...
 idle_max=... render_own_max=... export_own_max=...`` (``own``: the longest gap less the GUI
-thread's wait for a core; equal to the plain figure where schedstat is missing).
+thread's wait for a core; equal to the plain figure where schedstat is missing); the line
+before it, ``baseline_ms ... ratio idle=... render=... export=...``, the bare timer's longest
+gaps and the editor's over them.
 """
 
 from __future__ import annotations
@@ -45,6 +57,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import stall_probe  # noqa: E402 - beside this file
+
+sys.path.pop(0)
 MEDIA = Path(os.environ.get("LIPSYNC_SHARED_MEDIA", REPO.parent / "shared" / "media"))
 DEFAULT_CLIP = "A05_frontal_woman_flagbg_590p25_retalking3.mp4"
 DEFAULT_DUB = "B19_en_48k_retalking2.wav"
@@ -70,6 +86,22 @@ class Gaps:
     #: a thread preempted while it holds the GIL makes the GUI thread wait as long (that wait
     #: is the machine's load too, but it shows in the "own" share).
     other_wait_ms: list[float] = field(default_factory=list)
+    #: The ``perf_counter`` time at which each gap ended (the tick that closed it).
+    ends_s: list[float] = field(default_factory=list)
+    #: The GIL switch interval (ms) in force when each gap ended (``--ab-switch`` varies it).
+    switch_ms: list[float] = field(default_factory=list)
+
+    def subset(self, keep: list[bool], name: str) -> Gaps:
+        """The gaps where ``keep`` is true, as a phase of their own."""
+
+        def pick(values: list) -> list:
+            return [v for v, k in zip(values, keep, strict=True) if k] if values else []
+
+        return Gaps(
+            name, pick(self.gaps_ms), pick(self.gui_cpu_ms), pick(self.proc_cpu_ms),
+            pick(self.queue_wait_ms), pick(self.other_wait_ms), pick(self.ends_s),
+            pick(self.switch_ms),
+        )  # fmt: skip
 
     def own_ms(self) -> list[float]:
         """Each gap less the GUI thread's wait for a core: the stall the editor itself caused."""
@@ -123,7 +155,7 @@ class Gaps:
 class TickMeter:
     """Stamps a 5-ms ``QTimer`` on the GUI thread; optional watchdog samples stalls' stacks."""
 
-    def __init__(self, why: bool = False):
+    def __init__(self, why: bool = False, stamp=None):
         from PySide6.QtCore import Qt, QTimer
 
         self._timer = QTimer()
@@ -138,6 +170,8 @@ class TickMeter:
         self._proc: list[float] = []
         self._wait: list[float] = []
         self._other: list[float] = []
+        self._ends: list[float] = []
+        self._switch: list[float] = []
         self._thread_fds: dict[int, int] = {}
         self._last_thread_waits: dict[int, float] = {}
         self._sched_fd: int | None = None
@@ -149,6 +183,13 @@ class TickMeter:
         #: (stall length in ms, places sampled during it) for every stall the watchdog saw.
         self.episodes: list[tuple[float, collections.Counter[str]]] = []
         self._watchdog: threading.Thread | None = None
+        #: A mapped stamp (bench/stall_probe.py) the ticks write for an outside sampler.
+        self._stamp = stamp
+        #: What each gap is tagged with for a paired comparison (``--ab-switch``, ``--ab-poll``).
+        self.tag = lambda: sys.getswitchinterval() * 1000.0
+        #: (phase name, first perf_counter, last perf_counter) of every ``take``.
+        self.windows: list[tuple[str, float, float]] = []
+        self._phase_start = 0.0
 
     def _queue_wait_ms(self) -> float:
         """The GUI thread's total wait for a core so far (0 where Linux does not count it)."""
@@ -179,8 +220,12 @@ class TickMeter:
 
     def _tick(self) -> None:
         now, cpu, proc = time.perf_counter(), time.thread_time(), time.process_time()
+        if self._stamp is not None:
+            stall_probe.write_stamp(self._stamp, now)
         wait = self._queue_wait_ms()
         self._gaps.append((now - self._last) * 1000.0)
+        self._ends.append(now)
+        self._switch.append(self.tag())
         self._cpu.append((cpu - self._last_cpu) * 1000.0)
         self._proc.append((proc - self._last_proc) * 1000.0)
         self._wait.append(wait - self._last_wait)
@@ -196,12 +241,14 @@ class TickMeter:
         """Start ticking (and the watchdog)."""
         self._last, self._last_cpu = time.perf_counter(), time.thread_time()
         self._last_proc = time.process_time()
+        self._phase_start = self._last
         if self._sched_fd is None:
             try:  # per-thread scheduler statistics: cpu ns, run-queue wait ns, slices
                 self._sched_fd = os.open("/proc/thread-self/schedstat", os.O_RDONLY)
             except OSError:
                 self._sched_fd = None
         self._last_wait = self._queue_wait_ms()
+        name_threads()
         self._last_thread_waits = self._thread_waits_ms() if self._sched_fd is not None else {}
         self._timer.start()
         if self._why and self._watchdog is None:
@@ -215,7 +262,13 @@ class TickMeter:
         proc, self._proc = self._proc, []
         wait, self._wait = self._wait, []
         other, self._other = self._other, []
-        return Gaps(name, gaps, cpu, proc, wait if self._sched_fd is not None else [], other)
+        ends, self._ends = self._ends, []
+        switch, self._switch = self._switch, []
+        now = time.perf_counter()
+        self.windows.append((name, self._phase_start, now))
+        self._phase_start = now
+        waits = wait if self._sched_fd is not None else []
+        return Gaps(name, gaps, cpu, proc, waits, other, ends, switch)
 
     def stop(self) -> None:
         """Stop ticking and the watchdog."""
@@ -257,6 +310,143 @@ class TickMeter:
                 who = "GUI" if ident == self._gui_ident else names.get(ident, str(ident))
                 self.stall_places[f"[{who}] {where}"] += 1
                 episode[f"[{who}] {where}"] += 1
+
+
+class Observers:
+    """The outside observers of one run (bench/stall_probe.py) and the editor's GC pauses.
+
+    ``bare``: a bare ``QTimer`` process at the same niceness, the baseline; ``sample``: the GUI
+    thread's scheduler state during stalls; the GC pauses come from ``gc.callbacks`` in this
+    process (a full collection holds the GIL and the GUI thread).
+    """
+
+    def __init__(self, workdir: Path, sample: bool = True):
+        import subprocess
+
+        self._dir = workdir
+        self.stamp_path = workdir / "gui.stamp"
+        self.stamp = stall_probe.stamp_file(self.stamp_path)
+        probe = str(Path(__file__).resolve().parent / "stall_probe.py")
+        env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+        self._procs = [
+            subprocess.Popen([sys.executable, probe, "bare", str(workdir / "bare.npy")], env=env)
+        ]
+        if sample:
+            self._procs.append(
+                subprocess.Popen(
+                    [sys.executable, probe, "sample", str(os.getpid()),
+                     str(threading.get_native_id()), str(self.stamp_path),
+                     str(workdir / "episodes.json")]
+                )
+            )  # fmt: skip
+        #: (start perf_counter, ms, generation) of every collection that took over 2 ms.
+        self.gc_pauses: list[tuple[float, float, int]] = []
+        self._gc_start = 0.0
+        import gc
+
+        gc.callbacks.append(self._on_gc)
+        self.bare_ticks = None
+        self.episodes: list[dict] = []
+
+    def _on_gc(self, phase: str, info: dict) -> None:
+        if phase == "start":
+            self._gc_start = time.perf_counter()
+            return
+        ms = (time.perf_counter() - self._gc_start) * 1000.0
+        if ms > 2.0:
+            self.gc_pauses.append((self._gc_start, ms, info.get("generation", -1)))
+
+    def finish(self) -> None:
+        """Stop the observers and read what they saw."""
+        import gc
+        import json
+
+        import numpy as np
+
+        if self._on_gc in gc.callbacks:
+            gc.callbacks.remove(self._on_gc)
+        for proc in self._procs:
+            proc.terminate()
+        for proc in self._procs:
+            proc.wait(timeout=30)
+        bare = self._dir / "bare.npy"
+        self.bare_ticks = np.load(bare) if bare.exists() else None
+        episodes = self._dir / "episodes.json"
+        self.episodes = json.loads(episodes.read_text()) if episodes.exists() else []
+
+    def baseline(self, start: float, end: float) -> Gaps:
+        """The bare timer's gaps within ``[start, end]`` (perf_counter seconds)."""
+        import numpy as np
+
+        gaps = Gaps("bare")
+        if self.bare_ticks is None:
+            return gaps
+        t = self.bare_ticks
+        ticks = t[(t[:, 0] >= start) & (t[:, 0] <= end)]
+        gaps.gaps_ms = [float(g) for g in np.diff(ticks[:, 0]) * 1000.0]
+        gaps.queue_wait_ms = [float(w) for w in np.diff(ticks[:, 1])]
+        gaps.gui_cpu_ms = gaps.proc_cpu_ms = [0.0] * len(gaps.gaps_ms)
+        gaps.ends_s = [float(e) for e in ticks[1:, 0]]
+        return gaps
+
+    def gc_within(self, start: float, end: float) -> list[tuple[float, float, int]]:
+        """The GC pauses that began within ``[start, end]``."""
+        return [p for p in self.gc_pauses if start <= p[0] <= end]
+
+
+class SwitchAlternator:
+    """Alternate a setting between ``values`` every second, from a Python thread (not the
+    GUI's timers, which the editor's stalls would delay): by default the GIL switch interval
+    (``sys.setswitchinterval``, seconds); with ``poll=True`` how often a paused worker wakes
+    (``LipcoreWorker.PAUSED_WAKE_SEC``: 0.01 is superqt's own 10-ms polling)."""
+
+    def __init__(self, values: list[float], poll: bool = False):
+        import editor.qt.workers
+
+        if not poll:
+            # The window sets its own interval when it opens: keep it from undoing ours.
+            editor.qt.workers.GIL_SWITCH_INTERVAL_SEC = max(values)
+        self._worker_class = editor.qt.workers.LipcoreWorker
+        self._poll = poll
+        self._values = values
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="ab-switch", daemon=True)
+        self._thread.start()
+
+    def tag(self) -> float:
+        """The value in force, in ms."""
+        if self._poll:
+            return self._worker_class.PAUSED_WAKE_SEC * 1000.0
+        return sys.getswitchinterval() * 1000.0
+
+    def _run(self) -> None:
+        k = 0
+        while not self._stop.wait(1.0 if k else 0.0):
+            value = self._values[k % len(self._values)]
+            if self._poll:
+                self._worker_class.PAUSED_WAKE_SEC = value
+            else:
+                sys.setswitchinterval(value)
+            k += 1
+
+    def stop(self) -> None:
+        """Stop alternating."""
+        self._stop.set()
+        self._thread.join(timeout=2)
+
+
+def name_threads() -> None:
+    """Give this process's Python threads their names at the OS level (``comm``), so an
+    outside sampler (bench/stall_probe.py) can tell them apart: "GUI" for the main thread."""
+    for t in threading.enumerate():
+        if t.native_id is None:
+            continue
+        name = "GUI" if t is threading.main_thread() else t.name
+        try:
+            with open(f"/proc/self/task/{t.native_id}/comm", "w") as fh:
+                fh.write(name[:15])
+        except OSError:
+            pass
 
 
 def run_loop_until(predicate, timeout_sec: float, what: str, every=None) -> None:
@@ -317,12 +507,16 @@ def measure(
     log=print,
     profile=None,
     scrub: bool = True,
+    observers: Observers | None = None,
+    tag=None,
 ) -> tuple[dict[str, Gaps], TickMeter]:
     """Open the editor on ``clip`` + ``dub`` and measure tick gaps while idle, rendering and
     exporting. Needs (or makes) a ``QApplication``; settings and autosaves go to ``workdir``.
 
     ``profile``, a ``cProfile.Profile``, profiles the GUI thread during the render and export.
     ``scrub`` False leaves the playhead alone during the render (no decoding for the viewer).
+    ``observers``, when given, gets the meter's stamps (its sampler watches the GUI thread).
+    ``tag``, when given, is called on every tick; its value tags the gap (``Gaps.switch_ms``).
 
     Returns:
         The phases' gaps by name, and the meter (its ``stall_places`` with ``why``).
@@ -340,7 +534,9 @@ def measure(
     window.render_failed.connect(lambda sid, text: failed.append(f"{sid}: {text}"))
     window.export_finished.connect(exported.append)
     window.export_failed.connect(lambda text: failed.append(f"export: {text}"))
-    meter = TickMeter(why=why)
+    meter = TickMeter(why=why, stamp=observers.stamp if observers is not None else None)
+    if tag is not None:
+        meter.tag = tag
     phases: dict[str, Gaps] = {}
     try:
         assert window.open_video(clip), f"could not open {clip}"
@@ -401,6 +597,60 @@ def measure(
     return phases, meter
 
 
+def print_observed(phases: dict[str, Gaps], meter: TickMeter, observers: Observers) -> None:
+    """Each phase beside the bare timer's gaps in the same seconds, and what the outside
+    sampler and the GC callbacks saw in the editor's longest gaps."""
+    windows = {name: (start, end) for name, start, end in meter.windows}
+    print("the same seconds in a bare QTimer process at the same niceness (the baseline):")
+    for name, gaps in phases.items():
+        if name not in windows:
+            continue
+        base = observers.baseline(*windows[name])
+        over = sum(g > STALL_MS for g in gaps.gaps_ms)
+        base_over = sum(g > STALL_MS for g in base.gaps_ms)
+        ratio = gaps.max_ms() / max(base.max_ms(), 1e-9)
+        own_ratio = gaps.own_max_ms() / max(base.own_max_ms(), 1e-9)
+        pauses = observers.gc_within(*windows[name])
+        longest = max((p[1] for p in pauses), default=0.0)
+        print(
+            f"  {name:7s} editor max {gaps.max_ms():6.0f} ms (> {STALL_MS:g}: {over:3d}), own "
+            f"{gaps.own_max_ms():5.0f} | bare max {base.max_ms():6.0f} ms (> {STALL_MS:g}: "
+            f"{base_over:3d}), own {base.own_max_ms():5.0f} | ratio {ratio:.2f}, own "
+            f"{own_ratio:.2f} | GC pauses > 2 ms: {len(pauses)}, longest {longest:.0f} ms"
+        )
+    pauses = observers.gc_pauses
+    episodes = sorted(observers.episodes, key=lambda e: -e["ms"])
+    for name, gaps in phases.items():
+        if name not in ("render", "export") or not gaps.gaps_ms:
+            continue
+        own = gaps.own_ms()
+        worst = sorted(range(len(gaps.gaps_ms)), key=lambda i: -gaps.gaps_ms[i])[:5]
+        worst += [i for i in sorted(range(len(own)), key=lambda i: -own[i])[:5] if i not in worst]
+        print(
+            f"{name}: the longest gaps and the longest own shares, and what the GUI thread was "
+            "doing (sampled every 5 ms)"
+        )
+        for i in worst:
+            end, gap = gaps.ends_s[i], gaps.gaps_ms[i]
+            start = end - gap / 1000.0
+            gc_ms = sum(ms for t, ms, _g in pauses if start - 0.001 <= t <= end)
+            print(
+                f"  {gap:6.0f} ms: GUI CPU {gaps.gui_cpu_ms[i]:.0f} ms, waiting for a core "
+                f"{(gaps.queue_wait_ms or [0.0] * len(gaps.gaps_ms))[i]:.0f} ms, GC {gc_ms:.0f} ms"
+            )
+            for ep in episodes:
+                if start - 0.002 <= ep["start"] <= end:
+                    for place, n in sorted(ep["gui"].items(), key=lambda kv: -kv[1])[:4]:
+                        print(f"      {n:4d} x GUI {place}")
+                    running = sorted(ep["others_running"].items(), key=lambda kv: -kv[1])[:4]
+                    if running:
+                        print(
+                            "           other threads on a core: "
+                            + ", ".join(f"{k} x{n}" for k, n in running)
+                        )
+                    break
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the measurement and print the figures."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -418,6 +668,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--profile", action="store_true", help="cProfile the GUI thread (render + export)"
     )
+    parser.add_argument(
+        "--ab-switch",
+        help="two GIL switch intervals in ms, e.g. 1,5: alternated every second during the "
+        "run, each gap counted under the one in force (a paired comparison under the same load)",
+    )
+    parser.add_argument(
+        "--ab-poll",
+        help="two paused-worker wake intervals in ms, e.g. 10,1000 (10 = superqt's polling), "
+        "alternated every second like --ab-switch",
+    )
+    parser.add_argument(
+        "--no-sampler", action="store_true", help="no outside sampler of the GUI thread's state"
+    )
     args = parser.parse_args(argv)
     profile = None
     if args.profile:
@@ -425,6 +688,10 @@ def main(argv: list[str] | None = None) -> int:
 
         profile = cProfile.Profile()
     if args.switch_ms > 0:
+        import editor.qt.workers
+
+        # The editor sets its own interval when its window opens: this one replaces it.
+        editor.qt.workers.GIL_SWITCH_INTERVAL_SEC = args.switch_ms / 1000.0
         sys.setswitchinterval(args.switch_ms / 1000.0)
     os.environ.setdefault(
         "QT_QPA_PLATFORM", "offscreen" if not os.environ.get("DISPLAY") else "xcb"
@@ -439,16 +706,31 @@ def main(argv: list[str] | None = None) -> int:
             f"platform {os.environ['QT_QPA_PLATFORM']}, load {os.getloadavg()[0]:.1f}",
             flush=True,
         )
-        phases, meter = measure(
-            clip,
-            args.dub,
-            workdir,
-            args.segment,
-            args.why,
-            lambda s: print(s, flush=True),
-            profile,
-            not args.no_scrub,
-        )
+        observers = Observers(workdir, sample=not args.no_sampler)
+        alternate = None
+        if args.ab_switch or args.ab_poll:
+            spec = args.ab_switch or args.ab_poll
+            alternate = SwitchAlternator(
+                [float(v) / 1000.0 for v in spec.split(",")], poll=bool(args.ab_poll)
+            )
+        try:
+            phases, meter = measure(
+                clip,
+                args.dub,
+                workdir,
+                args.segment,
+                args.why,
+                lambda s: print(s, flush=True),
+                profile,
+                not args.no_scrub,
+                observers,
+                alternate.tag if alternate is not None else None,
+            )
+        finally:
+            observers.finish()
+            if alternate is not None:
+                alternate.stop()
+        load_end = os.getloadavg()
     print(f"GIL switch interval {sys.getswitchinterval() * 1000:g} ms (the editor's setting)")
     for gaps in phases.values():
         print(gaps.line())
@@ -466,7 +748,35 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  stall of about {length_ms:.0f} ms:")
             for place, n in places.most_common(6):
                 print(f"    {n:4d}  {place}")
+    print_observed(phases, meter, observers)
+    if args.ab_switch or args.ab_poll:
+        what = "GIL switch interval" if args.ab_switch else "paused-worker wake interval"
+        print(f"by {what} (alternated every second, same run):")
+        for name in ("render", "export"):
+            gaps = phases[name]
+            for ms in sorted(set(gaps.switch_ms)):
+                part = gaps.subset([abs(v - ms) < 1e-6 for v in gaps.switch_ms], name)
+                own = sorted(part.own_ms())
+                p99 = own[min(len(own) - 1, int(0.99 * len(own)))] if own else 0.0
+                print(
+                    f"  {name:7s} {ms:5g} ms: ticks {len(part.gaps_ms):5d}  max "
+                    f"{part.max_ms():6.0f}  p99 {part.percentile_ms(99):5.0f}  > {STALL_MS:g}: "
+                    f"{sum(g > STALL_MS for g in part.gaps_ms):3d}  | own max "
+                    f"{part.own_max_ms():5.0f}  own p99 {p99:5.1f}  own > {STALL_MS:g}: "
+                    f"{sum(g > STALL_MS for g in own):3d}"
+                )
+    print(f"load average at the end {load_end[0]:.1f} / {load_end[1]:.1f} (1 / 5 min)")
     r, e = phases["render"], phases["export"]
+    base = {w[0]: observers.baseline(w[1], w[2]) for w in meter.windows}
+    print(
+        "baseline_ms "
+        + " ".join(f"{n}_max={base[n].max_ms():.0f}" for n in ("idle", "render", "export"))
+        + " ratio "
+        + " ".join(
+            f"{n}={phases[n].max_ms() / max(base[n].max_ms(), 1e-9):.2f}"
+            for n in ("idle", "render", "export")
+        )
+    )
     print(
         f"stall_ms render_max={r.max_ms():.0f} render_p99={r.percentile_ms(99):.0f} "
         f"export_max={e.max_ms():.0f} export_p99={e.percentile_ms(99):.0f} "

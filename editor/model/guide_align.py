@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from editor.model.job_process import ProcessCall
 from lipcore.errors import LipsyncError
 from lipcore.progress import Progress
 
@@ -101,13 +102,27 @@ def iter_align_track(
         LipsyncError: The same track twice, or the original as the take (at once); silent
             audio, lengths beyond the cap, or no Rubber Band (while the generator runs).
     """
+    return align_track_job(doc, take_id, guide_id, out_dir, max_warp)()
+
+
+def align_track_job(
+    doc: Any, take_id: str, guide_id: str, out_dir: str | Path, max_warp: float = 1.5
+) -> ProcessCall:
+    """:func:`iter_align_track` as a job for a worker process (checked at once, run later).
+
+    The editor's background queue runs it in its worker process: the alignment and the warp
+    hold the GIL for seconds, which in a thread of the editor would stall its event loop.
+
+    Raises:
+        LipsyncError: As :func:`iter_align_track`, at once.
+    """
     take, guide = doc.track(take_id), doc.track(guide_id)
     if take.is_original:
         raise LipsyncError("the clip's own audio is the guide, not a take", fix="pick a dub")
     if take_id == guide_id:
         raise LipsyncError("the take and the guide are the same track", fix="pick another guide")
     video = doc.project.video.path if doc.project.video is not None else None
-    return _iter_align(take, guide, video, Path(out_dir), max_warp)
+    return ProcessCall(_iter_align, (take, guide, video, Path(out_dir), max_warp))
 
 
 def _iter_align(

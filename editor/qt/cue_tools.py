@@ -71,15 +71,6 @@ class QtMouthShapeView(QWidget):
         p.end()
 
 
-def _cues_job(path: Path, fps: Fraction, text: str | None, recogniser: str):
-    """Background job: load a dub track's file and make its mouth cues."""
-    from lipcore.cues.make import CueConfig, iter_mouth_cues
-    from lipcore.media.audio import load_audio
-
-    audio = load_audio(path)
-    return (yield from iter_mouth_cues(audio, CueConfig(fps=fps), text, recogniser))
-
-
 class QtCueTools(QObject):
     """Wires the cue lanes of the main window's timeline to its document.
 
@@ -172,13 +163,15 @@ class QtCueTools(QObject):
         if not tracks:
             self.window.notifications.notify("Import a dub track first (File ▸ Import Audio)")
             return
+        from editor.model.cue_job import iter_file_cues
+        from editor.model.job_process import ProcessCall
+
         fps = self._cue_fps()
         for track in tracks:
             key = f"{track.id}|{track.media.fingerprint}|{fps}|{hash(text)}|{recogniser}"
-            path = track.media.path
-            self.window.background.submit(
-                JOB_KIND, key, lambda p=path: _cues_job(p, fps, text, recogniser), priority=0
-            )
+            # In the background worker process: the recogniser would hold the GUI's GIL.
+            job = ProcessCall(iter_file_cues, (track.media.path, fps, text, recogniser))
+            self.window.background.submit(JOB_KIND, key, job, priority=0)
         self.window.notifications.notify(f"Making mouth cues for {len(tracks)} track(s)…")
 
     def _on_analyse_text_triggered(self) -> None:

@@ -110,18 +110,12 @@ def iter_preview_mix(
     Returns:
         ``output``.
     """
-    import soundfile
-
-    from lipcore.cache import atomic_write_bytes
-    from lipcore.render.mix import mix_tracks
+    from lipcore.render.mix import write_preview_wav
 
     # The one mixer the export uses too (lipcore.render.mix): what plays is what is exported.
+    # Streamed block by block, so the job's memory does not grow with the clip's length.
     yield Progress(0, 1, "mixing audio")
     total = int(round(frame_count * MIX_RATE / fps))
-    mix = mix_tracks(tracks, total, MIX_RATE, clip=clip)
-    import io
-
-    buf = io.BytesIO()
-    soundfile.write(buf, mix, MIX_RATE, format="WAV", subtype="PCM_16")
-    atomic_write_bytes(output, buf.getvalue())
+    for done, n in write_preview_wav(output, tracks, total, MIX_RATE, clip=clip):
+        yield Progress(done, n, "mixing audio")
     return Path(output)

@@ -78,17 +78,18 @@ class QtGuideTools(QObject):
         Returns:
             True when the job was queued (the choice of tracks is checked at once).
         """
-        from editor.model.guide_align import iter_align_track
+        from editor.model.guide_align import align_track_job
         from lipcore.errors import LipsyncError
 
         w = self.window
         out_dir = w.document.render_cache.root / "aligned"
         try:
-            job = iter_align_track(w.document, take_id, guide_id, out_dir, max_warp)
+            job = align_track_job(w.document, take_id, guide_id, out_dir, max_warp)
         except LipsyncError as exc:
             w.notifications.notify(f"Guide alignment: {exc}", "error")
             return False
-        w.background.submit(JOB_KIND, f"{take_id}|{guide_id}|{max_warp}", lambda: job)
+        # A ProcessCall: the background queue runs it in its worker process.
+        w.background.submit(JOB_KIND, f"{take_id}|{guide_id}|{max_warp}", job)
         w.notifications.notify("Aligning the take to the guide…")
         return True
 

@@ -25,6 +25,7 @@ import contextlib
 import functools
 import logging
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -52,20 +53,79 @@ def ensure_thread_pool() -> None:
 
 
 class LipcoreWorker(GeneratorWorker):
-    """A :class:`GeneratorWorker` that always closes its generator in the worker thread.
+    """A :class:`GeneratorWorker` that closes its generator in the worker thread and sleeps
+    while paused.
 
-    superqt's worker stops iterating on :meth:`quit` but leaves the generator suspended; it would
-    then be closed by the garbage collector in whatever thread drops the last reference, typically
-    the GUI thread, running ffmpeg clean-up there. Closing it at the end of :meth:`work` keeps the
-    clean-up in the worker thread and makes it happen right away.
+    - superqt's worker stops iterating on :meth:`quit` but leaves the generator suspended; it
+      would then be closed by the garbage collector in whatever thread drops the last reference,
+      typically the GUI thread, running ffmpeg clean-up there. Closing it at the end of
+      :meth:`work` keeps the clean-up in the worker thread and makes it happen right away.
+    - superqt's paused worker polls every 10 ms (``time.sleep``), taking the GIL 100 times a
+      second. On a loaded machine each take can hand the GIL to a thread that then waits for a
+      core while the GUI thread waits for the GIL (``bench/editor_stall.py`` saw the GUI
+      thread asleep on the GIL for 100+ ms at load 23). Here a paused worker blocks on an event
+      that :meth:`resume` and :meth:`quit` set, so it takes the GIL only when it has work.
     """
+
+    #: Longest a paused worker sleeps before it looks at its flags again (a safety net: resume
+    #: and quit wake it at once).
+    PAUSED_WAKE_SEC = 1.0
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self._wake = threading.Event()
+
+    def resume(self) -> None:
+        """Ask the worker to resume (wakes it)."""
+        super().resume()
+        self._wake.set()
+
+    def toggle_pause(self) -> None:
+        """Pause a running worker, resume a paused one (wakes it)."""
+        super().toggle_pause()
+        self._wake.set()
+
+    def quit(self) -> None:
+        """Ask the worker to stop (wakes a paused one)."""
+        super().quit()
+        self._wake.set()
 
     def work(self) -> Any:
         try:
-            return super().work()
+            return self._loop()
         finally:
             with contextlib.suppress(Exception):
                 self._gen.close()
+
+    def _loop(self) -> Any:
+        """superqt's ``GeneratorWorker.work``, with the paused wait on :attr:`_wake`."""
+        while True:
+            if self.abort_requested:
+                self.aborted.emit()
+                return None
+            if self._paused:
+                self._wake.clear()  # before the flags: a resume from now on is not missed
+                if self._resume_requested:
+                    self._paused = False
+                    self._resume_requested = False
+                    self.resumed.emit()
+                elif not self.abort_requested:
+                    self._wake.wait(self.PAUSED_WAKE_SEC)
+                    continue
+                else:
+                    continue
+            elif self._pause_requested:
+                self._paused = True
+                self._pause_requested = False
+                self.paused.emit()
+                continue
+            try:
+                output = self._gen.send(self._next_value())
+                self.yielded.emit(output)
+            except StopIteration as exc:
+                return exc.value
+            except RuntimeError as exc:  # the worker was probably deleted (as superqt's)
+                return exc
 
 
 def _call_generator(factory: Callable[[], Iterator[Any]]) -> Iterator[Any]:

@@ -1,7 +1,9 @@
 """The one audio mixer: dub tracks (and the clip's own sound) on the picture's clock.
 
 The editor's preview player, the editor's export and ``lipsync sync`` all hear the result of
-:func:`mix_tracks`, so what plays while editing is what gets exported.
+:func:`mix_tracks`, so what plays while editing is what gets exported. Neither holds the
+whole mix: the export streams it into a float WAV (:func:`write_mix_wav`), the preview into a
+16-bit one (:func:`write_preview_wav`).
 """
 
 from __future__ import annotations
@@ -334,6 +336,74 @@ def mixed_wav(
         yield write_mix_wav(path, tracks, total_samples, rate, clip, channels)
     finally:
         path.unlink(missing_ok=True)
+
+
+def write_preview_wav(
+    path: str | Path,
+    tracks: Sequence[MixTrack | tuple],
+    total_samples: int,
+    rate: int = OUTPUT_AUDIO_RATE,
+    clip: str | Path | None = None,
+    channels: int = 1,
+    block_samples: int = MIX_BLOCK_SAMPLES,
+) -> Iterator[tuple[int, int]]:
+    """Write the mix of :func:`mix_tracks` as a 16-bit PCM WAV for a player, block by block.
+
+    The preview player's file: the same samples :func:`mix_tracks` returns, converted to
+    16 bits as ``soundfile`` converts that array, but never held whole. The mix goes block by
+    block into a temporary float WAV beside ``path`` (:func:`write_mix_wav`, scaled when it
+    would clip), which is converted block by block into a temporary PCM file, renamed onto
+    ``path`` at the end (a reader never sees half a file).
+
+    Args:
+        path: The WAV to write (replaced atomically).
+        tracks: What to mix (see :func:`mix_tracks`).
+        total_samples: Length of the mix at ``rate``.
+        rate: Sample rate in Hz.
+        clip: The clip whose own sound a track with ``path=None`` is.
+        channels: 1 or 2.
+        block_samples: Samples converted at a time.
+
+    Yields:
+        ``(samples_written, total_samples)`` after each converted block (the mixing itself
+        comes first, in one step).
+
+    Raises:
+        MediaError: A track cannot be read, or a file cannot be written.
+    """
+    import os
+    import uuid
+
+    import soundfile
+
+    from lipcore.errors import MediaError
+
+    path = Path(path)
+    total = int(total_samples)
+    partial = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.partial.wav")
+    try:
+        with mixed_wav(tracks, total, rate, clip, channels, folder=path.parent) as floats:
+            with (
+                soundfile.SoundFile(str(floats)) as src,
+                soundfile.SoundFile(str(partial), "w", int(rate), channels, "PCM_16") as dst,
+            ):
+                done = 0
+                while done < total:
+                    block = src.read(block_samples, dtype="float32", always_2d=channels == 2)
+                    if len(block) == 0:
+                        break
+                    dst.write(block)
+                    done += len(block)
+                    yield done, total
+        os.replace(partial, path)
+    except (OSError, RuntimeError, soundfile.LibsndfileError) as exc:
+        if isinstance(exc, MediaError):
+            raise
+        raise MediaError(
+            f"the preview mix could not be written ({exc})", path, "free some disk space"
+        ) from exc
+    finally:
+        partial.unlink(missing_ok=True)
 
 
 def duck_db(linear_gain: float) -> float:

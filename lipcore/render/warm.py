@@ -8,6 +8,7 @@ and the engine's :meth:`~lipcore.engines.base.Engine.prepare_key`), and only oth
 
 from __future__ import annotations
 
+import weakref
 from collections import OrderedDict
 from pathlib import Path
 
@@ -17,6 +18,8 @@ from lipcore.engines.base import Engine
 MAX_WARM_ENGINES = 4
 #: Probes and decoded dubs kept in memory.
 MAX_FILE_ENTRIES = 16
+#: Track alignments kept (each holds its track: one per face of the clips being worked on).
+MAX_ALIGNMENTS = 4
 
 
 class WarmState:
@@ -30,8 +33,8 @@ class WarmState:
         self.max_engines = int(max_engines)
         self._engines: OrderedDict[str, Engine] = OrderedDict()
         self._fingerprints: dict[tuple[str, int, int], str] = {}
-        self._digests: dict[int, tuple[object, str]] = {}
-        self._alignments: dict[tuple[int, int], tuple[object, object]] = {}
+        self._digests: dict[int, tuple[weakref.ref, str]] = {}
+        self._alignments: dict[tuple[str, int], object] = {}
         self._files: OrderedDict[tuple[str, str, int, int], object] = OrderedDict()
 
     def engine(self, key: str) -> Engine | None:
@@ -82,32 +85,40 @@ class WarmState:
         return value
 
     def track_digest(self, track) -> str:
-        """:func:`lipcore.render.chunks.track_digest`, memoised per track object."""
+        """:func:`lipcore.render.chunks.track_digest`, memoised per track object.
+
+        The memo holds the track weakly: in the editor's worker process every job brings its
+        own copy of the tracks (unpickled), and holding them here kept the landmarks of the
+        last 64 jobs alive (``bench/editor_soak.py``: the render worker grew ~4 MB a render on
+        a 20-s clip, more on longer ones).
+        """
         from lipcore.render.chunks import track_digest
 
         got = self._digests.get(id(track))
-        if got is not None and got[0] is track:
+        if got is not None and got[0]() is track:
             return got[1]
         digest = track_digest(track)
-        self._digests[id(track)] = (track, digest)
-        if len(self._digests) > 64:
-            self._digests.pop(next(iter(self._digests)))
+        self._digests = {k: v for k, v in self._digests.items() if v[0]() is not None}
+        self._digests[id(track)] = (weakref.ref(track), digest)
         return digest
 
     def alignment(self, track, size: int):
-        """:func:`lipcore.render.footage.align_track` of ``track``, memoised per track object.
+        """:func:`lipcore.render.footage.align_track` of ``track``, memoised by its content.
 
         Fitting the template and smoothing every frame's transform costs time in proportion to
-        the clip; a segment's re-render should not.
+        the clip; a segment's re-render should not. Keyed by the track's digest (not the
+        object), so a job that brings its own copy of the same track (the editor's worker
+        process) finds it too, and the last :data:`MAX_ALIGNMENTS` are kept.
         """
         from lipcore.render.footage import align_track
 
-        key = (id(track), int(size))
-        got = self._alignments.get(key)
-        if got is not None and got[0] is track:
-            return got[1]
+        key = (self.track_digest(track), int(size))
+        aligned = self._alignments.get(key)
+        if aligned is not None:
+            self._alignments[key] = self._alignments.pop(key)  # most recently used last
+            return aligned
         aligned = align_track(track, size=size)
-        self._alignments[key] = (track, aligned)
-        if len(self._alignments) > 8:
+        self._alignments[key] = aligned
+        while len(self._alignments) > MAX_ALIGNMENTS:
             self._alignments.pop(next(iter(self._alignments)))
         return aligned

@@ -40,8 +40,17 @@ def test_cue_lane_edit_and_undo(opened, qtbot, tmp_path):
     editor = canvas.cue_editor
     tid = _dub(w).id
     assert canvas.lane_rect("cues", tid).isEmpty()
+    started: list = []
+    w.background.model.listeners.append(
+        lambda event, job: started.append(job.payload) if event == "started" else None
+    )
     w.cue_tools.analyse()
     qtbot.waitUntil(lambda: _dub(w).mouth_cues is not None, timeout=60000)
+    # Made in the background worker process (the recogniser would hold the GUI's GIL).
+    from editor.model.cue_job import iter_file_cues
+
+    assert any(getattr(p, "target", None) is iter_file_cues for p in started)
+    assert w.background.process.pid
     assert w.document.undo_log.undo_text == "Mouth cues from speech"
     lane = canvas.lane_rect("cues", tid)
     wave = canvas.lane_rect("wave", tid)

@@ -46,3 +46,40 @@ def test_entry_point_parses_paths_and_loads_the_dark_theme():
     assert [p.name for p in args.paths] == ["clip.mp4", "dub.wav"]
     qss = load_stylesheet()
     assert "QToolBar" in qss and "@ICONS@" not in qss
+
+
+def test_preview_mix_file_holds_the_samples_of_the_one_mixer(clip_3s, dub_wav, tmp_path):
+    from lipcore.render.mix import mix_tracks
+
+    # The clip's own sound under a dub raised 12 dB: the sum clips, so the mix is scaled.
+    tracks = [(None, 0, 0.0), (str(dub_wav), 8000, 12.0)]
+    out = tmp_path / "mix.wav"
+    drain(iter_preview_mix(clip_3s, tracks, 75, 25.0, out), show=False)
+    whole = mix_tracks(tracks, 3 * MIX_RATE, MIX_RATE, clip=clip_3s)
+    assert np.abs(whole).max() <= 1.0
+    expected = tmp_path / "expected.wav"
+    soundfile.write(expected, whole, MIX_RATE, subtype="PCM_16")  # what the player got before
+    got, rate = soundfile.read(out, dtype="int16")
+    want, _ = soundfile.read(expected, dtype="int16")
+    assert rate == MIX_RATE and soundfile.info(out).subtype == "PCM_16"
+    assert np.array_equal(got, want)
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == [], "temp left"
+
+
+def test_preview_mix_memory_does_not_grow_with_the_clip(clip_3s, dub_wav, tmp_path):
+    import tracemalloc
+
+    # Ten minutes of picture (a long lecture): as one float array the mix alone is 110 MB.
+    frames = 25 * 600
+    out = tmp_path / "long.wav"
+    tracemalloc.start()
+    try:
+        drain(iter_preview_mix(clip_3s, [(str(dub_wav), 0, 0.0)], frames, 25.0, out), show=False)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    info = soundfile.info(out)
+    assert info.frames == 600 * MIX_RATE and info.samplerate == MIX_RATE
+    assert peak < 40 * 2**20, f"peak {peak / 2**20:.0f} MiB traced while mixing"
+    tail, _ = soundfile.read(out, start=info.frames - MIX_RATE)
+    assert np.abs(tail).max() == 0  # the 5-s dub ended long before

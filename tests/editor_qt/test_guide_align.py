@@ -39,9 +39,17 @@ def test_align_a_mistimed_take_to_the_original(opened, qtbot, clip_3s, tmp_path)
     take_id = doc.add_audio_track(take, name="mistimed take")
     original_id = next(t.id for t in doc.project.audio_tracks if t.is_original)
     n_before = len(doc.project.audio_tracks)
+    started: list = []
+    w.background.model.listeners.append(
+        lambda event, job: started.append(job.payload) if event == "started" else None
+    )
     with qtbot.waitSignal(w.guide_tools.aligned, timeout=60000) as got:
         assert w.guide_tools.align(take_id, original_id)  # queued: the window stays live
     new_id = got.args[0]
+    # It ran in the background worker process, not in a thread holding the GUI's GIL.
+    from editor.model.job_process import ProcessCall
+
+    assert any(isinstance(p, ProcessCall) for p in started) and w.background.process.pid
     assert len(doc.project.audio_tracks) == n_before + 1
     new = doc.track(new_id)
     assert new.name == "mistimed take aligned" and new.offset_samples == 0

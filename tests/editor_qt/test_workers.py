@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 
@@ -93,4 +94,80 @@ def test_background_queue_waits_while_paused(qtbot):
     assert len(queue.model.queued) == 1
     queue.resume()
     qtbot.waitUntil(lambda: results == ["t1", "clip"], timeout=5000)
+    await_all_workers()
+
+
+def _voluntary_switches(native_id: int) -> int:
+    with open(f"/proc/self/task/{native_id}/status") as fh:
+        for line in fh:
+            if line.startswith("voluntary_ctxt_switches"):
+                return int(line.split()[1])
+    raise AssertionError("no context-switch count")
+
+
+def test_a_paused_worker_sleeps_until_resumed_and_then_finishes(qtbot):
+    import pytest
+
+    from editor.qt.workers import LipcoreWorker
+
+    if not os.path.exists(f"/proc/self/task/{threading.get_native_id()}/status"):
+        pytest.skip("needs Linux /proc")
+    tid: list[int] = []
+    go = threading.Event()
+
+    def job():
+        tid.append(threading.get_native_id())
+        yield 0
+        go.wait(5)
+        yield 1
+        yield 2
+        return "done"
+
+    seen: list = []
+    worker = LipcoreWorker(job)
+    worker.yielded.connect(seen.append)
+    worker.start()
+    qtbot.waitUntil(lambda: bool(tid), timeout=5000)
+    worker.pause()
+    go.set()
+    qtbot.waitUntil(lambda: worker.is_paused, timeout=5000)
+    # Paused, the thread must sleep: superqt's own loop wakes every 10 ms (50 in half a second),
+    # each wake a take of the GIL that can stall the GUI thread on a loaded machine.
+    before = _voluntary_switches(tid[0])
+    time.sleep(0.5)
+    assert _voluntary_switches(tid[0]) - before <= 3
+    assert seen == [0, 1]  # the step running when pause was asked for ends, then it holds
+    started = time.monotonic()
+    with qtbot.waitSignal(worker.returned, timeout=5000) as returned:
+        worker.resume()
+    assert time.monotonic() - started < LipcoreWorker.PAUSED_WAKE_SEC, "resume did not wake it"
+    assert returned.args == ["done"]
+    qtbot.waitUntil(lambda: seen == [0, 1, 2], timeout=2000)
+    await_all_workers()
+
+
+def test_quit_wakes_a_paused_worker(qtbot):
+    from editor.qt.workers import LipcoreWorker
+
+    entered, closed = threading.Event(), threading.Event()
+
+    def job():
+        try:
+            while True:
+                entered.set()
+                yield 0
+                time.sleep(0.01)
+        finally:
+            closed.set()
+
+    worker = LipcoreWorker(job)
+    worker.start()
+    assert entered.wait(5), "the job never started"  # inside the generator's try block now
+    worker.pause()
+    qtbot.waitUntil(lambda: worker.is_paused, timeout=5000)
+    started = time.monotonic()
+    with qtbot.waitSignal(worker.finished, timeout=5000):
+        worker.quit()
+    assert time.monotonic() - started < LipcoreWorker.PAUSED_WAKE_SEC
+    assert closed.wait(2), "the generator was not closed"
     await_all_workers()
