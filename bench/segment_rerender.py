@@ -58,6 +58,78 @@ def make_clip(out: Path, seconds: int) -> Path:
     return out
 
 
+class StackSampler:
+    """A small sampling profiler over every thread (cProfile sees the calling thread only).
+
+    The re-render's work runs in worker threads (decode, engine, frame pool, compositor); every
+    ``interval_s`` this reads all threads' Python stacks and counts, for the threads that are
+    not parked in a wait (a queue, a lock, a pool's result), each function on the stack
+    (inclusive) and the innermost line (self). Shares are of those busy samples, so they
+    compare within one run even on a loaded machine.
+    """
+
+    #: Innermost functions that mean a thread is waiting, not working.
+    IDLE = {"wait", "get", "put", "acquire", "_wait_for_tstate_lock", "result", "select"}
+
+    def __init__(self, interval_s: float = 0.005):
+        import collections
+        import threading
+
+        self.interval_s = interval_s
+        self.inclusive: collections.Counter = collections.Counter()
+        self.innermost: collections.Counter = collections.Counter()
+        self.samples = 0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        """Start sampling (in a daemon thread)."""
+        import threading
+
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="stack-sampler", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop sampling (the counts are kept for :meth:`report`)."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+
+    def _run(self) -> None:
+        import threading
+
+        me = threading.get_ident()
+        while not self._stop.wait(self.interval_s):
+            for ident, frame in sys._current_frames().items():
+                if ident == me or frame.f_code.co_name in self.IDLE:
+                    continue
+                self.samples += 1
+                code = frame.f_code
+                self.innermost[
+                    f"{Path(code.co_filename).name}:{frame.f_lineno} {code.co_name}"
+                ] += 1
+                seen = set()
+                while frame is not None:
+                    code = frame.f_code
+                    seen.add(f"{Path(code.co_filename).name} {code.co_name}")
+                    frame = frame.f_back
+                self.inclusive.update(seen)
+
+    def report(self, top: int = 45) -> str:
+        """The busiest functions (inclusive) and lines (innermost), as shares of busy samples."""
+        total = max(self.samples, 1)
+        lines = [
+            f"{self.samples} busy samples every {self.interval_s * 1000:.0f} ms",
+            "",
+            "inclusive:",
+        ]
+        lines += [f"{100 * n / total:5.1f}%  {k}" for k, n in self.inclusive.most_common(top)]
+        lines += ["", "innermost line:"]
+        lines += [f"{100 * n / total:5.1f}%  {k}" for k, n in self.innermost.most_common(top)]
+        return "\n".join(lines) + "\n"
+
+
 def ffmpeg_baseline(clip: Path, out: Path) -> float:
     """Seconds for a plain ffmpeg decode + encode with the export's x264 settings."""
     t0 = time.perf_counter()
@@ -74,8 +146,8 @@ def session(
 ) -> dict[str, float]:
     """Warm the caches for ``clip``, then time ``repeats`` segment re-renders (and an export).
 
-    With ``profile``, the timed re-renders also run under cProfile and the stats (sorted by
-    cumulative time) are written there.
+    With ``profile``, the timed re-renders are sampled (:class:`StackSampler`, every thread) and
+    the shares of time per function are written there.
     """
     from editor.model.document import Document
     from editor.model.planner import RenderPlanner, iter_export, new_render_cache
@@ -116,26 +188,16 @@ def session(
     doc.set_segment_options(sid, mouth_strength=round(rng.uniform(0.5, 0.95), 4))
     rerender()
     times = []
-    prof = None
-    if profile is not None:
-        import cProfile
-
-        prof = cProfile.Profile()
+    sampler = StackSampler() if profile is not None else None
     for _ in range(repeats):
         doc.set_segment_options(sid, mouth_strength=round(rng.uniform(0.5, 0.95), 4))
-        if prof is not None:
-            prof.enable()
+        if sampler is not None:
+            sampler.start()
         times.append(rerender())
-        if prof is not None:
-            prof.disable()
-    if prof is not None:
-        import io
-        import pstats
-
-        text = io.StringIO()
-        pstats.Stats(prof, stream=text).sort_stats("cumulative").print_stats(60)
-        pstats.Stats(prof, stream=text).sort_stats("tottime").print_stats(40)
-        profile.write_text(text.getvalue())
+        if sampler is not None:
+            sampler.stop()
+    if sampler is not None:
+        profile.write_text(sampler.report())
     export_s = float("nan")
     if export:
         plan = planner.export_plan(work / f"{clip.stem}_export.mp4", "dub")
@@ -206,7 +268,7 @@ def main() -> None:
     ap.add_argument(
         "--profile",
         action="store_true",
-        help="also profile the timed re-renders (cProfile; stats to <work>/profile_*.txt)",
+        help="also sample the timed re-renders' stacks (all threads; to <work>/profile_*.txt)",
     )
     ap.add_argument("--no-export", action="store_true", help="skip the export timing")
     ap.add_argument("--no-cold", action="store_true", help="skip the fresh-process timings")

@@ -24,8 +24,16 @@ _INTER_BITS = 5
 _TAB = 1 << _INTER_BITS
 
 
-def _inverse(m: np.ndarray) -> np.ndarray:
-    """The destination -> source matrix, computed as ``cv2.warpAffine`` computes it."""
+def affine_inverse(m: np.ndarray) -> np.ndarray:
+    """The destination -> source matrix, computed as ``cv2.warpAffine`` computes it.
+
+    Args:
+        m: ``(2, 3)`` source -> destination affine.
+
+    Returns:
+        ``(6,)`` float64 ``(a0, a1, a2, a3, a4, a5)``: a destination pixel ``(x, y)`` reads the
+        source at ``(a0 x + a1 y + a2, a3 x + a4 y + a5)``.
+    """
     a = np.asarray(m, np.float64).reshape(6).copy()
     d = a[0] * a[4] - a[1] * a[3]
     d = 1.0 / d if d != 0 else 0.0
@@ -52,7 +60,7 @@ def affine_window_maps(m: np.ndarray, window: tuple[int, int, int, int]) -> tupl
         interpolation-table indices.
     """
     x0, y0, x1, y1 = (int(v) for v in window)
-    a = _inverse(m)
+    a = affine_inverse(m)
     scale = float(1 << _AB_BITS)
     xs = np.arange(x0, x1, dtype=np.float64)
     ys = np.arange(y0, y1, dtype=np.float64)
@@ -154,6 +162,7 @@ def box_of(mask: np.ndarray, pad: int) -> tuple[int, int, int, int] | None:
 
 
 __all__ = [
+    "affine_inverse",
     "affine_window_maps",
     "box_of",
     "clip_window",
