@@ -139,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
             names = ", ".join(p.name for p in args.paths)
             window.notifications.notify(f"Recovered work is open; not opened: {names}", "warning")
         elif args.paths:
-            window.open_paths([p.expanduser().resolve() for p in args.paths])
+            window.open_paths_in_background([p.expanduser().resolve() for p in args.paths])
 
     QTimer.singleShot(0, _after_show)
     return app.exec()

@@ -17,14 +17,12 @@ pins down the conventions around it:
 from __future__ import annotations
 
 import functools
-import json
 import re
-import subprocess
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
-from lipcore.errors import LipsyncError, MediaError
+from lipcore.errors import LipsyncError
 
 #: Frame rates (exact) at which drop-frame counting exists.
 DROP_FRAME_RATES = (Fraction(30000, 1001), Fraction(60000, 1001))
@@ -203,26 +201,9 @@ def read_start_timecode(path: str | Path, fps: Fraction) -> StartTimecode:
     Raises:
         MediaError: ffprobe cannot read the file.
     """
-    from lipcore.media.probe import ffmpeg_exe
+    from lipcore.media.probe import ffprobe_json
 
-    path = Path(path)
-    cmd = [
-        ffmpeg_exe("ffprobe"),
-        "-v",
-        "error",
-        "-show_entries",
-        "format_tags=timecode:stream=codec_type,codec_tag_string:stream_tags=timecode",
-        "-of",
-        "json",
-        str(path),
-    ]
-    try:
-        out = subprocess.run(cmd, capture_output=True, text=True, timeout=60, check=True).stdout
-    except (OSError, subprocess.SubprocessError) as exc:
-        raise MediaError(
-            "cannot read the timecode", path, "check that the file is a video ffmpeg reads"
-        ) from exc
-    data = json.loads(out or "{}")
+    data = ffprobe_json(path)  # the clip's remembered probe: no ffprobe run of its own
     found: list[tuple[str, str]] = []
     for stream in data.get("streams", []):
         tc = (stream.get("tags") or {}).get("timecode")

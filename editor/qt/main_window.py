@@ -157,6 +157,10 @@ class QtMainWindow(QMainWindow):
         self.background = QtBackgroundQueue(self, shared_process("background"))
         self.frame_server = QtFrameServer(self, shared_process("frames"))
         self.playback = QtPlayback(self)
+        # Dropped or picked clips and dubs are probed off the GUI thread (ffprobe takes seconds).
+        from editor.qt.media_intake import MediaIntake
+
+        self.intake = MediaIntake(self)
 
         # -- widgets
         self.viewer = QtViewer()
@@ -615,6 +619,8 @@ class QtMainWindow(QMainWindow):
         rq.busy_changed.connect(self._on_render_queue_busy_changed)
         self.background.job_finished.connect(self._on_background_job_finished)
         self.background.job_failed.connect(self._on_background_job_failed)
+        self._intake_cursor = False
+        self.intake.busy_changed.connect(self._on_intake_busy)
 
     # ================================================================== document
     def _new_document(self, project: Any = None, path: Path | None = None) -> Any:
@@ -1584,7 +1590,7 @@ class QtMainWindow(QMainWindow):
             + ")",
         )
         if path:
-            self.open_video(path)
+            self.intake.request([Path(path)], lambda: self.open_video(path))
 
     def open_video(self, path: str | Path) -> bool:
         """Use ``path`` as the project's clip (undoable).
@@ -1618,7 +1624,7 @@ class QtMainWindow(QMainWindow):
             "Audio (" + " ".join(f"*{s}" for s in sorted(AUDIO_SUFFIXES)) + ")",
         )
         if path:
-            self.import_audio(path)
+            self.intake.request([Path(path)], lambda: self.import_audio(path))
 
     def import_audio(self, path: str | Path) -> str | None:
         """Add ``path`` as a dub track at offset 0 (undoable); returns the track id."""
@@ -1960,8 +1966,27 @@ class QtMainWindow(QMainWindow):
 
     def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 - Qt override
         paths = [Path(u.toLocalFile()) for u in event.mimeData().urls() if u.isLocalFile()]
-        self.open_paths(paths)
+        self.open_paths_in_background(paths)
         event.acceptProposedAction()
+
+    def open_paths_in_background(self, paths: list[Path]) -> None:
+        """:meth:`open_paths` once the files are probed in a worker thread (the GUI stays live)."""
+        self.intake.request(paths, lambda: self.open_paths(paths))
+
+    def _on_intake_busy(self, busy: bool, names: str) -> None:
+        """Show that files are being opened: a busy cursor, and the name where the clip shows."""
+        if busy and not self._intake_cursor:
+            QApplication.setOverrideCursor(Qt.CursorShape.BusyCursor)
+            self._intake_cursor = True
+        elif not busy and self._intake_cursor:
+            QApplication.restoreOverrideCursor()
+            self._intake_cursor = False
+        if self.document.project.video is None:
+            self.viewer.set_message(
+                f"Opening {names}…"
+                if busy
+                else "Open a video (File ▸ Open Video, or drop a file here)"
+            )
 
     def open_paths(self, paths: list[Path]) -> None:
         """Open dropped or command-line files: projects, then clips, then audio as dub tracks."""
@@ -2270,6 +2295,10 @@ class QtMainWindow(QMainWindow):
         self._autosave_timer.stop()
         self.render_queue.shutdown()
         self.background.shutdown()
+        self.intake.shutdown()
+        if self._intake_cursor:
+            QApplication.restoreOverrideCursor()
+            self._intake_cursor = False
         await_all_workers(30000)
         self.frame_server.close()
         self._close_export_dialog()

@@ -39,7 +39,7 @@ from lipcore.errors import MediaError
 from lipcore.media.colour import bgr_to_yuv444_planes, colour_of
 from lipcore.media.pipe_feed import PipeFeed
 from lipcore.media.planar import Patch, bgr_to_yuv420_planes, patched_planes, planes_of
-from lipcore.media.probe import ffmpeg_exe, probe
+from lipcore.media.probe import ffmpeg_exe, ffprobe_json, probe
 
 #: Sample rate of muxed audio (AAC and PCM); 48 kHz is what editors and players expect.
 OUTPUT_SAMPLE_RATE = 48000
@@ -115,6 +115,18 @@ def check_writable(output: str | Path) -> None:
             out,
             "pick another folder or a shorter name",
         ) from exc
+
+
+def _video_colour_tags(path: Path) -> dict[str, str]:
+    """Colour space, primaries, transfer, range and pixel format of the first video stream.
+
+    Read from the file's remembered ffprobe answer (no extra ffprobe run); a field the stream
+    does not carry reads ``"unknown"``, as ffprobe prints it.
+    """
+    streams = ffprobe_json(path).get("streams", [])
+    stream = next((s for s in streams if s.get("codec_type") == "video"), {})
+    fields = ("color_space", "color_primaries", "color_transfer", "color_range", "pix_fmt")
+    return {key: str(stream.get(key) or "unknown") for key in fields}
 
 
 class VideoWriter:
@@ -289,16 +301,7 @@ class VideoWriter:
                 continue
             if info.video is None:
                 continue
-            proc = subprocess.run(
-                [
-                    ffmpeg_exe("ffprobe"), "-v", "error", "-select_streams", "v:0",
-                    "-show_entries",
-                    "stream=color_space,color_primaries,color_transfer,color_range,pix_fmt",
-                    "-of", "default=nw=1", str(path),
-                ],
-                capture_output=True, text=True, check=False,
-            )  # fmt: skip
-            tags = dict(line.split("=", 1) for line in proc.stdout.splitlines() if "=" in line)
+            tags = _video_colour_tags(path)
             # The matrix and range the decoder used for this source (the rule is symmetric
             # under rotation, so the displayed size gives the same answer as the coded one).
             self._colour = colour_of(

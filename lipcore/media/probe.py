@@ -9,6 +9,11 @@ the rules that turn ffprobe's loose metadata into exact numbers live here:
   stream's duration; when the container has no duration the packets are counted.
 - ``width``/``height`` are the *displayed* size, after the rotation metadata is applied.
 - ``is_vfr`` is decided from packet timestamps, not from the header rates (which lie both ways).
+
+A file is probed once per content: :func:`probe` and :func:`ffprobe_json` remember their answer
+keyed by the resolved path, size, modification time (ns) and inode, so opening a clip, its
+timecode, the render's checks and the encoder's colour tags share one ffprobe run, and a file
+that is rewritten, touched or replaced is probed again.
 """
 
 from __future__ import annotations
@@ -18,7 +23,9 @@ import math
 import shutil
 import stat
 import subprocess
-from dataclasses import dataclass
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -29,6 +36,8 @@ from lipcore.errors import MediaError
 VFR_SAMPLE_PACKETS = 600
 #: A packet interval further than this fraction from the nominal one counts as "variable".
 VFR_TOLERANCE = 0.25
+#: How many probed files the memo remembers (a project has a clip, a few dubs and renders).
+PROBE_MEMO_FILES = 128
 
 
 @dataclass(frozen=True)
@@ -363,7 +372,7 @@ def _readable_video_packets(path: Path) -> int | None:
     return int(text) if text.isdigit() else None
 
 
-def _run_ffprobe(path: Path) -> dict[str, Any]:
+def _run_ffprobe(path: Path) -> str:
     cmd = [
         ffmpeg_exe("ffprobe"),
         "-v",
@@ -390,7 +399,60 @@ def _run_ffprobe(path: Path) -> dict[str, Any]:
             path,
             "check that it is a complete media file (mp4, mov, mkv, wav, mp3...), or re-export it",
         )
-    return json.loads(proc.stdout or "{}")
+    return proc.stdout or "{}"
+
+
+#: (resolved path, size, mtime_ns, inode) -> {"json": ffprobe's text, "info": MediaInfo}.
+_memo: OrderedDict[tuple[str, int, int, int], dict[str, Any]] = OrderedDict()
+_memo_lock = threading.Lock()
+
+
+def _content_key(path: Path) -> tuple[str, int, int, int]:
+    st = path.stat()
+    return (str(path.resolve()), st.st_size, st.st_mtime_ns, st.st_ino)
+
+
+def _remembered(key: tuple[str, int, int, int], what: str) -> Any:
+    with _memo_lock:
+        entry = _memo.get(key)
+        if entry is None or what not in entry:
+            return None
+        _memo.move_to_end(key)
+        return entry[what]
+
+
+def _remember(key: tuple[str, int, int, int], what: str, value: Any) -> None:
+    with _memo_lock:
+        _memo.setdefault(key, {})[what] = value
+        _memo.move_to_end(key)
+        while len(_memo) > PROBE_MEMO_FILES:
+            _memo.popitem(last=False)
+
+
+def ffprobe_json(path: str | Path) -> dict[str, Any]:
+    """ffprobe's ``-show_format -show_streams`` answer for a file, run once per file content.
+
+    The answer is remembered under the file's resolved path, size, modification time and inode
+    (the stat is taken before ffprobe runs, so a file changing meanwhile is probed again next
+    time). Each call returns a fresh dict, which the caller may change.
+
+    Args:
+        path: Video or audio file.
+
+    Returns:
+        The parsed JSON: ``{"streams": [...], "format": {...}}``.
+
+    Raises:
+        MediaError: The file is missing, empty, unreadable or not media.
+    """
+    path = Path(path)
+    _check_readable(path)
+    key = _content_key(path)
+    text = _remembered(key, "json")
+    if text is None:
+        text = _run_ffprobe(path)
+        _remember(key, "json", text)
+    return json.loads(text)
 
 
 def probe(path: str | Path) -> MediaInfo:
@@ -407,7 +469,17 @@ def probe(path: str | Path) -> MediaInfo:
     """
     path = Path(path)
     _check_readable(path)
-    data = _run_ffprobe(path)
+    key = _content_key(path)
+    known = _remembered(key, "info")
+    if known is not None:
+        return replace(known, path=path)
+    info = _probe(path)
+    _remember(key, "info", info)
+    return info
+
+
+def _probe(path: Path) -> MediaInfo:
+    data = ffprobe_json(path)
     streams = data.get("streams", [])
     fmt = data.get("format", {})
     format_start = _float(fmt.get("start_time")) or 0.0
