@@ -16,7 +16,9 @@ Usage (the clip is made with ffmpeg from the shared A04 clip if missing; tracks 
 after the first run)::
 
     PYTHONPATH=. nice -n 10 python bench/track_ref_jobs.py [--work /tmp/lipsync-bench]
-        [--seconds 300] [--renders 4]
+        [--seconds 300] [--renders 4] [--ref-first]
+
+The load on a shared machine drifts between the two modes: run it both ways round.
 """
 
 from __future__ import annotations
@@ -102,6 +104,7 @@ def main() -> None:
     ap.add_argument("--work", type=Path, default=Path("/tmp/lipsync-bench"))
     ap.add_argument("--seconds", type=int, default=300, help="clip length (A04 looped)")
     ap.add_argument("--renders", type=int, default=4, help="timed re-renders per mode")
+    ap.add_argument("--ref-first", action="store_true", help="run the by-reference mode first")
     args = ap.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("LIPSYNC_CACHE_DIR", str(args.work / "cache"))
@@ -116,7 +119,7 @@ def main() -> None:
     print(f"clip {clip.name}: {tracks.frame_count} frames, landmarks {lm_mb:.1f} MB")
     print(f"load average before: {os.getloadavg()}")
     out = {}
-    for by_value in (True, False):
+    for by_value in (False, True) if args.ref_first else (True, False):
         name = "value" if by_value else "ref"
         r = out[name] = run_mode(clip, args.work, tracks, args.renders, by_value)
         rss = " ".join(f"{a:.0f}/{b:.0f}" for a, b in r["rss"])

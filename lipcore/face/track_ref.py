@@ -20,6 +20,7 @@ These two functions are the only place that choice is made.
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +34,7 @@ from lipcore.face.types import TrackSet
 MAX_OPEN_TRACKSETS = 2
 
 _open: OrderedDict[str, TrackSet] = OrderedDict()
+_open_lock = threading.Lock()  # the editor's job queues resolve results on their own threads
 
 
 @dataclass(frozen=True)
@@ -108,14 +110,15 @@ def from_portable(value: Any) -> Any:
     """
     if not isinstance(value, TrackRef):
         return value
-    got = _open.get(value.digest)
-    if got is None:
-        got = _load(value)
-        _open[value.digest] = got
-        while len(_open) > MAX_OPEN_TRACKSETS:
-            _open.popitem(last=False)
-    else:
-        _open.move_to_end(value.digest)
+    with _open_lock:
+        got = _open.get(value.digest)
+        if got is None:
+            got = _load(value)
+            _open[value.digest] = got
+            while len(_open) > MAX_OPEN_TRACKSETS:
+                _open.popitem(last=False)
+        else:
+            _open.move_to_end(value.digest)
     if value.source is not None and str(got.source) != value.source:
         got.source = Path(value.source)
     return got
