@@ -19,6 +19,9 @@ long-lived ``spawn`` child instead, so the editor's thread only waits on a pipe:
   :class:`JobInterrupted` inside the child's running step, the generator unwinds, and the child
   stays up with its warm state (prepared engines, probes) for the next job. A child that does
   not answer is killed and a new one starts with the next job.
+- Face tracks read from the track cache cross by reference (:mod:`lipcore.face.track_ref`):
+  the cache entry's path and version, opened memory-mapped on the other side, not the
+  landmarks (172 MB for a 30-minute clip).
 - Values cross the pipe pickled: progress, results and errors of lipcore's own types
   (``LipsyncError`` keeps its message, path and fix). An exception that cannot be pickled
   arrives as a ``RuntimeError`` with its type and text. A child that dies (out of memory,
@@ -96,9 +99,23 @@ class ProcessCall:
     session: tuple[str, ...] = ()
 
     def for_process(self) -> ProcessCall:
-        """This call without its session arguments (what a worker process is sent)."""
-        kwargs = {k: v for k, v in self.kwargs.items() if k not in self.session}
-        return ProcessCall(self.target, self.args, kwargs, self.session)
+        """This call as a worker process is sent it: without its session arguments, and with
+        cached face tracks as references to their cache entry
+        (:func:`lipcore.face.track_ref.to_portable`; the worker opens them memory-mapped)."""
+        from lipcore.face.track_ref import to_portable
+
+        kwargs = {k: to_portable(v) for k, v in self.kwargs.items() if k not in self.session}
+        args = tuple(to_portable(a) for a in self.args)
+        return ProcessCall(self.target, args, kwargs, self.session)
+
+    def in_process(self) -> ProcessCall:
+        """Inverse of :meth:`for_process`'s references (what the worker runs): each face-track
+        reference opened (:func:`lipcore.face.track_ref.from_portable`)."""
+        from lipcore.face.track_ref import from_portable
+
+        kwargs = {k: from_portable(v) for k, v in self.kwargs.items()}
+        args = tuple(from_portable(a) for a in self.args)
+        return ProcessCall(self.target, args, kwargs, self.session)
 
     def __call__(self) -> Generator[Any, None, Any]:
         """Start the job in this process (the factory protocol of the editor's queues)."""
@@ -233,7 +250,9 @@ class JobProcess:
                     continue
                 finished = True
                 if kind == "return":
-                    return payload
+                    from lipcore.face.track_ref import from_portable
+
+                    return from_portable(payload)  # tracks come back by reference, too
                 if kind == "cancelled":
                     raise JobCancelledError("the job was cancelled")
                 error, child_traceback = payload

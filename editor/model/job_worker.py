@@ -76,8 +76,11 @@ def _on_interrupt(signum, frame) -> None:
 
 
 def _with_session(call: ProcessCall) -> ProcessCall:
-    """``call`` with its session arguments filled with this process's warm state."""
+    """``call`` with its face-track references opened (memory-mapped, the same objects for
+    every job: see :mod:`lipcore.face.track_ref`) and its session arguments filled with this
+    process's warm state."""
     global _session_warm
+    call = call.in_process()
     if not call.session:
         return call
     if _session_warm is None:
@@ -129,7 +132,9 @@ def run_job(conn: Connection, job_no: int, call: ProcessCall) -> bool:
                 _in_step = False
                 reply: tuple[str, Any] = ("yield", value)
             except StopIteration as stop:
-                reply = ("return", stop.value)
+                from lipcore.face.track_ref import to_portable
+
+                reply = ("return", to_portable(stop.value))  # cached tracks go back by reference
             except JobInterrupted:
                 reply = ("cancelled", None)
             except BaseException as exc:  # reported to the editor, which shows it

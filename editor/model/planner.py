@@ -143,7 +143,9 @@ class RenderPlanner:
 
         Args:
             segment_id: The segment.
-            tracks: The clip's face tracks (None: found by the job, from the disk cache).
+            tracks: The clip's face tracks (None: found by the job, from the disk cache). A
+                worker process is sent a reference to their cache entry, not the landmarks
+                (:mod:`lipcore.face.track_ref`).
 
         Raises:
             LipsyncError: The segment cannot be rendered (the reason names the fix).

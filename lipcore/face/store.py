@@ -104,6 +104,9 @@ def save_trackset(path: str | Path, trackset: TrackSet) -> None:
 def load_trackset(path: str | Path, mapped: bool = False) -> TrackSet | None:
     """Read a saved track set; None when the file is missing, truncated or from another format.
 
+    The set's ``origin`` names the file's version, so it can be handed to another process by
+    reference (:mod:`lipcore.face.track_ref`).
+
     Args:
         path: The ``.npz`` file.
         mapped: Leave the landmarks (3.8 KB per face and frame, 172 MB for a 30-minute clip)
@@ -114,16 +117,24 @@ def load_trackset(path: str | Path, mapped: bool = False) -> TrackSet | None:
     """
     path = Path(path)
     try:
+        before = path.stat()
+        loaded = None
         if mapped and path.is_file():  # (a folder in the entry's place has no copy made)
             try:
                 folder = _mapped_folder(path)
             except OSError:
                 folder = None
             if folder is not None:
-                return _trackset_from_npz(path, lambda k, z: _mapped_landmarks(folder, k, z))
-        return trackset_from_bytes(path.read_bytes())
+                loaded = _trackset_from_npz(path, lambda k, z: _mapped_landmarks(folder, k, z))
+        if loaded is None:
+            loaded = trackset_from_bytes(path.read_bytes())
+        after = path.stat()
     except (OSError, ValueError, KeyError, TypeError, EOFError, zipfile.BadZipFile):
         return None
+    version = (before.st_ino, before.st_size, before.st_mtime_ns)
+    if version == (after.st_ino, after.st_size, after.st_mtime_ns):  # not rewritten meanwhile
+        loaded.origin = (path, after.st_size, after.st_mtime_ns)
+    return loaded
 
 
 def _mapped_folder(path: Path) -> Path:

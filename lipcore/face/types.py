@@ -100,6 +100,9 @@ class TrackSet:
         source: Path of the analysed clip.
         notes: Warnings about how the set was produced (e.g. it could not be cached); not
             stored, shown to the user by whoever asked for the tracks.
+        origin: ``(cache entry, size in bytes, mtime in ns)`` of the track-cache file the set
+            was read from, or None; lets :mod:`lipcore.face.track_ref` send it to another
+            process by reference. Not stored, not compared.
     """
 
     tracks: list[FaceTrack]
@@ -109,6 +112,7 @@ class TrackSet:
     backend: str = ""
     source: Path | None = None
     notes: list[str] = field(default_factory=list, compare=False)
+    origin: tuple[Path, int, int] | None = field(default=None, compare=False, repr=False)
 
     def get(self, track_id: str) -> FaceTrack:
         """Return the track with ``track_id`` (KeyError naming the known ids otherwise)."""
