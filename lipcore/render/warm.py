@@ -87,10 +87,11 @@ class WarmState:
     def track_digest(self, track) -> str:
         """:func:`lipcore.render.chunks.track_digest`, memoised per track object.
 
-        The memo holds the track weakly: in the editor's worker process every job brings its
-        own copy of the tracks (unpickled), and holding them here kept the landmarks of the
-        last 64 jobs alive (``bench/editor_soak.py``: the render worker grew ~4 MB a render on
-        a 20-s clip, more on longer ones).
+        The memo holds the track weakly: tracks sent to the editor's worker process by value
+        (those with no track-cache entry, see :mod:`lipcore.face.track_ref`) arrive as a new
+        copy per job, and holding them here kept the landmarks of the last 64 jobs alive
+        (``bench/editor_soak.py``: the render worker grew ~4 MB a render on a 20-s clip).
+        Cached tracks arrive by reference and are the same objects job after job.
         """
         from lipcore.render.chunks import track_digest
 
