@@ -11,11 +11,11 @@ encodes the very same input differently. This bench shows it and checks the writ
    a time, fed through a pipe in random bursts as the render feeds it, and counts the distinct
    H.264 streams. One stream means run-to-run identical.
 
-Measured (2 cores, load 15-28 from other work): x264's default gave an alternate stream in 6 of
-520 encodes (always the same alternate, differing from frame 58 on; this bench alone: 2 of 200);
-sliced threads gave one stream in 420 encodes (this bench: 200 of 200), frame threads without
-the lookahead thread one in 220. The failure is rare (about 1 in 90): use a few hundred runs
-before calling a setting deterministic.
+Measured (2 cores, load 9-28 from other work): x264's default gave an alternate stream in 7 of
+670 encodes (always the same alternate, differing from frame 58 on; this bench: 2 of 200 and 1 of
+150); sliced threads gave one stream in 570 encodes (this bench: 200 of 200 and 150 of 150), and
+frame threads without the lookahead thread one in 220. The failure is rare (about 1 in 90): use
+a few hundred runs before calling a setting deterministic.
 
 Usage: ``PYTHONPATH=. python bench/encode_determinism.py [--runs 120] [--parallel 3]``
 """

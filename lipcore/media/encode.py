@@ -55,9 +55,9 @@ DRAFT_CRF = 23
 _DRAFT_FROM_CRF = 20
 #: libx264 threading: the slices of one frame in parallel, not several frames at once. x264's
 #: default (frame threads with a lookahead thread) now and then encoded the very same frames
-#: differently on a loaded machine: 6 of 520 encodes of one 135-frame stream (the same alternate
+#: differently on a loaded machine: 7 of 670 encodes of one 135-frame stream (the same alternate
 #: stream each time, differing from frame 58 on), so a chunked export was not always the full
-#: render bit for bit. Sliced threads (their lookahead runs in step) gave one stream in 420
+#: render bit for bit. Sliced threads (their lookahead runs in step) gave one stream in 570
 #: encodes under the same load, for the same CPU time and +0.6 % bytes at CRF 12
 #: (``bench/encode_determinism.py``).
 X264_THREAD_ARGS = ("-x264-params", "sliced-threads=1")
