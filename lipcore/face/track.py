@@ -12,7 +12,11 @@ arrays):
    to the open tracklets by box IoU (Hungarian assignment) and re-anchor them (a fresh fit on
    the detector's box replaces a followed fit that drifted from it); unmatched detections start
    tracklets; a face without detections is followed for up to ``max_coast_sec``;
-4. tracklets are closed at shot cuts and after ``max_gap_sec`` without the face.
+4. a face found mid-shot (it entered, turned or was uncovered since the last detector run) is
+   followed backwards from its first fit over the frames since that run, so it is tracked from
+   the frame it became visible, not up to ``detect_every - 1`` frames late (the frames are kept
+   by reference until the next detector run; the detector itself still runs on keyframes only);
+5. tracklets are closed at shot cuts and after ``max_gap_sec`` without the face.
 
 Decoding runs a few frames ahead in a worker thread (:mod:`lipcore.media.prefetch`).
 
@@ -52,7 +56,7 @@ from lipcore.progress import Progress, drain
 #: Side of the per-track thumbnail, pixels.
 THUMBNAIL_PX = 96
 #: Bumped when the tracking algorithm changes, so old cache entries are not reused.
-TRACKER_VERSION = 5
+TRACKER_VERSION = 6  # 6: faces found mid-shot are followed back to where they appeared
 #: On a keyframe, a followed fit further than this (mean point distance, in eye distances) from
 #: the fresh fit on the detector's box is replaced by the fresh one (drift, a profile collapsing).
 REANCHOR_EYE_DISTANCES = 0.08
@@ -69,7 +73,8 @@ class TrackerSettings:
         tile: Also detect on overlapping tiles (small faces in wide frames).
         detect_every: Run the detector every k-th frame (and on cuts and lost fits); in
             between, faces are followed by the mesh alone (landmarks still exist on every
-            tracked frame). New faces appearing mid-shot are found up to k - 1 frames late.
+            tracked frame). A face appearing mid-shot is found on the next keyframe and then
+            followed backwards over the frames before it (:func:`_backfill`).
         tile_every: With ``tile``, search tiles on every k-th detection (and each shot's first).
         start_frame: First frame analysed.
         end_frame: One past the last frame analysed (None = end of clip).
@@ -133,6 +138,12 @@ class _Tracklet:
     # The last keyframe's followed fit disagreed with the fresh one (a profile, a dark face):
     # follow with the whole mesh on the last box until a keyframe where they agree again.
     unsteady: bool = False
+
+    def prepend(self, frame: int, lm: np.ndarray) -> None:
+        """Add a followed (score 0) fit before the first one (a face followed backwards)."""
+        self.frames.insert(0, frame)
+        self.landmarks.insert(0, lm)
+        self.scores.insert(0, 0.0)
 
     def add(self, frame: int, lm: np.ndarray, score: float) -> None:
         self.frames.append(frame)
@@ -301,12 +312,16 @@ def _track(reader, video_path, settings, detector, mesher) -> Generator[Progress
         lambda item: (item[0], item[1], small_frame(item[1])),
         name="track-decode",
     )
+    # The frames since the last detector run in this shot (by reference): where a face found
+    # on the next run is followed back to.
+    since_detection: list[tuple[int, np.ndarray]] = []
     with closing(frames):
         for index, frame, small in frames:
             seen += 1
             is_cut = cuts.update_small(index, small)
             if is_cut:
                 shot += 1
+                since_detection.clear()
                 for t in tracklets:
                     t.closed = True
             active = [t for t in tracklets if not t.closed]
@@ -328,7 +343,11 @@ def _track(reader, video_path, settings, detector, mesher) -> Generator[Progress
                 tile_now = settings.tile and (n_detections % settings.tile_every == 0 or is_cut)
                 dets = detector.detect(frame, tile=tile_now)
                 n_detections += 1
+                known = len(tracklets)
                 _assign_detections(step, dets, active, tracklets, shot, mesher, detector, settings)
+                for t in tracklets[known:]:
+                    _backfill(t, since_detection, tracklets, mesher, settings.match_iou)
+                since_detection.clear()
                 for t in active:
                     if id(t) in step.done or index - t.last_detected > max_coast:
                         continue
@@ -337,6 +356,8 @@ def _track(reader, video_path, settings, detector, mesher) -> Generator[Progress
             for t in active:
                 if t.frames and index - t.frames[-1] > max_gap:
                     t.closed = True
+            if not due:
+                since_detection.append((index, frame))
             yield Progress(index - start + 1, total, "detecting faces")
 
     yield Progress(total, total, "linking tracks")
@@ -402,6 +423,64 @@ class _FrameStep:
         if lm is None:
             self.tried.add(id(t))
         return lm
+
+
+def _backfill(
+    t: _Tracklet,
+    frames: list[tuple[int, np.ndarray]],
+    tracklets: list[_Tracklet],
+    mesher: MeshLandmarker,
+    match_iou: float,
+) -> int:
+    """Follow a just-found face backwards over ``frames`` (those since the last detector run).
+
+    A face that entered (or turned, or was uncovered) between two detector runs is only found on
+    the second; the frames before it already show it. Each is fitted from the fit of the frame
+    after it, like the forward follow (the landmark model on the previous fit's region, then the
+    whole mesh on its box), and kept while the fit still frames the face and no other tracked
+    face is there on that frame (the same person's earlier tracklet, or a neighbour). It stops
+    at the first frame where either fails: the face was not visible yet.
+
+    Returns:
+        How many frames were added.
+    """
+    added = 0
+    lm = t.landmarks[0]
+    for index, frame in reversed(frames):
+        if index >= t.frames[0]:
+            continue
+        box = L.landmarks_box(lm)
+        fit = mesher.follow(frame, lm)
+        if not _frames_box(fit, box, match_iou):
+            fit = mesher.landmarks(frame, box)
+            if not _frames_box(fit, box, match_iou):
+                break
+        there = [_fit_at(o, index) for o in tracklets if o is not t and o.shot == t.shot]
+        taken = [L.landmarks_box(o) for o in there if o is not None]
+        if _overlaps_taken(L.landmarks_box(fit), taken):
+            break
+        t.prepend(index, fit)
+        lm = fit
+        added += 1
+    return added
+
+
+def _fit_at(t: _Tracklet, index: int) -> np.ndarray | None:
+    """``t``'s landmarks on frame ``index`` when it has a fit there (searched from the end: the
+    frames asked about are recent)."""
+    for k in range(len(t.frames) - 1, -1, -1):
+        if t.frames[k] == index:
+            return t.landmarks[k]
+        if t.frames[k] < index:
+            break
+    return None
+
+
+def _frames_box(lm: np.ndarray | None, box: np.ndarray, match_iou: float) -> bool:
+    """Whether a fit exists and frames the face whose box (on a neighbouring frame) is given."""
+    if lm is None:
+        return False
+    return bool(box_iou(L.landmarks_box(lm)[None], box[None])[0, 0] >= match_iou)
 
 
 def _stays(lm: np.ndarray | None, t: _Tracklet, match_iou: float) -> bool:

@@ -53,6 +53,14 @@ DEFAULT_CRF = 12
 DRAFT_CRF = 23
 #: From this CRF up an encode is a draft and uses the fast preset (see :func:`x264_preset`).
 _DRAFT_FROM_CRF = 20
+#: libx264 threading: the slices of one frame in parallel, not several frames at once. x264's
+#: default (frame threads with a lookahead thread) now and then encoded the very same frames
+#: differently on a loaded machine: 7 of 670 encodes of one 135-frame stream (the same alternate
+#: stream each time, differing from frame 58 on), so a chunked export was not always the full
+#: render bit for bit. Sliced threads (their lookahead runs in step) gave one stream in 570
+#: encodes under the same load, for the same CPU time and +0.6 % bytes at CRF 12
+#: (``bench/encode_determinism.py``).
+X264_THREAD_ARGS = ("-x264-params", "sliced-threads=1")
 
 
 def x264_preset(crf: int) -> str:
@@ -361,7 +369,7 @@ class VideoWriter:
         pix_fmt, profile = ("yuv444p", "high444") if odd else ("yuv420p", "high")
         return [
             "-c:v", "libx264", "-preset", self.preset, "-crf", str(self.crf),
-            "-pix_fmt", pix_fmt, "-profile:v", profile,
+            "-pix_fmt", pix_fmt, "-profile:v", profile, *X264_THREAD_ARGS,
         ]  # fmt: skip
 
     def open(self) -> None:
