@@ -14,7 +14,7 @@ the shared B19 speech looped to the same length. Printed, each with the machine'
    process, a full render of every frame), first with an empty cache (tracks cold: tracking,
    the engine's footage library, render, encode), then again (tracks and library warm), against
    a plain ``ffmpeg`` decode + encode of the same clip with the export's x264 settings
-   (libx264 medium, CRF 12, yuv420p, High profile, AAC).
+   (libx264 medium, CRF 12, yuv420p, High profile, sliced threads, AAC).
 
 Usage::
 
@@ -43,12 +43,14 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+from lipcore.media.encode import X264_THREAD_ARGS  # noqa: E402
+
 MEDIA = Path(os.environ.get("LIPSYNC_SHARED_MEDIA", "/work/shared/media"))
 CLIP = MEDIA / "video/A04_frontal_man_mapbg_844p25_retalking2.mp4"  # 5 s, 844x844, 25 fps
 DUB = MEDIA / "audio/B19_en_48k_retalking2.wav"
 #: The export's video settings (lipcore.media.encode.VideoWriter defaults for an even size).
 X264_ARGS = ["-c:v", "libx264", "-preset", "medium", "-crf", "12", "-pix_fmt", "yuv420p",
-             "-profile:v", "high"]  # fmt: skip
+             "-profile:v", "high", *X264_THREAD_ARGS]  # fmt: skip
 
 
 def load() -> str:
