@@ -2,8 +2,10 @@
 
 Two tables:
 
-1. In-sync shared clips dubbed with English speech from another clip, rendered by ``retime``
-   and by ``oneshot``; the original clip with its own speech is the reference.
+1. Every shared clip with its own speech (A01, A02, A04, A06-A10, A14; A05 is a crop of A01)
+   dubbed with speech of another recording, English for each and another language for four,
+   rendered by ``retime`` and by ``oneshot``; the original clip with its own speech is the
+   reference. English closures are also pooled over the clips (a clip has few bilabials).
 2. The one-shot engine on faces retime cannot use (no audio, CGI, generated, a still PNG).
 
 Per render (ratios are output over original, same frames, same mouth box):
@@ -11,16 +13,19 @@ Per render (ratios are output over original, same frames, same mouth box):
 - ``flicker``: mean absolute frame-to-frame luma change in the mouth box (<= 1.1 wanted);
 - ``sharp``: variance of the Laplacian in the mouth box (>= 0.9 wanted);
 - ``psnr``: PSNR outside the lower face against the source frames (>= 40 dB wanted);
-- ``close``: share of the driving speech's /p b m/ (English phone recogniser) where the measured
-  inner-lip gap falls to the clip's closed level within a frame; ``chance`` is the same test at
-  every voiced frame; the original is scored with its own speech (>= 0.9 of it wanted);
+- ``close``: share of the driving speech's /p b m/ (English phone recogniser, so English dubs
+  only) where the measured inner-lip gap falls to the clip's closed level within a frame;
+  ``/orig`` is that over the original's rate with its own speech (>= 0.9 wanted); ``chance`` is
+  the same test at every voiced frame;
 - ``conf``: the built-in sync meter's confidence of the output with the new speech.
 
-The mouth box and the closed level come from the original's FaceMesh track. Renders and a zoomed
-mouth strip per render (``*_mouth.png``: frames spread over the clip) are kept in ``--out``.
+The mouth box and the closed level come from the original's FaceMesh track. Renders, a zoomed
+mouth strip per render (``*_mouth.png``: frames spread over the clip) and the frames around its
+largest jump beyond the original's (``*_worst.png``: original above, output below) are kept in
+``--out``.
 
-Usage: .venv/bin/python bench/oneshot_quality.py [--seconds 4] [--out DIR] [--only A04,H02]
-[--engines retime,oneshot] [--skip-table2]
+Usage: .venv/bin/python bench/oneshot_quality.py [--seconds 8 (0: whole clips)] [--out DIR]
+[--only A04,H02] [--engines retime,oneshot] [--langs zh,fr (en: English only)] [--skip-table2]
 """
 
 from __future__ import annotations
