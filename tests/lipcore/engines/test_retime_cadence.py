@@ -111,3 +111,12 @@ def test_the_footage_marks_the_repeated_pictures_and_the_plan_holds_them(pulldow
     nxt = successors(lib.run_ids, lib.repeat_rows())
     natural = sum(b == nxt[a] for a, b in steps)
     assert natural >= 0.5 * len(steps)
+
+
+def test_a_saved_library_keeps_its_repeated_pictures(pulldown, tmp_path):
+    _, _, engine = pulldown
+    assert engine.save_state(tmp_path / "lib")
+    loaded = RetimeEngine()
+    assert loaded.load_state(tmp_path / "lib")
+    assert np.array_equal(loaded.library.repeat_rows(), engine.library.repeat_rows())
+    assert engine.library.repeat_rows().any()
