@@ -2,8 +2,10 @@
 
 Two tables:
 
-1. In-sync shared clips dubbed with English speech from another clip, rendered by ``retime``
-   and by ``oneshot``; the original clip with its own speech is the reference.
+1. Every shared clip with its own speech (A01, A02, A04, A06-A10, A14; A05 is a crop of A01)
+   dubbed with speech of another recording, English for each and another language for four,
+   rendered by ``retime`` and by ``oneshot``; the original clip with its own speech is the
+   reference. English closures are also pooled over the clips (a clip has few bilabials).
 2. The one-shot engine on faces retime cannot use (no audio, CGI, generated, a still PNG).
 
 Per render (ratios are output over original, same frames, same mouth box):
@@ -11,16 +13,19 @@ Per render (ratios are output over original, same frames, same mouth box):
 - ``flicker``: mean absolute frame-to-frame luma change in the mouth box (<= 1.1 wanted);
 - ``sharp``: variance of the Laplacian in the mouth box (>= 0.9 wanted);
 - ``psnr``: PSNR outside the lower face against the source frames (>= 40 dB wanted);
-- ``close``: share of the driving speech's /p b m/ (English phone recogniser) where the measured
-  inner-lip gap falls to the clip's closed level within a frame; ``chance`` is the same test at
-  every voiced frame; the original is scored with its own speech (>= 0.9 of it wanted);
+- ``close``: share of the driving speech's /p b m/ (English phone recogniser, so English dubs
+  only) where the measured inner-lip gap falls to the clip's closed level within a frame;
+  ``/orig`` is that over the original's rate with its own speech (>= 0.9 wanted); ``chance`` is
+  the same test at every voiced frame;
 - ``conf``: the built-in sync meter's confidence of the output with the new speech.
 
-The mouth box and the closed level come from the original's FaceMesh track. Renders and a zoomed
-mouth strip per render (``*_mouth.png``: frames spread over the clip) are kept in ``--out``.
+The mouth box and the closed level come from the original's FaceMesh track. Renders, a zoomed
+mouth strip per render (``*_mouth.png``: frames spread over the clip) and the frames around its
+largest jump beyond the original's (``*_worst.png``: original above, output below) are kept in
+``--out``.
 
-Usage: .venv/bin/python bench/oneshot_quality.py [--seconds 4] [--out DIR] [--only A04,H02]
-[--engines retime,oneshot] [--skip-table2]
+Usage: .venv/bin/python bench/oneshot_quality.py [--seconds 8 (0: whole clips)] [--out DIR]
+[--only A04,H02] [--engines retime,oneshot] [--langs zh,fr (en: English only)] [--skip-table2]
 """
 
 from __future__ import annotations
@@ -39,14 +44,23 @@ MEDIA = REPO.parent / "shared" / "media"
 if not MEDIA.exists():
     MEDIA = Path("/work/shared/media")
 
-#: In-sync clips (A05 is a crop of A01: left out) with English speech of another recording.
+#: In-sync clips with their own speech (A05 is a crop of A01: left out), each dubbed with speech
+#: of another recording: English for every clip (8 s or more, so a render can use it all), and
+#: another language for some. ``(clip, speech, language)``.
 DUBS = [
-    ("A01", "B19"),
-    ("A02", "B20"),
-    ("A04", "B21"),
-    ("A06", "B01"),
-    ("A14", "B25"),
-    ("A07", "B22"),
+    ("A01", "B24", "en"),
+    ("A01", "B05", "zh"),
+    ("A02", "B20", "en"),
+    ("A04", "B21", "en"),
+    ("A06", "B01", "en"),
+    ("A06", "B11", "fr"),
+    ("A07", "B22", "en"),
+    ("A07", "B10", "ru"),
+    ("A08", "B25", "en"),
+    ("A09", "B02", "en"),
+    ("A10", "B03", "en"),
+    ("A10", "B09", "de"),
+    ("A14", "B04", "en"),
 ]
 #: Faces without usable speaking footage, with English speech; "A04.png" = a still from A04.
 ONESHOT_ONLY = [
@@ -67,7 +81,8 @@ def _find(folder: str, prefix: str) -> Path:
 def _cut(src: Path, dst: Path, seconds: float) -> None:
     from lipcore.media.probe import ffmpeg_exe
 
-    cmd = [ffmpeg_exe(), "-y", "-v", "error", "-i", str(src), "-t", f"{seconds}",
+    length = ["-t", f"{seconds}"] if seconds > 0 else []
+    cmd = [ffmpeg_exe(), "-y", "-v", "error", "-i", str(src), *length,
            "-c:v", "libx264", "-crf", "10", "-c:a", "aac", str(dst)]  # fmt: skip
     subprocess.run(cmd, check=True)
 
@@ -300,34 +315,50 @@ def main() -> int:
     from lipcore.media.probe import probe
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--seconds", type=float, default=4.0)
+    ap.add_argument(
+        "--seconds", type=float, default=8.0, help="length cut from each clip (0: the whole clip)"
+    )
     ap.add_argument("--out", type=Path, default=None)
     ap.add_argument("--only", default="", help="comma-separated clip prefixes to run")
     ap.add_argument("--engines", default="retime,oneshot", help="engines for table 1")
+    ap.add_argument(
+        "--langs", default="", help="non-English dubs to run, e.g. zh,fr (default: all; none: en)"
+    )
     ap.add_argument("--skip-table2", action="store_true", help="only the dubbed clips")
     args = ap.parse_args()
     out_dir = args.out or Path(tempfile.mkdtemp(prefix="oneshot_quality_"))
     out_dir.mkdir(parents=True, exist_ok=True)
     only = {s for s in args.only.split(",") if s}
 
-    print("1. in-sync clips dubbed with English speech of another recording")
-    print(f"{'clip':<6}{'speech':<7}{'engine':<9}{'flicker':>8}{'sharp':>7}{'psnr':>7}"
-          f"{'close':>7}{'chance':>7}{'/pbm':>6}{'conf':>7}")  # fmt: skip
-    for clip_id, speech_id in DUBS:
-        if only and clip_id not in only:
+    print("1. in-sync clips with their own speech, dubbed with speech of another recording")
+    print(f"{'clip':<6}{'speech':<10}{'engine':<9}{'flicker':>8}{'sharp':>7}{'psnr':>7}"
+          f"{'close':>7}{'/orig':>7}{'chance':>7}{'/pbm':>6}{'conf':>7}")  # fmt: skip
+    langs = {s for s in args.langs.split(",") if s}
+    engines = args.engines.split(",")
+    # Pooled English closures: engine -> [closed, bilabials]; "original" with its own speech
+    pooled = {e: [0.0, 0] for e in ["original", *engines]}
+    summary: dict[str, list[tuple[str, float, float, float]]] = {e: [] for e in engines}
+    done_clips: set[str] = set()
+    for clip_id, speech_id, lang in DUBS:
+        if (only and clip_id not in only) or (langs and lang not in langs and lang != "en"):
             continue
         src = out_dir / f"{clip_id}_src.mp4"
-        _cut(_find("video", clip_id), src, args.seconds)
-        n = probe(src).video.frame_count
-        ref = reference(src, n)
-        own = clip_audio(src)
-        fps = probe(src).video.fps
-        rate, chance, k = closure_rates(ref["gap"], own, fps, ref["closed_level"])
-        print(f"{clip_id:<6}{'own':<7}{'original':<9}{1.0:>8.2f}{1.0:>7.2f}{'-':>7}"
-              f"{rate:>7.2f}{chance:>7.2f}{k:>6}{'':>7}", flush=True)  # fmt: skip
+        if clip_id not in done_clips:
+            _cut(_find("video", clip_id), src, args.seconds)
+            n = probe(src).video.frame_count
+            ref = reference(src, n)
+            fps = probe(src).video.fps
+            own_rate, chance, k = closure_rates(
+                ref["gap"], clip_audio(src), fps, ref["closed_level"]
+            )
+            pooled["original"][0] += own_rate * k if k else 0.0
+            pooled["original"][1] += k
+            done_clips.add(clip_id)
+            print(f"{clip_id:<6}{'own (en)':<10}{'original':<9}{1.0:>8.2f}{1.0:>7.2f}{'-':>7}"
+                  f"{own_rate:>7.2f}{'':>7}{chance:>7.2f}{k:>6}{'':>7}", flush=True)  # fmt: skip
         speech = _find("audio", speech_id)
         speech_16k = load_audio(speech, 16000)
-        for engine in args.engines.split(","):
+        for engine in engines:
             out = out_dir / f"{clip_id}_{speech_id}_{engine}.mp4"
             render_one(src, speech, out, engine)
             r = measure(src, out, speech_16k, n, ref)
@@ -335,9 +366,29 @@ def main() -> int:
             worst_strip(
                 ref["frames"], r["frames"], ref["mouth"], out.with_name(out.stem + "_worst.png")
             )
-            print(f"{'':<6}{speech_id:<7}{engine:<9}{r['flicker']:>8.2f}{r['sharp']:>7.2f}"
-                  f"{r['psnr']:>7.1f}{r['close']:>7.2f}{r['chance']:>7.2f}{r['bilabials']:>6}"
-                  f"{r['conf']:>7.3f}", flush=True)  # fmt: skip
+            english = lang == "en"
+            if english and r["bilabials"]:
+                pooled[engine][0] += r["close"] * r["bilabials"]
+                pooled[engine][1] += r["bilabials"]
+            rel = r["close"] / own_rate if english and own_rate > 0 else float("nan")
+            close = f"{r['close']:>7.2f}" if english else f"{'(' + lang + ')':>7}"
+            summary[engine].append((clip_id, r["flicker"], r["sharp"], r["psnr"]))
+            print(f"{'':<6}{speech_id + ' (' + lang + ')':<10}{engine:<9}{r['flicker']:>8.2f}"
+                  f"{r['sharp']:>7.2f}{r['psnr']:>7.1f}{close}{rel:>7.2f}{r['chance']:>7.2f}"
+                  f"{r['bilabials']:>6}{r['conf']:>7.3f}", flush=True)  # fmt: skip
+    closed, total = pooled["original"]
+    base = closed / total if total else float("nan")
+    print(f"\nEnglish /p b m/ closures pooled over clips: original with its own speech "
+          f"{closed:.0f} of {total} ({base:.2f})")  # fmt: skip
+    for engine in engines:
+        c, t = pooled[engine]
+        rate = c / t if t else float("nan")
+        fl = [x[1] for x in summary[engine]]
+        print(f"  {engine:<8} {c:.0f} of {t} ({rate:.2f}) = {rate / base:.2f} of the original's; "
+              f"flicker <= 1.1 on {sum(f <= 1.1 for f in fl)} of {len(fl)} renders "
+              f"(max {max(fl, default=float('nan')):.3f}); sharp >= 0.9 on "
+              f"{sum(x[2] >= 0.9 for x in summary[engine])}; psnr >= 40 on "
+              f"{sum(x[3] >= 40 for x in summary[engine])}")  # fmt: skip
 
     if args.skip_table2:
         print(f"renders kept in {out_dir}")

@@ -10,7 +10,7 @@ landmarks) on the output, and correlates it with
   more than loudness does.
 
 Correlations take the best lag within +-2 frames (the meter's timing precision).
-Usage: .venv/bin/python bench/retime_follow.py [--seconds 8] [--out DIR]
+Usage: .venv/bin/python bench/retime_follow.py [--seconds 8] [--out DIR] [--only A06,A07]
 """
 
 from __future__ import annotations
@@ -76,7 +76,9 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seconds", type=float, default=8.0, help="length of each clip to render")
     ap.add_argument("--out", type=Path, default=None, help="keep the renders here")
+    ap.add_argument("--only", default="", help="comma-separated clip prefixes to run")
     args = ap.parse_args()
+    only = {s for s in args.only.split(",") if s}
     out_dir = args.out or Path(tempfile.mkdtemp(prefix="retime_follow_"))
     out_dir.mkdir(parents=True, exist_ok=True)
 
@@ -87,6 +89,8 @@ def main() -> int:
     print(header)
     rows = []
     for clip_name, speech_name in PAIRS:
+        if only and clip_name[:3] not in only:
+            continue
         src = MEDIA / "video" / clip_name
         speech = MEDIA / "audio" / speech_name
         fps = probe(src).video.fps

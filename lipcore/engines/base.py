@@ -48,6 +48,9 @@ class SourceFootage:
         mel: ``(80, T)`` Wav2Lip mel of ``audio_16k``, or None (no engine reads it; the clip's
             own footage leaves it out, because a whole-clip mel grows with the clip: about
             1 GB of transient STFT for a 30-minute clip).
+        repeats: ``(N,)`` bool, the crop's frame shows the same picture as the frame before it
+            (:mod:`lipcore.render.cadence`'s test, which the render's hold uses), or None when
+            unknown (no frame repeats).
     """
 
     crops: np.ndarray
@@ -56,6 +59,7 @@ class SourceFootage:
     fps: Fraction
     audio_16k: np.ndarray
     mel: np.ndarray | None = None
+    repeats: np.ndarray | None = None
 
 
 def resize_crops(crops: np.ndarray, size: int) -> np.ndarray:

@@ -88,7 +88,7 @@ RESHAPE_MAX_OPEN = 1.3
 #: Resampling of a library mouth closed further (see :meth:`RetimeEngine._shaped`).
 RESHAPE_INTERPOLATION = cv2.INTER_CUBIC
 #: Bumped when the library's contents change (old libraries on disk are rebuilt).
-_LIBRARY_VERSION = 2
+_LIBRARY_VERSION = 3
 #: Mouth-region patch used for the appearance distance (width, height in pixels).
 _PATCH_WH = (24, 16)
 
@@ -114,6 +114,9 @@ class RetimeLibrary:
         clip_rows: Source frame index -> library row, for the first footage (the clip itself).
         fps: Frame rate of the footage.
         speech_sec: Seconds of visible face with speech.
+        repeats: ``(N,)`` bool, frames showing the same picture as the frame before (a 25-fps
+            picture in a 30-fps file): runs step over them, and output rows that show such a
+            picture of the clip repeat the row before (the engine plans on the picture clock).
     """
 
     crops: np.ndarray
@@ -132,9 +135,16 @@ class RetimeLibrary:
     clip_rows: dict[int, int]
     fps: Fraction
     speech_sec: float
+    repeats: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.crops)
+
+    def repeat_rows(self) -> np.ndarray:
+        """``(N,)`` bool :attr:`repeats` (all False when unknown)."""
+        if self.repeats is None:
+            return np.zeros(len(self.crops), bool)
+        return np.asarray(self.repeats, bool)
 
 
 @dataclass
@@ -148,6 +158,9 @@ class SegmentPlan:
         blend: Per output frame, ``(library index, weight)`` pairs (cross-fades at cuts).
         voiced: ``(T,)`` the drive's voiced flags.
         closure: ``(T,)`` 1 where the phones put a /p b m/ (the lips must shut), else 0.
+        picture_row: ``(T,)`` the row whose mouth each row shows: itself, or the row before
+            where the row shows a repeat of the clip's previous picture (the render holds the
+            mouth there; the plan does not spend a step of the library's motion on it).
     """
 
     predicted_shape: np.ndarray
@@ -156,6 +169,7 @@ class SegmentPlan:
     blend: list[list[tuple[int, float]]] = field(default_factory=list)
     voiced: np.ndarray | None = None
     closure: np.ndarray | None = None
+    picture_row: np.ndarray | None = None
 
     @property
     def cuts(self) -> int:
@@ -360,6 +374,9 @@ class RetimeEngine(Engine):
             },
             fps=fps,
             speech_sec=float(cat["speech"].sum() / float(fps)),
+            # A repeat right after a split of the library (a capped block's first frame) starts
+            # its run: it is a picture of its own there
+            repeats=cat["repeats"] & (np.diff(cat["run_ids"], prepend=-1) == 0),
         )
         yield Progress(total, total, "learning mouth shapes")
 
@@ -388,6 +405,11 @@ class RetimeEngine(Engine):
             "run_ids": _runs(frames) + run_base,
             "frames_src": frames,
             "has_audio": np.full(len(frames), has_sound(audio)),
+            "repeats": (
+                np.zeros(len(frames), bool)
+                if src.repeats is None
+                else np.asarray(src.repeats, bool).reshape(-1)[: len(frames)]
+            ),
         }
 
     def _check_footage(self, cat: dict[str, np.ndarray], fps: Fraction) -> None:
@@ -479,6 +501,7 @@ class RetimeEngine(Engine):
             "rest": lib.rest,
             "rest_shape_z": lib.rest_shape_z,
             "pose": lib.pose,
+            "repeats": lib.repeat_rows(),
             "clip_frames": np.fromiter(lib.clip_rows.keys(), np.int64, len(lib.clip_rows)),
             "clip_rows": np.fromiter(lib.clip_rows.values(), np.int64, len(lib.clip_rows)),
             "m_x_mean": m.x_mean,
@@ -554,6 +577,7 @@ class RetimeEngine(Engine):
                 },
                 fps=Fraction(*meta["fps"]),
                 speech_sec=float(meta["speech_sec"]),
+                repeats=arr("repeats"),
             )
         except (OSError, ValueError, KeyError):
             return False
@@ -574,14 +598,28 @@ class RetimeEngine(Engine):
             self.use_options(drive.options)
         rest, rest_shape_z = self._segment_rest()
         target_z = self._predict(drive, voiced, rest_shape_z)
+        shown = drive.frames if drive.source_frames is None else drive.source_frames
+        shown = np.asarray(shown, np.int64)[:n_out]
+        # Plan one row per picture: a row showing a repeat of the clip's picture before shows
+        # that row's mouth again (the render holds it), so the library's own motion steps once
+        # per picture, as the original's does, instead of twice on the row after a repeat.
+        picture_row = self._picture_rows(shown)
+        distinct = np.nonzero(picture_row == np.arange(n_out))[0]
+        group = np.searchsorted(distinct, picture_row)  # (T,) the picture each row belongs to
         closure = self._closures(drive, voiced)
+        # A /p b m/ on a repeated picture shuts the lips on the picture it repeats
+        closure = np.maximum.reduceat(closure, distinct)[group] if n_out else closure
         if closure.any():  # the lips shut on /p b m/: ask for the library's closed mouth
             target_z[closure > 0.5] = rest_shape_z
         unary = self._unary(target_z, voiced, rest)
-        shown = drive.frames if drive.source_frames is None else drive.source_frames
-        unary += self._pose_cost(np.asarray(shown, np.int64)[:n_out])
-        path = select_frames(unary, lib.appearance_dist, lib.run_ids, ~voiced, self.costs)
-        blend = crossfade_plan(path, lib.run_ids, FADE_FRAMES)
+        unary += self._pose_cost(shown)
+        repeats = lib.repeat_rows()
+        path = select_frames(
+            unary[distinct], lib.appearance_dist, lib.run_ids, ~voiced[distinct], self.costs,
+            repeats,
+        )  # fmt: skip
+        blend = crossfade_plan(path, lib.run_ids, FADE_FRAMES, repeats)
+        path, blend = path[group], [blend[k] for k in group]
         model = lib.model
         shape = target_z * model.shape_std + model.shape_mean
         self.plan = SegmentPlan(
@@ -591,8 +629,25 @@ class RetimeEngine(Engine):
             blend=blend,
             voiced=voiced,
             closure=closure,
+            picture_row=picture_row,
         )
         self._drive = drive
+
+    def _picture_rows(self, shown: np.ndarray) -> np.ndarray:
+        """``(T,)`` per output row the row whose picture it shows: the row before where the
+        row shows the clip frame after the one before it and that frame repeats its picture."""
+        lib = self.library
+        assert lib is not None
+        rows = np.arange(len(shown))
+        repeats = lib.repeat_rows()
+        if not repeats.any() or len(shown) < 2:
+            return rows
+        repeat_frames = {f for f, r in lib.clip_rows.items() if repeats[r]}
+        same = np.zeros(len(shown), bool)
+        same[1:] = (np.diff(shown) == 1) & np.isin(shown[1:], list(repeat_frames))
+        same[1:] &= ~same[:-1]  # never two in a row (the render holds single repeats)
+        rows[same] -= 1
+        return rows
 
     def _closures(self, drive: SegmentDrive, voiced: np.ndarray) -> np.ndarray:
         """``(T,)`` 1 on the frames of the new speech's bilabials (phone recogniser), else 0."""
@@ -689,6 +744,8 @@ class RetimeEngine(Engine):
 
         def one(b: int) -> None:
             row = int(np.clip(int(batch.rows[b]), 0, len(plan.blend) - 1))
+            if plan.picture_row is not None:
+                row = int(plan.picture_row[row])
             sources = [(*self._shaped(j, row), w) for j, w in plan.blend[row] if w > 0]
             _, region, mouths[b] = library_lower_face(
                 batch.landmarks[b], sources, size, batch.reach_px, out=out[b]

@@ -36,18 +36,32 @@ class SelectionCosts:
     reuse_passes: int = 2
 
 
-def successors(run_ids: np.ndarray) -> np.ndarray:
-    """Index of each library frame's natural successor (the next frame of its run), or -1."""
+def successors(run_ids: np.ndarray, repeats: np.ndarray | None = None) -> np.ndarray:
+    """Index of each library frame's natural successor (the next frame of its run), or -1.
+
+    Args:
+        run_ids: ``(N,)`` contiguous-run id of each library frame.
+        repeats: ``(N,)`` bool, frames that show the picture of the frame before (a 25-fps
+            picture in a 30-fps file): skipped, so a run steps from picture to picture.
+    """
     n = len(run_ids)
     nxt = np.arange(1, n + 1)
     nxt[-1] = -1
     if n > 1:
         nxt[:-1][run_ids[1:] != run_ids[:-1]] = -1
+    if repeats is not None and np.any(repeats):
+        rep = np.asarray(repeats, bool)
+        for _ in range(2):  # the cadence test never marks two repeats in a row
+            hit = (nxt >= 0) & rep[np.maximum(nxt, 0)]
+            nxt[hit] = nxt[nxt[hit]]
     return nxt
 
 
 def transition_costs(
-    appearance_dist: np.ndarray, run_ids: np.ndarray, costs: SelectionCosts
+    appearance_dist: np.ndarray,
+    run_ids: np.ndarray,
+    costs: SelectionCosts,
+    repeats: np.ndarray | None = None,
 ) -> np.ndarray:
     """Pairwise cost matrix ``C[i, j]`` of showing library frame ``j`` right after ``i``.
 
@@ -55,12 +69,13 @@ def transition_costs(
         appearance_dist: ``(N, N)`` mouth-region appearance distances (median about 1).
         run_ids: ``(N,)`` id of the contiguous footage run each library frame belongs to.
         costs: The selection weights.
+        repeats: ``(N,)`` bool, frames that repeat the picture before (see :func:`successors`).
 
     Returns:
         ``(N, N)`` float32; the hold cost on the diagonal (callers swap it for silent frames).
     """
     n = len(run_ids)
-    nxt = successors(run_ids)
+    nxt = successors(run_ids, repeats)
     # Compare the jump target with what would naturally have followed i (or i itself at a run end)
     base = np.where(nxt >= 0, nxt, np.arange(n))
     c = costs.jump + costs.appearance * appearance_dist[base]  # (N, N)
@@ -71,6 +86,8 @@ def transition_costs(
     return c
 
 
+#: Unary cost that keeps repeated library pictures out of a path (shape costs are about 1).
+REPEAT_COST = 1e3
 #: Above this many ``T * N * N`` operations the Viterbi search keeps only the best candidates.
 EXACT_LIMIT = 4e8
 #: Candidates kept per output frame by the pruned search (plus the best states' successors).
@@ -268,6 +285,7 @@ def select_frames(
     run_ids: np.ndarray,
     silent: np.ndarray,
     costs: SelectionCosts = SelectionCosts(),
+    repeats: np.ndarray | None = None,
 ) -> np.ndarray:
     """Choose one library frame per output frame over a whole segment.
 
@@ -277,6 +295,8 @@ def select_frames(
         run_ids: ``(N,)`` contiguous-run id of each library frame.
         silent: ``(T,)`` bool, output frames where the new audio is silent.
         costs: The selection weights.
+        repeats: ``(N,)`` bool, library frames that repeat the picture before: runs step over
+            them and they are never chosen (the caller plans one output row per picture).
 
     Returns:
         ``(T,)`` int64 library indices.
@@ -284,8 +304,11 @@ def select_frames(
     t_len, n = unary.shape
     if t_len == 0:
         return np.zeros(0, np.int64)
-    nxt = successors(run_ids)
-    pair = Transitions(transition_costs(appearance_dist, run_ids, costs), nxt)
+    nxt = successors(run_ids, repeats)
+    if repeats is not None and np.any(repeats) and not np.all(repeats):
+        unary = unary.copy()
+        unary[:, np.asarray(repeats, bool)] += REPEAT_COST
+    pair = Transitions(transition_costs(appearance_dist, run_ids, costs, repeats), nxt)
     hold = np.where(silent, costs.hold_silent, costs.hold).astype(np.float64)
     path = viterbi(unary, pair, hold, nxt)
     # A fair share of uses per frame; beyond it each use costs more, then re-solve
@@ -305,7 +328,10 @@ def select_frames(
 
 
 def crossfade_plan(
-    path: np.ndarray, run_ids: np.ndarray, fade_frames: int = 2
+    path: np.ndarray,
+    run_ids: np.ndarray,
+    fade_frames: int = 2,
+    repeats: np.ndarray | None = None,
 ) -> list[list[tuple[int, float]]]:
     """Blend weights per output frame: where the path cuts, the old run fades into the new one.
 
@@ -316,11 +342,12 @@ def crossfade_plan(
         path: ``(T,)`` chosen library indices.
         run_ids: ``(N,)`` contiguous-run id of each library frame.
         fade_frames: Frames over which a cut is cross-faded.
+        repeats: ``(N,)`` bool, library frames the old run steps over (see :func:`successors`).
 
     Returns:
         Per output frame a list of ``(library index, weight)`` with weights summing to 1.
     """
-    nxt = successors(run_ids)
+    nxt = successors(run_ids, repeats)
     t_len = len(path)
     plan: list[list[tuple[int, float]]] = [[(int(path[t]), 1.0)] for t in range(t_len)]
     for t in range(1, t_len):

@@ -24,6 +24,7 @@ from lipcore.render.align import (
     smooth_transforms,
     warp_to_crop,
 )
+from lipcore.render.cadence import CadenceTracker, face_region, picture_change
 from lipcore.scratch import RELEASE_EVERY_ROWS, release_pages, scratch_array
 
 
@@ -118,6 +119,10 @@ def iter_source_footage(
     crops = scratch_array((len(rows), size, size, 3), np.uint8)
     landmarks = np.empty((len(rows), track.landmarks.shape[1], 2), np.float32)
     frames = np.empty(len(rows), np.int64)
+    # Which crops repeat the picture before (the render holds the new mouth there; an engine
+    # that plays the footage's own motion plays it on the same picture clock)
+    repeats = np.zeros(len(rows), bool)
+    cadence = CadenceTracker()
     k = 0
     with VideoReader(video) as reader:
         fps = reader.fps
@@ -125,11 +130,20 @@ def iter_source_footage(
         # footage costs the frames kept, not the whole clip; gaps under a few seconds are
         # decoded through, which is cheaper than a seek.
         for first, last in _stretches(sorted(wanted), gap=int(4 * fps)):
+            before = None
             for index, frame in reader.iter_frames(first, last + 1):
                 r = wanted.get(index)
                 if r is None:
+                    cadence.skip()
+                    before = None
                     continue
                 m = alignment.transforms[r]
+                if before is not None and before[0] == index - 1:
+                    change = picture_change(before[1], frame, face_region(m, size, frame.shape))
+                    repeats[k] = cadence.feed(change)
+                else:
+                    cadence.skip()
+                before = (index, frame)
                 crops[k] = warp_to_crop(frame, m, size)
                 landmarks[k] = apply_affine(m, track.landmarks[r])
                 frames[k] = index
@@ -150,7 +164,9 @@ def iter_source_footage(
         audio = audio_16k  # kept on disk
     else:
         audio = np.asarray(audio_16k, np.float32)
-    return SourceFootage(crops=crops, landmarks=landmarks, frames=frames, fps=fps, audio_16k=audio)
+    return SourceFootage(
+        crops=crops, landmarks=landmarks, frames=frames, fps=fps, audio_16k=audio, repeats=repeats
+    )
 
 
 def _stretches(frames: list[int], gap: int) -> list[tuple[int, int]]:
