@@ -58,7 +58,7 @@ from lipcore.render.timeline import (
     timeline_samples,
 )
 from lipcore.render.warm import WarmState
-from lipcore.render.window_warp import affine_window_maps, clip_window
+from lipcore.render.window_warp import warp_affine_at
 from lipcore.scratch import release_heap, release_pages
 from lipcore.timebase import frame_to_mel_index, frame_to_sample
 
@@ -1043,57 +1043,11 @@ def _paste(
         # Only the pixels of the original crop the colour match reads (cut exactly as a whole
         # crop would be there)
         window = paste_window(region, feather_px, lm)
-        original = partial(_read_crop, frame, m, size, window or (0, 0, 0, 0))
+        original = partial(warp_affine_at, frame, m, size, window or (0, 0, 0, 0))
     elif original is None:
         original = warp_to_crop(frame, m, size)
     crop, mask = prepare_paste(original, generated, lm, feather_px, region, mouth)
     return paste_crop_roi(frame, crop, mask * weight, m)
-
-
-def _read_crop(
-    frame: np.ndarray,
-    m: np.ndarray,
-    size: int,
-    window: tuple[int, int, int, int],
-    where: np.ndarray,
-) -> np.ndarray:
-    """The ``size`` crop of ``frame`` cut by ``m`` at the pixels ``where`` within ``window``
-    (zeros elsewhere): each pixel exactly as
-    :func:`~lipcore.render.window_warp.warp_affine_into` cuts it (the same
-    fixed-point positions, resampled one by one).
-
-    The colour match reads the original only on its skin ring and lips, a fraction of the
-    window it lies in.
-    """
-    import cv2
-
-    out = np.zeros((size, size, 3), np.uint8)
-    x0, y0, x1, y1 = clip_window(window, size)
-    if x1 <= x0 or y1 <= y0:
-        return out
-    ys, xs = np.nonzero(where[y0:y1, x0:x1])
-    n = len(ys)
-    if n == 0:
-        return out
-    xy, frac = affine_window_maps(m, (x0, y0, x1, y1))
-    # The picked positions in rows of _READ_ROW (the last repeated to fill the last row):
-    # remap's cost per row is what a long list of single-pixel rows would pay for each pixel.
-    rows = -(-n // _READ_ROW)
-    take = np.minimum(np.arange(rows * _READ_ROW), n - 1)
-    ys, xs = ys[take], xs[take]
-    picked = cv2.remap(
-        frame,
-        xy[ys, xs].reshape(rows, _READ_ROW, 2),
-        frac[ys, xs].reshape(rows, _READ_ROW),
-        cv2.INTER_CUBIC,
-        borderMode=cv2.BORDER_REPLICATE,
-    )
-    out[ys[:n] + y0, xs[:n] + x0] = picked.reshape(-1, 3)[:n]
-    return out
-
-
-#: Pixels per row of the position maps :func:`_read_crop` resamples.
-_READ_ROW = 256
 
 
 def _output_audio(plan: _Plan):
