@@ -258,7 +258,11 @@ def mouth_triangles(points: np.ndarray, eye_px: float) -> np.ndarray:
 
 
 def warp_mouth(
-    texture: np.ndarray, texture_lm: np.ndarray, mouth: np.ndarray, eye_px: float
+    texture: np.ndarray,
+    texture_lm: np.ndarray,
+    mouth: np.ndarray,
+    eye_px: float,
+    interpolation: int = WARP_INTERPOLATION,
 ) -> np.ndarray:
     """Deform ``texture`` so its :data:`MOUTH_POINTS` lie at ``mouth`` (no interior painting).
 
@@ -270,12 +274,13 @@ def warp_mouth(
         texture_lm: ``(478, 2)`` its landmarks.
         mouth: ``(P, 2)`` wanted positions of :data:`MOUTH_POINTS` (crop pixels).
         eye_px: Eye distance in the crop.
+        interpolation: OpenCV resampling of the warp.
 
     Returns:
         ``(S, S, 3)`` uint8 BGR crop.
     """
     src, dst, triangles = mouth_warp_points(texture_lm, mouth, eye_px, texture.shape[0])
-    return warp_image(texture, src, dst, interpolation=WARP_INTERPOLATION, triangles=triangles)
+    return warp_image(texture, src, dst, interpolation=interpolation, triangles=triangles)
 
 
 def mouth_warp_points(

@@ -774,15 +774,13 @@ class RetimeEngine(Engine):
         if lib.gaps[j] - want <= RESHAPE_MIN_GAP:
             return crop, lm
         from lipcore.engines.mouth_shape import MOUTH_POINTS
-        from lipcore.engines.oneshot_render import mouth_warp_points, reshape_gap, seal_lips
-        from lipcore.face.warp import warp_image
+        from lipcore.engines.oneshot_render import reshape_gap, seal_lips, warp_mouth
 
         eye = float(np.linalg.norm(lm[263] - lm[33]))
         mouth = reshape_gap(lm, want * eye)
         # The one-shot engine's mouth warp, resampled cubic: the crop is resampled again by the
         # alignment, and Lanczos cost 3.3x as much for no visible gain here.
-        src, dst, tri = mouth_warp_points(lm, mouth, eye, crop.shape[0])
-        crop = warp_image(crop, src, dst, interpolation=RESHAPE_INTERPOLATION, triangles=tri)
+        crop = warp_mouth(crop, lm, mouth, eye, RESHAPE_INTERPOLATION)
         if want * eye < 1.0:
             crop = seal_lips(crop, mouth)
         lm = lm.copy()
