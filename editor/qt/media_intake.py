@@ -20,7 +20,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
-from editor.qt.workers import LipcoreWorker, _start_worker
+from editor.qt.workers import LipcoreWorker, start_worker
 
 #: Suffixes that are not media (nothing to probe before applying).
 NOT_MEDIA_SUFFIXES = frozenset({".lsproj"})
@@ -84,7 +84,7 @@ class MediaIntake(QObject):
             return
         paths, apply = self._pending[0]
         self.busy_changed.emit(True, ", ".join(p.name for p in paths))
-        self._worker = _start_worker(
+        self._worker = start_worker(
             self,
             lambda: _probe_all(paths),
             on_yielded=lambda _name: None,

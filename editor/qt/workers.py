@@ -168,7 +168,7 @@ def _in_process(factory: Callable[[], Iterator[Any]], process: Any) -> bool:
     return process is not None and isinstance(factory, ProcessCall)
 
 
-def _start_worker(
+def start_worker(
     parent: QObject,
     factory: Callable[[], Iterator[Any]],
     on_yielded: Callable[[Any], None],
@@ -177,6 +177,9 @@ def _start_worker(
     on_finished: Callable[[], None],
     process: Any = None,
 ) -> LipcoreWorker:
+    """Run ``factory``'s generator in a pooled worker thread (through ``process`` when it is a
+    :class:`~editor.model.job_process.ProcessCall` and a worker process is given), its signals
+    relayed to the callbacks on ``parent``'s (the GUI) thread; returns the started worker."""
     if _in_process(factory, process):
         factory = functools.partial(process.iter_run, factory)
     worker = LipcoreWorker(_call_generator, factory)
@@ -341,7 +344,7 @@ class QtRenderQueue(QObject):
         self._in_process = _in_process(factory, self.process)
         outcome: dict[str, Any] = {}
         self.job_started.emit(job.segment_id, job)
-        self._worker = _start_worker(
+        self._worker = start_worker(
             self,
             factory,
             lambda value: (
@@ -476,7 +479,7 @@ class QtBackgroundQueue(QObject):
 
     def _launch(self, job: Any) -> None:
         outcome: dict[str, Any] = {}
-        self._workers[job.job_id] = _start_worker(
+        self._workers[job.job_id] = start_worker(
             self,
             job.payload,
             lambda value: self.job_progressed.emit(job.kind, job.key, value),
