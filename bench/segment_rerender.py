@@ -143,6 +143,21 @@ def ffmpeg_baseline(clip: Path, out: Path) -> float:
     return time.perf_counter() - t0
 
 
+def segment_project(clip: Path, renders: Path):
+    """``(document, segment id, planner)``: ``clip`` opened with the dub and the one segment of
+    :data:`SEGMENT_SEC`, as an editor user sets it up, its renders cached in ``renders``."""
+    from editor.model.document import Document
+    from editor.model.planner import RenderPlanner, new_render_cache
+
+    doc = Document(render_cache=new_render_cache(renders))
+    doc.open_video(clip)
+    dub = doc.add_audio_track(DUB, name="Dub", offset_samples=8 * 16000)
+    fps = doc.project.fps
+    start, end = (int(s * fps) for s in SEGMENT_SEC)
+    sid = doc.add_segment(start, end, audio_track_id=dub)
+    return doc, sid, RenderPlanner(doc)
+
+
 def session(
     clip: Path, repeats: int, work: Path, export: bool = True, profile: Path | None = None
 ) -> dict[str, float]:
@@ -151,21 +166,14 @@ def session(
     With ``profile``, the timed re-renders are sampled (:class:`StackSampler`, every thread) and
     the shares of time per function are written there.
     """
-    from editor.model.document import Document
-    from editor.model.planner import RenderPlanner, iter_export, new_render_cache
+    from editor.model.planner import iter_export
     from lipcore.face.track import track_faces
     from lipcore.progress import drain
 
     t0 = time.perf_counter()
     tracks = track_faces(clip)  # cached on disk after the first run
     track_s = time.perf_counter() - t0
-    doc = Document(render_cache=new_render_cache(work / "renders"))
-    doc.open_video(clip)
-    dub = doc.add_audio_track(DUB, name="Dub", offset_samples=8 * 16000)
-    fps = doc.project.fps
-    start, end = (int(s * fps) for s in SEGMENT_SEC)
-    sid = doc.add_segment(start, end, audio_track_id=dub)
-    planner = RenderPlanner(doc)
+    doc, sid, planner = segment_project(clip, work / "renders")
 
     cpu_times: list[float] = []
 
@@ -223,19 +231,11 @@ def cold_child(clip: Path, work: Path, preload: bool) -> None:
     """In this (fresh) process: open the project, optionally preload, time the first re-render."""
     import json
 
-    from editor.model.document import Document
-    from editor.model.planner import RenderPlanner, new_render_cache
     from lipcore.face.track import track_faces
     from lipcore.progress import drain
 
     tracks = track_faces(clip)
-    doc = Document(render_cache=new_render_cache(work / "renders-cold"))
-    doc.open_video(clip)
-    dub = doc.add_audio_track(DUB, name="Dub", offset_samples=8 * 16000)
-    fps = doc.project.fps
-    start, end = (int(s * fps) for s in SEGMENT_SEC)
-    sid = doc.add_segment(start, end, audio_track_id=dub)
-    planner = RenderPlanner(doc)
+    doc, sid, planner = segment_project(clip, work / "renders-cold")
     if preload:  # what the editor's background queue runs when the clip opens
         from lipcore.render.preload import preload_render
 
