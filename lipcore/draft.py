@@ -42,6 +42,7 @@ def iter_draft(
     Raises:
         LipsyncError: An empty range, a scale out of range, or no segment inside the range.
     """
+    from lipcore.media.encode import X264_THREAD_ARGS
     from lipcore.media.probe import ffmpeg_exe, probe, require_video
     from lipcore.render.pipeline import iter_render
 
@@ -93,6 +94,7 @@ def iter_draft(
             "18",
             "-pix_fmt",
             "yuv420p",
+            *X264_THREAD_ARGS,
             "-c:a",
             "aac",
             str(excerpt),

@@ -33,7 +33,7 @@ from lipcore.face.types import TrackSet
 #: process memory, holds them).
 MAX_OPEN_TRACKSETS = 2
 
-_open: OrderedDict[str, TrackSet] = OrderedDict()
+_open: OrderedDict[tuple[str, str | None], TrackSet] = OrderedDict()
 _open_lock = threading.Lock()  # the editor's job queues resolve results on their own threads
 
 
@@ -110,17 +110,20 @@ def from_portable(value: Any) -> Any:
     """
     if not isinstance(value, TrackRef):
         return value
+    # Keyed by the clip too: two clips whose track files are identical get a set each, so
+    # neither's ``source`` is ever rewritten under the other's jobs.
+    key = (value.digest, value.source)
     with _open_lock:
-        got = _open.get(value.digest)
+        got = _open.get(key)
         if got is None:
             got = _load(value)
-            _open[value.digest] = got
+            if value.source is not None:
+                got.source = Path(value.source)  # a set just read: nobody else holds it yet
+            _open[key] = got
             while len(_open) > MAX_OPEN_TRACKSETS:
                 _open.popitem(last=False)
         else:
-            _open.move_to_end(value.digest)
-    if value.source is not None and str(got.source) != value.source:
-        got.source = Path(value.source)
+            _open.move_to_end(key)
     return got
 
 

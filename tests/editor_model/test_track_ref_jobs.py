@@ -146,3 +146,17 @@ def test_a_changed_entry_is_sent_by_value_and_a_stale_reference_is_refused(clip,
     with pytest.raises(LipsyncError) as err:
         from_portable(ref)
     assert err.value.path == copy and err.value.fix
+
+
+def test_two_clips_with_the_same_track_file_each_keep_their_own_source(clip, tmp_path):
+    from lipcore.face.store import load_trackset
+    from lipcore.face.track import cache_entry
+
+    tracks = load_trackset(cache_entry(clip), mapped=True)
+    first = dataclasses.replace(tracks, source=tmp_path / "take1.mp4")
+    second = dataclasses.replace(tracks, source=tmp_path / "take2.mp4")
+    got1 = from_portable(to_portable(first))
+    got2 = from_portable(to_portable(second))
+    assert got1.source == tmp_path / "take1.mp4", "the second clip's jobs did not rename it"
+    assert got2.source == tmp_path / "take2.mp4"
+    assert from_portable(to_portable(first)) is got1, "each clip's set is still memoised"
