@@ -858,6 +858,8 @@ class QtMainWindow(QMainWindow):
             self._refresh_sync_plot()
         if p.video is None or dub is None or self.trackset is None or not self.trackset.tracks:
             return
+        if p.still_fps is not None:
+            return  # a still image: its one picture's mouth cannot follow any speech
         key = f"{p.video.fingerprint}:{dub.media.fingerprint}:{dub.offset_samples}"
         from lipcore.sync.dub_score import iter_score_dub
 

@@ -141,3 +141,25 @@ def test_face_box_drawn_in_the_viewer_drives_the_render(
     w.delete_face_box_action.trigger()
     assert w.document.project.boxes_for(None) == ()
     w.grab().save(str(tmp_path / "face_box_deleted.png"))
+
+
+def test_a_still_is_not_scored_against_the_dub(make_window, still_png, dub_wav, qtbot):
+    """The source sync lane scores the clip's mouth against the dub; a still's one picture
+    cannot follow speech, and scoring it only showed a "Sync meter (source) failed" warning."""
+    w = make_window()
+    submitted: list[str] = []
+    real_submit = w.background.submit
+
+    def spy(kind, *args, **kwargs):
+        submitted.append(kind)
+        return real_submit(kind, *args, **kwargs)
+
+    w.background.submit = spy
+    w.open_paths([still_png])
+    qtbot.waitUntil(lambda: w.trackset is not None and bool(w.trackset.tracks), timeout=120000)
+    w.import_audio(dub_wav)
+    w._schedule_source_sync()  # what a new dub or new faces trigger
+    assert "sync-source" not in submitted, submitted
+    last = w.notifications.last
+    last = last() if callable(last) else last
+    assert last is None or "Sync meter" not in last.text
