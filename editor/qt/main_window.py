@@ -1072,11 +1072,17 @@ class QtMainWindow(QMainWindow):
                 return face
         return self._target_face
 
+    def _faces_at(self, frame: int) -> list:
+        """The tracked faces on ``frame``: a still is tracked on its one picture, shown on all."""
+        if self.document.project.still_fps is not None:
+            frame = 0
+        return self.trackset.at_frame(frame)
+
     def _refresh_viewer_faces(self) -> None:
         faces = []
         frame = self.playback.position
         if self.trackset is not None:
-            for track, row in self.trackset.at_frame(frame):
+            for track, row in self._faces_at(frame):
                 x0, y0, x1, y1 = (float(v) for v in track.boxes[row])
                 faces.append(FaceBox(track.track_id, (x0, y0, x1, y1)))
         main = self.trackset.tracks[0].track_id if self.trackset and self.trackset.tracks else None
@@ -1326,7 +1332,7 @@ class QtMainWindow(QMainWindow):
             self.notifications.notify("Faces are still being tracked; try again in a moment")
             return
         hits = []
-        for track, row in self.trackset.at_frame(self.playback.position):
+        for track, row in self._faces_at(self.playback.position):
             x0, y0, x1, y1 = (float(v) for v in track.boxes[row])
             if x0 <= x <= x1 and y0 <= y <= y1:
                 hits.append(((x1 - x0) * (y1 - y0), track.track_id))

@@ -143,9 +143,13 @@ def test_face_box_drawn_in_the_viewer_drives_the_render(
     w.grab().save(str(tmp_path / "face_box_deleted.png"))
 
 
-def test_a_still_is_not_scored_against_the_dub(make_window, still_png, dub_wav, qtbot):
-    """The source sync lane scores the clip's mouth against the dub; a still's one picture
-    cannot follow speech, and scoring it only showed a "Sync meter (source) failed" warning."""
+def test_a_still_shows_its_face_on_every_frame_and_is_not_scored_against_the_dub(
+    make_window, still_png, dub_wav, qtbot
+):
+    """A still is tracked on its one picture: its face box is outlined (and can be clicked) on
+    every frame, not only the first. The source sync lane scores the clip's mouth against the
+    dub; a still's picture cannot follow speech, and scoring it only showed a "Sync meter
+    (source) failed" warning."""
     w = make_window()
     submitted: list[str] = []
     real_submit = w.background.submit
@@ -160,6 +164,11 @@ def test_a_still_is_not_scored_against_the_dub(make_window, still_png, dub_wav, 
     w.import_audio(dub_wav)
     w._schedule_source_sync()  # what a new dub or new faces trigger
     assert "sync-source" not in submitted, submitted
-    last = w.notifications.last
-    last = last() if callable(last) else last
-    assert last is None or "Sync meter" not in last.text
+    w.playback.seek(40)
+    w._refresh_viewer_faces()
+    assert [f.track_id for f in w.viewer._faces] == ["face-0"]
+    x0, y0, x1, y1 = w.viewer._faces[0].box
+    w._on_viewer_face_clicked((x0 + x1) / 2, (y0 + y1) / 2)
+    assert w._target_face == "face-0"
+    assert w.notifications.last.text == "Re-sync target: face-0"
+    assert not any("Sync meter" in n.text for n in w.notifications.notices)
