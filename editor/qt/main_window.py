@@ -1061,7 +1061,10 @@ class QtMainWindow(QMainWindow):
                 thumb = bgr_to_qimage(t.thumbnail) if t.thumbnail is not None else None
                 selected = t.track_id == (target or main)
                 lanes.append(FaceLane(t.track_id, t.ranges(), thumb, selected))
-        self.timeline.canvas.set_faces(lanes)
+        note = "faces: not tracked yet"
+        if self.trackset is not None and not self.trackset.tracks:
+            note = "no face found: point it out with View ▸ Draw Face Box (Shift+B)"
+        self.timeline.canvas.set_faces(lanes, note)
         self._refresh_viewer_faces()
 
     def _current_face(self) -> str | None:

@@ -172,3 +172,20 @@ def test_a_still_shows_its_face_on_every_frame_and_is_not_scored_against_the_dub
     assert w._target_face == "face-0"
     assert w.notifications.last.text == "Re-sync target: face-0"
     assert not any("Sync meter" in n.text for n in w.notifications.notices)
+
+
+def test_a_clip_without_a_face_says_so_and_where_to_draw_one(
+    make_window, shared_media, dub_wav, qtbot, tmp_path
+):
+    """The face lane said "not tracked yet" forever on a clip where tracking found no face."""
+    clip = tmp_path / "background.mp4"  # A04's map behind the actor: no face anywhere
+    src = next((shared_media / "video").glob("A04_*.mp4"))
+    cmd = ["ffmpeg", "-v", "error", "-y", "-i", str(src), "-t", "1", "-vf", "crop=200:150:0:0"]
+    subprocess.run(cmd + ["-c:v", "libx264", "-crf", "16", str(clip)], check=True)
+    w = make_window()
+    assert w.timeline.canvas.faces_note == "faces: not tracked yet"
+    assert w.open_video(clip)
+    qtbot.waitUntil(lambda: w.trackset is not None, timeout=120000)
+    assert w.trackset.tracks == []
+    assert "View ▸ Draw Face Box (Shift+B)" in w.timeline.canvas.faces_note
+    w.timeline.canvas.grab().save(str(tmp_path / "no_face_lane.png"))
