@@ -41,6 +41,10 @@ _REWRITES: tuple[tuple[str, str], ...] = (
     (r",? or try\s+--backend insightface", ""),
     (r", pass --model-dir DIR, or use --backend mediapipe", ""),
     (r",? or use --backend mediapipe", ""),
+    (
+        r"out by hand with --face-box X,Y,W,H",
+        "out by hand with View ▸ Draw Face Box (Shift+B) in the viewer",
+    ),
     (r"\(see `lipsync faces`\)", "(click the face in the viewer)"),
     (r"choose a track id", "pick the face in the viewer"),
 )

@@ -858,6 +858,8 @@ class QtMainWindow(QMainWindow):
             self._refresh_sync_plot()
         if p.video is None or dub is None or self.trackset is None or not self.trackset.tracks:
             return
+        if p.still_fps is not None:
+            return  # a still image: its one picture's mouth cannot follow any speech
         key = f"{p.video.fingerprint}:{dub.media.fingerprint}:{dub.offset_samples}"
         from lipcore.sync.dub_score import iter_score_dub
 
@@ -1059,7 +1061,10 @@ class QtMainWindow(QMainWindow):
                 thumb = bgr_to_qimage(t.thumbnail) if t.thumbnail is not None else None
                 selected = t.track_id == (target or main)
                 lanes.append(FaceLane(t.track_id, t.ranges(), thumb, selected))
-        self.timeline.canvas.set_faces(lanes)
+        note = "faces: not tracked yet"
+        if self.trackset is not None and not self.trackset.tracks:
+            note = "no face found: point it out with View ▸ Draw Face Box (Shift+B)"
+        self.timeline.canvas.set_faces(lanes, note)
         self._refresh_viewer_faces()
 
     def _current_face(self) -> str | None:
@@ -1070,11 +1075,17 @@ class QtMainWindow(QMainWindow):
                 return face
         return self._target_face
 
+    def _faces_at(self, frame: int) -> list:
+        """The tracked faces on ``frame``: a still is tracked on its one picture, shown on all."""
+        if self.document.project.still_fps is not None:
+            frame = 0
+        return self.trackset.at_frame(frame)
+
     def _refresh_viewer_faces(self) -> None:
         faces = []
         frame = self.playback.position
         if self.trackset is not None:
-            for track, row in self.trackset.at_frame(frame):
+            for track, row in self._faces_at(frame):
                 x0, y0, x1, y1 = (float(v) for v in track.boxes[row])
                 faces.append(FaceBox(track.track_id, (x0, y0, x1, y1)))
         main = self.trackset.tracks[0].track_id if self.trackset and self.trackset.tracks else None
@@ -1324,7 +1335,7 @@ class QtMainWindow(QMainWindow):
             self.notifications.notify("Faces are still being tracked; try again in a moment")
             return
         hits = []
-        for track, row in self.trackset.at_frame(self.playback.position):
+        for track, row in self._faces_at(self.playback.position):
             x0, y0, x1, y1 = (float(v) for v in track.boxes[row])
             if x0 <= x <= x1 and y0 <= y <= y1:
                 hits.append(((x1 - x0) * (y1 - y0), track.track_id))

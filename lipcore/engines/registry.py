@@ -92,6 +92,11 @@ def choose_engine(
     if checkpoint is not None:
         return "wav2lip", f"a checkpoint was given ({os.fspath(checkpoint)})"
     sources = [footage] if isinstance(footage, SourceFootage) else list(footage)
+    if all(len(s.frames) <= 1 for s in sources):  # a portrait, a painting: said as such
+        return (
+            "oneshot",
+            "a still image: one picture of the face, no footage or audio of it speaking",
+        )
     try:
         from lipcore.engines.retime import RetimeEngine, join_footage_parts
     except ImportError:

@@ -48,8 +48,10 @@ def choose_track(trackset: TrackSet, choice: FaceChoice | None = None) -> FaceTr
     if not candidates:
         raise NoFaceError(
             "no face was found in the clip", path,
-            # Only what every caller accepts (sync/preview have no --backend option).
-            "use a clip where the face is visible, lit and at least ~40 px wide",
+            # Only what every caller accepts: the renders (sync, preview, the editor, which
+            # words --face-box as its Draw Face Box tool); they have no --backend option.
+            "use a clip where the face is visible, lit and at least ~40 px wide, or point a "
+            "face the detector cannot fit (cartoon, CGI) out by hand with --face-box X,Y,W,H",
         )  # fmt: skip
     if choice.region is not None:
         candidates = [t for t in candidates if _inside_region(t, choice.region)]

@@ -17,6 +17,7 @@ import numpy as np
 
 from lipcore.cache import mark_used
 from lipcore.engines.base import Engine
+from lipcore.errors import MediaError
 from lipcore.face.types import TrackSet
 from lipcore.progress import Progress
 from lipcore.render.blend import apply_patch
@@ -75,6 +76,7 @@ def iter_ensure_chunks(
     Returns:
         The chunk of every segment in order, and how many were rendered now.
     """
+    from lipcore.engines.registry import engine_choice
     from lipcore.render.pipeline import _iter_frames, _prepare_engines
 
     folder = Path(folder)
@@ -83,8 +85,9 @@ def iter_ensure_chunks(
         folder / f"{segment_chunk_key(plan, k)}{CHUNK_SUFFIX}" for k in range(len(plan.segments))
     ]
     missing = [k for k, p in enumerate(paths) if not p.is_file()]
-    for k in set(range(len(paths))) - set(missing):
+    for k in sorted(set(range(len(paths))) - set(missing)):
         mark_used(paths[k])  # reused: recently used for the store's pruning
+        _note_chunk_engines(plan, paths[k])
     if not missing:
         return paths, 0
     specs = [plan.segments[k] for k in missing]
@@ -92,7 +95,11 @@ def iter_ensure_chunks(
     total = sum(plan.segments[k].end_frame - plan.segments[k].start_frame for k in missing)
     done = 0
     for k in missing:
-        with ChunkWriter(paths[k], _chunk_header(plan, k)) as writer:
+        header = _chunk_header(plan, k)
+        seg = plan.segments[k]
+        # What "auto" chose and why, kept with the chunk: a reuse reports it as the render did
+        header["engines"] = [list(engine_choice(engines[(seg.engine, seg.options)]))]
+        with ChunkWriter(paths[k], header) as writer:
             frames = _iter_frames(plan, engines, alignment, segments=[k])
             with closing(frames):
                 for j, _original, patch in frames:
@@ -101,6 +108,19 @@ def iter_ensure_chunks(
                     if done % 8 == 0 or done == total:
                         yield Progress(done, total, f"{stage}rendering")
     return paths, len(missing)
+
+
+def _note_chunk_engines(plan, path: Path) -> None:
+    """Add the engines a reused chunk was rendered with to the plan's choices (and reasons).
+
+    Chunks written before the header kept them carry none, which leaves the choices as they were.
+    """
+    try:
+        ran = ChunkReader(path).header.get("engines", ())
+    except MediaError:
+        return  # unreadable: whoever reads the chunk reports it
+    for name, reason in ran:
+        plan.engine_choices.setdefault(str(name), str(reason))
 
 
 def _prefixed(gen, stage: str):

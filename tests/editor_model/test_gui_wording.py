@@ -35,6 +35,9 @@ LIPCORE_TEXTS = [
     # lipcore/face/select.py and lipcore/face/insightface.py
     "clip.mp4: no face was found in the clip (use a clip where the face is visible and at least "
     "~40 px wide, or try --backend insightface)",
+    "clip.mp4: no face was found in the clip (use a clip where the face is visible, lit and at "
+    "least ~40 px wide, or point a face the detector cannot fit (cartoon, CGI) out by hand with "
+    "--face-box X,Y,W,H)",
     "clip.mp4: no face track inside the region (0, 0, 9, 9) (enlarge the region or choose a "
     "track id (see `lipsync faces`))",
     "models: missing (put w600k_r50.onnx), pass --model-dir DIR, or use --backend mediapipe)",
@@ -67,3 +70,17 @@ def test_checkpoint_and_device_advice_points_at_preferences(tmp_path):
 def test_messages_without_cli_advice_are_unchanged():
     text = "clip.mp4: cannot decode frame 12 (re-encode the clip)"
     assert gui_wording(text) == text
+
+
+def test_no_face_advice_points_at_the_face_box_tool():
+    from fractions import Fraction
+
+    from lipcore.face.select import choose_track
+    from lipcore.face.types import TrackSet
+
+    with pytest.raises(LipsyncError) as info:
+        choose_track(TrackSet([], 50, Fraction(25), source=Path("/clips/cartoon.mp4")))
+    cli = str(info.value)
+    assert "cartoon.mp4" in cli and "--face-box X,Y,W,H" in cli
+    gui = gui_wording(cli)
+    assert "View ▸ Draw Face Box (Shift+B)" in gui and not FLAG.search(gui)

@@ -141,3 +141,51 @@ def test_face_box_drawn_in_the_viewer_drives_the_render(
     w.delete_face_box_action.trigger()
     assert w.document.project.boxes_for(None) == ()
     w.grab().save(str(tmp_path / "face_box_deleted.png"))
+
+
+def test_a_still_shows_its_face_on_every_frame_and_is_not_scored_against_the_dub(
+    make_window, still_png, dub_wav, qtbot
+):
+    """A still is tracked on its one picture: its face box is outlined (and can be clicked) on
+    every frame, not only the first. The source sync lane scores the clip's mouth against the
+    dub; a still's picture cannot follow speech, and scoring it only showed a "Sync meter
+    (source) failed" warning."""
+    w = make_window()
+    submitted: list[str] = []
+    real_submit = w.background.submit
+
+    def spy(kind, *args, **kwargs):
+        submitted.append(kind)
+        return real_submit(kind, *args, **kwargs)
+
+    w.background.submit = spy
+    w.open_paths([still_png])
+    qtbot.waitUntil(lambda: w.trackset is not None and bool(w.trackset.tracks), timeout=120000)
+    w.import_audio(dub_wav)
+    w._schedule_source_sync()  # what a new dub or new faces trigger
+    assert "sync-source" not in submitted, submitted
+    w.playback.seek(40)
+    w._refresh_viewer_faces()
+    assert [f.track_id for f in w.viewer._faces] == ["face-0"]
+    x0, y0, x1, y1 = w.viewer._faces[0].box
+    w._on_viewer_face_clicked((x0 + x1) / 2, (y0 + y1) / 2)
+    assert w._target_face == "face-0"
+    assert w.notifications.last.text == "Re-sync target: face-0"
+    assert not any("Sync meter" in n.text for n in w.notifications.notices)
+
+
+def test_a_clip_without_a_face_says_so_and_where_to_draw_one(
+    make_window, shared_media, dub_wav, qtbot, tmp_path
+):
+    """The face lane said "not tracked yet" forever on a clip where tracking found no face."""
+    clip = tmp_path / "background.mp4"  # A04's map behind the actor: no face anywhere
+    src = next((shared_media / "video").glob("A04_*.mp4"))
+    cmd = ["ffmpeg", "-v", "error", "-y", "-i", str(src), "-t", "1", "-vf", "crop=200:150:0:0"]
+    subprocess.run(cmd + ["-c:v", "libx264", "-crf", "16", str(clip)], check=True)
+    w = make_window()
+    assert w.timeline.canvas.faces_note == "faces: not tracked yet"
+    assert w.open_video(clip)
+    qtbot.waitUntil(lambda: w.trackset is not None, timeout=120000)
+    assert w.trackset.tracks == []
+    assert "View ▸ Draw Face Box (Shift+B)" in w.timeline.canvas.faces_note
+    w.timeline.canvas.grab().save(str(tmp_path / "no_face_lane.png"))

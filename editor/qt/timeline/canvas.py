@@ -118,6 +118,7 @@ class QtTimelineCanvas(QWidget):
         self.thumbnails: list[tuple[int, QImage]] = []
         self.waves: list[WaveLane] = []
         self.faces: list[FaceLane] = []
+        self.faces_note = "faces: not tracked yet"  # what the face lane says when it has none
         self.segments: list[SegmentItem] = []
         self.selected: set[str] = set()
         #: Names of the segment lane's rows (face ids); one unnamed row by default.
@@ -156,10 +157,11 @@ class QtTimelineCanvas(QWidget):
         self.cue_editor.set_lanes(lanes)
         self._layout_lanes()
 
-    def set_faces(self, faces: list[FaceLane]) -> None:
-        """Replace the face lane content (one row per face track)."""
+    def set_faces(self, faces: list[FaceLane], empty_note: str = "faces: not tracked yet") -> None:
+        """Replace the face lane content (one row per face track; ``empty_note`` if none)."""
         resize = len(faces) != len(self.faces)
         self.faces = faces
+        self.faces_note = empty_note
         if resize:
             self._layout_lanes()
         self.update()
@@ -483,9 +485,9 @@ class QtTimelineCanvas(QWidget):
         if not self.faces:
             p.setPen(_TEXT_DIM)
             p.drawText(
-                QRectF(HEADER_W + 8, lane.top, 400, lane.height),
+                QRectF(HEADER_W + 8, lane.top, 640, lane.height),
                 Qt.AlignmentFlag.AlignVCenter,
-                "faces: not tracked yet",
+                self.faces_note,
             )
             return
         n = len(self.faces)

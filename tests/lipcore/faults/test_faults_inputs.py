@@ -123,6 +123,10 @@ def test_the_no_face_hint_only_names_options_of_the_command(tmp_path):
            "-c:v", "libx264", "-c:a", "aac", "-shortest", str(clip))  # fmt: skip
     proc, _ = _cli("sync", str(clip), str(clip), "-o", str(tmp_path / "o.mp4"), "-q")
     assert proc.returncode == 2 and "no face" in proc.stderr, proc.stderr
+    # One line naming the file and the way out for a face the detector cannot fit
+    assert "Traceback" not in proc.stderr and "bars.mp4" in proc.stderr, proc.stderr
+    assert "--face-box X,Y,W,H" in proc.stderr, proc.stderr
+    assert not (tmp_path / "o.mp4").exists()
     help_text = _cli("sync", "--help")[0].stdout
     for option in re.findall(r"--[a-z][a-z-]+", proc.stderr):
         assert option in help_text, f"the hint suggests {option}, which sync does not accept"

@@ -107,6 +107,11 @@ def test_unchanged_segments_are_reused_and_one_library_serves_every_option(share
     assert one.rendered_segments == 1 and one.output.parent == store
     again = drain(iter_render_segment(request, 0, warm=warm, folder=store), show=False)
     assert again.rendered_segments == 0 and again.output == one.output
+    # A reused chunk still says which engine "auto" chose and why, also in a new session (the
+    # editor's inspector and `lipsync sync --segment` show it from the result).
+    assert one.engines and again.engines == one.engines, (one.engines, again.engines)
+    fresh = drain(iter_render_segment(request, 0, warm=WarmState(), folder=store), show=False)
+    assert fresh.rendered_segments == 0 and fresh.engines == one.engines
     other = drain(iter_render_segment(request, 1, warm=warm, folder=store), show=False)
     assert other.rendered_segments == 1 and other.output != one.output
     # Both segments (different strengths) used one library, built at most once, kept on disk.
