@@ -83,15 +83,18 @@ POSE_FREE_STD = 0.75
 #: closed further by warping it (shapes the library lacks are made from its nearest entry).
 RESHAPE_MIN_GAP = 0.02
 #: A mouth wider than the library's widest is made by opening a library mouth, at most this many
-#: times the widest gap (beyond it the warp would stretch the lips past what the face shows).
-RESHAPE_MAX_OPEN = 1.3
+#: times the widest gap (beyond it the warp would stretch the lips past what the face shows). At
+#: 1.3 A07's widest mouth (dubbed with B22) showed the actor's dark cavity pulled a third taller
+#: than she ever opens it; at 1.2 it reads as her own widest frame, and the sync meter read 0.410
+#: (main 0.419, 1.3 0.382) in the same session.
+RESHAPE_MAX_OPEN = 1.2
 #: How far one library mouth is warped open at most, in widest gaps (the library's widest
 #: inner-lip gap): a frame that would need more (a closed mouth still fading out of a cut into a
 #: wide one) hands the opening to the widest-open frame. Opened 0.2 eye distances, a closed A07
 #: mouth was all new lips around a borrowed interior, darker than any open frame the actor shows
 #: (A07 dubbed with B22, FaceMesh on the render: mean LAB lightness of the opening 41 and 61 on
 #: its two widest frames, teeth 3% and 13% of it, against 75-118 over the six most open real
-#: frames; with the widest frame opened instead 59 and 75, teeth 12% and 19%).
+#: frames; with the widest frame opened instead, at most 1.2x, 58 and 76, teeth 11% and 20%).
 RESHAPE_MAX_STRETCH = 0.5
 #: Resampling of a library mouth closed further (see :meth:`RetimeEngine._shaped`).
 RESHAPE_INTERPOLATION = cv2.INTER_CUBIC
