@@ -308,6 +308,7 @@ def render_mouth(
     mouth: np.ndarray,
     eye_px: float,
     cavity: CavitySource | None = None,
+    light_at_new_lips: bool = False,
 ) -> np.ndarray:
     """Deform ``texture``'s lower face so :data:`MOUTH_POINTS` lie at ``mouth``; fill the opening.
 
@@ -317,6 +318,12 @@ def render_mouth(
         mouth: ``(P, 2)`` wanted positions of :data:`MOUTH_POINTS` (crop pixels).
         eye_px: Eye distance in the crop (sizes the teeth).
         cavity: The actor's own open mouth, or None to synthesise the interior.
+        light_at_new_lips: Match the borrowed interior's lighting to the lips where the warp
+            put them (``mouth``) rather than where they were in the texture (``texture_lm``).
+            On the warped crop the old lip ring of a mouth opened far covers the stretched
+            opening, whose dark pixels then darken the borrowed teeth (a closed A07 frame opened
+            to 0.2 eye distances: the opening's mean lightness 57 instead of the real open
+            frame's 75, teeth 5% of it instead of 15%).
 
     Returns:
         ``(S, S, 3)`` uint8 BGR crop.
@@ -337,7 +344,11 @@ def render_mouth(
     if weight <= 0.0:
         return out
     if cavity is not None:
-        interior = borrowed_cavity(cavity, out, lm, mouth)
+        ring_lm = lm
+        if light_at_new_lips:
+            ring_lm = lm.copy()
+            ring_lm[list(MOUTH_POINTS)] = mouth
+        interior = borrowed_cavity(cavity, out, ring_lm, mouth)
     else:
         interior = synthesise_cavity(out, lm, mouth, eye_px)
     inner = mouth[[_ROW[p] for p in LIPS_INNER]]
@@ -351,6 +362,7 @@ def reshape_mouth(
     landmarks: np.ndarray,
     gap_px: float,
     cavity: CavitySource | None = None,
+    light_at_new_lips: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     """A frame's mouth made to open to ``gap_px`` (either way): the shape a library lacks.
 
@@ -363,6 +375,7 @@ def reshape_mouth(
         landmarks: ``(478, 2)`` its landmarks.
         gap_px: Wanted inner-lip gap (13-14), pixels.
         cavity: The actor's own open mouth (same crop space), or None.
+        light_at_new_lips: See :func:`render_mouth`.
 
     Returns:
         ``(crop, landmarks)`` with the mouth points moved to the new shape.
@@ -370,7 +383,7 @@ def reshape_mouth(
     lm = np.asarray(landmarks, np.float32)
     eye = float(np.linalg.norm(lm[263] - lm[33]))
     mouth = reshape_gap(lm, gap_px)
-    out = render_mouth(crop, lm, mouth, eye, cavity)
+    out = render_mouth(crop, lm, mouth, eye, cavity, light_at_new_lips)
     if gap_px < 1.0 and inner_gap_px(lm[list(MOUTH_POINTS)]) > 2.0:
         out = seal_lips(out, mouth)
     new_lm = lm.copy()

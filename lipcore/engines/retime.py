@@ -83,8 +83,19 @@ POSE_FREE_STD = 0.75
 #: closed further by warping it (shapes the library lacks are made from its nearest entry).
 RESHAPE_MIN_GAP = 0.02
 #: A mouth wider than the library's widest is made by opening a library mouth, at most this many
-#: times the widest gap (beyond it the warp would stretch the lips past what the face shows).
-RESHAPE_MAX_OPEN = 1.3
+#: times the widest gap (beyond it the warp would stretch the lips past what the face shows). At
+#: 1.3 A07's widest mouth (dubbed with B22) showed the actor's dark cavity pulled a third taller
+#: than she ever opens it; at 1.2 it reads as her own widest frame, and the sync meter read 0.410
+#: (main 0.419, 1.3 0.382) in the same session.
+RESHAPE_MAX_OPEN = 1.2
+#: How far one library mouth is warped open at most, in widest gaps (the library's widest
+#: inner-lip gap): a frame that would need more (a closed mouth still fading out of a cut into a
+#: wide one) hands the opening to the widest-open frame. Opened 0.2 eye distances, a closed A07
+#: mouth was all new lips around a borrowed interior, darker than any open frame the actor shows
+#: (A07 dubbed with B22, FaceMesh on the render: mean LAB lightness of the opening 41 and 61 on
+#: its two widest frames, teeth 3% and 13% of it, against 75-118 over the six most open real
+#: frames; with the widest frame opened instead, at most 1.2x, 58 and 76, teeth 11% and 20%).
+RESHAPE_MAX_STRETCH = 0.5
 #: Resampling of a library mouth closed further (see :meth:`RetimeEngine._shaped`).
 RESHAPE_INTERPOLATION = cv2.INTER_CUBIC
 #: Bumped when the library's contents change (old libraries on disk are rebuilt).
@@ -762,15 +773,21 @@ class RetimeEngine(Engine):
         """Library frame ``j`` as shown at output ``row``: closed further by warping when the
         library has no mouth as closed as wanted there (a bilabial, a near-closed vowel), and
         opened further when it has none as open (up to :data:`RESHAPE_MAX_OPEN` times its
-        widest), the new opening filled from the library's widest-open mouth."""
+        widest), the new opening filled from the library's widest-open mouth; a frame that
+        would have to open by more than :data:`RESHAPE_MAX_STRETCH` widest gaps gives way to the
+        widest-open frame itself."""
         lib, plan = self.library, self.plan
         assert lib is not None and plan is not None
         crop, lm = lib.crops[j], lib.landmarks[j]
         shut = plan.closure is not None and plan.closure[row] > 0.5
         want = 0.0 if shut else max(float(plan.predicted_gap[row]), 0.0)
         widest = int(np.argmax(lib.gaps))
-        if want - float(lib.gaps[widest]) > RESHAPE_MIN_GAP:
-            return self._opened(j, min(want, RESHAPE_MAX_OPEN * float(lib.gaps[widest])), widest)
+        widest_gap = float(lib.gaps[widest])
+        if want - widest_gap > RESHAPE_MIN_GAP:
+            want = min(want, RESHAPE_MAX_OPEN * widest_gap)
+            if want - float(lib.gaps[j]) > RESHAPE_MAX_STRETCH * widest_gap:
+                j = widest  # a mouth that open is the widest one opened further, not a shut one
+            return self._opened(j, want, widest)
         if lib.gaps[j] - want <= RESHAPE_MIN_GAP:
             return crop, lm
         from lipcore.engines.mouth_shape import MOUTH_POINTS
@@ -798,7 +815,7 @@ class RetimeEngine(Engine):
             return crop, lm
         eye = float(np.linalg.norm(lm[263] - lm[33]))
         cavity = CavitySource(lib.crops[widest], lib.landmarks[widest])
-        return reshape_mouth(crop, lm, want * eye, cavity)
+        return reshape_mouth(crop, lm, want * eye, cavity, light_at_new_lips=True)
 
 
 __all__ = ["MIN_SPEECH_SEC", "RetimeEngine", "RetimeLibrary", "SegmentPlan"]
