@@ -36,6 +36,14 @@ from lipcore.engines.oneshot_render import (
     reshape_gap,
     seal_lips,
 )
+from lipcore.engines.picture_clock import (
+    gaussian_smooth as _smooth,
+)
+from lipcore.engines.picture_clock import (
+    per_picture_max,
+    picture_rows,
+    smooth_on_pictures,
+)
 from lipcore.engines.retime_composite import residual_warp, warp_points
 from lipcore.face.landmarks import lip_gap
 from lipcore.progress import Progress
@@ -109,19 +117,6 @@ class OneShotPlan:
     phones_used: bool
 
 
-def _smooth(x: np.ndarray, sigma: float) -> np.ndarray:
-    """Gaussian smoothing along axis 0 (edges held)."""
-    if sigma <= 0 or len(x) < 3:
-        return x
-    r = int(np.ceil(3 * sigma))
-    k = np.exp(-0.5 * (np.arange(-r, r + 1) / sigma) ** 2)
-    k /= k.sum()
-    flat = x.reshape(len(x), -1)
-    padded = np.concatenate([np.repeat(flat[:1], r, 0), flat, np.repeat(flat[-1:], r, 0)])
-    out = np.stack([np.convolve(padded[:, j], k, mode="valid") for j in range(flat.shape[1])], 1)
-    return out.reshape(x.shape)
-
-
 def phone_tracks(
     phones: Sequence, fps, n_frames: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -187,6 +182,7 @@ class OneShotEngine(Engine):
         self.synthetic_rest = False
         self.rest_gap = 0.0
         self.speaker_scale = 1.0
+        self.repeat_frames: frozenset[int] = frozenset()
 
     def prepare(self, source: SourceFootage | Sequence[SourceFootage]) -> Iterator[Progress]:
         """Pick the resting frame, the open-mouth exemplar and the face's scale."""
@@ -226,6 +222,13 @@ class OneShotEngine(Engine):
             if gaps[best] >= OPEN_EXEMPLAR_GAP
             else None
         )
+        # The clip's pictures shown twice: the mouth steps on the picture clock there
+        repeats = src.repeats
+        self.repeat_frames = (
+            frozenset()
+            if repeats is None
+            else frozenset(int(f) for f in np.asarray(src.frames)[np.asarray(repeats, bool)])
+        )
         yield Progress(1, 1, "choosing the resting mouth")
 
     def _speaker_scale(self, src: SourceFootage, gaps: np.ndarray) -> float:
@@ -263,16 +266,23 @@ class OneShotEngine(Engine):
         voiced = np.asarray(drive.voiced, bool).reshape(-1)[:n]
         if len(voiced) < n:
             voiced = np.concatenate([voiced, np.zeros(n - len(voiced), bool)])
+        shown = drive.frames if drive.source_frames is None else drive.source_frames
+        picture_row = picture_rows(np.asarray(shown)[:n], self.repeat_frames)
         if drive.cue_shapes is not None:
-            self.plan = self._cue_plan(np.asarray(drive.cue_shapes).reshape(-1), n, voiced)
+            cues = np.asarray(drive.cue_shapes).reshape(-1)
+            self.plan = self._cue_plan(cues, n, voiced, picture_row)
             return
         disp = self.model.predict(drive.audio_16k, drive.fps, n) * self.scale * MOTION_SCALE
         disp *= self.speaker_scale
         disp *= float(self.options.mouth_strength)
-        disp = _smooth(disp, SMOOTH_SIGMA_FRAMES)
+        # One shape per picture, smoothed over pictures: a row that shows a repeat of the clip's
+        # picture before shows that row's mouth (the render holds it), so the track must not
+        # step twice as far on the row after
+        disp = smooth_on_pictures(disp, picture_row, SMOOTH_SIGMA_FRAMES)
         # Silence rests the mouth (with a short ramp, not a snap)
         speaking = _smooth(voiced.astype(np.float64), REST_RAMP_FRAMES / 2.0)
         speaking = np.clip(np.where(voiced, 1.0, speaking * 1.5 - 0.25), 0.0, 1.0)
+        speaking = speaking[picture_row]
         disp *= speaking[:, None, None]
         closure = np.zeros(n)
         phones_used = False
@@ -281,12 +291,14 @@ class OneShotEngine(Engine):
             if phones is not None:
                 phones_used = True
                 closure, rounded, spread = phone_tracks(phones, drive.fps, n)
-                closure *= voiced
+                closure = per_picture_max(closure * voiced, picture_row)
+                rounded, spread = rounded[picture_row], spread[picture_row]
                 for p, w, side in _CORNER_MOVES:
                     shift = (ROUND_SHIFT * rounded - SPREAD_SHIFT * spread) * w * self.scale
                     disp[:, _ROW[p], 0] += -side * shift * speaking
         # Held-shut lips: the neighbours half-closed, so the closure is a motion, not a blink
         soft = np.clip(np.convolve(closure, [0.5, 1.0, 0.5], mode="same"), 0.0, 1.0)
+        soft = per_picture_max(soft, picture_row)
         lip_rows = np.arange(40)  # outer and inner lips come first in MOUTH_POINTS
         disp[:, lip_rows] *= (1.0 - soft)[:, None, None]
         disp[:, 40:] *= (1.0 - 0.7 * soft)[:, None, None]
@@ -295,18 +307,21 @@ class OneShotEngine(Engine):
         gap = pts[:, _ROW[14], 1] - pts[:, _ROW[13], 1]
         self.plan = OneShotPlan(disp.astype(np.float32), soft, gap, voiced, phones_used)
 
-    def _cue_plan(self, shapes: np.ndarray, n: int, voiced: np.ndarray) -> OneShotPlan:
+    def _cue_plan(
+        self, shapes: np.ndarray, n: int, voiced: np.ndarray, picture_row: np.ndarray
+    ) -> OneShotPlan:
         """The shape track of an animator's cues: each frame's shape from the measured table.
 
-        The cue's shape replaces the speech model and the phones; the same smoothing applies,
-        and A (closed) frames are held shut like a recognised /p b m/.
+        The cue's shape replaces the speech model and the phones; the same smoothing applies
+        (on the picture clock), and A (closed) frames are held shut like a recognised /p b m/.
         """
         shapes = np.concatenate([shapes[:n], np.full(max(n - len(shapes), 0), "X")])
         disp = cue_displacements([str(v) for v in shapes]) * self.scale
         disp *= float(self.options.mouth_strength)
-        disp = _smooth(disp, SMOOTH_SIGMA_FRAMES)
-        closure = (shapes == "A").astype(np.float64)
+        disp = smooth_on_pictures(disp, picture_row, SMOOTH_SIGMA_FRAMES)
+        closure = per_picture_max((shapes == "A").astype(np.float64), picture_row)
         soft = np.clip(np.convolve(closure, [0.5, 1.0, 0.5], mode="same"), 0.0, 1.0)
+        soft = per_picture_max(soft, picture_row)
         disp[:, :40] *= (1.0 - soft)[:, None, None]
         disp[:, 40:] *= (1.0 - 0.7 * soft)[:, None, None]
         pts = self._rest_mouth_eye()[None] + disp
@@ -378,11 +393,13 @@ class OneShotEngine(Engine):
                 # The resting frame placed on the target (warped closed when the footage has no
                 # closed mouth): only the new motion moves the mouth
                 texture, tex_lm = self._rest_texture(crops[b], target_lm, m, rest_here, eye)
-                rendered += w_rest * render_mouth(texture, tex_lm, mouth, eye, self.cavity)
+                rendered += w_rest * render_mouth(
+                    texture, tex_lm, mouth, eye, self.cavity, rigid_teeth=True
+                )
             if w_rest < 1.0:
                 # The target itself: its head pose and perspective stay its own
                 rendered += (1.0 - w_rest) * render_mouth(
-                    crops[b], target_lm, mouth, eye, self.cavity
+                    crops[b], target_lm, mouth, eye, self.cavity, rigid_teeth=True
                 )
             out[b] = np.clip(rendered + 0.5, 0, 255).astype(np.uint8)
         return out
