@@ -1,21 +1,24 @@
 """The one-shot engine: any face, one frame is enough, no speaking footage, no downloaded weights.
 
-The mouth shape of every output frame comes from the new speech alone: the project's
-speaker-independent speech -> mouth-shape model (:mod:`lipcore.engines.mouth_shape`, trained on the
-in-sync shared clips) predicts how the lips and chin move away from the speaker's resting mouth,
-scaled to this face's mouth width. Phones (:mod:`lipcore.audio.phones`) sharpen it: the lips close
-on /p b m/, the corners come in on rounded /o u w/ and go out on spread /i e/. Silence rests the
-mouth. The shape track is smoothed over time so the mouth never jitters. A segment driven by an
-animator's mouth cues (``SegmentDrive.cue_shapes``) takes each frame's shape from the measured
-shape table of :mod:`lipcore.engines.cue_mouths` instead of the speech, with the same smoothing,
-and its A (closed) frames are held shut like a recognised /p b m/.
+The mouth shape of every output frame comes from the new speech alone: the project's speaker-
+independent speech -> mouth-shape model (:mod:`lipcore.engines.mouth_shape`, trained on the in-sync
+shared clips) predicts how the lips and chin move away from the speaker's resting mouth, scaled to
+this face's mouth width. Phones (:mod:`lipcore.audio.phones`) sharpen it: the lips close on
+/p b m/, the corners come in on rounded /o u w/ and go out on spread /i e/. Silence rests the
+mouth. The shape track is smoothed over time so the mouth never jitters, on the clip's picture
+clock (:mod:`lipcore.engines.picture_clock`): where the clip shows a picture twice the render
+holds the mouth, so the track has one shape per picture and is smoothed over pictures. A segment
+driven by an animator's mouth cues (``SegmentDrive.cue_shapes``) takes each frame's shape from
+the measured shape table of :mod:`lipcore.engines.cue_mouths` instead of the speech, with the
+same smoothing, and its A (closed) frames are held shut like a recognised /p b m/.
 
-Pixels come from the actor's own face: each target frame itself (its head pose, lighting and
-grain stay its own; its mouth is first brought to the resting opening, so the original speech's
-opening does not leak, then moved by the predicted motion), deformed by the dense landmark warp of
-:mod:`lipcore.face.warp`. Footage without a closed mouth (a still of someone speaking) is closed
-by warping once and that frame is the texture. The mouth opening is filled from the actor's most
-open frame when the footage has one, otherwise synthesised in the face's colours
+Pixels come from the actor's own face: each target frame itself (its head pose, lighting and grain
+stay its own; its mouth is first brought to the resting opening, so the original speech's opening
+does not leak, then moved by the predicted motion), deformed by the dense landmark warp of
+:mod:`lipcore.face.warp`. Footage without a closed mouth (a still of someone speaking) is closed by
+warping once and that frame is the texture. The mouth opening is filled from the actor's most open
+frame when the footage has one (its teeth never stretched beyond their own height:
+:mod:`lipcore.engines.oneshot_teeth`), otherwise synthesised in the face's colours
 (:mod:`lipcore.engines.oneshot_render`); lips pressed shut over an open original are sealed.
 """
 
@@ -54,12 +57,15 @@ REST_SHARE = 0.15
 REST_MAX_GAP = 0.03
 #: A footage frame with at least this inner-lip gap (per eye distance) lends its mouth interior.
 OPEN_EXEMPLAR_GAP = 0.07
-#: Temporal smoothing of the shape track, frames (Gaussian sigma). A /b/'s closure is applied
+#: Temporal smoothing of the shape track, pictures (Gaussian sigma; a picture is a frame where
+#: the clip repeats none, :mod:`lipcore.engines.picture_clock`). A /b/'s closure is applied
 #: after it, so it stays sharp; at 1.0 the mouth box's frame-to-frame change was 1.2-1.4x the
 #: original's on A04, A06, A07 (bench/oneshot_quality.py); at 1.3 A07 stayed at 1.12x (a wide
 #: opening in the new speech), at 1.6 1.10x with closures and the meter's confidence kept
-#: (A04 0.161 -> 0.174); wider smoothing costs sync.
-SMOOTH_SIGMA_FRAMES = 1.6
+#: (A04 0.161 -> 0.174); wider smoothing costs sync. Counted in frames on the clips that repeat
+#: pictures, A06 (148 pictures in 199 frames) read 1.118 with B01, A07 (104 in 122) 1.114 with
+#: B22 and 1.108 with B10; counted in pictures 1.077, 1.100 and 1.074.
+SMOOTH_SIGMA_PICTURES = 1.6
 #: The resting frame's mouth is the texture wherever it fits the target by a similarity within
 #: REST_FIT_FULL (stable points, eye-distance units): the target's own moving mouth, squeezed to
 #: rest, left its teeth and lip motion flickering under the new one. From REST_FIT_NONE on (a
@@ -278,7 +284,7 @@ class OneShotEngine(Engine):
         # One shape per picture, smoothed over pictures: a row that shows a repeat of the clip's
         # picture before shows that row's mouth (the render holds it), so the track must not
         # step twice as far on the row after
-        disp = smooth_on_pictures(disp, picture_row, SMOOTH_SIGMA_FRAMES)
+        disp = smooth_on_pictures(disp, picture_row, SMOOTH_SIGMA_PICTURES)
         # Silence rests the mouth (with a short ramp, not a snap)
         speaking = _smooth(voiced.astype(np.float64), REST_RAMP_FRAMES / 2.0)
         speaking = np.clip(np.where(voiced, 1.0, speaking * 1.5 - 0.25), 0.0, 1.0)
@@ -318,7 +324,7 @@ class OneShotEngine(Engine):
         shapes = np.concatenate([shapes[:n], np.full(max(n - len(shapes), 0), "X")])
         disp = cue_displacements([str(v) for v in shapes]) * self.scale
         disp *= float(self.options.mouth_strength)
-        disp = smooth_on_pictures(disp, picture_row, SMOOTH_SIGMA_FRAMES)
+        disp = smooth_on_pictures(disp, picture_row, SMOOTH_SIGMA_PICTURES)
         closure = per_picture_max((shapes == "A").astype(np.float64), picture_row)
         soft = np.clip(np.convolve(closure, [0.5, 1.0, 0.5], mode="same"), 0.0, 1.0)
         soft = per_picture_max(soft, picture_row)

@@ -323,7 +323,8 @@ def render_mouth(
         mouth: ``(P, 2)`` wanted positions of :data:`MOUTH_POINTS` (crop pixels).
         eye_px: Eye distance in the crop (sizes the teeth).
         cavity: The actor's own open mouth, or None to synthesise the interior.
-        rigid_teeth: Place ``cavity``'s teeth rows at their own size under the new lips
+        rigid_teeth: Where the new opening is taller than ``cavity``'s, place its teeth rows
+            at their own size under the new lips
             (:func:`lipcore.engines.oneshot_teeth.rigid_teeth_cavity`) instead of warping its
             whole opening onto the new one (which stretches the teeth with the opening).
 
@@ -345,7 +346,12 @@ def render_mouth(
     weight = float(np.clip(1.0 - tex_gap / gap, 0.0, 1.0))
     if weight <= 0.0:
         return out
+    share = 0.0
     if cavity is not None and rigid_teeth:
+        from lipcore.engines.oneshot_teeth import rigid_share
+
+        share = rigid_share(cavity.landmarks, mouth, eye_px)
+    if share > 0.0:
         from lipcore.engines.oneshot_teeth import rigid_teeth_cavity
 
         drawn_lm = lm.copy()
@@ -353,7 +359,10 @@ def render_mouth(
         dark = synthesise_cavity(out, lm, mouth, eye_px, teeth=False)
         interior = rigid_teeth_cavity(
             cavity.crop, cavity.landmarks, out, drawn_lm, mouth, eye_px, dark
-        )
+        ).astype(np.float32)
+        if share < 1.0:
+            fitted = borrowed_cavity(cavity, out, lm, mouth).astype(np.float32)
+            interior = share * interior + (1.0 - share) * fitted
     elif cavity is not None:
         interior = borrowed_cavity(cavity, out, lm, mouth)
     else:

@@ -8,9 +8,10 @@ the mouth between them is dark. :func:`rigid_teeth_cavity` therefore places the 
 half of the opening under the new upper lip and its lower half over the new lower lip, each at
 the face's own scale (the eye-distance ratio, never the opening's), column by column so each
 half follows its lip's curve; where the new opening is taller than the exemplar's the rows part
-over a dark cavity shaded in the face's colours, where it is shorter the upper row covers the
-lower (upper teeth close in front of the lower ones). The result is matched to the target's
-lighting like the stretched interior was.
+over a dark cavity shaded in the face's colours, where it is shorter both rows are squeezed into
+it as the whole-opening warp does. The result is matched to the target's lighting like the
+stretched interior was. The one-shot engine uses the rigid rows only where the new opening is
+taller than the exemplar's (:func:`rigid_share`), the whole-opening warp below.
 """
 
 from __future__ import annotations
@@ -32,6 +33,12 @@ UPPER_SHARE = 0.55
 #: Share of the new opening's half-width, at each corner, over which the teeth fade into the
 #: cavity (the dark corners of a mouth, where the rows curve back out of sight).
 CORNER_FADE = 0.3
+#: Stretch of the exemplar's opening (new gap over its gap, both per eye distance) from which
+#: its rows are placed rigidly, and by which they are fully: below, the whole opening is warped
+#: onto the new one as before (placing the rows rigidly there too, the teeth flashing to full
+#: size as the lips part, raised the mouth-box flicker on A07 with B22 from 1.10 to 1.14 of the
+#: original's, and on A06 with B01 from 1.077 to 1.086); between, a blend of the two.
+RIGID_STRETCH = (1.0, 1.3)
 #: Weights of the lighting match (L, a, b) from the lips around the two openings.
 LIGHT_MATCH = (0.6, 0.5, 0.5)
 
@@ -57,6 +64,23 @@ def _lab_mean(crop: np.ndarray, mask: np.ndarray) -> np.ndarray:
     if w.sum() < 5:
         return lab.mean(axis=0)
     return (lab * w[:, None]).sum(axis=0) / w.sum()
+
+
+def rigid_share(source_lm: np.ndarray, mouth: np.ndarray, eye_px: float) -> float:
+    """0..1 how much of the interior is the rigidly placed rows (:data:`RIGID_STRETCH`).
+
+    Args:
+        source_lm: ``(478, 2)`` landmarks of the exemplar.
+        mouth: ``(P, 2)`` the new mouth, :data:`MOUTH_POINTS` order.
+        eye_px: Eye distance of the target in the crop.
+    """
+    src = np.asarray(source_lm, np.float32)
+    src_gap = float(src[14, 1] - src[13, 1]) / max(float(np.linalg.norm(src[263] - src[33])), 1e-6)
+    new_gap = float(mouth[_ROW[14], 1] - mouth[_ROW[13], 1]) / max(float(eye_px), 1e-6)
+    if src_gap <= 1e-6:
+        return 1.0
+    lo, hi = RIGID_STRETCH
+    return float(np.clip((new_gap / src_gap - lo) / (hi - lo), 0.0, 1.0))
 
 
 def rigid_teeth_maps(
@@ -96,9 +120,15 @@ def rigid_teeth_maps(
     half_dst = max(0.5 * float(mouth[_ROW[308], 0] - mouth[_ROW[78], 0]), 1.0)
     inward = 1.0 - np.abs(xs - cx_dst) / half_dst
     across = (across * np.clip(inward / CORNER_FADE, 0.0, 1.0))[None, :]
-    # The upper row hangs from the new upper lip, the lower row stands on the new lower lip
-    y_up = up_src[None, :] + (ys - up_dst[None, :]) / s
-    y_lo = lo_src[None, :] - (lo_dst[None, :] - ys) / s
+    # The upper row hangs from the new upper lip, the lower row stands on the new lower lip, at
+    # the face's scale; an opening smaller than the exemplar's squeezes both rows into it (the
+    # exemplar's opening fitted to the new one, as the whole-opening warp does), a larger one
+    # parts them and never stretches them
+    gap_src = np.maximum(lo_src - up_src, 1e-3)
+    v = np.minimum(s, np.maximum(lo_dst - up_dst, 0.0) / gap_src)
+    v = np.maximum(v, 1e-3)[None, :]
+    y_up = up_src[None, :] + (ys - up_dst[None, :]) / v
+    y_lo = lo_src[None, :] - (lo_dst[None, :] - ys) / v
     w_up = np.clip(split_src[None, :] - y_up + 0.5, 0.0, 1.0)
     w_lo = np.clip(y_lo - split_src[None, :] + 0.5, 0.0, 1.0) * (1.0 - w_up)
     teeth = np.clip(w_up + w_lo, 0.0, 1.0) * across
@@ -145,4 +175,11 @@ def rigid_teeth_cavity(
     return np.clip(out + 0.5, 0, 255).astype(np.uint8)
 
 
-__all__ = ["CORNER_FADE", "UPPER_SHARE", "rigid_teeth_cavity", "rigid_teeth_maps"]
+__all__ = [
+    "CORNER_FADE",
+    "RIGID_STRETCH",
+    "UPPER_SHARE",
+    "rigid_share",
+    "rigid_teeth_cavity",
+    "rigid_teeth_maps",
+]

@@ -4,7 +4,8 @@ A synthetic face drawn from its own landmarks (as in ``test_mouth_opening``): th
 mouth shows a white upper row and a grey lower row clenched together, as A18's smile does. Opened
 wider than the exemplar, the new mouth must show the same rows at the same height, parted over a
 dark cavity, not the exemplar's rows stretched to the new opening (which turned A18's smile into
-tall jagged teeth); opened less, the upper row alone fills it; the corners stay dark.
+tall jagged teeth); opened less, both rows fit the opening with nothing dark between; the
+corners stay dark.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from lipcore.engines.oneshot_render import (
     reshape_gap,
     synthesise_cavity,
 )
+from lipcore.engines.oneshot_teeth import rigid_share
 from lipcore.face.landmarks import LIPS_INNER
 from tests.lipcore.engines.test_mouth_opening import CX, CY, _face, _landmarks
 
@@ -90,16 +92,25 @@ def test_wide_opening_parts_the_actors_rows_at_their_own_height():
     assert _upper_row(_column_l(old), top) >= 1.6 * ex_white
 
 
-def test_small_opening_shows_the_upper_row_and_dark_corners():
-    out, mouth = _open(8.0, rigid=True)
+def test_rows_are_rigid_only_where_the_opening_outgrows_the_exemplars():
+    ex = _exemplar()
+    lm = _landmarks(0.0)
+    ex_gap = float(ex.landmarks[14, 1] - ex.landmarks[13, 1])
+    share = [rigid_share(ex.landmarks, reshape_gap(lm, g), EYE_PX) for g in (10.0, ex_gap, 44.0)]
+    assert share == [0.0, 0.0, 1.0]
+    # Opened less than the exemplar: its rows fit the opening with nothing dark between
+    out, mouth = _open(10.0, rigid=True)
+    old, _ = _open(10.0, rigid=False)
+    assert np.array_equal(out, old)
     top, bottom = int(np.ceil(mouth[row[13], 1])), int(np.floor(mouth[row[14], 1]))
-    white, dark, _ = _runs(_column_l(out), top + 1, bottom - 1)
-    assert white >= (bottom - top - 2) - 1 and dark == 0
-    # Near the corners the teeth fade into the cavity: darker than the middle's row
-    lab = cv2.cvtColor(out, cv2.COLOR_BGR2LAB)[..., 0].astype(float)
+    lip_l = _column_l(_face(lm))[int(CY - 6)]
+    assert _column_l(out)[top + 1 : bottom].min() > lip_l + 10
+    # Opened wide: near the corners the rows fade into the cavity
+    wide, mouth = _open(44.0, rigid=True)
+    lab = cv2.cvtColor(wide, cv2.COLOR_BGR2LAB)[..., 0].astype(float)
     corner_x = int(round(mouth[row[78], 0] + 3))
-    mid_y = int(round(0.5 * (mouth[row[13], 1] + mouth[row[14], 1])))
-    assert lab[mid_y, corner_x] < lab[mid_y, int(CX)] - 80
+    y = int(np.ceil(mouth[row[13], 1])) + 4
+    assert lab[y, corner_x] < lab[y, int(CX)] - 80
 
 
 def test_bare_cavity_has_no_teeth():
