@@ -79,9 +79,14 @@ REST_FEATHER = 0.12
 REST_FIT_NONE = 0.2
 #: Footage frames with audio needed before the motion is scaled to the actor's own opening.
 ADAPT_MIN_FRAMES = 50
-#: Bounds of that per-speaker scale (below 0.75 a reserved speaker's mouth moved too little
-#: for the sync meter to see it follow the speech).
-ADAPT_RANGE = (0.75, 1.2)
+#: Bounds of that per-speaker scale. At a floor of 0.5 (with sigma 1.6 frames) a reserved
+#: speaker's mouth moved too little for the sync meter to see it follow the speech (A04: 0.06);
+#: A02, A04 and A07 ask for less than 0.75, and at 0.7 (shape track on the picture clock) the
+#: meter's confidence read A04/B21 0.363 -> 0.374, A07/B22 0.468 -> 0.472, A07/B10 0.211 ->
+#: 0.227, A02/B20 0.257 -> 0.230, the opening's correlation with the new speech's loudness
+#: 0.239 -> 0.239, 0.144 -> 0.148, 0.385 -> 0.390, 0.281 -> 0.283, and the mouth-box flicker
+#: over the original's 0.972 -> 0.947, 1.100 -> 1.075, 1.074 -> 1.048, 0.810 -> 0.794.
+ADAPT_RANGE = (0.7, 1.2)
 #: Frames over which the mouth settles to rest when the speech stops.
 REST_RAMP_FRAMES = 3
 #: How far the corners move in on a rounded vowel / out on a spread one (eye-distance units).
