@@ -16,6 +16,7 @@ import cv2
 import numpy as np
 
 from lipcore.engines.mouth_shape import CHIN_ARC, MOUTH_POINTS
+from lipcore.engines.oneshot_teeth import rigid_share, rigid_teeth_cavity
 from lipcore.face.landmarks import LIPS_INNER, LIPS_OUTER
 from lipcore.face.warp import ring_anchors, triangulate, warp_image
 
@@ -348,12 +349,8 @@ def render_mouth(
         return out
     share = 0.0
     if cavity is not None and rigid_teeth:
-        from lipcore.engines.oneshot_teeth import rigid_share
-
         share = rigid_share(cavity.landmarks, mouth, eye_px)
     if share > 0.0:
-        from lipcore.engines.oneshot_teeth import rigid_teeth_cavity
-
         drawn_lm = lm.copy()
         drawn_lm[list(MOUTH_POINTS)] = mouth
         dark = synthesise_cavity(out, lm, mouth, eye_px, teeth=False)
