@@ -1,21 +1,24 @@
 """The one-shot engine: any face, one frame is enough, no speaking footage, no downloaded weights.
 
-The mouth shape of every output frame comes from the new speech alone: the project's
-speaker-independent speech -> mouth-shape model (:mod:`lipcore.engines.mouth_shape`, trained on the
-in-sync shared clips) predicts how the lips and chin move away from the speaker's resting mouth,
-scaled to this face's mouth width. Phones (:mod:`lipcore.audio.phones`) sharpen it: the lips close
-on /p b m/, the corners come in on rounded /o u w/ and go out on spread /i e/. Silence rests the
-mouth. The shape track is smoothed over time so the mouth never jitters. A segment driven by an
-animator's mouth cues (``SegmentDrive.cue_shapes``) takes each frame's shape from the measured
-shape table of :mod:`lipcore.engines.cue_mouths` instead of the speech, with the same smoothing,
-and its A (closed) frames are held shut like a recognised /p b m/.
+The mouth shape of every output frame comes from the new speech alone: the project's speaker-
+independent speech -> mouth-shape model (:mod:`lipcore.engines.mouth_shape`, trained on the in-sync
+shared clips) predicts how the lips and chin move away from the speaker's resting mouth, scaled to
+this face's mouth width. Phones (:mod:`lipcore.audio.phones`) sharpen it: the lips close on
+/p b m/, the corners come in on rounded /o u w/ and go out on spread /i e/. Silence rests the
+mouth. The shape track is smoothed over time so the mouth never jitters, on the clip's picture
+clock (:mod:`lipcore.engines.picture_clock`): where the clip shows a picture twice the render
+holds the mouth, so the track has one shape per picture and is smoothed over pictures. A segment
+driven by an animator's mouth cues (``SegmentDrive.cue_shapes``) takes each frame's shape from
+the measured shape table of :mod:`lipcore.engines.cue_mouths` instead of the speech, with the
+same smoothing, and its A (closed) frames are held shut like a recognised /p b m/.
 
-Pixels come from the actor's own face: each target frame itself (its head pose, lighting and
-grain stay its own; its mouth is first brought to the resting opening, so the original speech's
-opening does not leak, then moved by the predicted motion), deformed by the dense landmark warp of
-:mod:`lipcore.face.warp`. Footage without a closed mouth (a still of someone speaking) is closed
-by warping once and that frame is the texture. The mouth opening is filled from the actor's most
-open frame when the footage has one, otherwise synthesised in the face's colours
+Pixels come from the actor's own face: each target frame itself (its head pose, lighting and grain
+stay its own; its mouth is first brought to the resting opening, so the original speech's opening
+does not leak, then moved by the predicted motion), deformed by the dense landmark warp of
+:mod:`lipcore.face.warp`. Footage without a closed mouth (a still of someone speaking) is closed by
+warping once and that frame is the texture. The mouth opening is filled from the actor's most open
+frame when the footage has one (its teeth never stretched beyond their own height:
+:mod:`lipcore.engines.oneshot_teeth`), otherwise synthesised in the face's colours
 (:mod:`lipcore.engines.oneshot_render`); lips pressed shut over an open original are sealed.
 """
 
@@ -36,6 +39,14 @@ from lipcore.engines.oneshot_render import (
     reshape_gap,
     seal_lips,
 )
+from lipcore.engines.picture_clock import (
+    gaussian_smooth as _smooth,
+)
+from lipcore.engines.picture_clock import (
+    per_picture_max,
+    picture_rows,
+    smooth_on_pictures,
+)
 from lipcore.engines.retime_composite import residual_warp, warp_points
 from lipcore.face.landmarks import lip_gap
 from lipcore.progress import Progress
@@ -46,12 +57,15 @@ REST_SHARE = 0.15
 REST_MAX_GAP = 0.03
 #: A footage frame with at least this inner-lip gap (per eye distance) lends its mouth interior.
 OPEN_EXEMPLAR_GAP = 0.07
-#: Temporal smoothing of the shape track, frames (Gaussian sigma). A /b/'s closure is applied
+#: Temporal smoothing of the shape track, pictures (Gaussian sigma; a picture is a frame where
+#: the clip repeats none, :mod:`lipcore.engines.picture_clock`). A /b/'s closure is applied
 #: after it, so it stays sharp; at 1.0 the mouth box's frame-to-frame change was 1.2-1.4x the
 #: original's on A04, A06, A07 (bench/oneshot_quality.py); at 1.3 A07 stayed at 1.12x (a wide
 #: opening in the new speech), at 1.6 1.10x with closures and the meter's confidence kept
-#: (A04 0.161 -> 0.174); wider smoothing costs sync.
-SMOOTH_SIGMA_FRAMES = 1.6
+#: (A04 0.161 -> 0.174); wider smoothing costs sync. Counted in frames on the clips that repeat
+#: pictures, A06 (148 pictures in 199 frames) read 1.118 with B01, A07 (104 in 122) 1.114 with
+#: B22 and 1.108 with B10; counted in pictures 1.077, 1.100 and 1.074.
+SMOOTH_SIGMA_PICTURES = 1.6
 #: The resting frame's mouth is the texture wherever it fits the target by a similarity within
 #: REST_FIT_FULL (stable points, eye-distance units): the target's own moving mouth, squeezed to
 #: rest, left its teeth and lip motion flickering under the new one. From REST_FIT_NONE on (a
@@ -65,9 +79,14 @@ REST_FEATHER = 0.12
 REST_FIT_NONE = 0.2
 #: Footage frames with audio needed before the motion is scaled to the actor's own opening.
 ADAPT_MIN_FRAMES = 50
-#: Bounds of that per-speaker scale (below 0.75 a reserved speaker's mouth moved too little
-#: for the sync meter to see it follow the speech).
-ADAPT_RANGE = (0.75, 1.2)
+#: Bounds of that per-speaker scale. At a floor of 0.5 (with sigma 1.6 frames) a reserved
+#: speaker's mouth moved too little for the sync meter to see it follow the speech (A04: 0.06);
+#: A02, A04 and A07 ask for less than 0.75, and at 0.7 (shape track on the picture clock) the
+#: meter's confidence read A04/B21 0.363 -> 0.374, A07/B22 0.468 -> 0.472, A07/B10 0.211 ->
+#: 0.227, A02/B20 0.257 -> 0.230, the opening's correlation with the new speech's loudness
+#: 0.239 -> 0.239, 0.144 -> 0.148, 0.385 -> 0.390, 0.281 -> 0.283, and the mouth-box flicker
+#: over the original's 0.972 -> 0.947, 1.100 -> 1.075, 1.074 -> 1.048, 0.810 -> 0.794.
+ADAPT_RANGE = (0.7, 1.2)
 #: Frames over which the mouth settles to rest when the speech stops.
 REST_RAMP_FRAMES = 3
 #: How far the corners move in on a rounded vowel / out on a spread one (eye-distance units).
@@ -107,19 +126,6 @@ class OneShotPlan:
     gap: np.ndarray
     voiced: np.ndarray
     phones_used: bool
-
-
-def _smooth(x: np.ndarray, sigma: float) -> np.ndarray:
-    """Gaussian smoothing along axis 0 (edges held)."""
-    if sigma <= 0 or len(x) < 3:
-        return x
-    r = int(np.ceil(3 * sigma))
-    k = np.exp(-0.5 * (np.arange(-r, r + 1) / sigma) ** 2)
-    k /= k.sum()
-    flat = x.reshape(len(x), -1)
-    padded = np.concatenate([np.repeat(flat[:1], r, 0), flat, np.repeat(flat[-1:], r, 0)])
-    out = np.stack([np.convolve(padded[:, j], k, mode="valid") for j in range(flat.shape[1])], 1)
-    return out.reshape(x.shape)
 
 
 def phone_tracks(
@@ -187,6 +193,7 @@ class OneShotEngine(Engine):
         self.synthetic_rest = False
         self.rest_gap = 0.0
         self.speaker_scale = 1.0
+        self.repeat_frames: frozenset[int] = frozenset()
 
     def prepare(self, source: SourceFootage | Sequence[SourceFootage]) -> Iterator[Progress]:
         """Pick the resting frame, the open-mouth exemplar and the face's scale."""
@@ -226,6 +233,13 @@ class OneShotEngine(Engine):
             if gaps[best] >= OPEN_EXEMPLAR_GAP
             else None
         )
+        # The clip's pictures shown twice: the mouth steps on the picture clock there
+        repeats = src.repeats
+        self.repeat_frames = (
+            frozenset()
+            if repeats is None
+            else frozenset(int(f) for f in np.asarray(src.frames)[np.asarray(repeats, bool)])
+        )
         yield Progress(1, 1, "choosing the resting mouth")
 
     def _speaker_scale(self, src: SourceFootage, gaps: np.ndarray) -> float:
@@ -263,16 +277,23 @@ class OneShotEngine(Engine):
         voiced = np.asarray(drive.voiced, bool).reshape(-1)[:n]
         if len(voiced) < n:
             voiced = np.concatenate([voiced, np.zeros(n - len(voiced), bool)])
+        shown = drive.frames if drive.source_frames is None else drive.source_frames
+        picture_row = picture_rows(np.asarray(shown)[:n], self.repeat_frames)
         if drive.cue_shapes is not None:
-            self.plan = self._cue_plan(np.asarray(drive.cue_shapes).reshape(-1), n, voiced)
+            cues = np.asarray(drive.cue_shapes).reshape(-1)
+            self.plan = self._cue_plan(cues, n, voiced, picture_row)
             return
         disp = self.model.predict(drive.audio_16k, drive.fps, n) * self.scale * MOTION_SCALE
         disp *= self.speaker_scale
         disp *= float(self.options.mouth_strength)
-        disp = _smooth(disp, SMOOTH_SIGMA_FRAMES)
+        # One shape per picture, smoothed over pictures: a row that shows a repeat of the clip's
+        # picture before shows that row's mouth (the render holds it), so the track must not
+        # step twice as far on the row after
+        disp = smooth_on_pictures(disp, picture_row, SMOOTH_SIGMA_PICTURES)
         # Silence rests the mouth (with a short ramp, not a snap)
         speaking = _smooth(voiced.astype(np.float64), REST_RAMP_FRAMES / 2.0)
         speaking = np.clip(np.where(voiced, 1.0, speaking * 1.5 - 0.25), 0.0, 1.0)
+        speaking = speaking[picture_row]
         disp *= speaking[:, None, None]
         closure = np.zeros(n)
         phones_used = False
@@ -281,12 +302,14 @@ class OneShotEngine(Engine):
             if phones is not None:
                 phones_used = True
                 closure, rounded, spread = phone_tracks(phones, drive.fps, n)
-                closure *= voiced
+                closure = per_picture_max(closure * voiced, picture_row)
+                rounded, spread = rounded[picture_row], spread[picture_row]
                 for p, w, side in _CORNER_MOVES:
                     shift = (ROUND_SHIFT * rounded - SPREAD_SHIFT * spread) * w * self.scale
                     disp[:, _ROW[p], 0] += -side * shift * speaking
         # Held-shut lips: the neighbours half-closed, so the closure is a motion, not a blink
         soft = np.clip(np.convolve(closure, [0.5, 1.0, 0.5], mode="same"), 0.0, 1.0)
+        soft = per_picture_max(soft, picture_row)
         lip_rows = np.arange(40)  # outer and inner lips come first in MOUTH_POINTS
         disp[:, lip_rows] *= (1.0 - soft)[:, None, None]
         disp[:, 40:] *= (1.0 - 0.7 * soft)[:, None, None]
@@ -295,18 +318,21 @@ class OneShotEngine(Engine):
         gap = pts[:, _ROW[14], 1] - pts[:, _ROW[13], 1]
         self.plan = OneShotPlan(disp.astype(np.float32), soft, gap, voiced, phones_used)
 
-    def _cue_plan(self, shapes: np.ndarray, n: int, voiced: np.ndarray) -> OneShotPlan:
+    def _cue_plan(
+        self, shapes: np.ndarray, n: int, voiced: np.ndarray, picture_row: np.ndarray
+    ) -> OneShotPlan:
         """The shape track of an animator's cues: each frame's shape from the measured table.
 
-        The cue's shape replaces the speech model and the phones; the same smoothing applies,
-        and A (closed) frames are held shut like a recognised /p b m/.
+        The cue's shape replaces the speech model and the phones; the same smoothing applies
+        (on the picture clock), and A (closed) frames are held shut like a recognised /p b m/.
         """
         shapes = np.concatenate([shapes[:n], np.full(max(n - len(shapes), 0), "X")])
         disp = cue_displacements([str(v) for v in shapes]) * self.scale
         disp *= float(self.options.mouth_strength)
-        disp = _smooth(disp, SMOOTH_SIGMA_FRAMES)
-        closure = (shapes == "A").astype(np.float64)
+        disp = smooth_on_pictures(disp, picture_row, SMOOTH_SIGMA_PICTURES)
+        closure = per_picture_max((shapes == "A").astype(np.float64), picture_row)
         soft = np.clip(np.convolve(closure, [0.5, 1.0, 0.5], mode="same"), 0.0, 1.0)
+        soft = per_picture_max(soft, picture_row)
         disp[:, :40] *= (1.0 - soft)[:, None, None]
         disp[:, 40:] *= (1.0 - 0.7 * soft)[:, None, None]
         pts = self._rest_mouth_eye()[None] + disp
@@ -378,11 +404,13 @@ class OneShotEngine(Engine):
                 # The resting frame placed on the target (warped closed when the footage has no
                 # closed mouth): only the new motion moves the mouth
                 texture, tex_lm = self._rest_texture(crops[b], target_lm, m, rest_here, eye)
-                rendered += w_rest * render_mouth(texture, tex_lm, mouth, eye, self.cavity)
+                rendered += w_rest * render_mouth(
+                    texture, tex_lm, mouth, eye, self.cavity, rigid_teeth=True
+                )
             if w_rest < 1.0:
                 # The target itself: its head pose and perspective stay its own
                 rendered += (1.0 - w_rest) * render_mouth(
-                    crops[b], target_lm, mouth, eye, self.cavity
+                    crops[b], target_lm, mouth, eye, self.cavity, rigid_teeth=True
                 )
             out[b] = np.clip(rendered + 0.5, 0, 255).astype(np.uint8)
         return out

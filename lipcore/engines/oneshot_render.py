@@ -16,6 +16,7 @@ import cv2
 import numpy as np
 
 from lipcore.engines.mouth_shape import CHIN_ARC, MOUTH_POINTS
+from lipcore.engines.oneshot_teeth import rigid_share, rigid_teeth_cavity
 from lipcore.face.landmarks import LIPS_INNER, LIPS_OUTER
 from lipcore.face.warp import ring_anchors, triangulate, warp_image
 
@@ -142,13 +143,18 @@ def _lab_mean(crop: np.ndarray, mask: np.ndarray) -> np.ndarray:
 
 
 def synthesise_cavity(
-    target: np.ndarray, target_lm: np.ndarray, mouth: np.ndarray, eye_px: float
+    target: np.ndarray,
+    target_lm: np.ndarray,
+    mouth: np.ndarray,
+    eye_px: float,
+    teeth: bool = True,
 ) -> np.ndarray:
     """A mouth interior for the opening of ``mouth``, in the target's colours (BGR crop).
 
     The cavity is the lip colour darkened and desaturated, darkest in its middle; an upper teeth
     band hangs under the upper inner lip (lighter than the skin, nearly neutral), a lower band
-    shows above the lower lip only when the mouth is wide open.
+    shows above the lower lip only when the mouth is wide open. ``teeth=False`` gives the bare
+    cavity (what shows between the actor's own teeth rows, :mod:`lipcore.engines.oneshot_teeth`).
     """
     size = target.shape[0]
     lm = np.asarray(target_lm, np.float32)
@@ -189,7 +195,7 @@ def synthesise_cavity(
         inside = (ys - line) if down else (line - ys)
         return (np.clip((depth * taper - inside) + 0.5, 0.0, 1.0) * (inside > -1.0)) * opening
 
-    band = min(0.38 * gap, 0.075 * eye_px)
+    band = min(0.38 * gap, 0.075 * eye_px) if teeth else 0.0
     if band >= 1.0:
         upper_teeth = band_mask(up[np.argsort(up[:, 0])], band, down=True)
         # Faint gaps between the teeth (a tooth is about a tenth of the eye distance wide)
@@ -199,7 +205,7 @@ def synthesise_cavity(
         t_img[..., 0] = (tooth[0] * shade + cavity_l * (1 - shade)) * seams
         t_img[..., 1], t_img[..., 2] = tooth[1], tooth[2]
         img = img * (1 - upper_teeth[..., None]) + t_img * upper_teeth[..., None]
-    if gap > 0.16 * eye_px:
+    if teeth and gap > 0.16 * eye_px:
         lband = min(0.2 * gap, 0.045 * eye_px)
         lower_teeth = band_mask(lo[np.argsort(lo[:, 0])], lband, down=False) * 0.6
         dim = np.empty_like(img)
@@ -309,6 +315,7 @@ def render_mouth(
     eye_px: float,
     cavity: CavitySource | None = None,
     light_at_new_lips: bool = False,
+    rigid_teeth: bool = False,
 ) -> np.ndarray:
     """Deform ``texture``'s lower face so :data:`MOUTH_POINTS` lie at ``mouth``; fill the opening.
 
@@ -324,6 +331,10 @@ def render_mouth(
             opening, whose dark pixels then darken the borrowed teeth (a closed A07 frame opened
             to 0.2 eye distances: the opening's mean lightness 57 instead of the real open
             frame's 75, teeth 5% of it instead of 15%).
+        rigid_teeth: Where the new opening is taller than ``cavity``'s, place its teeth rows
+            at their own size under the new lips
+            (:func:`lipcore.engines.oneshot_teeth.rigid_teeth_cavity`) instead of warping its
+            whole opening onto the new one (which stretches the teeth with the opening).
 
     Returns:
         ``(S, S, 3)`` uint8 BGR crop.
@@ -343,11 +354,24 @@ def render_mouth(
     weight = float(np.clip(1.0 - tex_gap / gap, 0.0, 1.0))
     if weight <= 0.0:
         return out
-    if cavity is not None:
-        ring_lm = lm
-        if light_at_new_lips:
-            ring_lm = lm.copy()
-            ring_lm[list(MOUTH_POINTS)] = mouth
+    ring_lm = lm
+    if light_at_new_lips:
+        ring_lm = lm.copy()
+        ring_lm[list(MOUTH_POINTS)] = mouth
+    share = 0.0
+    if cavity is not None and rigid_teeth:
+        share = rigid_share(cavity.landmarks, mouth, eye_px)
+    if share > 0.0:
+        drawn_lm = lm.copy()
+        drawn_lm[list(MOUTH_POINTS)] = mouth
+        dark = synthesise_cavity(out, lm, mouth, eye_px, teeth=False)
+        interior = rigid_teeth_cavity(
+            cavity.crop, cavity.landmarks, out, drawn_lm, mouth, eye_px, dark
+        ).astype(np.float32)
+        if share < 1.0:
+            fitted = borrowed_cavity(cavity, out, ring_lm, mouth).astype(np.float32)
+            interior = share * interior + (1.0 - share) * fitted
+    elif cavity is not None:
         interior = borrowed_cavity(cavity, out, ring_lm, mouth)
     else:
         interior = synthesise_cavity(out, lm, mouth, eye_px)
@@ -383,7 +407,7 @@ def reshape_mouth(
     lm = np.asarray(landmarks, np.float32)
     eye = float(np.linalg.norm(lm[263] - lm[33]))
     mouth = reshape_gap(lm, gap_px)
-    out = render_mouth(crop, lm, mouth, eye, cavity, light_at_new_lips)
+    out = render_mouth(crop, lm, mouth, eye, cavity, light_at_new_lips=light_at_new_lips)
     if gap_px < 1.0 and inner_gap_px(lm[list(MOUTH_POINTS)]) > 2.0:
         out = seal_lips(out, mouth)
     new_lm = lm.copy()

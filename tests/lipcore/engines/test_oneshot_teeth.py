@@ -1,0 +1,125 @@
+"""The one-shot engine's teeth from the actor's own open mouth keep their size.
+
+A synthetic face drawn from its own landmarks (as in ``test_mouth_opening``): the exemplar's open
+mouth shows a white upper row and a grey lower row clenched together, as A18's smile does. Opened
+wider than the exemplar, the new mouth must show the same rows at the same height, parted over a
+dark cavity, not the exemplar's rows stretched to the new opening (which turned A18's smile into
+tall jagged teeth); opened less, both rows fit the opening with nothing dark between; the
+corners stay dark.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from lipcore.engines.mouth_shape import MOUTH_POINTS
+from lipcore.engines.oneshot_render import (
+    CavitySource,
+    render_mouth,
+    reshape_gap,
+    synthesise_cavity,
+)
+from lipcore.engines.oneshot_teeth import rigid_share
+from lipcore.face.landmarks import LIPS_INNER
+from tests.lipcore.engines.test_mouth_opening import CX, CY, _face, _landmarks
+
+EYE_PX = 100.0  # the synthetic face's eye corners (33, 263) lie 100 px apart
+HALF_GAP = 9.0  # the exemplar's inner lips bulge 9 px each way: a 19 px opening in the middle
+row = {p: i for i, p in enumerate(MOUTH_POINTS)}
+
+
+def _exemplar() -> CavitySource:
+    lm = _landmarks(HALF_GAP)
+    img = _face(lm, interior=(235, 235, 235))  # the upper row fills the opening ...
+    inner = np.zeros(img.shape[:2], np.uint8)
+    cv2.fillPoly(inner, [np.round(lm[list(LIPS_INNER)]).astype(np.int32)], 255)
+    ys = np.arange(img.shape[0])[:, None]
+    img[(inner > 0) & (ys > CY + 1)] = (185, 185, 185)  # ... down to the bite, then the lower
+    return CavitySource(img, lm)
+
+
+def _column_l(img: np.ndarray) -> np.ndarray:
+    return cv2.cvtColor(img, cv2.COLOR_BGR2LAB)[:, int(CX), 0].astype(float)
+
+
+def _open(gap_px: float, rigid: bool) -> tuple[np.ndarray, np.ndarray]:
+    lm = _landmarks(0.0)
+    mouth = reshape_gap(lm, gap_px)
+    out = render_mouth(_face(lm), lm, mouth, EYE_PX, _exemplar(), rigid_teeth=rigid)
+    return out, mouth
+
+
+def _runs(col: np.ndarray, top: int, bottom: int) -> tuple[int, int, int]:
+    """Lengths (px) of the upper white row, the dark middle, the lower grey row in the opening."""
+    seg = col[top : bottom + 1]
+    white = int((seg > 200).sum())
+    dark = int((seg < 60).sum())
+    grey = int(((seg > 150) & (seg <= 200)).sum())
+    return white, dark, grey
+
+
+def _upper_row(col: np.ndarray, top: int) -> int:
+    """Length (px) of the bright run under the upper lip (brighter than the lips by 30)."""
+    lip_l = _column_l(_face(_landmarks(0.0)))[int(CY - 6)]
+    start = top
+    while col[start] <= lip_l + 30 and start < top + 3:
+        start += 1
+    length = 0
+    while col[start + length] > lip_l + 30:
+        length += 1
+    return length
+
+
+def test_wide_opening_parts_the_actors_rows_at_their_own_height():
+    ex_col = _column_l(_exemplar().crop)
+    ex_white = int((ex_col[int(CY - HALF_GAP) : int(CY + HALF_GAP) + 1] > 200).sum())
+    ex_grey = int(((ex_col > 150) & (ex_col <= 200))[int(CY) : int(CY + HALF_GAP) + 1].sum())
+    assert ex_white >= 8 and ex_grey >= 6
+    out, mouth = _open(44.0, rigid=True)
+    top, bottom = int(np.ceil(mouth[row[13], 1])), int(np.floor(mouth[row[14], 1]))
+    assert bottom - top >= 40
+    white, dark, grey = _runs(_column_l(out), top, bottom)
+    # The rows keep the exemplar's height (within 30%), a third of the opening at most, with
+    # the dark cavity between them
+    assert abs(white - ex_white) <= 0.3 * ex_white
+    assert white <= 0.35 * (bottom - top)
+    assert abs(grey - ex_grey) <= 0.4 * ex_grey + 1
+    assert dark >= 15
+    # Warping the whole exemplar opening onto the new one stretches the upper row instead
+    old, _ = _open(44.0, rigid=False)
+    assert _upper_row(_column_l(out), top) <= 1.3 * ex_white
+    assert _upper_row(_column_l(old), top) >= 1.6 * ex_white
+
+
+def test_rows_are_rigid_only_where_the_opening_outgrows_the_exemplars():
+    ex = _exemplar()
+    lm = _landmarks(0.0)
+    ex_gap = float(ex.landmarks[14, 1] - ex.landmarks[13, 1])
+    share = [rigid_share(ex.landmarks, reshape_gap(lm, g), EYE_PX) for g in (10.0, ex_gap, 44.0)]
+    assert share == [0.0, 0.0, 1.0]
+    # Opened less than the exemplar: its rows fit the opening with nothing dark between
+    out, mouth = _open(10.0, rigid=True)
+    old, _ = _open(10.0, rigid=False)
+    assert np.array_equal(out, old)
+    top, bottom = int(np.ceil(mouth[row[13], 1])), int(np.floor(mouth[row[14], 1]))
+    lip_l = _column_l(_face(lm))[int(CY - 6)]
+    assert _column_l(out)[top + 1 : bottom].min() > lip_l + 10
+    # Opened wide: near the corners the rows fade into the cavity
+    wide, mouth = _open(44.0, rigid=True)
+    lab = cv2.cvtColor(wide, cv2.COLOR_BGR2LAB)[..., 0].astype(float)
+    corner_x = int(round(mouth[row[78], 0] + 3))
+    y = int(np.ceil(mouth[row[13], 1])) + 4
+    assert lab[y, corner_x] < lab[y, int(CX)] - 80
+
+
+def test_bare_cavity_has_no_teeth():
+    lm = _landmarks(0.0)
+    mouth = reshape_gap(lm, 30.0)
+    face = _face(lm)
+    with_teeth = synthesise_cavity(face, lm, mouth, EYE_PX)
+    bare = synthesise_cavity(face, lm, mouth, EYE_PX, teeth=False)
+    top, bottom = int(np.ceil(mouth[row[13], 1])), int(np.floor(mouth[row[14], 1]))
+    lip_l = _column_l(face)[int(CY - 6)]
+    assert _column_l(with_teeth)[top + 1 : top + 4].mean() > lip_l + 20
+    assert _column_l(bare)[top + 1 : bottom].max() < lip_l
