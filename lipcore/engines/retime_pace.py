@@ -12,24 +12,34 @@ than both on one). With B01 that box changed 1.21x the original's.
 
 Every library picture has a phase: how many pictures it comes after its run's last repeat. The
 clip's own steps give the size of a step into each phase, relative to the mean step
-(:func:`phase_factors`); a library frame shown at an output row of another phase costs the
-difference of the two sizes. The selection then plays its runs in phase with the clip among
-frames whose mouth shapes match equally well. The cost reads only the cadence, never how much
-the original mouth moves at a given moment, so the output is not drawn towards the old speech;
-on a clip whose steps do not depend on the phase (or that repeats nothing) it is zero.
+(:func:`phase_factors`); playing a run on into a library picture at an output row of another
+phase costs the difference of the two sizes (a ``step_extra`` of the selection: holds and cuts
+do not pay it, and cuts cost :data:`CADENCE_JUMP_SCALE` times more, so a hold is the way back
+into phase). The selection then plays its runs in phase with the clip among frames whose mouth
+shapes match about equally well.
+
+The cost reads only the cadence, never how much the original mouth moves at a given moment, so
+the output is not drawn towards the old speech; on a clip whose steps do not depend on the phase
+it is small, and on one that repeats nothing the engine does not use it. A cost on the
+difference of the actual step sizes did lower A06's figure further (1.09), but there the mouth
+followed the original's pauses: A07's output then scored 0.21 with the meter against its OLD
+speech instead of 0.06. Re-timing the new speech's shape track to the clip's rhythm made the
+figure worse (1.23).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-#: Unary cost per mean picture step of step-size difference between the two phases (shape costs
-#: are about 1 per standard deviation).
-PACE_WEIGHT = 4.0
+#: Cost of playing a run on, per mean picture step of step-size difference between the library
+#: picture's phase and the output row's (shape costs are about 1 per standard deviation). On A06
+#: with B01 (8 s): 4 took the mouth box to 1.08x the original's but the meter's confidence from
+#: 0.60 to 0.45 (a plan perturbed by nothing that matters reads 0.55-0.60); 2 keeps it.
+PACE_WEIGHT = 2.0
 #: Where the library repeats pictures, a cut's fixed price is this many times the usual one. A cut
 #: was the cheapest way back into phase after a run drifted out of it (A06 with B01: 18 cuts and
-#: 11 holds became 24 and 2); a hold, the smaller step, is the clip's own way to slow a step down.
-#: At 2, A06 B01 plans 8 cuts and 40 holds and its mouth box changes 1.08x the original's.
+#: 11 holds became 22 and 28); a hold, the smaller step, is the clip's own way to slow a step
+#: down. At 2 (with :data:`PACE_WEIGHT` 2) A06 B01 plans 9 cuts and 39 holds.
 CADENCE_JUMP_SCALE = 2.0
 #: Phases told apart; later pictures of a long group share the last one.
 MAX_PHASE = 3

@@ -166,7 +166,7 @@ def viterbi(
     if step_extra is not None:
         if successor is None:
             raise ValueError("step_extra needs the frames' natural successors")
-        step_extra = np.asarray(step_extra, np.float64)
+        step_extra = np.asarray(step_extra, np.float32)
         if step_extra.shape != unary.shape or (step_extra < 0).any():
             raise ValueError("step_extra must be a non-negative (T, N) array like unary")
     if successor is None or t_len * n * n <= EXACT_LIMIT or n <= BEAM_CANDIDATES:

@@ -182,18 +182,18 @@ def test_on_a06_the_mouth_steps_in_the_clips_rhythm(a06_plan):
 
     def by_phase(path):
         """Mean mouth change (crop luma) of the steps into each phase's pictures."""
-        change = np.array(
-            [_mouth_change(lib.crops, median_lm, a, b) for a, b in zip(path[:-1], path[1:])]
-        )
+        pairs = zip(path[:-1], path[1:], strict=True)
+        change = np.array([_mouth_change(lib.crops, median_lm, a, b) for a, b in pairs])
         return np.array([change[phases == k].mean() for k in range(3)])
 
     own = by_phase(rows[pictures])
     got, before = by_phase(paced.path[pictures]), by_phase(plain.path[pictures])
     # Measured on the crops' luma, not the appearance patches the cost uses: the original's
-    # steps grow from the first picture after a repeat to the third, and so do the output's
+    # steps grow from the first picture after a repeat (9.3 grey levels) to the third (15.1).
+    # Main's plan stepped the other way (11.8 against 9.3); now the first is the smaller one.
     assert own[0] < 0.8 * own[2]
-    assert got[0] / got[2] < before[0] / before[2] - 0.1
-    assert got[0] / got[2] < 0.8
+    assert got[0] / got[2] < before[0] / before[2] - 0.2
+    assert got[0] < got[2]
     # Closures stay forced, and the selection cuts less often (a cut is a texture jump)
     assert paced.closure.any() and np.array_equal(paced.closure, plain.closure)
     assert paced.cuts < plain.cuts
