@@ -22,7 +22,7 @@ in one library.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
 
@@ -49,7 +49,19 @@ from lipcore.engines.retime_library import (
     shape_descriptor,
     speech_frames,
 )
-from lipcore.engines.retime_select import SelectionCosts, crossfade_plan, select_frames
+from lipcore.engines.retime_pace import (
+    CADENCE_JUMP_SCALE,
+    incoming_steps,
+    library_phases,
+    pace_cost,
+    row_phases,
+)
+from lipcore.engines.retime_select import (
+    SelectionCosts,
+    crossfade_plan,
+    select_frames,
+    successors,
+)
 from lipcore.errors import FootageError
 from lipcore.media.sample_file import SampleFile, has_sound
 from lipcore.progress import Progress
@@ -617,6 +629,7 @@ class RetimeEngine(Engine):
         picture_row = self._picture_rows(shown)
         distinct = np.nonzero(picture_row == np.arange(n_out))[0]
         group = np.searchsorted(distinct, picture_row)  # (T,) the picture each row belongs to
+        cadence = self._cadence(shown, picture_row)
         closure = self._closures(drive, voiced)
         # A /p b m/ on a repeated picture shuts the lips on the picture it repeats
         closure = np.maximum.reduceat(closure, distinct)[group] if n_out else closure
@@ -625,9 +638,14 @@ class RetimeEngine(Engine):
         unary = self._unary(target_z, voiced, rest)
         unary += self._pose_cost(shown)
         repeats = lib.repeat_rows()
+        # Playing a run on costs what its step differs from the clip's step at that picture
+        pace, costs = None, self.costs
+        if cadence is not None:
+            pace = pace_cost(*cadence)[distinct]
+            costs = replace(costs, jump=costs.jump * CADENCE_JUMP_SCALE)
         path = select_frames(
-            unary[distinct], lib.appearance_dist, lib.run_ids, ~voiced[distinct], self.costs,
-            repeats,
+            unary[distinct], lib.appearance_dist, lib.run_ids, ~voiced[distinct], costs,
+            repeats, pace,
         )  # fmt: skip
         blend = crossfade_plan(path, lib.run_ids, FADE_FRAMES, repeats)
         path, blend = path[group], [blend[k] for k in group]
@@ -727,6 +745,26 @@ class RetimeEngine(Engine):
             # would favour the target's own neighbours and so leak its original mouth back in
             cost[known] = POSE_WEIGHT * np.maximum(diff - POSE_FREE_STD, 0.0).mean(axis=2)
         return cost
+
+    def _cadence(
+        self, out_frames: np.ndarray, picture_row: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        """The library's picture steps and phases and the output rows' phases (see
+        :mod:`.retime_pace`), or None where the library repeats no picture."""
+        lib = self.library
+        assert lib is not None
+        repeats = lib.repeat_rows()
+        if not repeats.any():
+            return None
+        steps = incoming_steps(lib.appearance_dist, successors(lib.run_ids, repeats), repeats)
+        phases = library_phases(lib.run_ids, repeats)
+        out_phases = row_phases(picture_row)
+        # Rows before the segment's first repeat take the phase of the clip frame they show
+        rows = np.array([lib.clip_rows.get(int(f), -1) for f in out_frames], np.int64)
+        held = picture_row != np.arange(len(picture_row))
+        fill = (out_phases < 0) & ~held & (rows >= 0) & (np.cumsum(held) == 0)
+        out_phases[fill] = phases[rows[fill]]
+        return steps, phases, out_phases
 
     # --- frames -----------------------------------------------------------------------------
 

@@ -136,6 +136,7 @@ def viterbi(
     pair: np.ndarray | Transitions,
     hold_by_frame: np.ndarray,
     successor: np.ndarray | None = None,
+    step_extra: np.ndarray | None = None,
 ) -> np.ndarray:
     """Cheapest path through ``unary`` (T, N) with transition matrix ``pair`` (N, N).
 
@@ -151,6 +152,9 @@ def viterbi(
         pair: ``(N, N)`` transition costs ``[from, to]``, or them as :class:`Transitions`.
         hold_by_frame: ``(T,)`` cost of holding the same frame into output frame ``t``.
         successor: ``(N,)`` natural successor of each frame (-1 = none), for the pruned search.
+        step_extra: ``(T, N)`` non-negative extra cost of arriving at frame ``j`` at output frame
+            ``t`` by a natural step (from the frame whose successor it is); None = none. Needs
+            ``successor`` (or ``pair`` as :class:`Transitions` with one).
 
     Returns:
         ``(T,)`` int64 chosen library indices.
@@ -159,22 +163,44 @@ def viterbi(
     trans = pair if isinstance(pair, Transitions) else Transitions(pair, successor)
     if successor is None:
         successor = trans.successor
+    if step_extra is not None:
+        if successor is None:
+            raise ValueError("step_extra needs the frames' natural successors")
+        step_extra = np.asarray(step_extra, np.float32)
+        if step_extra.shape != unary.shape or (step_extra < 0).any():
+            raise ValueError("step_extra must be a non-negative (T, N) array like unary")
     if successor is None or t_len * n * n <= EXACT_LIMIT or n <= BEAM_CANDIDATES:
         if trans.lower is not None and n >= BOUNDED_MIN_FRAMES:
-            return _viterbi_bounded(unary, trans, hold_by_frame)
-        return _viterbi_exact(unary, trans, hold_by_frame)
-    return _viterbi_beam(unary, trans.pair, hold_by_frame, successor)
+            return _viterbi_bounded(unary, trans, hold_by_frame, step_extra)
+        return _viterbi_exact(unary, trans, hold_by_frame, step_extra)
+    return _viterbi_beam(unary, trans.pair, hold_by_frame, successor, step_extra)
 
 
-def _viterbi_exact(unary: np.ndarray, trans: Transitions, hold_by_frame: np.ndarray) -> np.ndarray:
+def _natural_steps(successor: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """``(from, to)`` index arrays of every natural step (a frame into its successor)."""
+    if successor is None:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    src = np.nonzero(np.asarray(successor) >= 0)[0]
+    return src, np.asarray(successor)[src]
+
+
+def _viterbi_exact(
+    unary: np.ndarray,
+    trans: Transitions,
+    hold_by_frame: np.ndarray,
+    step_extra: np.ndarray | None = None,
+) -> np.ndarray:
     t_len, n = unary.shape
     back = np.zeros((t_len, n), np.int32)
     score = unary[0].astype(np.float64)
     diag = np.arange(n)
     pair_to_from = trans.to_from
     total = np.empty((n, n), np.float64)
+    nat_from, nat_to = _natural_steps(trans.successor if step_extra is not None else None)
     for t in range(1, t_len):
         np.add(pair_to_from, score[None, :], out=total)  # (N to, N from)
+        if len(nat_to):
+            total[nat_to, nat_from] += step_extra[t, nat_to]
         total[diag, diag] = score + hold_by_frame[t]
         best_from = np.argmin(total, axis=1)
         back[t] = best_from
@@ -192,7 +218,10 @@ def _backtrack(score: np.ndarray, back: np.ndarray) -> np.ndarray:
 
 
 def _viterbi_bounded(
-    unary: np.ndarray, trans: Transitions, hold_by_frame: np.ndarray
+    unary: np.ndarray,
+    trans: Transitions,
+    hold_by_frame: np.ndarray,
+    step_extra: np.ndarray | None = None,
 ) -> np.ndarray:
     """:func:`_viterbi_exact`'s path, bit for bit, looking at few "from" states per step.
 
@@ -202,11 +231,17 @@ def _viterbi_bounded(
     monotonic), so where even the best excluded score plus ``lower[j]`` is strictly above the
     minimum found, that minimum (and, taking the lowest index among equal values, the
     argmin the full step picks) is final. The few frames left are computed over every state.
+    A non-negative ``step_extra`` on the natural steps keeps the bound valid (it only raises
+    the steps it is added to).
     """
     t_len, n = unary.shape
     k = max(64, n // BOUNDED_SHARE)
     if k >= n:
-        return _viterbi_exact(unary, trans, hold_by_frame)
+        return _viterbi_exact(unary, trans, hold_by_frame, step_extra)
+    nat_from, nat_to = _natural_steps(trans.successor if step_extra is not None else None)
+    nat_next = np.full(n, -1, np.int64)
+    nat_next[nat_from] = nat_to
+    slot = np.full(n, -1, np.int64)
     pair, to_from, lower, pred = trans.pair, trans.to_from, trans.lower, trans.pred
     frames = np.arange(n)
     into = np.nonzero(pred >= 0)[0]
@@ -221,6 +256,10 @@ def _viterbi_bounded(
         cand = np.sort(part[:k])
         best_left = score[part[k:]].min()
         sub = pair[cand] + score[cand][:, None]  # (K from, N to)
+        if len(nat_to):
+            has = nat_next[cand] >= 0
+            to = nat_next[cand][has]
+            sub[rows_k[has], to] += step_extra[t, to]
         sub[rows_k, cand] = held[cand]
         at = np.argmin(sub, axis=0)
         value = sub[at, frames]
@@ -235,6 +274,8 @@ def _viterbi_bounded(
         out = ~chosen[into_pred]
         j, i = into[out], into_pred[out]
         step = to_from[j, i] + score[i]
+        if len(nat_to):
+            step = step + step_extra[t, j]
         better = (step < value[j]) | ((step == value[j]) & (i < best_from[j]))
         value[j[better]] = step[better]
         best_from[j[better]] = i[better]
@@ -242,6 +283,11 @@ def _viterbi_bounded(
         open_ = np.nonzero(~(best_left + lower > value))[0]
         if len(open_):
             full = to_from[open_] + score[None, :]
+            if len(nat_to):
+                slot[open_] = np.arange(len(open_))
+                hit = slot[nat_to] >= 0
+                full[slot[nat_to[hit]], nat_from[hit]] += step_extra[t, nat_to[hit]]
+                slot[open_] = -1
             full[np.arange(len(open_)), open_] = held[open_]
             b = np.argmin(full, axis=1)
             best_from[open_] = b
@@ -252,7 +298,11 @@ def _viterbi_bounded(
 
 
 def _viterbi_beam(
-    unary: np.ndarray, pair: np.ndarray, hold_by_frame: np.ndarray, successor: np.ndarray
+    unary: np.ndarray,
+    pair: np.ndarray,
+    hold_by_frame: np.ndarray,
+    successor: np.ndarray,
+    step_extra: np.ndarray | None = None,
 ) -> np.ndarray:
     t_len, n = unary.shape
     k = BEAM_CANDIDATES
@@ -264,6 +314,9 @@ def _viterbi_beam(
         nxt = successor[follow]
         cand = np.unique(np.concatenate([np.argpartition(unary[t], k)[:k], nxt[nxt >= 0]]))
         total = score[:, None] + pair[np.ix_(states, cand)]  # (prev states, candidates)
+        if step_extra is not None:
+            natural = successor[states][:, None] == cand[None, :]
+            total += np.where(natural, step_extra[t, cand][None, :], 0.0)
         same = states[:, None] == cand[None, :]
         total[same] = (score[:, None] + hold_by_frame[t]).repeat(len(cand), 1)[same]
         best_from = np.argmin(total, axis=0)
@@ -286,6 +339,7 @@ def select_frames(
     silent: np.ndarray,
     costs: SelectionCosts = SelectionCosts(),
     repeats: np.ndarray | None = None,
+    step_extra: np.ndarray | None = None,
 ) -> np.ndarray:
     """Choose one library frame per output frame over a whole segment.
 
@@ -297,6 +351,8 @@ def select_frames(
         costs: The selection weights.
         repeats: ``(N,)`` bool, library frames that repeat the picture before: runs step over
             them and they are never chosen (the caller plans one output row per picture).
+        step_extra: ``(T, N)`` non-negative extra cost of playing a run on into frame ``j`` at
+            output frame ``t`` (see :func:`viterbi`); holds and cuts do not pay it.
 
     Returns:
         ``(T,)`` int64 library indices.
@@ -310,7 +366,7 @@ def select_frames(
         unary[:, np.asarray(repeats, bool)] += REPEAT_COST
     pair = Transitions(transition_costs(appearance_dist, run_ids, costs, repeats), nxt)
     hold = np.where(silent, costs.hold_silent, costs.hold).astype(np.float64)
-    path = viterbi(unary, pair, hold, nxt)
+    path = viterbi(unary, pair, hold, nxt, step_extra)
     # A fair share of uses per frame; beyond it each use costs more, then re-solve
     fair = max(3.0, 2.0 * t_len / max(n, 1))
     penalty = np.zeros(n, np.float64)
@@ -323,7 +379,7 @@ def select_frames(
         speaking = ~silent  # a resting mouth may be held as long as the silence lasts
         adj = unary.copy()
         adj[speaking] += penalty[None, :]
-        path = viterbi(adj, pair, hold, nxt)
+        path = viterbi(adj, pair, hold, nxt, step_extra)
     return path
 
 
