@@ -252,6 +252,25 @@ def test_silence_rests_on_the_librarys_sharper_closed_mouths(engine, footage):
     assert soft[chosen].mean() < soft[lib.gaps < np.median(lib.gaps)].mean()
 
 
+def test_speech_prefers_sharper_library_mouths_of_the_same_shape(engine, footage, monkeypatch):
+    """While speaking, the path takes mouths with less motion blur where shapes allow (the
+    cost off, the same drive picks softer ones)."""
+    from lipcore.engines import retime
+    from lipcore.engines.retime import closed_softness
+
+    lib = engine.library
+    soft = closed_softness(lib.gaps, lib.detail)
+    n = len(footage.frames)
+    drive = _drive(footage, n, speech_frames(footage.audio_16k[: n * 640], FPS, n))
+    engine.begin_segment(drive)
+    with_cost = soft[engine.plan.path].mean()
+    monkeypatch.setattr(retime, "SOFT_SPEAKING_WEIGHT", 0.0)
+    monkeypatch.setattr(retime, "SOFT_CLOSED_WEIGHT", 0.0)
+    engine.begin_segment(drive)
+    without = soft[engine.plan.path].mean()
+    assert with_cost < without - 0.02, (with_cost, without)
+
+
 # --- rendering -------------------------------------------------------------------------------
 
 
