@@ -761,7 +761,7 @@ class RetimeEngine(Engine):
         Mouths softer than the library's sharp closed mouths cost more, most where the mouth
         is to be closed (silence, ``closure`` rows: :data:`SOFT_CLOSED_WEIGHT`), less while
         speaking (:data:`SOFT_SPEAKING_WEIGHT`); in silence the library's sharper closed mouths
-        may rest as well as its quiet ones.
+        may rest as well as its quiet ones (unless the options name a neutral frame).
         """
         lib = self.library
         assert lib is not None
@@ -774,7 +774,9 @@ class RetimeEngine(Engine):
         unary[silent] *= 2.0
         if lib.detail is not None and len(lib.detail) == len(lib):
             soft = closed_softness(lib.gaps, lib.detail)
-            rest = rest | ((lib.gaps < CLOSED_GAP) & (soft == 0))
+            neutral = self.options.neutral_frame
+            if neutral is None or int(neutral) not in lib.clip_rows:  # else it rests alone
+                rest = rest | ((lib.gaps < CLOSED_GAP) & (soft == 0))
             shut = silent if closure is None else silent | (closure > 0.5)
             unary[shut] += SOFT_CLOSED_WEIGHT * soft
             unary[~shut] += SOFT_SPEAKING_WEIGHT * soft
