@@ -117,12 +117,25 @@ def frame_to_crop(landmarks: np.ndarray, template: np.ndarray) -> np.ndarray:
     return np.stack([umeyama(lm[STABLE_POINTS], template) for lm in landmarks])
 
 
-def warp_to_crop(frame: np.ndarray, m: np.ndarray, size: int) -> np.ndarray:
+def warp_to_crop(
+    frame: np.ndarray, m: np.ndarray, size: int, interpolation: int = cv2.INTER_CUBIC
+) -> np.ndarray:
     """Cut the aligned ``size`` x ``size`` crop out of ``frame`` with transform ``m``.
 
-    Cubic: a linear cut at sub-pixel offsets is a blur (on A02, cut at the face's native scale
-    and pasted back unchanged, the mouth kept 0.58 of its Laplacian variance linear, 0.81 cubic).
+    Cubic by default: a linear cut at sub-pixel offsets is a blur (on A02, cut at the face's
+    native scale and pasted back unchanged, the mouth kept 0.58 of its Laplacian variance linear,
+    0.81 cubic). Footage that engines keep and paste elsewhere is cut with
+    :data:`lipcore.render.footage.FOOTAGE_INTERPOLATION`.
+
+    Args:
+        frame: ``(H, W, 3)`` uint8 frame.
+        m: ``(2, 3)`` frame -> crop transform.
+        size: Crop side in pixels.
+        interpolation: OpenCV resampling of the cut.
+
+    Returns:
+        ``(size, size, 3)`` uint8 crop.
     """
     return cv2.warpAffine(
-        frame, m, (size, size), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE
+        frame, m, (size, size), flags=interpolation, borderMode=cv2.BORDER_REPLICATE
     )

@@ -46,7 +46,12 @@ from lipcore.render.blend import (
     prepare_paste,
 )
 from lipcore.render.cadence import CadenceTracker, face_region, picture_change
-from lipcore.render.footage import TrackAlignment, align_track, iter_source_footage
+from lipcore.render.footage import (
+    FOOTAGE_INTERPOLATION,
+    TrackAlignment,
+    align_track,
+    iter_source_footage,
+)
 from lipcore.render.mix import MIX_DUCK_GAIN, OUTPUT_AUDIO_RATE, MixTrack
 from lipcore.render.request import AUDIO_RATE, RenderRequest, SegmentSpec
 from lipcore.render.strength import segment_strength
@@ -506,6 +511,7 @@ def _library_key(plan: _Plan, engine: Engine) -> str:
             "actor": plan.warm.fingerprint(req.actor) if req.actor else None,
             "crop": engine.crop_size,
             "max_footage": MAX_FOOTAGE_FRAMES,
+            "footage_cut": FOOTAGE_INTERPOLATION,  # libraries cut another way are rebuilt
         }
     )
 

@@ -235,6 +235,42 @@ def test_extra_footage_completes_a_library_too_small_on_its_own(footage):
     assert np.array_equal(listed.library.run_ids, eng.library.run_ids)
 
 
+def test_silence_rests_on_the_librarys_sharper_closed_mouths(engine, footage):
+    """A silent stretch holds closed mouths with fine detail, not the softest closed frames
+    (A01's quiet closed frames read 0.7 of its closed mouths' Laplacian variance)."""
+    from lipcore.engines.retime import closed_softness, mouth_detail
+
+    lib = engine.library
+    assert lib.detail is not None and len(lib.detail) == len(lib)
+    assert np.allclose(lib.detail, mouth_detail(footage.crops, footage.landmarks))
+    n = len(footage.frames)
+    render(engine, footage, np.zeros(n * 640, np.float32), voiced=np.zeros(n, bool))
+    soft = closed_softness(lib.gaps, lib.detail)
+    chosen = np.unique(engine.plan.path)
+    assert np.all(lib.gaps[chosen] < np.median(lib.gaps))  # closed mouths
+    assert soft[chosen].mean() <= 0.25, (soft[chosen], soft[lib.rest])
+    assert soft[chosen].mean() < soft[lib.gaps < np.median(lib.gaps)].mean()
+
+
+def test_speech_prefers_sharper_library_mouths_of_the_same_shape(engine, footage, monkeypatch):
+    """While speaking, the path takes mouths with less motion blur where shapes allow (the
+    cost off, the same drive picks softer ones)."""
+    from lipcore.engines import retime
+    from lipcore.engines.retime import closed_softness
+
+    lib = engine.library
+    soft = closed_softness(lib.gaps, lib.detail)
+    n = len(footage.frames)
+    drive = _drive(footage, n, speech_frames(footage.audio_16k[: n * 640], FPS, n))
+    engine.begin_segment(drive)
+    with_cost = soft[engine.plan.path].mean()
+    monkeypatch.setattr(retime, "SOFT_SPEAKING_WEIGHT", 0.0)
+    monkeypatch.setattr(retime, "SOFT_CLOSED_WEIGHT", 0.0)
+    engine.begin_segment(drive)
+    without = soft[engine.plan.path].mean()
+    assert with_cost < without - 0.02, (with_cost, without)
+
+
 # --- rendering -------------------------------------------------------------------------------
 
 
