@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 
 from lipcore.engines.mouth_shape import CHIN_ARC, MOUTH_POINTS
-from lipcore.engines.oneshot_teeth import rigid_share, rigid_teeth_cavity
+from lipcore.engines.oneshot_teeth import cavity_lab, rigid_share, rigid_teeth_cavity, shows_cavity
 from lipcore.face.landmarks import LIPS_INNER, LIPS_OUTER
 from lipcore.face.warp import ring_anchors, triangulate, warp_image
 
@@ -148,13 +148,16 @@ def synthesise_cavity(
     mouth: np.ndarray,
     eye_px: float,
     teeth: bool = True,
+    cavity_colour: np.ndarray | None = None,
 ) -> np.ndarray:
     """A mouth interior for the opening of ``mouth``, in the target's colours (BGR crop).
 
     The cavity is the lip colour darkened and desaturated, darkest in its middle; an upper teeth
     band hangs under the upper inner lip (lighter than the skin, nearly neutral), a lower band
     shows above the lower lip only when the mouth is wide open. ``teeth=False`` gives the bare
-    cavity (what shows between the actor's own teeth rows, :mod:`lipcore.engines.oneshot_teeth`).
+    cavity (what shows between the actor's own teeth rows, :mod:`lipcore.engines.oneshot_teeth`);
+    ``cavity_colour`` (LAB, in this crop's lighting) gives the actor's own cavity colour
+    instead of the one derived from the lips, shaded more gently (it is measured, not guessed).
     """
     size = target.shape[0]
     lm = np.asarray(target_lm, np.float32)
@@ -168,15 +171,19 @@ def synthesise_cavity(
     gap = max(inner_gap_px(mouth), 0.0)
     up = mouth[[_ROW[p] for p in INNER_UPPER]]
     lo = mouth[[_ROW[p] for p in INNER_LOWER]]
-    cavity_l = 0.22 * lip[0]
     img = np.zeros((size, size, 3), np.float32)
+    if cavity_colour is None:
+        cavity_l, depth = 0.22 * lip[0], 0.45
+        img[..., 1] = 128 + 0.55 * (lip[1] - 128)
+        img[..., 2] = 128 + 0.35 * (lip[2] - 128)
+    else:
+        cavity_l, depth = float(cavity_colour[0]), 0.2
+        img[..., 1], img[..., 2] = float(cavity_colour[1]), float(cavity_colour[2])
     img[..., 0] = cavity_l
-    img[..., 1] = 128 + 0.55 * (lip[1] - 128)
-    img[..., 2] = 128 + 0.35 * (lip[2] - 128)
     # Darker towards the throat: shade by distance from the lip line
     opening = _poly_mask(size, np.concatenate([up, lo[::-1]]))
     dist = cv2.distanceTransform((opening > 0.5).astype(np.uint8), cv2.DIST_L2, 3)
-    img[..., 0] *= 1.0 - 0.45 * np.clip(dist / max(0.25 * gap, 1.0), 0, 1)
+    img[..., 0] *= 1.0 - depth * np.clip(dist / max(0.25 * gap, 1.0), 0, 1)
     teeth_l = float(np.clip(max(skin[0] * 1.05 + 12.0, lip[0] + 40.0), 0, 235))
     tooth = np.array([teeth_l, 128 + 1.0, 128 + 6.0], np.float32)
     # Teeth fill the middle of the opening, not its corners (there the cavity shows): each band
@@ -237,6 +244,18 @@ def borrowed_cavity(
     shift = _lab_mean(target, _lip_ring(target_lm, size)) - _lab_mean(warped, ring)
     lab = cv2.cvtColor(warped, cv2.COLOR_BGR2LAB).astype(np.float32) + shift * [0.6, 0.5, 0.5]
     return cv2.cvtColor(np.clip(lab, 0, 255).astype(np.uint8), cv2.COLOR_LAB2BGR)
+
+
+def _own_cavity(source: CavitySource, target: np.ndarray, target_lm: np.ndarray) -> np.ndarray:
+    """The exemplar's cavity colour (:func:`cavity_lab`) in the target's lighting (LAB)."""
+    size = target.shape[0]
+    own = cavity_lab(source.crop, source.landmarks)
+    src_lip = _lab_mean(source.crop, _lip_ring(source.landmarks, size))
+    dst_lip = _lab_mean(target, _lip_ring(target_lm, size))
+    out = own.copy()
+    out[0] = own[0] * float(dst_lip[0]) / max(float(src_lip[0]), 1.0)
+    out[1:] = own[1:] + 0.5 * (dst_lip[1:] - src_lip[1:])
+    return out
 
 
 def _lip_ring(lm: np.ndarray, size: int) -> np.ndarray:
@@ -360,11 +379,16 @@ def render_mouth(
         ring_lm[list(MOUTH_POINTS)] = mouth
     share = 0.0
     if cavity is not None and rigid_teeth:
-        share = rigid_share(cavity.landmarks, mouth, eye_px)
+        # An exemplar without a dark cavity (clenched teeth, a blur) is never warped whole onto
+        # the new opening: its rows go in rigidly, over the dark, at every size
+        teeth_only = not shows_cavity(cavity.crop, cavity.landmarks)
+        share = 1.0 if teeth_only else rigid_share(cavity.landmarks, mouth, eye_px)
     if share > 0.0:
         drawn_lm = lm.copy()
         drawn_lm[list(MOUTH_POINTS)] = mouth
-        dark = synthesise_cavity(out, lm, mouth, eye_px, teeth=False)
+        dark = synthesise_cavity(
+            out, lm, mouth, eye_px, teeth=False, cavity_colour=_own_cavity(cavity, out, lm)
+        )
         interior = rigid_teeth_cavity(
             cavity.crop, cavity.landmarks, out, drawn_lm, mouth, eye_px, dark
         ).astype(np.float32)

@@ -41,6 +41,18 @@ CORNER_FADE = 0.3
 RIGID_STRETCH = (1.0, 1.3)
 #: Weights of the lighting match (L, a, b) from the lips around the two openings.
 LIGHT_MATCH = (0.6, 0.5, 0.5)
+#: Most a placed row shows, in eye distances: the upper incisors under the upper lip, the lower
+#: ones over the lower lip. An exemplar whose opening is all teeth (A16's clenched smile) or a
+#: blur of teeth and cavity (H07's small soft face) otherwise filled a wide new opening with one
+#: pale block; a speaking mouth shows a strip of each row and the dark between.
+ROW_MAX_EYE = (0.1, 0.06)
+#: An exemplar opening counts as showing its cavity when at least this share of it is darker
+#: than :data:`DARK_OF_LIP` times its lips' lightness.
+DARK_SHARE_MIN = 0.12
+DARK_OF_LIP = 0.5
+#: The cavity's lightness is held within this range of the lips' (darkest pixels of the
+#: exemplar's opening; a flat black hole reads as a cut-out on a bright face, A16).
+CAVITY_OF_LIP = (0.25, 0.42)
 
 
 def _edge(points: np.ndarray, xs: np.ndarray) -> np.ndarray:
@@ -81,6 +93,49 @@ def rigid_share(source_lm: np.ndarray, mouth: np.ndarray, eye_px: float) -> floa
         return 1.0
     lo, hi = RIGID_STRETCH
     return float(np.clip((new_gap / src_gap - lo) / (hi - lo), 0.0, 1.0))
+
+
+def _opening_stats(source_crop: np.ndarray, source_lm: np.ndarray) -> tuple[np.ndarray, float]:
+    """LAB of the darkest tenth of the exemplar's opening, and the share of it that is dark."""
+    size = source_crop.shape[0]
+    lm = np.asarray(source_lm, np.float32)
+    inner = np.zeros((size, size), np.uint8)
+    cv2.fillPoly(inner, [np.round(lm[list(LIPS_INNER)] * 4).astype(np.int32)], 255, cv2.LINE_8, 2)
+    lab = cv2.cvtColor(source_crop, cv2.COLOR_BGR2LAB).astype(np.float32)
+    pix = lab[inner > 0]
+    lip_l = float(_lab_mean(source_crop, _lip_ring(lm, size))[0])
+    if len(pix) < 5:
+        return np.array([CAVITY_OF_LIP[0] * lip_l, 140.0, 135.0], np.float32), 0.0
+    dark_share = float((pix[:, 0] < DARK_OF_LIP * lip_l).mean())
+    darkest = pix[pix[:, 0] <= np.quantile(pix[:, 0], 0.1)].mean(axis=0)
+    return darkest, dark_share
+
+
+def shows_cavity(source_crop: np.ndarray, source_lm: np.ndarray) -> bool:
+    """Whether the exemplar's opening shows a dark cavity (not only teeth, or a pale blur).
+
+    Where it does not, the one-shot engine always places its rows rigidly (never warps the
+    whole pale opening onto the new one) over a dark cavity of the face's own shading.
+    """
+    return _opening_stats(source_crop, source_lm)[1] >= DARK_SHARE_MIN
+
+
+def cavity_lab(source_crop: np.ndarray, source_lm: np.ndarray) -> np.ndarray:
+    """The colour (LAB, float) of the actor's own mouth cavity, from the exemplar's darkest part.
+
+    Its lightness is held to :data:`CAVITY_OF_LIP` of the exemplar's lips (a clenched smile's
+    darkest pixels are teeth shadows, a blurred opening's darkest are still pale).
+    """
+    darkest, _ = _opening_stats(source_crop, source_lm)
+    size = source_crop.shape[0]
+    lip = _lab_mean(source_crop, _lip_ring(np.asarray(source_lm, np.float32), size))
+    lo, hi = CAVITY_OF_LIP
+    out = darkest.astype(np.float32).copy()
+    out[0] = float(np.clip(out[0], lo * lip[0], hi * lip[0]))
+    # Reddish like the lips, never grey (the throat and tongue, not a shadow on teeth)
+    out[1] = max(float(out[1]), 128.0 + 0.5 * (float(lip[1]) - 128.0))
+    out[2] = max(float(out[2]), 128.0 + 0.3 * (float(lip[2]) - 128.0))
+    return out
 
 
 def rigid_teeth_maps(
@@ -129,8 +184,11 @@ def rigid_teeth_maps(
     v = np.maximum(v, 1e-3)[None, :]
     y_up = up_src[None, :] + (ys - up_dst[None, :]) / v
     y_lo = lo_src[None, :] - (lo_dst[None, :] - ys) / v
+    up_max, lo_max = (r * max(float(eye_px), 1e-6) for r in ROW_MAX_EYE)
     w_up = np.clip(split_src[None, :] - y_up + 0.5, 0.0, 1.0)
+    w_up *= np.clip(up_max - (ys - up_dst[None, :]) + 0.5, 0.0, 1.0)
     w_lo = np.clip(y_lo - split_src[None, :] + 0.5, 0.0, 1.0) * (1.0 - w_up)
+    w_lo *= np.clip(lo_max - (lo_dst[None, :] - ys) + 0.5, 0.0, 1.0)
     teeth = np.clip(w_up + w_lo, 0.0, 1.0) * across
     # Read each pixel from the row that covers it most (the upper row in front)
     map_y = np.where(w_up >= w_lo, y_up, y_lo).astype(np.float32)
@@ -176,10 +234,14 @@ def rigid_teeth_cavity(
 
 
 __all__ = [
+    "CAVITY_OF_LIP",
     "CORNER_FADE",
+    "ROW_MAX_EYE",
     "RIGID_STRETCH",
     "UPPER_SHARE",
+    "cavity_lab",
     "rigid_share",
     "rigid_teeth_cavity",
     "rigid_teeth_maps",
+    "shows_cavity",
 ]

@@ -20,7 +20,7 @@ from lipcore.engines.oneshot_render import (
     reshape_gap,
     synthesise_cavity,
 )
-from lipcore.engines.oneshot_teeth import rigid_share
+from lipcore.engines.oneshot_teeth import rigid_share, shows_cavity
 from lipcore.face.landmarks import LIPS_INNER
 from tests.lipcore.engines.test_mouth_opening import CX, CY, _face, _landmarks
 
@@ -29,13 +29,15 @@ HALF_GAP = 9.0  # the exemplar's inner lips bulge 9 px each way: a 19 px opening
 row = {p: i for i, p in enumerate(MOUTH_POINTS)}
 
 
-def _exemplar() -> CavitySource:
+def _exemplar(bite_gap_px: int = 0) -> CavitySource:
     lm = _landmarks(HALF_GAP)
     img = _face(lm, interior=(235, 235, 235))  # the upper row fills the opening ...
     inner = np.zeros(img.shape[:2], np.uint8)
     cv2.fillPoly(inner, [np.round(lm[list(LIPS_INNER)]).astype(np.int32)], 255)
     ys = np.arange(img.shape[0])[:, None]
     img[(inner > 0) & (ys > CY + 1)] = (185, 185, 185)  # ... down to the bite, then the lower
+    if bite_gap_px:  # the rows parted over a dark cavity (a speaking mouth, not a clench)
+        img[(inner > 0) & (ys > CY - bite_gap_px) & (ys <= CY + bite_gap_px)] = (30, 35, 70)
     return CavitySource(img, lm)
 
 
@@ -98,10 +100,13 @@ def test_rows_are_rigid_only_where_the_opening_outgrows_the_exemplars():
     ex_gap = float(ex.landmarks[14, 1] - ex.landmarks[13, 1])
     share = [rigid_share(ex.landmarks, reshape_gap(lm, g), EYE_PX) for g in (10.0, ex_gap, 44.0)]
     assert share == [0.0, 0.0, 1.0]
-    # Opened less than the exemplar: its rows fit the opening with nothing dark between
+    # Opened less than an exemplar that shows its cavity: the whole opening warped as before
+    parted = _exemplar(bite_gap_px=3)
+    small = reshape_gap(lm, 10.0)
+    rigid = render_mouth(_face(lm), lm, small, EYE_PX, parted, rigid_teeth=True)
+    assert np.array_equal(rigid, render_mouth(_face(lm), lm, small, EYE_PX, parted))
+    # A clenched exemplar's rows fit a smaller opening with nothing dark between
     out, mouth = _open(10.0, rigid=True)
-    old, _ = _open(10.0, rigid=False)
-    assert np.array_equal(out, old)
     top, bottom = int(np.ceil(mouth[row[13], 1])), int(np.floor(mouth[row[14], 1]))
     lip_l = _column_l(_face(lm))[int(CY - 6)]
     assert _column_l(out)[top + 1 : bottom].min() > lip_l + 10
@@ -123,3 +128,35 @@ def test_bare_cavity_has_no_teeth():
     lip_l = _column_l(face)[int(CY - 6)]
     assert _column_l(with_teeth)[top + 1 : top + 4].mean() > lip_l + 20
     assert _column_l(bare)[top + 1 : bottom].max() < lip_l
+
+
+def _blurred_exemplar() -> CavitySource:
+    """An open mouth whose teeth and cavity a soft, small face blurred into one pale blob (H07)."""
+    lm = _landmarks(13.0)
+    return CavitySource(_face(lm, interior=(200, 200, 205)), lm)
+
+
+def test_an_exemplar_without_a_dark_cavity_still_gives_a_dark_mouth():
+    # Clenched teeth (A16's smile) and a pale blur (H07) show no cavity of their own; opened
+    # a little further than the exemplar (where the whole opening was still warped over, in part),
+    # the new mouth shows a strip of each row with the actor's dark between, not a pale block
+    lm = _landmarks(0.0)
+    lip_l = _column_l(_face(lm))[int(CY - 6)]
+    for ex in (_exemplar(), _blurred_exemplar()):
+        assert not shows_cavity(ex.crop, ex.landmarks)
+        ex_gap = float(ex.landmarks[14, 1] - ex.landmarks[13, 1])
+        for stretch in (1.15, 1.5):
+            mouth = reshape_gap(lm, stretch * ex_gap)
+            out = render_mouth(_face(lm), lm, mouth, EYE_PX, ex, rigid_teeth=True)
+            top, bottom = int(np.ceil(mouth[row[13], 1])), int(np.floor(mouth[row[14], 1]))
+            col = _column_l(out)[top + 1 : bottom]
+            dark = col < 0.5 * lip_l
+            assert dark.sum() >= 0.2 * (bottom - top), (stretch, col)
+            # ... below teeth brighter than the lips, as the actor's are
+            assert col[: len(col) // 3].max() > lip_l + 20
+            # The cavity is the face's own dark red, not a black hole (nor grey)
+            lab = cv2.cvtColor(out, cv2.COLOR_BGR2LAB)[top + 1 : bottom, int(CX)]
+            assert lab[dark, 0].min() >= 0.15 * lip_l
+            assert lab[dark, 1].mean() > 132
+    # An exemplar showing its own cavity is told apart
+    assert shows_cavity(_exemplar(bite_gap_px=3).crop, _exemplar(bite_gap_px=3).landmarks)
