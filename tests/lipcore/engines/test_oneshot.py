@@ -123,10 +123,11 @@ def test_auto_chooses_oneshot_for_a_still_and_says_why(still_footage):
     assert engine_choice(engine)[0] == "oneshot"
 
 
-def test_auto_gives_oneshot_its_own_crop_size_from_native_crops(still_footage):
+def test_auto_gives_oneshot_the_native_crops_and_scales_footage_faithfully(still_footage):
     """The pipeline cuts auto's footage at the face's native size (auto takes any size); the
-    one-shot engine works at 256 px, so it gets the footage scaled, landmarks with it, and
-    auto's crop size follows it (the segment's crops are then cut at 256 px too)."""
+    one-shot engine takes any size too, so it works on those crops as they are (a fixed 256 px
+    crop softened a 512p face's mouth). Footage scaled for a fixed-size engine keeps its
+    landmarks on its pixels."""
     import cv2
 
     from lipcore.engines.registry import scale_footage
@@ -138,7 +139,8 @@ def test_auto_gives_oneshot_its_own_crop_size_from_native_crops(still_footage):
     engine.crop_size = 512  # what the pipeline's native size would be
     drain(engine.prepare(big), show=False)
     assert engine_choice(engine)[0] == "oneshot"
-    assert engine.crop_size == engine.inner.crop_size == 256
+    assert engine.crop_size == engine.inner.crop_size == 512
+    assert engine.inner.rest_crop.shape[:2] == (512, 512)
     back = scale_footage(big, 256)
     # landmarks follow the pixels: an eye corner drawn at a landmark stays on it after scaling
     np.testing.assert_allclose(back.landmarks, still_footage.landmarks, atol=0.01)
