@@ -373,7 +373,7 @@ def main() -> int:
             rel = r["close"] / own_rate if english and own_rate > 0 else float("nan")
             close = f"{r['close']:>7.2f}" if english else f"{'(' + lang + ')':>7}"
             summary[engine].append((clip_id, r["flicker"], r["sharp"], r["psnr"]))
-            print(f"{'':<6}{speech_id + ' (' + lang + ')':<10}{engine:<9}{r['flicker']:>8.2f}"
+            print(f"{'':<6}{speech_id + ' (' + lang + ')':<10}{engine:<9}{r['flicker']:>8.3f}"
                   f"{r['sharp']:>7.2f}{r['psnr']:>7.1f}{close}{rel:>7.2f}{r['chance']:>7.2f}"
                   f"{r['bilabials']:>6}{r['conf']:>7.3f}", flush=True)  # fmt: skip
     closed, total = pooled["original"]

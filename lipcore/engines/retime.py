@@ -121,6 +121,12 @@ SOFT_CLOSED_WEIGHT = 1.0
 #: 8-s bench: A01 retime sharpness 0.87 -> 0.96 (B24) and 0.89 -> 1.03 (B05) against 0 here,
 #: flicker within +0.01 of main's.
 SOFT_SPEAKING_WEIGHT = 0.5
+#: Both softness weights' scale where the library repeats pictures (the pace cost of
+#: :mod:`.retime_pace` plans there): the two costs pull the path apart, and the rhythm is what
+#: those clips' flicker needs. On A06 (8 s, dubbed with B01 / B11) the softness cost took the
+#: flicker from 1.11 / 1.11 to 1.12 / 1.14 and broke the picture rhythm the pace cost plans,
+#: while A06's sharpness without it is 1.02 / 1.13 of the original's.
+CADENCE_SOFT_SCALE = 0.0
 #: Bumped when the library's contents change (old libraries on disk are rebuilt).
 _LIBRARY_VERSION = 4
 #: Mouth-region patch used for the appearance distance (width, height in pixels).
@@ -696,7 +702,8 @@ class RetimeEngine(Engine):
         closure = np.maximum.reduceat(closure, distinct)[group] if n_out else closure
         if closure.any():  # the lips shut on /p b m/: ask for the library's closed mouth
             target_z[closure > 0.5] = rest_shape_z
-        unary = self._unary(target_z, voiced, rest, closure)
+        soft_scale = 1.0 if cadence is None else CADENCE_SOFT_SCALE
+        unary = self._unary(target_z, voiced, rest, closure, soft_scale)
         unary += self._pose_cost(shown)
         repeats = lib.repeat_rows()
         # Playing a run on costs what its step differs from the clip's step at that picture
@@ -784,13 +791,15 @@ class RetimeEngine(Engine):
         voiced: np.ndarray,
         rest: np.ndarray,
         closure: np.ndarray | None = None,
+        soft_scale: float = 1.0,
     ) -> np.ndarray:
         """Shape cost ``(T, N)`` of each library frame at each output frame.
 
         Mouths softer than the library's sharp closed mouths cost more, most where the mouth
         is to be closed (silence, ``closure`` rows: :data:`SOFT_CLOSED_WEIGHT`), less while
-        speaking (:data:`SOFT_SPEAKING_WEIGHT`); in silence the library's sharper closed mouths
-        may rest as well as its quiet ones (unless the options name a neutral frame).
+        speaking (:data:`SOFT_SPEAKING_WEIGHT`), both times ``soft_scale``; in silence the
+        library's sharper closed mouths may rest as well as its quiet ones (unless the options
+        name a neutral frame).
         """
         lib = self.library
         assert lib is not None
@@ -807,8 +816,8 @@ class RetimeEngine(Engine):
             if neutral is None or int(neutral) not in lib.clip_rows:  # else it rests alone
                 rest = rest | ((lib.gaps < CLOSED_GAP) & (soft == 0))
             shut = silent if closure is None else silent | (closure > 0.5)
-            unary[shut] += SOFT_CLOSED_WEIGHT * soft
-            unary[~shut] += SOFT_SPEAKING_WEIGHT * soft
+            unary[shut] += soft_scale * SOFT_CLOSED_WEIGHT * soft
+            unary[~shut] += soft_scale * SOFT_SPEAKING_WEIGHT * soft
         unary[np.ix_(silent, ~rest)] += SILENT_OPEN_PENALTY
         return unary.astype(np.float32)
 
