@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from lipcore.engines.mouth_colour import lab_mean, lip_ring, poly_mask
 from lipcore.engines.mouth_shape import CHIN_ARC, MOUTH_POINTS
 from lipcore.engines.oneshot_teeth import cavity_lab, rigid_share, rigid_teeth_cavity, shows_cavity
 from lipcore.face.landmarks import LIPS_INNER, LIPS_OUTER
@@ -108,11 +109,11 @@ def seal_lips(crop: np.ndarray, mouth: np.ndarray) -> np.ndarray:
     size = crop.shape[0]
     pts = np.asarray(mouth, np.float32)
     lips = np.clip(
-        _poly_mask(size, pts[[_ROW[p] for p in LIPS_OUTER]])
-        - _poly_mask(size, pts[[_ROW[p] for p in LIPS_INNER]]),
+        poly_mask(size, pts[[_ROW[p] for p in LIPS_OUTER]])
+        - poly_mask(size, pts[[_ROW[p] for p in LIPS_INNER]]),
         0, 1,
     )  # fmt: skip
-    lab = _lab_mean(crop, lips)
+    lab = lab_mean(crop, lips)
     seam = 0.5 * (pts[[_ROW[p] for p in INNER_UPPER]] + pts[[_ROW[p] for p in INNER_LOWER]])
     line = np.zeros((size, size), np.uint8)
     cv2.polylines(line, [np.round(seam * 4).astype(np.int32)], False, 255, 2, cv2.LINE_AA, 2)
@@ -126,20 +127,6 @@ def seal_lips(crop: np.ndarray, mouth: np.ndarray) -> np.ndarray:
 def inner_gap_px(mouth: np.ndarray) -> float:
     """Opening between the inner-lip midpoints (13-14), in pixels."""
     return float(mouth[_ROW[14], 1] - mouth[_ROW[13], 1])
-
-
-def _poly_mask(size: int, pts: np.ndarray) -> np.ndarray:
-    mask = np.zeros((size, size), np.uint8)
-    cv2.fillPoly(mask, [np.round(pts * 4).astype(np.int32)], 255, lineType=cv2.LINE_AA, shift=2)
-    return mask.astype(np.float32) / 255.0
-
-
-def _lab_mean(crop: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    lab = cv2.cvtColor(crop, cv2.COLOR_BGR2LAB).reshape(-1, 3).astype(np.float32)
-    w = mask.reshape(-1)
-    if w.sum() < 5:
-        return lab.mean(axis=0)
-    return (lab * w[:, None]).sum(axis=0) / w.sum()
 
 
 def synthesise_cavity(
@@ -161,13 +148,13 @@ def synthesise_cavity(
     """
     size = target.shape[0]
     lm = np.asarray(target_lm, np.float32)
-    outer = _poly_mask(size, lm[list(LIPS_OUTER)])
-    inner = _poly_mask(size, lm[list(LIPS_INNER)])
+    outer = poly_mask(size, lm[list(LIPS_OUTER)])
+    inner = poly_mask(size, lm[list(LIPS_INNER)])
     lips = np.clip(outer - cv2.dilate(inner, np.ones((3, 3), np.uint8)), 0, 1)
-    lip = _lab_mean(target, lips)
+    lip = lab_mean(target, lips)
     skin_region = np.zeros((size, size), np.float32)
     cv2.circle(skin_region, tuple(np.round(lm[2]).astype(int)), max(int(0.12 * eye_px), 3), 1, -1)
-    skin = _lab_mean(target, skin_region)
+    skin = lab_mean(target, skin_region)
     gap = max(inner_gap_px(mouth), 0.0)
     up = mouth[[_ROW[p] for p in INNER_UPPER]]
     lo = mouth[[_ROW[p] for p in INNER_LOWER]]
@@ -181,7 +168,7 @@ def synthesise_cavity(
         img[..., 1], img[..., 2] = float(cavity_colour[1]), float(cavity_colour[2])
     img[..., 0] = cavity_l
     # Darker towards the throat: shade by distance from the lip line
-    opening = _poly_mask(size, np.concatenate([up, lo[::-1]]))
+    opening = poly_mask(size, np.concatenate([up, lo[::-1]]))
     dist = cv2.distanceTransform((opening > 0.5).astype(np.uint8), cv2.DIST_L2, 3)
     img[..., 0] *= 1.0 - depth * np.clip(dist / max(0.25 * gap, 1.0), 0, 1)
     teeth_l = float(np.clip(max(skin[0] * 1.05 + 12.0, lip[0] + 40.0), 0, 235))
@@ -240,8 +227,8 @@ def borrowed_cavity(
     )  # fmt: skip
     # Match the target's lighting: lightness and colour of the lips around the opening
     n_inner = len(LIPS_INNER)
-    ring = np.clip(_poly_mask(size, dst_pts[n_inner:]) - _poly_mask(size, dst_pts[:n_inner]), 0, 1)
-    shift = _lab_mean(target, _lip_ring(target_lm, size)) - _lab_mean(warped, ring)
+    ring = np.clip(poly_mask(size, dst_pts[n_inner:]) - poly_mask(size, dst_pts[:n_inner]), 0, 1)
+    shift = lab_mean(target, lip_ring(target_lm, size)) - lab_mean(warped, ring)
     lab = cv2.cvtColor(warped, cv2.COLOR_BGR2LAB).astype(np.float32) + shift * [0.6, 0.5, 0.5]
     return cv2.cvtColor(np.clip(lab, 0, 255).astype(np.uint8), cv2.COLOR_LAB2BGR)
 
@@ -250,19 +237,12 @@ def _own_cavity(source: CavitySource, target: np.ndarray, target_lm: np.ndarray)
     """The exemplar's cavity colour (:func:`cavity_lab`) in the target's lighting (LAB)."""
     size = target.shape[0]
     own = cavity_lab(source.crop, source.landmarks)
-    src_lip = _lab_mean(source.crop, _lip_ring(source.landmarks, size))
-    dst_lip = _lab_mean(target, _lip_ring(target_lm, size))
+    src_lip = lab_mean(source.crop, lip_ring(source.landmarks, size))
+    dst_lip = lab_mean(target, lip_ring(target_lm, size))
     out = own.copy()
     out[0] = own[0] * float(dst_lip[0]) / max(float(src_lip[0]), 1.0)
     out[1:] = own[1:] + 0.5 * (dst_lip[1:] - src_lip[1:])
     return out
-
-
-def _lip_ring(lm: np.ndarray, size: int) -> np.ndarray:
-    lm = np.asarray(lm, np.float32)
-    return np.clip(
-        _poly_mask(size, lm[list(LIPS_OUTER)]) - _poly_mask(size, lm[list(LIPS_INNER)]), 0, 1
-    )
 
 
 def mouth_triangles(points: np.ndarray, eye_px: float) -> np.ndarray:
@@ -400,7 +380,7 @@ def render_mouth(
     else:
         interior = synthesise_cavity(out, lm, mouth, eye_px)
     inner = mouth[[_ROW[p] for p in LIPS_INNER]]
-    mask = cv2.GaussianBlur(_poly_mask(size, inner), (0, 0), 0.7) * weight
+    mask = cv2.GaussianBlur(poly_mask(size, inner), (0, 0), 0.7) * weight
     blended = out.astype(np.float32) * (1 - mask[..., None]) + interior * mask[..., None]
     return np.clip(blended + 0.5, 0, 255).astype(np.uint8)
 

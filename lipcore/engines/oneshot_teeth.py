@@ -19,8 +19,9 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from lipcore.engines.mouth_colour import lab_mean, lip_ring
 from lipcore.engines.mouth_shape import MOUTH_POINTS
-from lipcore.face.landmarks import LIPS_INNER, LIPS_OUTER
+from lipcore.face.landmarks import LIPS_INNER
 
 #: Inner-lip contour, upper half (corner to corner) and lower half, FaceMesh indices (as in
 #: :mod:`lipcore.engines.oneshot_render`).
@@ -61,23 +62,6 @@ def _edge(points: np.ndarray, xs: np.ndarray) -> np.ndarray:
     return np.interp(xs, points[order, 0], points[order, 1]).astype(np.float32)
 
 
-def _lip_ring(landmarks: np.ndarray, size: int) -> np.ndarray:
-    lm = np.asarray(landmarks, np.float32)
-    outer = np.zeros((size, size), np.uint8)
-    inner = np.zeros((size, size), np.uint8)
-    cv2.fillPoly(outer, [np.round(lm[list(LIPS_OUTER)] * 4).astype(np.int32)], 255, cv2.LINE_AA, 2)
-    cv2.fillPoly(inner, [np.round(lm[list(LIPS_INNER)] * 4).astype(np.int32)], 255, cv2.LINE_AA, 2)
-    return np.clip(outer.astype(np.float32) - inner.astype(np.float32), 0, 255) / 255.0
-
-
-def _lab_mean(crop: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    lab = cv2.cvtColor(crop, cv2.COLOR_BGR2LAB).reshape(-1, 3).astype(np.float32)
-    w = mask.reshape(-1)
-    if w.sum() < 5:
-        return lab.mean(axis=0)
-    return (lab * w[:, None]).sum(axis=0) / w.sum()
-
-
 def rigid_share(source_lm: np.ndarray, mouth: np.ndarray, eye_px: float) -> float:
     """0..1 how much of the interior is the rigidly placed rows (:data:`RIGID_STRETCH`).
 
@@ -103,7 +87,7 @@ def _opening_stats(source_crop: np.ndarray, source_lm: np.ndarray) -> tuple[np.n
     cv2.fillPoly(inner, [np.round(lm[list(LIPS_INNER)] * 4).astype(np.int32)], 255, cv2.LINE_8, 2)
     lab = cv2.cvtColor(source_crop, cv2.COLOR_BGR2LAB).astype(np.float32)
     pix = lab[inner > 0]
-    lip_l = float(_lab_mean(source_crop, _lip_ring(lm, size))[0])
+    lip_l = float(lab_mean(source_crop, lip_ring(lm, size))[0])
     if len(pix) < 5:
         return np.array([CAVITY_OF_LIP[0] * lip_l, 140.0, 135.0], np.float32), 0.0
     dark_share = float((pix[:, 0] < DARK_OF_LIP * lip_l).mean())
@@ -128,7 +112,7 @@ def cavity_lab(source_crop: np.ndarray, source_lm: np.ndarray) -> np.ndarray:
     """
     darkest, _ = _opening_stats(source_crop, source_lm)
     size = source_crop.shape[0]
-    lip = _lab_mean(source_crop, _lip_ring(np.asarray(source_lm, np.float32), size))
+    lip = lab_mean(source_crop, lip_ring(np.asarray(source_lm, np.float32), size))
     lo, hi = CAVITY_OF_LIP
     out = darkest.astype(np.float32).copy()
     out[0] = float(np.clip(out[0], lo * lip[0], hi * lip[0]))
@@ -223,8 +207,8 @@ def rigid_teeth_cavity(
     map_x, map_y, teeth = rigid_teeth_maps(source_lm, mouth, eye_px, size)
     placed = cv2.remap(source_crop, map_x, map_y, cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE)
     # Match the target's lighting: lightness and colour of the lips around the two openings
-    shift = _lab_mean(target, _lip_ring(target_lm, size)) - _lab_mean(
-        source_crop, _lip_ring(source_lm, size)
+    shift = lab_mean(target, lip_ring(target_lm, size)) - lab_mean(
+        source_crop, lip_ring(source_lm, size)
     )
     lab = cv2.cvtColor(placed, cv2.COLOR_BGR2LAB).astype(np.float32) + shift * LIGHT_MATCH
     lit = cv2.cvtColor(np.clip(lab, 0, 255).astype(np.uint8), cv2.COLOR_LAB2BGR)
