@@ -62,7 +62,7 @@ def smooth_on_pictures(track: np.ndarray, picture_row: np.ndarray, sigma: float)
     x = np.asarray(track, np.float64)
     if len(x) == 0:
         return x.copy()
-    firsts, group = _pictures(picture_row)
+    firsts, group = picture_groups(picture_row)
     counts = np.bincount(group, minlength=len(firsts)).astype(np.float64)
     sums = np.add.reduceat(x, firsts, axis=0)
     means = sums / counts.reshape(-1, *([1] * (x.ndim - 1)))
@@ -89,15 +89,22 @@ def per_picture_max(values: np.ndarray, picture_row: np.ndarray) -> np.ndarray:
     v = np.asarray(values, np.float64)
     if len(v) == 0:
         return v.copy()
-    firsts, group = _pictures(picture_row)
+    firsts, group = picture_groups(picture_row)
     return np.maximum.reduceat(v, firsts)[group]
 
 
-def _pictures(picture_row: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Each picture's first row and each row's picture number, from ``picture_row``."""
+def picture_groups(picture_row: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(first row of each picture, each row's picture number)`` from ``picture_row``: what an
+    engine that plans one value per picture indexes its plan with."""
     picture_row = np.asarray(picture_row, np.int64)
     firsts = np.nonzero(picture_row == np.arange(len(picture_row)))[0]
     return firsts, np.searchsorted(firsts, picture_row)
 
 
-__all__ = ["gaussian_smooth", "per_picture_max", "picture_rows", "smooth_on_pictures"]
+__all__ = [
+    "gaussian_smooth",
+    "per_picture_max",
+    "picture_groups",
+    "picture_rows",
+    "smooth_on_pictures",
+]

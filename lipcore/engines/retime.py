@@ -37,6 +37,7 @@ from lipcore.engines.base import (
     SegmentDrive,
     SourceFootage,
 )
+from lipcore.engines.picture_clock import per_picture_max, picture_groups, picture_rows
 from lipcore.engines.retime_composite import library_lower_face
 from lipcore.engines.retime_library import (
     CLOSED_GAP,
@@ -188,6 +189,15 @@ class RetimeLibrary:
         if self.repeats is None:
             return np.zeros(len(self.crops), bool)
         return np.asarray(self.repeats, bool)
+
+    def repeat_frames(self) -> list[int]:
+        """The clip frames whose library rows repeat the picture before (:meth:`repeat_rows`)."""
+        repeats = self.repeat_rows()
+        return [f for f, r in self.clip_rows.items() if repeats[r]]
+
+    def rows_of(self, frames: np.ndarray) -> np.ndarray:
+        """``(T,)`` int64 library row of each clip frame, -1 where the library lacks it."""
+        return np.array([self.clip_rows.get(int(f), -1) for f in frames], np.int64)
 
 
 @dataclass
@@ -693,13 +703,11 @@ class RetimeEngine(Engine):
         # Plan one row per picture: a row showing a repeat of the clip's picture before shows
         # that row's mouth again (the render holds it), so the library's own motion steps once
         # per picture, as the original's does, instead of twice on the row after a repeat.
-        picture_row = self._picture_rows(shown)
-        distinct = np.nonzero(picture_row == np.arange(n_out))[0]
-        group = np.searchsorted(distinct, picture_row)  # (T,) the picture each row belongs to
+        picture_row = picture_rows(shown, lib.repeat_frames())
+        distinct, group = picture_groups(picture_row)  # (T,) the picture each row belongs to
         cadence = self._cadence(shown, picture_row)
-        closure = self._closures(drive, voiced)
         # A /p b m/ on a repeated picture shuts the lips on the picture it repeats
-        closure = np.maximum.reduceat(closure, distinct)[group] if n_out else closure
+        closure = per_picture_max(self._closures(drive, voiced), picture_row)
         if closure.any():  # the lips shut on /p b m/: ask for the library's closed mouth
             target_z[closure > 0.5] = rest_shape_z
         soft_scale = 1.0 if cadence is None else CADENCE_SOFT_SCALE
@@ -729,22 +737,6 @@ class RetimeEngine(Engine):
             picture_row=picture_row,
         )
         self._drive = drive
-
-    def _picture_rows(self, shown: np.ndarray) -> np.ndarray:
-        """``(T,)`` per output row the row whose picture it shows: the row before where the
-        row shows the clip frame after the one before it and that frame repeats its picture."""
-        lib = self.library
-        assert lib is not None
-        rows = np.arange(len(shown))
-        repeats = lib.repeat_rows()
-        if not repeats.any() or len(shown) < 2:
-            return rows
-        repeat_frames = {f for f, r in lib.clip_rows.items() if repeats[r]}
-        same = np.zeros(len(shown), bool)
-        same[1:] = (np.diff(shown) == 1) & np.isin(shown[1:], list(repeat_frames))
-        same[1:] &= ~same[:-1]  # never two in a row (the render holds single repeats)
-        rows[same] -= 1
-        return rows
 
     def _closures(self, drive: SegmentDrive, voiced: np.ndarray) -> np.ndarray:
         """``(T,)`` 1 on the frames of the new speech's bilabials (phone recogniser), else 0."""
@@ -826,7 +818,7 @@ class RetimeEngine(Engine):
         lib = self.library
         assert lib is not None
         cost = np.zeros((len(out_frames), len(lib)), np.float32)
-        rows = np.array([lib.clip_rows.get(int(f), -1) for f in out_frames])
+        rows = lib.rows_of(out_frames)
         known = rows >= 0
         if known.any():
             scale = np.maximum(lib.pose.std(axis=0), 1e-3)
@@ -850,7 +842,7 @@ class RetimeEngine(Engine):
         phases = library_phases(lib.run_ids, repeats)
         out_phases = row_phases(picture_row)
         # Rows before the segment's first repeat take the phase of the clip frame they show
-        rows = np.array([lib.clip_rows.get(int(f), -1) for f in out_frames], np.int64)
+        rows = lib.rows_of(out_frames)
         held = picture_row != np.arange(len(picture_row))
         fill = (out_phases < 0) & ~held & (rows >= 0) & (np.cumsum(held) == 0)
         out_phases[fill] = phases[rows[fill]]
