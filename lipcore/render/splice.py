@@ -86,8 +86,7 @@ def iter_ensure_chunks(
     ]
     missing = [k for k, p in enumerate(paths) if not p.is_file()]
     for k in sorted(set(range(len(paths))) - set(missing)):
-        mark_used(paths[k])  # reused: recently used for the store's pruning
-        _note_chunk_engines(plan, paths[k])
+        _note_chunk_engines(plan, paths[k])  # reading a reused chunk marks it recently used
     if not missing:
         return paths, 0
     specs = [plan.segments[k] for k in missing]
@@ -113,12 +112,14 @@ def iter_ensure_chunks(
 def _note_chunk_engines(plan, path: Path) -> None:
     """Add the engines a reused chunk was rendered with to the plan's choices (and reasons).
 
-    Chunks written before the header kept them carry none, which leaves the choices as they were.
+    Opening it marks it used (for the store's pruning), as every read of a chunk does. Chunks
+    written before the header kept them carry none, which leaves the choices as they were.
     """
     try:
         ran = ChunkReader(path).header.get("engines", ())
     except MediaError:
-        return  # unreadable: whoever reads the chunk reports it
+        mark_used(path)  # unreadable: whoever reads the chunk reports it
+        return
     for name, reason in ran:
         plan.engine_choices.setdefault(str(name), str(reason))
 
