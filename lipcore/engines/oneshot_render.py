@@ -11,6 +11,7 @@ band under the upper lip, a lower one when the mouth is wide open).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import cv2
 import numpy as np
@@ -37,10 +38,29 @@ WARP_INTERPOLATION = cv2.INTER_LANCZOS4
 
 @dataclass
 class CavitySource:
-    """The actor's own open mouth: a crop and its landmarks (same crop space as the targets)."""
+    """The actor's own open mouth: a crop and its landmarks (same crop space as the targets).
+
+    Its colour readings are the same for every frame it fills, so each is made once (on a
+    576-px crop they take about 50 ms, and a frame asks for them up to twice).
+    """
 
     crop: np.ndarray
     landmarks: np.ndarray
+
+    @cached_property
+    def has_cavity(self) -> bool:
+        """Whether its opening shows a dark cavity (:func:`~.oneshot_teeth.shows_cavity`)."""
+        return shows_cavity(self.crop, self.landmarks)
+
+    @cached_property
+    def cavity_colour(self) -> np.ndarray:
+        """LAB of its own mouth cavity (:func:`~.oneshot_teeth.cavity_lab`)."""
+        return cavity_lab(self.crop, self.landmarks)
+
+    @cached_property
+    def lip_colour(self) -> np.ndarray:
+        """Mean LAB of its lips."""
+        return lab_mean(self.crop, lip_ring(self.landmarks, self.crop.shape[0]))
 
 
 def close_crossed_lips(mouth: np.ndarray) -> np.ndarray:
@@ -235,10 +255,8 @@ def borrowed_cavity(
 
 def _own_cavity(source: CavitySource, target: np.ndarray, target_lm: np.ndarray) -> np.ndarray:
     """The exemplar's cavity colour (:func:`cavity_lab`) in the target's lighting (LAB)."""
-    size = target.shape[0]
-    own = cavity_lab(source.crop, source.landmarks)
-    src_lip = lab_mean(source.crop, lip_ring(source.landmarks, size))
-    dst_lip = lab_mean(target, lip_ring(target_lm, size))
+    own, src_lip = source.cavity_colour, source.lip_colour
+    dst_lip = lab_mean(target, lip_ring(target_lm, target.shape[0]))
     out = own.copy()
     out[0] = own[0] * float(dst_lip[0]) / max(float(src_lip[0]), 1.0)
     out[1:] = own[1:] + 0.5 * (dst_lip[1:] - src_lip[1:])
@@ -361,7 +379,7 @@ def render_mouth(
     if cavity is not None and rigid_teeth:
         # An exemplar without a dark cavity (clenched teeth, a blur) is never warped whole onto
         # the new opening: its rows go in rigidly, over the dark, at every size
-        teeth_only = not shows_cavity(cavity.crop, cavity.landmarks)
+        teeth_only = not cavity.has_cavity
         share = 1.0 if teeth_only else rigid_share(cavity.landmarks, mouth, eye_px)
     if share > 0.0:
         drawn_lm = lm.copy()
