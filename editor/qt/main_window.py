@@ -1061,10 +1061,11 @@ class QtMainWindow(QMainWindow):
                 thumb = bgr_to_qimage(t.thumbnail) if t.thumbnail is not None else None
                 selected = t.track_id == (target or main)
                 lanes.append(FaceLane(t.track_id, t.ranges(), thumb, selected))
-        note = "faces: not tracked yet"
         if self.trackset is not None and not self.trackset.tracks:
             note = "no face found: point it out with View ▸ Draw Face Box (Shift+B)"
-        self.timeline.canvas.set_faces(lanes, note)
+            self.timeline.canvas.set_faces(lanes, note)
+        else:
+            self.timeline.canvas.set_faces(lanes)
         self._refresh_viewer_faces()
 
     def _current_face(self) -> str | None:

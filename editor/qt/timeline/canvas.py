@@ -76,6 +76,10 @@ class _Lane:
     key: str = ""  # wave: track id
 
 
+#: What the face lane says while it has no face rows and nothing else is known.
+FACES_NOT_TRACKED = "faces: not tracked yet"
+
+
 class QtTimelineCanvas(QWidget):
     """Draws the lanes and turns mouse gestures into edit requests.
 
@@ -118,7 +122,7 @@ class QtTimelineCanvas(QWidget):
         self.thumbnails: list[tuple[int, QImage]] = []
         self.waves: list[WaveLane] = []
         self.faces: list[FaceLane] = []
-        self.faces_note = "faces: not tracked yet"  # what the face lane says when it has none
+        self.faces_note = FACES_NOT_TRACKED  # what the face lane says when it has none
         self.segments: list[SegmentItem] = []
         self.selected: set[str] = set()
         #: Names of the segment lane's rows (face ids); one unnamed row by default.
@@ -157,7 +161,7 @@ class QtTimelineCanvas(QWidget):
         self.cue_editor.set_lanes(lanes)
         self._layout_lanes()
 
-    def set_faces(self, faces: list[FaceLane], empty_note: str = "faces: not tracked yet") -> None:
+    def set_faces(self, faces: list[FaceLane], empty_note: str = FACES_NOT_TRACKED) -> None:
         """Replace the face lane content (one row per face track; ``empty_note`` if none)."""
         resize = len(faces) != len(self.faces)
         self.faces = faces
