@@ -302,7 +302,7 @@ class QtSegmentInspector(QWidget):
             if segment is None:
                 self.range_label.setText("select a segment on the timeline")
                 self.status_label.setText("")
-                self.engine_used_label.setText("")
+                self._show_engine_used("")
                 self.progress.setValue(0)
                 # Disabled fields show the defaults a new segment gets, not leftovers.
                 from lipcore.project import SegmentOptions
@@ -340,7 +340,7 @@ class QtSegmentInspector(QWidget):
                 self.engine_combo.addItem(segment.engine)
                 idx = self.engine_combo.findText(segment.engine)
             self.engine_combo.setCurrentIndex(idx)
-            self.engine_used_label.setText(
+            self._show_engine_used(
                 engine_choice_text(segment.engine, getattr(segment.render, "engines", ()))
             )
             drive = getattr(segment, "drive", "audio")
@@ -486,6 +486,12 @@ class QtSegmentInspector(QWidget):
     def _emit_nudge(self, frames: int) -> None:
         if self._track_id is not None:
             self.track_nudged.emit(self._track_id, frames)
+
+    def _show_engine_used(self, text: str) -> None:
+        # The row holds only this label: hidden until a render has run, so an unrendered
+        # segment shows no empty line under the engine choice
+        self.engine_used_label.setText(text)
+        self.engine_used_label.setVisible(bool(text))
 
     def _on_track_face_combo_changed(self, _index: int) -> None:
         if self._updating or self._track_id is None:

@@ -80,3 +80,26 @@ def test_dragging_a_mouth_handle_places_the_mouth_and_undoes(make_window, qtbot,
     # Outside face-box mode the handles are hidden and a drag there draws nothing
     win.face_box_action.trigger()
     assert v.mouth_handles() == []
+
+
+def test_face_box_label_does_not_cover_the_detected_faces_label(qtbot):
+    """A box drawn over a detected face: both labels stay readable (they did overlap)."""
+    from PySide6.QtGui import QImage
+
+    from editor.qt.viewer.viewer import FaceBox, QtViewer
+
+    v = QtViewer()
+    qtbot.addWidget(v)
+    v.resize(800, 600)
+    image = QImage(640, 480, QImage.Format.Format_RGB888)
+    image.fill(0x404040)
+    v.set_frames(image)
+    box = (200.0, 120.0, 420.0, 360.0)
+    v.set_faces([FaceBox("face-0", box, "face-0")], "face-0")
+    v.set_manual_box(box, keyed=True)
+    v.grab()  # paints
+    tags = dict(v.drawn_tags)
+    face, manual = tags["face-0  ✓ target"], tags["face box (key)"]
+    assert not face.intersects(manual), (face, manual)
+    top_left = v.to_widget(box[0], box[1])
+    assert abs(manual.left() - top_left.x()) < 1  # still at the box's own corner

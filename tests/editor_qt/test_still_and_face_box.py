@@ -69,7 +69,10 @@ def test_still_image_opens_takes_a_dub_and_renders(
     qtbot.waitUntil(lambda: w.trackset is not None, timeout=120000)
     track = w.import_audio(dub_wav)
     seg = w.document.add_segment(10, 40, audio_track_id=track)
+    w.select_segments([seg])
+    assert w.inspector.engine_used_label.isHidden()  # no empty line before the first render
     _render_selected(qtbot, w, seg)
+    assert not w.inspector.engine_used_label.isHidden()
     used = w.document.segment(seg).render.engines
     assert used and used[0][0] == "oneshot", used  # one picture: no speaking footage
     assert w.inspector.engine_used_label.text().startswith("Engine: auto -> oneshot (")

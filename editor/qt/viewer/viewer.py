@@ -89,6 +89,8 @@ class QtViewer(QWidget):
         self._handle: int | None = None  # the mouth handle being dragged
         self._show_faces = True
         self._badge: str | None = None
+        #: ``(text, widget rect)`` of each label the last paint drew (what a user reads, in order)
+        self.drawn_tags: list[tuple[str, QRectF]] = []
         self._message = "Open a video (File ▸ Open Video, or drop a file here)"
         self._press: QPointF | None = None
         self._drag_now: QPointF | None = None
@@ -230,6 +232,7 @@ class QtViewer(QWidget):
         p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
         p.fillRect(self.rect(), QColor(14, 15, 17))
+        self.drawn_tags = []
         rect = self.picture_rect()
         if self._original is None or rect.isEmpty():
             if self._message:
@@ -269,7 +272,11 @@ class QtViewer(QWidget):
             self._draw_box(p, self._region, _REGION_COLOR, Qt.PenStyle.DashLine, "edit region")
         if self._manual_box is not None:
             label = "face box (key)" if self._manual_box_keyed else "face box"
-            self._draw_box(p, self._manual_box, _FACE_BOX_COLOR, Qt.PenStyle.SolidLine, label)
+            # Labelled under the box: a manual box is usually drawn over a detected face,
+            # whose label sits above the same corner
+            self._draw_box(
+                p, self._manual_box, _FACE_BOX_COLOR, Qt.PenStyle.SolidLine, label, below=True
+            )
             self._draw_mouth(p)
         drawing = self._region_mode or self._face_box_mode
         grabbed = self._handle is not None
@@ -282,14 +289,17 @@ class QtViewer(QWidget):
             self._draw_badge(p, rect)
         p.end()
 
-    def _draw_box(self, p: QPainter, box, color: QColor, style, label: str) -> None:
+    def _draw_box(
+        self, p: QPainter, box, color: QColor, style, label: str, below: bool = False
+    ) -> None:
         a = self.to_widget(box[0], box[1])
         b = self.to_widget(box[2], box[3])
         p.setPen(QPen(color, 2, style))
         p.setBrush(Qt.BrushStyle.NoBrush)
         p.drawRect(QRectF(a, b))
         if label:
-            self._draw_tag(p, QPointF(a.x(), a.y() - 20), label, color=color)
+            at = QPointF(a.x(), b.y() + 4) if below else QPointF(a.x(), a.y() - 20)
+            self._draw_tag(p, at, label, color=color)
 
     def _dragged_mouth(self) -> list[QPointF]:
         """The handles' widget positions, the grabbed one where the drag has it now."""
@@ -353,6 +363,7 @@ class QtViewer(QWidget):
         h = fm.height() + 4
         x = at.x() - w if right_align else at.x()
         box = QRectF(x, at.y(), w, h)
+        self.drawn_tags.append((text, box))
         p.setPen(Qt.PenStyle.NoPen)
         p.setBrush(QColor(0, 0, 0, 170))
         p.drawRoundedRect(box, 3, 3)
