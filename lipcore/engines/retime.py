@@ -120,11 +120,7 @@ SOFT_CLOSED_WEIGHT = 1.0
 #: The same cost's weight on the other (speaking) frames: among mouths of about the shape
 #: wanted, the sharper (half-open mouths caught mid-motion are often blurred). Measured on the
 #: 8-s bench: A01 retime sharpness 0.87 -> 0.96 (B24) and 0.89 -> 1.03 (B05) against 0 here,
-#: flicker within +0.01 of main's. It is eased where the new speech moves the wanted mouth
-#: (:func:`speech_calm`): at full weight there it held sharp poses through the speech's moves,
-#: and A05 dubbed with B05 (``bench/retime_follow.py --seconds 5``) followed the loudness with
-#: r 0.372 against 0.403 without the cost; eased, 0.407 (meter 0.406 -> 0.412), while A01's
-#: sharpness went 0.96 / 1.03 -> 0.94 / 0.98 (B24 / B05, 8 s).
+#: flicker within +0.01 of main's.
 SOFT_SPEAKING_WEIGHT = 0.5
 #: Mouth detail (variance of the Laplacian of luma, grey levels squared) that is no detail: flat
 #: skin reads about this much from noise and the codec. A04's mouths read 3.7-5.0 in its
@@ -327,24 +323,6 @@ def closed_softness(gaps: np.ndarray, detail: np.ndarray) -> np.ndarray:
         return np.zeros(len(gaps), np.float32)
     soft = np.log2(level / np.maximum(np.asarray(detail, np.float32), DETAIL_FLOOR))
     return np.maximum(soft, 0.0).astype(np.float32)
-
-
-def speech_calm(target_z: np.ndarray) -> np.ndarray:
-    """``(T,)`` how still the wanted mouth is at each row: ``1 / (1 + c / m)`` where it changes
-    by ``c`` (shape-cost units, mean of the steps into and out of the row) and ``m`` is the
-    median change over the segment; 1 where ``m`` is 0."""
-    target_z = np.asarray(target_z, np.float32)
-    out = np.ones(len(target_z), np.float32)
-    if len(target_z) < 3:
-        return out
-    step = (np.abs(np.diff(target_z, axis=0)) * SHAPE_WEIGHTS).sum(axis=1) / SHAPE_WEIGHTS.sum()
-    change = np.zeros(len(target_z), np.float32)
-    change[1:] += 0.5 * step
-    change[:-1] += 0.5 * step
-    typical = float(np.median(change))
-    if typical <= 0:
-        return out
-    return (1.0 / (1.0 + change / typical)).astype(np.float32)
 
 
 def _appearance_distance(patches: np.ndarray) -> np.ndarray:
@@ -846,10 +824,7 @@ class RetimeEngine(Engine):
                 rest = rest | ((lib.gaps < CLOSED_GAP) & (soft == 0))
             shut = silent if closure is None else silent | (closure > 0.5)
             unary[shut] += soft_scale * SOFT_CLOSED_WEIGHT * soft
-            # Mouths blur while they move: the preference for a sharp one eases where the
-            # new speech moves the wanted mouth (a sharp frame there is a held pose)
-            calm = speech_calm(target_z)[~shut, None]
-            unary[~shut] += soft_scale * SOFT_SPEAKING_WEIGHT * calm * soft[None, :]
+            unary[~shut] += soft_scale * SOFT_SPEAKING_WEIGHT * soft
         unary[np.ix_(silent, ~rest)] += SILENT_OPEN_PENALTY
         return unary.astype(np.float32)
 

@@ -300,32 +300,6 @@ def test_mouths_as_flat_as_skin_have_no_softness_to_prefer(engine, footage):
     assert not np.array_equal(eng.plan.path, paths[1])  # real detail differences do choose
 
 
-def test_sharp_mouths_are_preferred_less_where_the_speech_moves_the_mouth(engine):
-    """Real mouths blur while they move: the softness cost eases on the rows where the wanted
-    mouth changes (the full cost there had A05 dubbed with B05 hold sharp poses through
-    the speech's moves, opening-vs-loudness r 0.405 -> 0.372; eased 0.407)."""
-    from dataclasses import replace
-
-    from lipcore.engines.retime import SOFT_SPEAKING_WEIGHT, closed_softness, speech_calm
-
-    lib = engine.library
-    t_len = 40
-    open_, shut = int(np.argmax(lib.gaps)), int(np.argmin(lib.gaps))
-    target = np.repeat(lib.shapes_z[[open_]], t_len, axis=0)
-    target[20::2] = lib.shapes_z[shut]  # steady for 20 rows, then opening and closing
-    calm = speech_calm(target)
-    assert np.allclose(calm[:19], 1.0) and (calm[21:] < 0.6).all()
-    voiced = np.ones(t_len, bool)
-    with_detail = engine._unary(target, voiced, lib.rest)
-    eng = RetimeEngine()
-    eng.library = replace(lib, detail=None)
-    extra = with_detail - eng._unary(target, voiced, lib.rest)
-    soft = closed_softness(lib.gaps, lib.detail)
-    assert soft.any()
-    assert np.allclose(extra[:19], SOFT_SPEAKING_WEIGHT * soft[None, :], atol=1e-5)
-    assert np.allclose(extra[21:], SOFT_SPEAKING_WEIGHT * calm[21:, None] * soft, atol=1e-5)
-
-
 # --- rendering -------------------------------------------------------------------------------
 
 
