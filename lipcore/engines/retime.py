@@ -122,6 +122,15 @@ SOFT_CLOSED_WEIGHT = 1.0
 #: 8-s bench: A01 retime sharpness 0.87 -> 0.96 (B24) and 0.89 -> 1.03 (B05) against 0 here,
 #: flicker within +0.01 of main's.
 SOFT_SPEAKING_WEIGHT = 0.5
+#: Mouth detail (variance of the Laplacian of luma, grey levels squared) that is no detail: flat
+#: skin reads about this much from noise and the codec. A04's mouths read 3.7-5.0 in its
+#: library (its cheeks 3.4-6.6 in the source frame); their softness differences were noise,
+#: and the softness cost there chose, among the resting mouths, lips parted by a dark line
+#: (the line is the only detail) to hold through silence: FaceMesh measured the output's
+#: silent mouth 0.03-0.05 open instead of 0.003, and the opening-vs-loudness r of
+#: ``bench/retime_follow.py`` fell from 0.517 to 0.467. Libraries of real lip detail
+#: (A01/A05, A06, A07: medians 15-60) are unchanged.
+DETAIL_FLOOR = 8.0
 #: Both softness weights' scale where the library repeats pictures (the pace cost of
 #: :mod:`.retime_pace` plans there): the two costs pull the path apart, and the rhythm is what
 #: those clips' flicker needs. On A06 (8 s, dubbed with B01 / B11) the softness cost took the
@@ -302,14 +311,18 @@ def closed_softness(gaps: np.ndarray, detail: np.ndarray) -> np.ndarray:
     The level is the 75th percentile of the closed frames' detail (gap under
     :data:`CLOSED_GAP`, or the least-open tenth where the library has few): 0 at or above it,
     1 at half of it, and so on.
+
+    Detail below :data:`DETAIL_FLOOR` counts as the floor: a library whose mouths are all as
+    flat as skin has no sharper mouth to prefer (every frame 0).
     """
     closed = gaps < CLOSED_GAP
     if closed.sum() < MIN_SHAPE_FRAMES:
         closed = gaps <= np.percentile(gaps, 10)
     level = float(np.percentile(detail[closed], 75)) if closed.any() else 0.0
-    if level <= 0:
+    if level <= DETAIL_FLOOR:
         return np.zeros(len(gaps), np.float32)
-    return np.maximum(np.log2(level / np.maximum(detail, 1e-3)), 0.0).astype(np.float32)
+    soft = np.log2(level / np.maximum(np.asarray(detail, np.float32), DETAIL_FLOOR))
+    return np.maximum(soft, 0.0).astype(np.float32)
 
 
 def _appearance_distance(patches: np.ndarray) -> np.ndarray:
@@ -802,8 +815,10 @@ class RetimeEngine(Engine):
         # In silence only resting frames are acceptable; speaking frames prefer not to rest
         silent = ~voiced
         unary[silent] *= 2.0
+        soft = None
         if lib.detail is not None and len(lib.detail) == len(lib):
             soft = closed_softness(lib.gaps, lib.detail)
+        if soft is not None and soft.any():  # else no mouth is sharper than another
             neutral = self.options.neutral_frame
             if neutral is None or int(neutral) not in lib.clip_rows:  # else it rests alone
                 rest = rest | ((lib.gaps < CLOSED_GAP) & (soft == 0))

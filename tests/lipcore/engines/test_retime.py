@@ -271,6 +271,35 @@ def test_speech_prefers_sharper_library_mouths_of_the_same_shape(engine, footage
     assert with_cost < without - 0.02, (with_cost, without)
 
 
+def test_mouths_as_flat_as_skin_have_no_softness_to_prefer(engine, footage):
+    """Where every library mouth's detail is at the noise level (A04's read 3.7-5.0, its cheeks
+    3.4-6.6), the softness cost chooses nothing: the plan is the one without it. Before, it
+    held lips parted by a dark line (their only detail) through a silence."""
+    from dataclasses import replace
+
+    from lipcore.engines.retime import DETAIL_FLOOR, closed_softness
+
+    lib = engine.library
+    rng = np.random.default_rng(0)
+    flat = rng.uniform(0.45, 0.62, len(lib)).astype(np.float32) * DETAIL_FLOOR
+    assert not closed_softness(lib.gaps, flat).any()
+    assert closed_softness(lib.gaps, flat * 4).any()  # the same spread above the floor counts
+    n = len(footage.frames)
+    voiced = speech_frames(footage.audio_16k[: n * 640], FPS, n)
+    voiced[: n // 4] = False  # a silence to rest through
+    paths = []
+    for detail in (flat, None):
+        eng = RetimeEngine()
+        eng.library = replace(lib, detail=detail)
+        eng.begin_segment(_drive(footage, n, voiced))
+        paths.append(eng.plan.path)
+    eng = RetimeEngine()
+    eng.library = replace(lib, detail=flat * 4)
+    eng.begin_segment(_drive(footage, n, voiced))
+    assert np.array_equal(paths[0], paths[1])
+    assert not np.array_equal(eng.plan.path, paths[1])  # real detail differences do choose
+
+
 # --- rendering -------------------------------------------------------------------------------
 
 
