@@ -16,7 +16,9 @@ Printed per clip and checkout: gain (least-squares slope through the origin of t
 motion on the ECC motion, x and y pooled), the residual (RMS px of tracked motion minus
 gain x ECC motion), the same against the fresh fits, the gain of the nose base's points (not
 among the points the tracker keeps unsmoothed), the tests' landmark jitter (second difference
-per eye distance; frames without a fit left out), and tracking speed (frames per wall and
+per eye distance; frames without a fit left out), how far the points moved on repeated
+pictures (a frame identical to the one before: the face did not move; RMS px), and tracking
+speed (frames per wall and
 per CPU second of the tracking process alone). The tracker runs in its own process per
 checkout (``--before /work/main`` is the code before the change), alternated clip by clip, so
 both are measured in the same minutes; the load average is printed with each line.
@@ -206,6 +208,10 @@ def main() -> None:
         clip = find_clip(prefix)
         frames = read_frames(clip, args.frames)
         n = len(frames)
+        # Repeated pictures (A06's 25-to-30 fps cadence): the face did not move at all there.
+        held = np.array([False] + [
+            float(cv2.absdiff(frames[k], frames[k - 1]).mean()) < 0.5 for k in range(1, n)
+        ])  # fmt: skip
         fits = fresh_fits(frames)
         ecc = ecc_motion(frames, fits)
         fresh = point_motion(fits)
@@ -221,11 +227,14 @@ def main() -> None:
                 gf, rf = gain(motion, fresh)
                 gb, rb = gain(point_motion(lms, NOSE_BASE), ecc)
                 jit = landmark_jitter(lms)
+                still = motion[held & np.isfinite(motion).all(1)]
+                on_held = float(np.sqrt(np.mean(still**2))) if len(still) else float("nan")
                 fps, cpu_fps = n / float(res["wall"]), n / float(res["cpu"])
                 tag = f"{label:6s} window {window}"
                 print(f"  {tag}: gain {g:.2f} (resid {r:.2f} px) vs ECC; {gf:.2f} "
                       f"({rf:.2f} px) vs fresh; nose base {gb:.2f} ({rb:.2f} px); "
-                      f"jitter {jit:.4f}; "
+                      f"jitter {jit:.4f}; on {int(held.sum())} repeated pictures "
+                      f"{on_held:.2f} px; "
                       f"{fps:.1f} fps wall, {cpu_fps:.1f} fps CPU; "
                       f"load {load()}")  # fmt: skip
                 if window == 5:
