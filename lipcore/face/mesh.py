@@ -53,9 +53,11 @@ node {
 _EYE_OUTER = (33, 263)
 #: A followed fit is fitted once more from itself when the face moved more than this from the
 #: previous landmarks (model input pixels, mean of nose and eye points): the landmark model
-#: leans towards the region it was given, so one fit trails a moving head (measured on A07's
-#: face moved 2.5 px a frame: 0.74 px rms behind; refitted 0.29 px). Still faces cost one run.
-REFIT_MOVE_FIT_PX = 0.25
+#: leans towards the region it was given, so one fit trails a moving head (A07's face moved by
+#: 2.5 px a frame: 0.6 px rms off the true motion per frame, refitted 0.13 px). A face that
+#: hardly moved costs one run; 1.0 refits 36-62 % of A06/A01/A02's followed frames (0.25:
+#: 65-95 %) for the same figures in ``bench/track_lag.py``.
+REFIT_MOVE_FIT_PX = 1.0
 #: Nose bridge and tip and eye corners: the points whose motion decides a refit.
 _RIGID = (168, 6, 197, 195, 5, 4, 1, 33, 133, 362, 263)
 
