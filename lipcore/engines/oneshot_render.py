@@ -18,7 +18,7 @@ import numpy as np
 
 from lipcore.engines.mouth_colour import lab_mean, lip_ring, poly_mask
 from lipcore.engines.mouth_shape import CHIN_ARC, MOUTH_POINTS
-from lipcore.engines.oneshot_teeth import cavity_lab, rigid_share, rigid_teeth_cavity, shows_cavity
+from lipcore.engines.oneshot_teeth import bite_band, cavity_lab, rigid_teeth_cavity, shows_cavity
 from lipcore.face.landmarks import LIPS_INNER, LIPS_OUTER
 from lipcore.face.warp import ring_anchors, triangulate, warp_image
 
@@ -56,6 +56,11 @@ class CavitySource:
     def cavity_colour(self) -> np.ndarray:
         """LAB of its own mouth cavity (:func:`~.oneshot_teeth.cavity_lab`)."""
         return cavity_lab(self.crop, self.landmarks)
+
+    @cached_property
+    def bite(self) -> tuple[float, float]:
+        """Its bite band, shares of its opening (:func:`~.oneshot_teeth.bite_band`)."""
+        return bite_band(self.crop, self.landmarks)
 
     @cached_property
     def lip_colour(self) -> np.ndarray:
@@ -348,10 +353,10 @@ def render_mouth(
             opening, whose dark pixels then darken the borrowed teeth (a closed A07 frame opened
             to 0.2 eye distances: the opening's mean lightness 57 instead of the real open
             frame's 75, teeth 5% of it instead of 15%).
-        rigid_teeth: Where the new opening is taller than ``cavity``'s, place its teeth rows
-            at their own size under the new lips
-            (:func:`lipcore.engines.oneshot_teeth.rigid_teeth_cavity`) instead of warping its
-            whole opening onto the new one (which stretches the teeth with the opening).
+        rigid_teeth: Place ``cavity``'s teeth rows at their own size under the new lips, split
+            at its own bite (:func:`lipcore.engines.oneshot_teeth.rigid_teeth_cavity`), instead
+            of warping its whole opening onto the new one (which stretches or squeezes the
+            teeth with the opening).
 
     Returns:
         ``(S, S, 3)`` uint8 BGR crop.
@@ -375,24 +380,17 @@ def render_mouth(
     if light_at_new_lips:
         ring_lm = lm.copy()
         ring_lm[list(MOUTH_POINTS)] = mouth
-    share = 0.0
     if cavity is not None and rigid_teeth:
-        # An exemplar without a dark cavity (clenched teeth, a blur) is never warped whole onto
-        # the new opening: its rows go in rigidly, over the dark, at every size
-        teeth_only = not cavity.has_cavity
-        share = 1.0 if teeth_only else rigid_share(cavity.landmarks, mouth, eye_px)
-    if share > 0.0:
+        # The actor's rows at their own size, split at their own bite, the band between them
+        # squeezed or parted over the actor's own dark
         drawn_lm = lm.copy()
         drawn_lm[list(MOUTH_POINTS)] = mouth
         dark = synthesise_cavity(
             out, lm, mouth, eye_px, teeth=False, cavity_colour=_own_cavity(cavity, out, lm)
         )
         interior = rigid_teeth_cavity(
-            cavity.crop, cavity.landmarks, out, drawn_lm, mouth, eye_px, dark
-        ).astype(np.float32)
-        if share < 1.0:
-            fitted = borrowed_cavity(cavity, out, ring_lm, mouth).astype(np.float32)
-            interior = share * interior + (1.0 - share) * fitted
+            cavity.crop, cavity.landmarks, out, drawn_lm, mouth, eye_px, dark, cavity.bite
+        )
     elif cavity is not None:
         interior = borrowed_cavity(cavity, out, ring_lm, mouth)
     else:
