@@ -412,13 +412,14 @@ class OneShotEngine(Engine):
                 # closed mouth): only the new motion moves the mouth
                 texture, tex_lm = self._rest_texture(crops[b], target_lm, m, rest_here, eye)
                 rendered += w_rest * render_mouth(
-                    texture, tex_lm, mouth, eye, self.cavity, rigid_teeth=True
+                    texture, tex_lm, mouth, eye, self.cavity, rigid_teeth=True, corner_tails=True
                 )
             if w_rest < 1.0:
                 # The target itself: its head pose and perspective stay its own
                 rendered += (1.0 - w_rest) * render_mouth(
-                    crops[b], target_lm, mouth, eye, self.cavity, rigid_teeth=True
-                )
+                    crops[b], target_lm, mouth, eye, self.cavity, rigid_teeth=True,
+                    corner_tails=True,
+                )  # fmt: skip
             out[b] = np.clip(rendered + 0.5, 0, 255).astype(np.uint8)
         return out
 
