@@ -215,19 +215,29 @@ def rigid_teeth_maps(
     up_max, lo_max = (r * max(float(eye_px), 1e-6) / s for r in ROW_MAX_EYE)
     row_up = np.minimum(t0 * gap_src, up_max)
     row_lo = np.minimum((1.0 - t1) * gap_src, lo_max)
-    # Scale of the rows: the face's, unless the new opening is smaller than both rows
+    # Scale of the rows: the face's, unless the new opening is smaller than both rows (half way
+    # between that and the whole exemplar opening fitted into the new one raised A07/B22's
+    # mouth-box flicker over the original's from 1.092 to 1.115)
+    band_src = np.maximum((t1 - t0) * gap_src, 0.0)
     v = np.minimum(s, gap_dst / np.maximum(row_up + row_lo, 1e-3))
     v = np.maximum(v, 1e-3)[None, :]
     y_up = up_src[None, :] + (ys - up_dst[None, :]) / v
     y_lo = lo_src[None, :] - (lo_dst[None, :] - ys) / v
     w_up = np.clip((up_src + row_up)[None, :] - y_up + 0.5, 0.0, 1.0)
     w_lo = np.clip(y_lo - (lo_src - row_lo)[None, :] + 0.5, 0.0, 1.0) * (1.0 - w_up)
-    # Between them the dark (0): reading the exemplar's own band squeezed into a smaller space
-    # sampled it coarsely, and its pixels flickered from frame to frame (A07 with B22: the mouth
-    # box's change over the original's 0.905 -> 0.924 on the crops)
-    teeth = np.clip(w_up + w_lo, 0.0, 1.0) * across
-    # Read each pixel from the row that covers it most (the upper row in front)
-    map_y = np.where(w_up >= w_lo, y_up, y_lo).astype(np.float32)
+    # Between them the exemplar's own band (its tongue, its dark) at the face's scale about its
+    # middle, behind the rows, and the dark beyond it: squeezed into a smaller space it was
+    # sampled coarsely and flickered from frame to frame (A07 with B22: the mouth box's change
+    # over the original's 0.905 -> 0.924 on the crops)
+    band_mid = up_src + 0.5 * (t0 + t1) * gap_src
+    mid_dst = 0.5 * (up_dst + v[0] * row_up + lo_dst - v[0] * row_lo)
+    y_mid = band_mid[None, :] + (ys - mid_dst[None, :]) / s
+    w_mid = np.clip(0.5 * band_src[None, :] - np.abs(y_mid - band_mid[None, :]) + 0.5, 0.0, 1.0)
+    w_mid *= (1.0 - w_up) * (1.0 - w_lo)
+    teeth = np.clip(w_up + w_lo + w_mid, 0.0, 1.0) * across
+    # Read each pixel from the part that covers it most (the upper row in front)
+    map_y = np.where(w_up >= w_lo, y_up, y_lo)
+    map_y = np.where(w_mid > np.maximum(w_up, w_lo), y_mid, map_y).astype(np.float32)
     map_x = np.broadcast_to(x_src[None, :], (size, size)).astype(np.float32)
     return map_x, map_y, teeth.astype(np.float32)
 
