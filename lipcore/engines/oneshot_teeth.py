@@ -233,7 +233,7 @@ def rigid_teeth_maps(
     mid_dst = 0.5 * (up_dst + v[0] * row_up + lo_dst - v[0] * row_lo)
     y_mid = band_mid[None, :] + (ys - mid_dst[None, :]) / s
     w_mid = np.clip(0.5 * band_src[None, :] - np.abs(y_mid - band_mid[None, :]) + 0.5, 0.0, 1.0)
-    w_mid *= (1.0 - w_up) * (1.0 - w_lo)
+    w_mid *= (band_src[None, :] >= 1.0) * (1.0 - w_up) * (1.0 - w_lo)
     teeth = np.clip(w_up + w_lo + w_mid, 0.0, 1.0) * across
     # Read each pixel from the part that covers it most (the upper row in front)
     map_y = np.where(w_up >= w_lo, y_up, y_lo)
