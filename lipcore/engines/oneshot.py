@@ -17,8 +17,8 @@ stay its own; its mouth is first brought to the resting opening, so the original
 does not leak, then moved by the predicted motion), deformed by the dense landmark warp of
 :mod:`lipcore.face.warp`. Footage without a closed mouth (a still of someone speaking) is closed by
 warping once and that frame is the texture. The mouth opening is filled from the actor's most open
-frame when the footage has one (its teeth never stretched beyond their own height:
-:mod:`lipcore.engines.oneshot_teeth`), otherwise synthesised in the face's colours
+frame when the footage has one (its teeth rows kept at their own height and split at its own
+bite: :mod:`lipcore.engines.oneshot_teeth`), otherwise synthesised in the face's colours
 (:mod:`lipcore.engines.oneshot_render`); lips pressed shut over an open original are sealed.
 """
 

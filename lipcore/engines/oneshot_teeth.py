@@ -10,8 +10,9 @@ where the exemplar's rows meet (the dark band between them, or a clenched bite's
 and :func:`rigid_teeth_cavity` places the exemplar's upper row under the new upper lip and its
 lower row over the new lower lip, each at the face's own scale (the eye-distance ratio, never
 the opening's), column by column so each follows its lip's curve, and fills the rest of the new
-opening between them with a dark cavity shaded in the face's colours; only an opening smaller
-than the two rows squeezes the rows themselves. The result is matched to the target's lighting.
+opening between them with the exemplar's own band (never squeezed) and beyond it a dark cavity
+shaded in the face's colours; only an opening smaller than the two rows squeezes the rows.
+The result is matched to the target's lighting.
 """
 
 from __future__ import annotations
@@ -167,13 +168,14 @@ def rigid_teeth_maps(
 
     Each column of the new opening, from its upper inner lip down: the exemplar's upper row
     (its opening from the upper lip to the top of its bite band ``bite``, at most
-    :data:`ROW_MAX_EYE`), then the dark cavity, then its lower row (from the bottom of the
-    band to its lower lip). The rows keep the face's scale and the cavity takes what the new
-    opening has besides them; only an opening smaller than the two rows squeezes both rows
-    into it. The rows are split at the exemplar's own bite, so a row never shows part of the
-    other's teeth or of the dark between: the whole exemplar opening warped onto a smaller one
-    squeezed A08's teeth to half their height and sheared their edges along the warp's
-    triangles.
+    :data:`ROW_MAX_EYE`), then its band, then its lower row (from the bottom of the band to
+    its lower lip). The rows keep the face's scale; the band between them is the exemplar's
+    own, at the face's scale about its middle and hidden behind the rows where the new opening
+    has less room, the dark cavity where it has more; only an opening smaller than the two
+    rows squeezes both rows into it. The rows are split at the exemplar's own bite, so a row
+    never shows part of the other's teeth or of the dark between: the whole exemplar opening
+    warped onto a smaller one squeezed A08's teeth to half their height and sheared their edges
+    along the warp's triangles.
 
     Args:
         source_lm: ``(478, 2)`` landmarks of the exemplar (same crop space as the target).
