@@ -17,8 +17,8 @@ stay its own; its mouth is first brought to the resting opening, so the original
 does not leak, then moved by the predicted motion), deformed by the dense landmark warp of
 :mod:`lipcore.face.warp`. Footage without a closed mouth (a still of someone speaking) is closed by
 warping once and that frame is the texture. The mouth opening is filled from the actor's most open
-frame when the footage has one (its teeth never stretched beyond their own height:
-:mod:`lipcore.engines.oneshot_teeth`), otherwise synthesised in the face's colours
+frame when the footage has one (its teeth rows kept at their own height and split at its own
+bite: :mod:`lipcore.engines.oneshot_teeth`), otherwise synthesised in the face's colours
 (:mod:`lipcore.engines.oneshot_render`); lips pressed shut over an open original are sealed.
 """
 
@@ -412,13 +412,14 @@ class OneShotEngine(Engine):
                 # closed mouth): only the new motion moves the mouth
                 texture, tex_lm = self._rest_texture(crops[b], target_lm, m, rest_here, eye)
                 rendered += w_rest * render_mouth(
-                    texture, tex_lm, mouth, eye, self.cavity, rigid_teeth=True
+                    texture, tex_lm, mouth, eye, self.cavity, rigid_teeth=True, corner_tails=True
                 )
             if w_rest < 1.0:
                 # The target itself: its head pose and perspective stay its own
                 rendered += (1.0 - w_rest) * render_mouth(
-                    crops[b], target_lm, mouth, eye, self.cavity, rigid_teeth=True
-                )
+                    crops[b], target_lm, mouth, eye, self.cavity, rigid_teeth=True,
+                    corner_tails=True,
+                )  # fmt: skip
             out[b] = np.clip(rendered + 0.5, 0, 255).astype(np.uint8)
         return out
 

@@ -18,7 +18,7 @@ import numpy as np
 
 from lipcore.engines.mouth_colour import lab_mean, lip_ring, poly_mask
 from lipcore.engines.mouth_shape import CHIN_ARC, MOUTH_POINTS
-from lipcore.engines.oneshot_teeth import cavity_lab, rigid_share, rigid_teeth_cavity, shows_cavity
+from lipcore.engines.oneshot_teeth import bite_band, cavity_lab, rigid_teeth_cavity, shows_cavity
 from lipcore.face.landmarks import LIPS_INNER, LIPS_OUTER
 from lipcore.face.warp import ring_anchors, triangulate, warp_image
 
@@ -32,6 +32,16 @@ INNER_PAIRS = ((13, 14), (82, 87), (81, 178), (80, 88), (191, 95),
 INNER_UPPER = (78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 308)
 INNER_LOWER = (78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308)
 _ROW = {p: i for i, p in enumerate(MOUTH_POINTS)}
+#: Points around the outside of each lip corner (how far, eye distances; how much of the
+#: corner's motion they take; at which angles from the mouth's line) that move with the corner
+#: in :func:`mouth_warp_points` when asked (``corner_tails``). The crease at a corner lies
+#: beyond the landmark: with nothing there but the fixed points on the cheeks, a corner drawn
+#: 0.08 eye distances in and 0.06 down (A16, a rounded vowel) left its crease behind, stretched
+#: into a streaked dark smudge beside the new corner. Further out or more turned up and down,
+#: they came within a corner's motion of the fixed ring above the mouth and folded triangles.
+CORNER_TAIL_EYE = 0.08
+CORNER_TAIL_SHARE = 0.85
+CORNER_TAIL_ANGLES_DEG = (-30.0, 0.0, 30.0)
 #: Resampling of the warp: Lanczos keeps the lips' and skin's fine texture (bicubic softens it).
 WARP_INTERPOLATION = cv2.INTER_LANCZOS4
 
@@ -56,6 +66,11 @@ class CavitySource:
     def cavity_colour(self) -> np.ndarray:
         """LAB of its own mouth cavity (:func:`~.oneshot_teeth.cavity_lab`)."""
         return cavity_lab(self.crop, self.landmarks)
+
+    @cached_property
+    def bite(self) -> tuple[float, float]:
+        """Its bite band, shares of its opening (:func:`~.oneshot_teeth.bite_band`)."""
+        return bite_band(self.crop, self.landmarks)
 
     @cached_property
     def lip_colour(self) -> np.ndarray:
@@ -286,6 +301,7 @@ def warp_mouth(
     mouth: np.ndarray,
     eye_px: float,
     interpolation: int = WARP_INTERPOLATION,
+    corner_tails: bool = False,
 ) -> np.ndarray:
     """Deform ``texture`` so its :data:`MOUTH_POINTS` lie at ``mouth`` (no interior painting).
 
@@ -298,22 +314,61 @@ def warp_mouth(
         mouth: ``(P, 2)`` wanted positions of :data:`MOUTH_POINTS` (crop pixels).
         eye_px: Eye distance in the crop.
         interpolation: OpenCV resampling of the warp.
+        corner_tails: Carry the skin just beyond each lip corner with it
+            (:func:`corner_tail_points`).
 
     Returns:
         ``(S, S, 3)`` uint8 BGR crop.
     """
-    src, dst, triangles = mouth_warp_points(texture_lm, mouth, eye_px, texture.shape[0])
+    src, dst, triangles = mouth_warp_points(
+        texture_lm, mouth, eye_px, texture.shape[0], corner_tails=corner_tails
+    )
     return warp_image(texture, src, dst, interpolation=interpolation, triangles=triangles)
 
 
+def corner_tail_points(
+    texture_lm: np.ndarray, mouth: np.ndarray, eye_px: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Points around the outside of the lip corners (61, 291) in the texture, and where they go.
+
+    Each corner gets :data:`CORNER_TAIL_ANGLES_DEG` points :data:`CORNER_TAIL_EYE` from it
+    (straight out along the line through both corners, and turned up and down from there),
+    moving by :data:`CORNER_TAIL_SHARE` of its corner's motion: the crease and the shading at
+    a corner go where the corner goes, and the stretch is taken up by the plain cheek beyond.
+
+    Returns:
+        ``(src, dst)``, each ``(2 * len(CORNER_TAIL_ANGLES_DEG), 2)`` float32.
+    """
+    lm = np.asarray(texture_lm, np.float32)
+    corners = lm[[61, 291]]
+    new = np.asarray(mouth, np.float32)[[_ROW[61], _ROW[291]]]
+    axis = corners[0] - corners[1]
+    axis = axis / max(float(np.linalg.norm(axis)), 1e-6)
+    src, dst = [], []
+    for k, outward in enumerate((axis, -axis)):
+        for deg in CORNER_TAIL_ANGLES_DEG:
+            a = np.radians(deg)
+            c, s_ = float(np.cos(a)), float(np.sin(a))
+            d = np.float32([c * outward[0] - s_ * outward[1], s_ * outward[0] + c * outward[1]])
+            at = corners[k] + CORNER_TAIL_EYE * float(eye_px) * d
+            src.append(at)
+            dst.append(at + CORNER_TAIL_SHARE * (new[k] - corners[k]))
+    return np.asarray(src, np.float32), np.asarray(dst, np.float32)
+
+
 def mouth_warp_points(
-    texture_lm: np.ndarray, mouth: np.ndarray, eye_px: float, size: int
+    texture_lm: np.ndarray,
+    mouth: np.ndarray,
+    eye_px: float,
+    size: int,
+    corner_tails: bool = False,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The control points and triangles of :func:`warp_mouth` on a ``size`` px crop.
 
     Returns:
         ``(src, dst, triangles)`` for :func:`lipcore.face.warp.warp_image`: the texture's mouth
-        points, fixed anchors, a ring around the mouth and the crop's corners, and where they go.
+        points, fixed anchors, a ring around the mouth and the crop's corners (with
+        ``corner_tails`` also :func:`corner_tail_points`), and where they go.
     """
     lm = np.asarray(texture_lm, np.float32)
     src_mouth = lm[list(MOUTH_POINTS)]
@@ -322,6 +377,9 @@ def mouth_warp_points(
     edge = np.float32([[0, 0], [size - 1, 0], [0, size - 1], [size - 1, size - 1]])
     src = np.vstack([src_mouth, fixed, ring, edge])
     dst = np.vstack([mouth, fixed, ring, edge])
+    if corner_tails:
+        tail_src, tail_dst = corner_tail_points(lm, mouth, eye_px)
+        src, dst = np.vstack([src, tail_src]), np.vstack([dst, tail_dst])
     return src, dst, mouth_triangles(dst, eye_px)
 
 
@@ -333,6 +391,7 @@ def render_mouth(
     cavity: CavitySource | None = None,
     light_at_new_lips: bool = False,
     rigid_teeth: bool = False,
+    corner_tails: bool = False,
 ) -> np.ndarray:
     """Deform ``texture``'s lower face so :data:`MOUTH_POINTS` lie at ``mouth``; fill the opening.
 
@@ -348,10 +407,12 @@ def render_mouth(
             opening, whose dark pixels then darken the borrowed teeth (a closed A07 frame opened
             to 0.2 eye distances: the opening's mean lightness 57 instead of the real open
             frame's 75, teeth 5% of it instead of 15%).
-        rigid_teeth: Where the new opening is taller than ``cavity``'s, place its teeth rows
-            at their own size under the new lips
-            (:func:`lipcore.engines.oneshot_teeth.rigid_teeth_cavity`) instead of warping its
-            whole opening onto the new one (which stretches the teeth with the opening).
+        rigid_teeth: Place ``cavity``'s teeth rows at their own size under the new lips, split
+            at its own bite (:func:`lipcore.engines.oneshot_teeth.rigid_teeth_cavity`), instead
+            of warping its whole opening onto the new one (which stretches or squeezes the
+            teeth with the opening).
+        corner_tails: Carry the creases beyond the lip corners with them
+            (:func:`corner_tail_points`).
 
     Returns:
         ``(S, S, 3)`` uint8 BGR crop.
@@ -359,7 +420,7 @@ def render_mouth(
     size = texture.shape[0]
     lm = np.asarray(texture_lm, np.float32)
     mouth = close_crossed_lips(mouth)
-    out = warp_mouth(texture, lm, mouth, eye_px)
+    out = warp_mouth(texture, lm, mouth, eye_px, corner_tails=corner_tails)
     gap = inner_gap_px(mouth)
     tex_gap = max(inner_gap_px(lm[list(MOUTH_POINTS)]), 0.0)
     if gap < 0.8:
@@ -375,24 +436,17 @@ def render_mouth(
     if light_at_new_lips:
         ring_lm = lm.copy()
         ring_lm[list(MOUTH_POINTS)] = mouth
-    share = 0.0
     if cavity is not None and rigid_teeth:
-        # An exemplar without a dark cavity (clenched teeth, a blur) is never warped whole onto
-        # the new opening: its rows go in rigidly, over the dark, at every size
-        teeth_only = not cavity.has_cavity
-        share = 1.0 if teeth_only else rigid_share(cavity.landmarks, mouth, eye_px)
-    if share > 0.0:
+        # The actor's rows at their own size, split at their own bite, the band between them
+        # squeezed or parted over the actor's own dark
         drawn_lm = lm.copy()
         drawn_lm[list(MOUTH_POINTS)] = mouth
         dark = synthesise_cavity(
             out, lm, mouth, eye_px, teeth=False, cavity_colour=_own_cavity(cavity, out, lm)
         )
         interior = rigid_teeth_cavity(
-            cavity.crop, cavity.landmarks, out, drawn_lm, mouth, eye_px, dark
-        ).astype(np.float32)
-        if share < 1.0:
-            fitted = borrowed_cavity(cavity, out, ring_lm, mouth).astype(np.float32)
-            interior = share * interior + (1.0 - share) * fitted
+            cavity.crop, cavity.landmarks, out, drawn_lm, mouth, eye_px, dark, cavity.bite
+        )
     elif cavity is not None:
         interior = borrowed_cavity(cavity, out, ring_lm, mouth)
     else:
@@ -439,9 +493,13 @@ def reshape_mouth(
 
 __all__ = [
     "ANCHOR_POINTS",
+    "CORNER_TAIL_ANGLES_DEG",
+    "CORNER_TAIL_EYE",
+    "CORNER_TAIL_SHARE",
     "CavitySource",
     "borrowed_cavity",
     "close_crossed_lips",
+    "corner_tail_points",
     "closed_mouth",
     "inner_gap_px",
     "mouth_warp_points",

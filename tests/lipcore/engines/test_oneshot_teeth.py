@@ -4,8 +4,10 @@ A synthetic face drawn from its own landmarks (as in ``test_mouth_opening``): th
 mouth shows a white upper row and a grey lower row clenched together, as A18's smile does. Opened
 wider than the exemplar, the new mouth must show the same rows at the same height, parted over a
 dark cavity, not the exemplar's rows stretched to the new opening (which turned A18's smile into
-tall jagged teeth); opened less, both rows fit the opening with nothing dark between; the
-corners stay dark.
+tall jagged teeth); opened less, the rows keep their height and the dark band between them gives
+way (the whole opening squeezed into a smaller one halved A08's teeth), and only an opening
+smaller than both rows squeezes them; the corners stay dark. The rows are split where the
+exemplar's own rows meet, found from its pixels.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from lipcore.engines.oneshot_render import (
     reshape_gap,
     synthesise_cavity,
 )
-from lipcore.engines.oneshot_teeth import rigid_share, shows_cavity
+from lipcore.engines.oneshot_teeth import bite_band, shows_cavity
 from lipcore.face.landmarks import LIPS_INNER
 from tests.lipcore.engines.test_mouth_opening import CX, CY, _face, _landmarks
 
@@ -94,22 +96,73 @@ def test_wide_opening_parts_the_actors_rows_at_their_own_height():
     assert _upper_row(_column_l(old), top) >= 1.6 * ex_white
 
 
-def test_rows_are_rigid_only_where_the_opening_outgrows_the_exemplars():
-    ex = _exemplar()
-    lm = _landmarks(0.0)
-    ex_gap = float(ex.landmarks[14, 1] - ex.landmarks[13, 1])
-    share = [rigid_share(ex.landmarks, reshape_gap(lm, g), EYE_PX) for g in (10.0, ex_gap, 44.0)]
-    assert share == [0.0, 0.0, 1.0]
-    # Opened less than an exemplar that shows its cavity: the whole opening warped as before
-    parted = _exemplar(bite_gap_px=3)
-    small = reshape_gap(lm, 10.0)
-    rigid = render_mouth(_face(lm), lm, small, EYE_PX, parted, rigid_teeth=True)
-    assert np.array_equal(rigid, render_mouth(_face(lm), lm, small, EYE_PX, parted))
-    # A clenched exemplar's rows fit a smaller opening with nothing dark between
-    out, mouth = _open(10.0, rigid=True)
+#: A speaking exemplar: a 31 px opening (inner lips from CY - 15.5 to CY + 15.5 in the middle),
+#: the upper row down to CY - 8, a dark band to CY + 2, the lower row below: its bite band lies
+#: at shares 0.24-0.56 of the opening, well off the middle.
+SPEAK_HALF_GAP, SPEAK_ROW_END, SPEAK_BAND_END = 15.0, -8, 2
+
+
+def _speaking_exemplar(clenched_at: int | None = None) -> CavitySource:
+    """Rows parted over a dark band (``clenched_at``: rows meeting at ``CY + clenched_at``)."""
+    lm = _landmarks(SPEAK_HALF_GAP)
+    img = _face(lm, interior=(185, 185, 185))  # the lower row ...
+    inner = np.zeros(img.shape[:2], np.uint8)
+    cv2.fillPoly(inner, [np.round(lm[list(LIPS_INNER)]).astype(np.int32)], 255)
+    ys = np.arange(img.shape[0])[:, None]
+    row_end = SPEAK_ROW_END if clenched_at is None else clenched_at
+    img[(inner > 0) & (ys < CY + row_end)] = (235, 235, 235)  # ... under the upper row
+    if clenched_at is None:
+        img[(inner > 0) & (ys >= CY + SPEAK_ROW_END) & (ys < CY + SPEAK_BAND_END)] = (30, 35, 70)
+    return CavitySource(img, lm)
+
+
+def _share(y: float) -> float:
+    """Share of the speaking exemplar's opening (middle column) at crop row ``y``."""
+    return (y - (CY - 0.5 - SPEAK_HALF_GAP)) / (2 * SPEAK_HALF_GAP + 1)
+
+
+def test_the_bite_is_found_where_the_exemplars_rows_meet():
+    top, bottom = bite_band(_speaking_exemplar().crop, _speaking_exemplar().landmarks)
+    assert abs(top - _share(CY + SPEAK_ROW_END)) <= 0.05, top
+    assert abs(bottom - _share(CY + SPEAK_BAND_END)) <= 0.05, bottom
+    # Clenched rows show no band: their bite is the line where they meet, not a fixed share
+    for at in (-6, 5):
+        ex = _speaking_exemplar(clenched_at=at)
+        top, bottom = bite_band(ex.crop, ex.landmarks)
+        assert top == bottom
+        assert abs(top - _share(CY + at)) <= 0.06, (at, top)
+
+
+def _runs_at(out: np.ndarray, mouth: np.ndarray) -> tuple[int, int, int, int]:
     top, bottom = int(np.ceil(mouth[row[13], 1])), int(np.floor(mouth[row[14], 1]))
-    lip_l = _column_l(_face(lm))[int(CY - 6)]
-    assert _column_l(out)[top + 1 : bottom].min() > lip_l + 10
+    return (*_runs(_column_l(out), top, bottom), bottom - top)
+
+
+def test_a_smaller_opening_keeps_the_rows_and_squeezes_the_band_between():
+    ex = _speaking_exemplar()
+    ex_col = _column_l(ex.crop)
+    ex_white, ex_dark, ex_grey = _runs(ex_col, int(CY - SPEAK_HALF_GAP), int(CY + SPEAK_HALF_GAP))
+    assert ex_white >= 6 and ex_dark >= 8
+    lm = _landmarks(0.0)
+    # Opened to 0.6 of the exemplar's opening (A08's speech opens at most 0.75 of its widest)
+    mouth = reshape_gap(lm, 18.0)
+    out = render_mouth(_face(lm), lm, mouth, EYE_PX, ex, rigid_teeth=True)
+    white, dark, grey, gap = _runs_at(out, mouth)
+    assert gap >= 16
+    # The upper row keeps its height, the dark band gives way (but still shows)
+    assert abs(white - ex_white) <= 0.25 * ex_white + 1, (white, ex_white)
+    assert 2 <= dark < ex_dark
+    assert grey >= 3
+    # The whole exemplar opening warped onto the smaller one squeezed the row (A08's thin teeth)
+    old = render_mouth(_face(lm), lm, mouth, EYE_PX, ex)
+    assert _runs_at(old, mouth)[0] <= 0.8 * ex_white
+    # Smaller than the two rows together: both are squeezed into it, nothing dark between
+    for source in (ex, _exemplar()):
+        small = reshape_gap(lm, 8.0)
+        out = render_mouth(_face(lm), lm, small, EYE_PX, source, rigid_teeth=True)
+        top, bottom = int(np.ceil(small[row[13], 1])), int(np.floor(small[row[14], 1]))
+        lip_l = _column_l(_face(lm))[int(CY - 6)]
+        assert _column_l(out)[top + 1 : bottom].min() > lip_l + 10
     # Opened wide: near the corners the rows fade into the cavity
     wide, mouth = _open(44.0, rigid=True)
     lab = cv2.cvtColor(wide, cv2.COLOR_BGR2LAB)[..., 0].astype(float)
