@@ -69,8 +69,11 @@ X264_THREAD_ARGS = ("-x264-params", "sliced-threads=1")
 #: near-lossless render (CRF 4) at 0.906 of the original's mouth detail, encoded at CRF 12 kept
 #: 0.869; with trellis strength 0.15 it keeps 0.900 (0.10: 0.888; 0.25: 0.914, more than the
 #: render had), for +4 % bytes, the same flicker (0.985 -> 0.988) and the same PSNR outside the
-#: lower face (43.1 dB). Only the trellis uses it: drafts (the fast preset, no trellis) are as
-#: before.
+#: lower face (43.1 dB). On the 8-s quality bench alone it raised retime's flicker by 0.003-0.007
+#: (A06/B01 1.107 -> 1.111; its near-lossless render reads 1.114: the default trellis had hidden
+#: part of the render's own frame-to-frame change); the colour match measured on still skin
+#: (:func:`lipcore.render.blend.still_skin`) then took it to 1.043. Only the trellis uses it:
+#: drafts (the fast preset, no trellis) are as before.
 X264_PSY_RD = "1.0,0.15"
 #: The ``-x264-params`` of a delivered encode: :data:`X264_THREAD_ARGS`' threads and
 #: :data:`X264_PSY_RD`.
