@@ -43,8 +43,8 @@ SPEECH = MEDIA / "audio/B19_en_48k_retalking2.wav"
 
 #: Threading settings compared: x264's default, and what the writer uses.
 SETTINGS = {
-    "x264 default (frame threads + lookahead thread)": (),
-    "writer (lipcore.media.encode.X264_THREAD_ARGS)": None,  # filled in from the writer
+    "x264 default (frame threads + lookahead thread)": None,  # the writer's psy-rd, no threads
+    "writer (lipcore.media.encode.X264_ARGS)": None,  # filled in from the writer
 }
 
 
@@ -107,7 +107,7 @@ def encode_once(cmd: list[str], raw: bytes, frame_bytes: int, seed: int) -> str:
 
 def main() -> None:
     """Record the render's encoder input, encode it many times per setting, print the table."""
-    from lipcore.media.encode import X264_THREAD_ARGS
+    from lipcore.media.encode import X264_ARGS, X264_PSY_RD
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--runs", type=int, default=120, help="encodes per setting (default 120)")
@@ -119,12 +119,16 @@ def main() -> None:
     size = next(video_cmd[i + 1] for i, a in enumerate(video_cmd) if a == "-s")
     w, h = (int(v) for v in size.split("x"))
     frame_bytes = w * h * 3 // 2
-    # The writer's command, less its threading arguments and its output file: H.264 to stdout.
+    # The writer's command, less its x264 parameters and its output file: H.264 to stdout.
     base = list(video_cmd[:-1])
-    at = base.index(X264_THREAD_ARGS[0]) if X264_THREAD_ARGS[0] in base else None
+    at = base.index(X264_ARGS[0]) if X264_ARGS[0] in base else None
     if at is not None:
-        del base[at : at + len(X264_THREAD_ARGS)]
-    SETTINGS["writer (lipcore.media.encode.X264_THREAD_ARGS)"] = X264_THREAD_ARGS
+        del base[at : at + len(X264_ARGS)]
+    SETTINGS["x264 default (frame threads + lookahead thread)"] = (
+        X264_ARGS[0],
+        f"psy-rd={X264_PSY_RD}",
+    )
+    SETTINGS["writer (lipcore.media.encode.X264_ARGS)"] = X264_ARGS
     print(f"{len(raw) // frame_bytes} frames {w}x{h}; {args.runs} encodes per setting, "
           f"{args.parallel} at a time; load {os.getloadavg()[0]:.1f}")  # fmt: skip
     for name, extra in SETTINGS.items():

@@ -43,14 +43,14 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-from lipcore.media.encode import X264_THREAD_ARGS  # noqa: E402
+from lipcore.media.encode import X264_ARGS as WRITER_X264_PARAMS  # noqa: E402
 
 MEDIA = Path(os.environ.get("LIPSYNC_SHARED_MEDIA", "/work/shared/media"))
 CLIP = MEDIA / "video/A04_frontal_man_mapbg_844p25_retalking2.mp4"  # 5 s, 844x844, 25 fps
 DUB = MEDIA / "audio/B19_en_48k_retalking2.wav"
 #: The export's video settings (lipcore.media.encode.VideoWriter defaults for an even size).
 X264_ARGS = ["-c:v", "libx264", "-preset", "medium", "-crf", "12", "-pix_fmt", "yuv420p",
-             "-profile:v", "high", *X264_THREAD_ARGS]  # fmt: skip
+             "-profile:v", "high", *WRITER_X264_PARAMS]  # fmt: skip
 
 
 def load() -> str:

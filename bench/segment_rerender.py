@@ -36,7 +36,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-from lipcore.media.encode import X264_THREAD_ARGS  # noqa: E402
+from lipcore.media.encode import X264_ARGS  # noqa: E402
 
 MEDIA = Path(os.environ.get("LIPSYNC_SHARED_MEDIA", REPO.parent / "shared" / "media"))
 CLIP = MEDIA / "video/A04_frontal_man_mapbg_844p25_retalking2.mp4"  # 5 s, 844x844, 25 fps
@@ -137,7 +137,7 @@ def ffmpeg_baseline(clip: Path, out: Path) -> float:
     t0 = time.perf_counter()
     subprocess.run(
         ["ffmpeg", "-v", "error", "-y", "-i", str(clip), "-c:v", "libx264", "-preset", "medium",
-         "-crf", "12", "-pix_fmt", "yuv420p", *X264_THREAD_ARGS, "-c:a", "aac", str(out)],
+         "-crf", "12", "-pix_fmt", "yuv420p", *X264_ARGS, "-c:a", "aac", str(out)],
         check=True,
     )  # fmt: skip
     return time.perf_counter() - t0

@@ -61,6 +61,23 @@ _DRAFT_FROM_CRF = 20
 #: encodes under the same load, for the same CPU time and +0.6 % bytes at CRF 12
 #: (``bench/encode_determinism.py``).
 X264_THREAD_ARGS = ("-x264-params", "sliced-threads=1")
+#: libx264 psychovisual strengths ``rd,trellis`` of delivered outputs: x264's default rate-
+#: distortion strength, and the trellis strength of its own ``--tune film`` (0 by default). At
+#: CRF 12 the default settings kept the untouched picture (an original re-encoded: 0.999 of the
+#: mouth's Laplacian variance) but not a re-timed mouth, whose fine detail changes from frame to
+#: frame and so is coded as residual, which the trellis quantised away: A02 dubbed with B20, a
+#: near-lossless render (CRF 4) at 0.906 of the original's mouth detail, encoded at CRF 12 kept
+#: 0.869; with trellis strength 0.15 it keeps 0.900 (0.10: 0.888; 0.25: 0.914, more than the
+#: render had), for +4 % bytes, the same flicker (0.985 -> 0.988) and the same PSNR outside the
+#: lower face (43.1 dB). On the 8-s quality bench alone it raised retime's flicker by 0.003-0.007
+#: (A06/B01 1.107 -> 1.111; its near-lossless render reads 1.114: the default trellis had hidden
+#: part of the render's own frame-to-frame change); the colour match measured on still skin
+#: (:func:`lipcore.render.blend.still_skin`) then took it to 1.043. Only the trellis uses it:
+#: drafts (the fast preset, no trellis) are as before.
+X264_PSY_RD = "1.0,0.15"
+#: The ``-x264-params`` of a delivered encode: :data:`X264_THREAD_ARGS`' threads and
+#: :data:`X264_PSY_RD`.
+X264_ARGS = ("-x264-params", f"{X264_THREAD_ARGS[1]}:psy-rd={X264_PSY_RD}")
 
 
 def x264_preset(crf: int) -> str:
@@ -369,7 +386,7 @@ class VideoWriter:
         pix_fmt, profile = ("yuv444p", "high444") if odd else ("yuv420p", "high")
         return [
             "-c:v", "libx264", "-preset", self.preset, "-crf", str(self.crf),
-            "-pix_fmt", pix_fmt, "-profile:v", profile, *X264_THREAD_ARGS,
+            "-pix_fmt", pix_fmt, "-profile:v", profile, *X264_ARGS,
         ]  # fmt: skip
 
     def open(self) -> None:

@@ -40,10 +40,11 @@ CHUNK_SUFFIX = ".lschunk"
 #: about 200 such segments).
 CHUNK_CACHE_BYTES = 4 << 30
 #: Bumped when the chunk format or the renderer's output changes (old chunks are not reused).
-CHUNK_VERSION = 7  # 4: mouths held on repeated source pictures (render/cadence.py); 5: one-shot
+CHUNK_VERSION = 8  # 4: mouths held on repeated source pictures (render/cadence.py); 5: one-shot
 # mouth on the picture clock, its teeth never stretched (engines/picture_clock.py, oneshot_teeth);
 # 6: retime's softness cost off for mouths as flat as skin (engines/retime.py DETAIL_FLOOR);
-# 7: one-shot teeth rows split at the exemplar's bite and never squeezed before the band between
+# 7: one-shot teeth rows split at the exemplar's bite and never squeezed before the band between;
+# 8: the colour match measured on the skin above the mouth corners (render/blend.still_skin)
 _MAGIC = b"LSCHUNK1"
 #: How blobs hold pixels: raw BGR rows, the rectangle's shape. Raw is what the stored PNGs of
 #: earlier chunks (compression 0) held too, without the encode (a sixth of a segment's writing)

@@ -97,11 +97,14 @@ def test_colour_corrections_in_the_masks_window_change_no_pasted_pixel(shared_me
     crop, mask = prepare_paste(original, generated, lm, 12 * k, region, mouth_lm)
     # The reference: every correction on the whole crop
     shape = soft_mask(region > 0, 12 * k)
-    from lipcore.render.blend import _mouth_area
+    from lipcore.render.blend import _mouth_area, still_skin
 
-    skin = skin_ring(shape) & ~_mouth_area(side, [lm, mouth_lm])
-    skin = skin if skin.sum() >= 64 else skin_ring(shape)
-    whole = match_lip_colour(match_colour(generated, original, skin), mouth_lm, original, lm)
+    ring = skin_ring(shape) & ~_mouth_area(side, [lm, mouth_lm])
+    ring = ring if ring.sum() >= 64 else skin_ring(shape)
+    skin = ring & still_skin(side, lm)  # the means on the skin above the corners
+    skin = skin if skin.sum() >= 64 else ring
+    whole = match_colour(generated, original, skin, ring)
+    whole = match_lip_colour(whole, mouth_lm, original, lm)
     want = paste_crop_roi(frame, whole, mask, m)
     got = paste_crop_roi(frame, crop, mask, m)
     assert got[0] == want[0] and np.array_equal(got[1], want[1])
