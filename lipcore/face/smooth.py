@@ -92,39 +92,3 @@ def smooth_track(
     for run in contiguous_runs(frames, shot_cuts):
         out[run] = savgol_centred(values[run], window_frames, polyorder)
     return out
-
-
-def smooth_landmark_track(
-    frames: np.ndarray,
-    landmarks: np.ndarray,
-    window_frames: int,
-    shot_cuts: list[int] | tuple[int, ...] = (),
-    anchor_points: tuple[int, ...] = (),
-) -> np.ndarray:
-    """Smooth a face's landmarks run by run, leaving the head's translation as fitted.
-
-    The points are split into the head's position (the mean of ``anchor_points``: points that
-    move with the skull) and the shape around it; only the shape is smoothed
-    (:func:`smooth_track`). A centred window does not lag, but it does spread fast motion over
-    its neighbours: measured on the shared clips (``bench/track_lag.py``, ECC registration of
-    the nose and cheeks as the truth), smoothing the whole points followed only 0.77 of A06's
-    frame-to-frame head motion (its 25-to-30 fps cadence repeats every fifth picture, and the
-    smoothed points moved on the repeats and fell behind on the moves) and 0.93-0.96 of A01's
-    and A02's, against 1.03-1.05 unsmoothed; a mouth placed by the landmarks then slid on the
-    face. The shape (lip and jaw wobble of the fit) is what needs smoothing.
-
-    Args:
-        frames: ``(N,)`` sorted frame indices.
-        landmarks: ``(N, P, 2)`` points per frame.
-        window_frames: Odd Savitzky-Golay window for the shape.
-        shot_cuts: First frames of new shots.
-        anchor_points: Point indices whose mean is the head's position (empty: smooth all).
-
-    Returns:
-        ``(N, P, 2)`` smoothed points.
-    """
-    if not anchor_points:
-        return smooth_track(frames, landmarks, window_frames, shot_cuts)
-    centre = landmarks[:, list(anchor_points)].mean(axis=1, keepdims=True)
-    shape = smooth_track(frames, landmarks - centre, window_frames, shot_cuts)
-    return shape + centre

@@ -25,10 +25,8 @@ it was lost), across shots by identity (ArcFace embeddings with the insightface 
 the colour/geometry descriptor of :mod:`lipcore.face.identity`), never when they overlap in time.
 Short gaps inside a shot are filled by linear interpolation (marked ``interpolated``), and boxes
 and landmarks are smoothed with a centred Savitzky-Golay filter run by run (reset at gaps and shot
-cuts); the landmarks' translation (:data:`HEAD_ANCHOR_POINTS`) is kept as fitted and only the
-shape around it smoothed, so the points move with the head on every frame.  Tracks are numbered
-``face-0``, ``face-1``... by screen time and cached on disk keyed by the clip's content hash and
-the settings.
+cuts).  Tracks are numbered ``face-0``, ``face-1``... by screen time and cached on disk keyed by
+the clip's content hash and the settings.
 """
 
 from __future__ import annotations
@@ -49,7 +47,7 @@ from lipcore.face.detect import BACKENDS, box_iou, make_detector
 from lipcore.face.identity import appearance_descriptor, mean_unit
 from lipcore.face.mesh import MeshLandmarker, crop_square
 from lipcore.face.shots import CutSettings, ShotCutDetector, small_frame
-from lipcore.face.smooth import smooth_landmark_track, smooth_track
+from lipcore.face.smooth import smooth_track
 from lipcore.face.store import load_trackset, trackset_to_bytes
 from lipcore.face.types import FaceTrack, TrackSet
 from lipcore.media.prefetch import mapped
@@ -58,11 +56,7 @@ from lipcore.progress import Progress, drain
 #: Side of the per-track thumbnail, pixels.
 THUMBNAIL_PX = 96
 #: Bumped when the tracking algorithm changes, so old cache entries are not reused.
-TRACKER_VERSION = 7  # 7: moved faces refitted; smoothing keeps the head's translation
-#: Points whose mean is the head's position, kept unsmoothed (nose bridge and tip, eye corners:
-#: they move with the skull, not with the mouth).
-HEAD_ANCHOR_POINTS = (*L.NOSE_BRIDGE, L.EYE_RIGHT_OUTER, L.EYE_RIGHT_INNER, L.EYE_LEFT_INNER,
-                      L.EYE_LEFT_OUTER)  # fmt: skip
+TRACKER_VERSION = 6  # 6: faces found mid-shot are followed back to where they appeared
 #: On a keyframe, a followed fit further than this (mean point distance, in eye distances) from
 #: the fresh fit on the detector's box is replaced by the fresh one (drift, a profile collapsing).
 REANCHOR_EYE_DISTANCES = 0.08
@@ -698,11 +692,7 @@ def _build_track(
     frames, lms, scores, interp = _fill_gaps(frames, lms, scores, shot_cuts, max_gap)
 
     boxes = smooth_track(frames, L.landmarks_box(lms), settings.box_window_frames, shot_cuts)
-    # The head's translation stays as fitted (smoothing it spread fast motion: the points lagged
-    # the pixels); the shape around it is smoothed.
-    lms = smooth_landmark_track(
-        frames, lms, settings.landmark_window_frames, shot_cuts, HEAD_ANCHOR_POINTS
-    )
+    lms = smooth_track(frames, lms, settings.landmark_window_frames, shot_cuts)
     best = max(members, key=lambda t: t.thumb_quality)
     emb = mean_unit([e for t in members for e in t.embeddings])
     return FaceTrack(

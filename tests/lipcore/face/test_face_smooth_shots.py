@@ -5,12 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from lipcore.face.shots import ShotCutDetector, detect_shot_cuts
-from lipcore.face.smooth import (
-    contiguous_runs,
-    savgol_centred,
-    smooth_landmark_track,
-    smooth_track,
-)
+from lipcore.face.smooth import contiguous_runs, savgol_centred, smooth_track
 from lipcore.media.decode import VideoReader
 
 
@@ -38,26 +33,6 @@ def test_smoothing_never_crosses_a_cut():
     np.testing.assert_allclose(out, values, atol=1e-6)
     # Without the cut the same jump is blurred (the reset is what keeps it sharp).
     assert np.abs(smooth_track(frames, values, 9) - values).max() > 5
-
-
-def test_landmark_smoothing_keeps_jerky_head_motion_and_smooths_the_shape():
-    rng = np.random.default_rng(1)
-    frames = np.arange(40)
-    # A head that moves in jerks (moves, holds, reverses) and a mouth point that wobbles.
-    head = np.cumsum(np.where(frames % 5 == 4, 0.0, 3.0) * np.where(frames // 10 % 2, -1, 1))
-    pts = np.zeros((40, 3, 2))
-    pts[:, :2, 0] = head[:, None] + np.array([-20.0, 20.0])  # the two anchor points
-    pts[:, 2, 0] = head + rng.normal(0, 1.0, 40)  # the wobbling point
-    pts[:, 2, 1] = 30.0
-    out = smooth_landmark_track(frames, pts, 5, anchor_points=(0, 1))
-    # The anchors keep the head's motion exactly, held frames included ...
-    np.testing.assert_allclose(out[:, :2], pts[:, :2], atol=1e-9)
-    # ... the wobble around the head is smoothed, and it still moves with the head.
-    wobble = out[:, 2, 0] - head
-    assert np.std(wobble[3:-3]) < 0.8 * np.std(pts[3:-3, 2, 0] - head[3:-3])
-    # Smoothing the whole points (no anchors) spreads the jerks: the anchors leave the head.
-    whole = smooth_landmark_track(frames, pts, 5)
-    assert np.abs(whole[:, 0, 0] - pts[:, 0, 0]).max() > 0.5
 
 
 def test_cuts_found_in_h01_and_none_in_a_static_shot(clip):
