@@ -23,6 +23,7 @@ from fractions import Fraction
 
 import numpy as np
 
+from lipcore.runs import true_runs
 from lipcore.scratch import release_pages, scratch_array
 from lipcore.timebase import as_fps, frame_to_sample
 
@@ -172,15 +173,6 @@ def sounds_like_music(audio_16k: np.ndarray, sample_rate: int = SAMPLE_RATE) -> 
     return bool(np.isfinite(ratio) and ratio < MUSIC_PAUSE_RATIO)
 
 
-def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
-    """``[start, end)`` index runs where ``mask`` is True."""
-    if mask.size == 0:
-        return []
-    edges = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
-    starts, ends = np.nonzero(edges == 1)[0].tolist(), np.nonzero(edges == -1)[0].tolist()
-    return list(zip(starts, ends, strict=True))
-
-
 def speech_ranges(
     audio_16k: np.ndarray,
     sample_rate: int = SAMPLE_RATE,
@@ -202,7 +194,7 @@ def speech_ranges(
     """
     decisions, chunk = voiced_chunks(audio_16k, sample_rate, aggressiveness)
     total = len(audio_16k)
-    runs = [(s * chunk, e * chunk) for s, e in _runs(decisions)]
+    runs = [(s * chunk, e * chunk) for s, e in true_runs(decisions)]
     min_len = int(MIN_SPEECH_SEC * sample_rate)
     runs = [(s, e) for s, e in runs if e - s >= min_len]
     merged: list[list[int]] = []

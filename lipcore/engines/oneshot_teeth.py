@@ -23,6 +23,7 @@ import numpy as np
 from lipcore.engines.mouth_colour import lab_mean, lip_ring
 from lipcore.engines.mouth_shape import MOUTH_POINTS
 from lipcore.face.landmarks import LIPS_INNER
+from lipcore.runs import longest_true_run
 
 #: Inner-lip contour, upper half (corner to corner) and lower half, FaceMesh indices (as in
 #: :mod:`lipcore.engines.oneshot_render`).
@@ -140,15 +141,7 @@ def bite_band(source_crop: np.ndarray, source_lm: np.ndarray) -> tuple[float, fl
                         borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
     profile = np.median(profile, axis=1)
     lip_l = float(lab_mean(source_crop, lip_ring(lm, size))[0])
-    dark = profile < DARK_OF_LIP * lip_l
-    best, start = (0, 0), None
-    for i, d in enumerate(np.append(dark, False)):
-        if d and start is None:
-            start = i
-        elif not d and start is not None:
-            if i - start > best[1] - best[0]:
-                best = (start, i)
-            start = None
+    best = longest_true_run(profile < DARK_OF_LIP * lip_l)
     if best[1] - best[0] >= 2:
         return float(t[best[0]]), float(t[best[1] - 1])
     # Clenched: the darkest line between the rows (the lips' own dark edges left out)

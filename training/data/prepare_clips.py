@@ -27,6 +27,7 @@ import numpy as np
 from lipcore.cache import atomic_write_bytes
 from lipcore.errors import LipsyncError, NoFaceError
 from lipcore.progress import Progress, drain
+from lipcore.runs import longest_true_run
 
 CROP_PX = 96
 
@@ -182,16 +183,7 @@ def iter_prepare_clip(
             boxes.append(box)
             yield Progress(index - first + 1, total, "finding the face")
     # Longest run of consecutive frames with a face.
-    have = np.array([b is not None for b in boxes] + [False])
-    best, start = (0, 0), None
-    for i, h in enumerate(have):
-        if h and start is None:
-            start = i
-        elif not h and start is not None:
-            if i - start > best[1] - best[0]:
-                best = (start, i)
-            start = None
-    a, b = best
+    a, b = longest_true_run([b is not None for b in boxes])
     if b - a < 10:
         raise NoFaceError(
             f"only {b - a} consecutive frames with a face", video, fix="use footage of one face"
