@@ -8,8 +8,6 @@ the same plan, so only the resampling differs."""
 
 from __future__ import annotations
 
-import subprocess
-
 import cv2
 import numpy as np
 import pytest
@@ -17,15 +15,12 @@ import pytest
 from lipcore.engines.oneshot import OneShotEngine
 from lipcore.engines.oneshot_render import MOUTH_POINTS, warp_mouth
 from lipcore.engines.retime_composite import residual_warp, warp_points
-from lipcore.face.select import choose_track
-from lipcore.face.track import track_faces
 from lipcore.media.decode import VideoReader
-from lipcore.media.probe import ffmpeg_exe
 from lipcore.progress import drain
 from lipcore.render.blend import apply_patch, paste_crop_roi, prepare_paste
-from lipcore.render.footage import align_track, iter_source_footage
+from lipcore.render.footage import iter_source_footage
 from lipcore.render.pipeline import PASTE_SIZE, _scaled, native_crop_size
-from lipcore.render.request import FaceChoice
+from tests.near_lossless import near_lossless_cut, tracked_and_aligned
 
 CLIP = "A01"
 FRAMES = 8
@@ -43,13 +38,9 @@ def _sharpness(frame: np.ndarray, landmarks: np.ndarray) -> float:
 
 @pytest.fixture(scope="module")
 def a01(shared_media, tmp_path_factory):
-    clip = tmp_path_factory.mktemp("cut") / "a01.mp4"
-    src = next((shared_media / "video").glob(f"{CLIP}_*"))
-    cmd = [ffmpeg_exe(), "-v", "error", "-ss", START_S, "-i", str(src), "-frames:v", str(FRAMES),
-           "-an", "-c:v", "libx264", "-crf", "8", str(clip)]  # fmt: skip
-    subprocess.run(cmd, check=True)
-    track = choose_track(track_faces(clip), FaceChoice())
-    alignment = align_track(track, PASTE_SIZE)
+    out = tmp_path_factory.mktemp("cut") / "a01.mp4"
+    clip = near_lossless_cut(shared_media, CLIP, FRAMES, out, start_s=START_S)
+    track, alignment = tracked_and_aligned(clip)
     with VideoReader(clip) as reader:
         frames = dict(reader.iter_frames(0, FRAMES))
     return clip, track, alignment, frames

@@ -9,20 +9,14 @@ light over the whole face is still followed.
 
 from __future__ import annotations
 
-import subprocess
-
 import cv2
 import numpy as np
 
-from lipcore.face.select import choose_track
-from lipcore.face.track import track_faces
 from lipcore.media.decode import VideoReader
-from lipcore.media.probe import ffmpeg_exe
 from lipcore.render.align import apply_affine, warp_to_crop
 from lipcore.render.blend import prepare_paste, still_skin
-from lipcore.render.footage import align_track
 from lipcore.render.pipeline import PASTE_SIZE
-from lipcore.render.request import FaceChoice
+from tests.near_lossless import near_lossless_cut, tracked_and_aligned
 
 CLIP = "A02"
 
@@ -32,13 +26,8 @@ def _lightness(img: np.ndarray, where: np.ndarray) -> float:
 
 
 def test_a_chin_shadow_of_the_target_does_not_reach_the_new_mouth(shared_media, tmp_path):
-    clip = tmp_path / "frames.mp4"
-    src = next((shared_media / "video").glob(f"{CLIP}_*"))
-    cmd = [ffmpeg_exe(), "-v", "error", "-i", str(src), "-frames:v", "2", "-an",
-           "-c:v", "libx264", "-crf", "8", str(clip)]  # fmt: skip
-    subprocess.run(cmd, check=True)
-    track = choose_track(track_faces(clip), FaceChoice())
-    alignment = align_track(track, PASTE_SIZE)
+    clip = near_lossless_cut(shared_media, CLIP, 2, tmp_path / "frames.mp4")
+    track, alignment = tracked_and_aligned(clip)
     with VideoReader(clip) as reader:
         frame = dict(reader.iter_frames(0, 2))[int(track.frames[0])]
     m = alignment.transforms[0]

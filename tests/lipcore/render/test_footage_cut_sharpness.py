@@ -5,23 +5,18 @@ most with a cubic kernel. On real frames of A01 (the clip whose dubbed mouths we
 
 from __future__ import annotations
 
-import subprocess
-
 import cv2
 import numpy as np
 import pytest
 
 from lipcore.engines.retime_composite import library_lower_face
-from lipcore.face.select import choose_track
-from lipcore.face.track import track_faces
 from lipcore.media.decode import VideoReader
-from lipcore.media.probe import ffmpeg_exe
 from lipcore.progress import drain
 from lipcore.render.align import apply_affine, warp_to_crop
 from lipcore.render.blend import apply_patch, paste_crop_roi
-from lipcore.render.footage import align_track, iter_source_footage
-from lipcore.render.pipeline import PASTE_SIZE, _scaled, native_crop_size
-from lipcore.render.request import FaceChoice
+from lipcore.render.footage import iter_source_footage
+from lipcore.render.pipeline import _scaled, native_crop_size
+from tests.near_lossless import near_lossless_cut, tracked_and_aligned
 
 CLIP = "A01"
 FRAMES = 6
@@ -47,13 +42,10 @@ def _sharpness(frame: np.ndarray, box: tuple[int, int, int, int]) -> float:
 
 @pytest.fixture(scope="module")
 def a01(shared_media, tmp_path_factory):
-    clip = tmp_path_factory.mktemp("cut") / "a01.mp4"
-    src = next((shared_media / "video").glob(f"{CLIP}_*"))
-    cmd = [ffmpeg_exe(), "-v", "error", "-i", str(src), "-frames:v", str(FRAMES), "-an",
-           "-c:v", "libx264", "-crf", "8", str(clip)]  # fmt: skip
-    subprocess.run(cmd, check=True)
-    track = choose_track(track_faces(clip), FaceChoice())
-    alignment = align_track(track, PASTE_SIZE)
+    clip = near_lossless_cut(
+        shared_media, CLIP, FRAMES, tmp_path_factory.mktemp("cut") / "a01.mp4"
+    )
+    track, alignment = tracked_and_aligned(clip)
     size = native_crop_size(alignment)
     scaled = _scaled(alignment, size)
     footage = drain(iter_source_footage(clip, scaled, None), show=False)

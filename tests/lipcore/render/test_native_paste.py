@@ -4,20 +4,14 @@ crop visibly softened it (on a real, sharp clip)."""
 
 from __future__ import annotations
 
-import subprocess
-
 import cv2
 import numpy as np
 
-from lipcore.face.select import choose_track
-from lipcore.face.track import track_faces
 from lipcore.media.decode import VideoReader
-from lipcore.media.probe import ffmpeg_exe
 from lipcore.render.align import apply_affine, warp_to_crop
 from lipcore.render.blend import apply_patch, paste_crop_roi, prepare_paste
-from lipcore.render.footage import align_track
 from lipcore.render.pipeline import MAX_CROP_SIZE, PASTE_SIZE, native_crop_size
-from lipcore.render.request import FaceChoice
+from tests.near_lossless import near_lossless_cut, tracked_and_aligned
 
 #: The sharpest in-sync shared clip.
 SHARP_CLIP = "A02"
@@ -31,13 +25,8 @@ def _mouth_sharpness(frame: np.ndarray, landmarks: np.ndarray) -> float:
 
 
 def test_a_crop_pasted_back_at_native_resolution_keeps_the_mouth_sharp(shared_media, tmp_path):
-    clip = tmp_path / "sharp.mp4"
-    src = next((shared_media / "video").glob(f"{SHARP_CLIP}_*"))
-    cmd = [ffmpeg_exe(), "-v", "error", "-i", str(src), "-frames:v", "8", "-an",
-           "-c:v", "libx264", "-crf", "8", str(clip)]  # fmt: skip
-    subprocess.run(cmd, check=True)
-    track = choose_track(track_faces(clip), FaceChoice())
-    alignment = align_track(track, PASTE_SIZE)
+    clip = near_lossless_cut(shared_media, SHARP_CLIP, 8, tmp_path / "sharp.mp4")
+    track, alignment = tracked_and_aligned(clip)
     side = native_crop_size(alignment)
     assert PASTE_SIZE < side <= MAX_CROP_SIZE and side % 32 == 0
     with VideoReader(clip) as reader:
@@ -75,13 +64,8 @@ def test_colour_corrections_in_the_masks_window_change_no_pasted_pixel(shared_me
         soft_mask,
     )
 
-    clip = tmp_path / "sharp.mp4"
-    src = next((shared_media / "video").glob(f"{SHARP_CLIP}_*"))
-    cmd = [ffmpeg_exe(), "-v", "error", "-i", str(src), "-frames:v", "30", "-an",
-           "-c:v", "libx264", "-crf", "8", str(clip)]  # fmt: skip
-    subprocess.run(cmd, check=True)
-    track = choose_track(track_faces(clip), FaceChoice())
-    alignment = align_track(track, PASTE_SIZE)
+    clip = near_lossless_cut(shared_media, SHARP_CLIP, 30, tmp_path / "sharp.mp4")
+    track, alignment = tracked_and_aligned(clip)
     side = native_crop_size(alignment)
     k = side / PASTE_SIZE
     with VideoReader(clip) as reader:
